@@ -1,0 +1,200 @@
+//! One generic TTL cache, used for every request kind.
+//!
+//! - Per-kind TTL; 0 means "collect on every request".
+//! - Single-flight: requests arriving while a collection runs wait for the
+//!   next result instead of starting their own; a burst costs at most two
+//!   collections, however many clients ask.
+//! - It stores whatever the loader returns, absence included, so a collector
+//!   that found nothing is not re-run until the entry is stale.
+//! - Callers store encoded reply bytes, so a hit costs a reference count.
+//!
+//! Time comes from `tokio::time`, so tests drive it with `pause`/`advance`.
+
+use std::future::Future;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// A cached value and when its collection started.
+#[derive(Debug, Clone)]
+struct Entry<T> {
+    started: Instant,
+    value: T,
+}
+
+/// A single-flight TTL cache holding one value.
+#[derive(Debug)]
+pub struct Ttl<T> {
+    /// How long a value stays fresh after its collection started.
+    ttl: Duration,
+    /// The current value; the lock is held only to clone or replace it.
+    slot: Mutex<Option<Entry<T>>>,
+    /// Held for the whole of a collection: the single flight.
+    flight: tokio::sync::Mutex<()>,
+}
+
+impl<T: Clone> Ttl<T> {
+    /// An empty cache with the given TTL.
+    pub fn new(ttl: Duration) -> Self {
+        Ttl {
+            ttl,
+            slot: Mutex::new(None),
+            flight: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The TTL this cache was made with.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A value fresh for a request made at `asked`: younger than the TTL, or
+    /// collected by a flight that started after the request was made.
+    fn fresh(&self, asked: Instant) -> Option<T> {
+        let slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.as_ref()
+            .filter(|e| e.started >= asked || asked.duration_since(e.started) < self.ttl)
+            .map(|e| e.value.clone())
+    }
+
+    /// Returns the cached value, or runs `load` (once for all concurrent
+    /// callers) and caches its result. An `Err` from `load` is returned to
+    /// this caller and not cached.
+    pub async fn get_or_load<E, F, Fut>(&self, load: F) -> Result<T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let asked = Instant::now();
+        if let Some(v) = self.fresh(asked) {
+            return Ok(v);
+        }
+        let _flight = self.flight.lock().await;
+        if let Some(v) = self.fresh(asked) {
+            return Ok(v);
+        }
+        let started = Instant::now();
+        let value = load().await?;
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Entry {
+            started,
+            value: value.clone(),
+        });
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    async fn count(cache: &Ttl<u32>, calls: &AtomicU32) -> u32 {
+        cache
+            .get_or_load(|| async {
+                Ok::<_, Infallible>(calls.fetch_add(1, Ordering::SeqCst) + 1)
+            })
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn fresh_within_ttl_stale_after() {
+        let cache = Ttl::new(Duration::from_millis(250));
+        let calls = AtomicU32::new(0);
+        assert_eq!(count(&cache, &calls).await, 1);
+        tokio::time::advance(Duration::from_millis(249)).await;
+        assert_eq!(count(&cache, &calls).await, 1, "still fresh");
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert_eq!(count(&cache, &calls).await, 2, "stale at the TTL");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ttl_zero_collects_every_time() {
+        let cache = Ttl::new(Duration::ZERO);
+        let calls = AtomicU32::new(0);
+        for want in 1..=3 {
+            tokio::time::advance(Duration::from_millis(1)).await;
+            assert_eq!(count(&cache, &calls).await, want);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn single_flight_under_a_burst() {
+        let cache = Arc::new(Ttl::new(Duration::from_millis(100)));
+        let calls = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_load(|| async {
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        Ok::<_, Infallible>(calls.fetch_add(1, Ordering::SeqCst) + 1)
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 1);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ttl_zero_burst_joins_the_next_flight() {
+        let cache = Arc::new(Ttl::new(Duration::ZERO));
+        let calls = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..20u64 {
+            let (cache, calls) = (cache.clone(), calls.clone());
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(i)).await;
+                cache
+                    .get_or_load(|| async {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok::<_, Infallible>(calls.fetch_add(1, Ordering::SeqCst))
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let n = calls.load(Ordering::SeqCst);
+        assert!(n <= 2, "20 requests during a flight caused {n} collections");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absence_is_cached_and_errors_are_not() {
+        let cache: Ttl<Option<u32>> = Ttl::new(Duration::from_secs(1));
+        let calls = AtomicU32::new(0);
+        for _ in 0..3 {
+            let v = cache
+                .get_or_load(|| async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Infallible>(None)
+                })
+                .await
+                .unwrap();
+            assert_eq!(v, None);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "None was cached");
+
+        let failing: Ttl<u32> = Ttl::new(Duration::from_secs(1));
+        for _ in 0..2 {
+            let r = failing
+                .get_or_load(|| async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Err::<u32, _>("boom")
+                })
+                .await;
+            assert_eq!(r, Err("boom"));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "errors were retried");
+    }
+}

@@ -1,0 +1,214 @@
+//! Whole-machine and per-core CPU busy % from `/proc/stat` deltas.
+
+use super::{History, Kept, ParseError, Roots, num, sample_with_history};
+
+const FILE: &str = "/proc/stat";
+
+/// Cumulative jiffies of one `cpu` line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuJiffies {
+    /// Jiffies spent doing anything but idling or waiting for I/O.
+    pub busy: u64,
+    /// All jiffies (guest time is already inside user/nice, so not added).
+    pub total: u64,
+}
+
+impl CpuJiffies {
+    /// Busy % of the interval between `earlier` and `self`, 0–100.
+    pub fn busy_percent_since(&self, earlier: &CpuJiffies) -> f32 {
+        let total = self.total.saturating_sub(earlier.total);
+        if total == 0 {
+            return 0.0;
+        }
+        let busy = self.busy.saturating_sub(earlier.busy).min(total);
+        (busy as f64 * 100.0 / total as f64) as f32
+    }
+}
+
+/// What `/proc/stat` says about CPUs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CpuTimes {
+    /// The aggregate `cpu` line.
+    pub all: CpuJiffies,
+    /// `cpuN` lines, as (N, jiffies): offline CPUs are simply absent.
+    pub cores: Vec<(u32, CpuJiffies)>,
+    /// `btime`: boot time, Unix seconds.
+    pub boot_time_secs: Option<u64>,
+}
+
+/// Parses `/proc/stat`.
+pub fn parse_stat(text: &str) -> Result<CpuTimes, ParseError> {
+    let mut times = CpuTimes::default();
+    let mut saw_total = false;
+    for line in text.lines() {
+        let mut fields = line.split_ascii_whitespace();
+        let Some(key) = fields.next() else { continue };
+        if let Some(id) = key.strip_prefix("cpu") {
+            let jiffies = parse_cpu_fields(fields)?;
+            if id.is_empty() {
+                times.all = jiffies;
+                saw_total = true;
+            } else {
+                times.cores.push((num(FILE, "cpu id", Some(id))?, jiffies));
+            }
+        } else if key == "btime" {
+            times.boot_time_secs = Some(num(FILE, "btime", fields.next())?);
+        }
+    }
+    if !saw_total {
+        return Err(ParseError::new(FILE, "no aggregate cpu line"));
+    }
+    Ok(times)
+}
+
+fn parse_cpu_fields<'a>(fields: impl Iterator<Item = &'a str>) -> Result<CpuJiffies, ParseError> {
+    // user nice system idle iowait irq softirq steal [guest guest_nice]
+    let mut v = [0u64; 8];
+    let mut n = 0;
+    for (slot, field) in v.iter_mut().zip(fields) {
+        *slot = num(FILE, "cpu jiffies", Some(field))?;
+        n += 1;
+    }
+    if n < 4 {
+        return Err(ParseError::new(FILE, "cpu line has fewer than 4 fields"));
+    }
+    let total: u64 = v.iter().sum();
+    let idle = v[3] + v[4];
+    Ok(CpuJiffies {
+        busy: total - idle,
+        total,
+    })
+}
+
+/// CPU busy percentages over the window since the baseline sample.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuUsage {
+    /// Whole machine, 0–100.
+    pub total_percent: f32,
+    /// One entry per online logical CPU, in CPU-id order, 0–100 each.
+    pub per_core_percent: Vec<f32>,
+}
+
+/// Samples `/proc/stat` through a kept descriptor; remembers recent samples
+/// so every answer covers at least [`super::MIN_WINDOW`].
+#[derive(Debug)]
+pub struct CpuSampler {
+    stat: Kept,
+    history: History<CpuTimes>,
+}
+
+impl CpuSampler {
+    /// A sampler reading `ROOT/proc/stat`; reads nothing yet.
+    pub fn new(roots: &Roots) -> CpuSampler {
+        CpuSampler {
+            stat: Kept::new(roots.proc.join("stat")),
+            history: History::default(),
+        }
+    }
+
+    /// Current usage; `None` when `/proc/stat` cannot be read.
+    /// Blocks up to [`super::MIN_WINDOW`] on the very first call.
+    pub fn sample(&mut self) -> Option<CpuUsage> {
+        let CpuSampler { stat, history } = self;
+        let take = || parse_stat(stat.read().ok()?).ok();
+        sample_with_history(history, take, |now, base| {
+            usage_between(now, base.map(|(_, b)| b))
+        })
+    }
+
+    /// Takes a baseline sample without computing anything (startup warm-up).
+    pub fn warm_up(&mut self) {
+        if self.history.is_empty()
+            && let Some(times) = self.stat.read().ok().and_then(|t| parse_stat(t).ok())
+        {
+            self.history.push(std::time::Instant::now(), times);
+        }
+    }
+}
+
+/// Busy % between two samples; without a baseline, since boot.
+pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
+    let zero = CpuTimes::default();
+    let base = base.unwrap_or(&zero);
+    let per_core_percent = now
+        .cores
+        .iter()
+        .map(|(id, j)| {
+            let earlier = base
+                .cores
+                .iter()
+                .find(|(bid, _)| bid == id)
+                .map(|(_, b)| *b)
+                .unwrap_or_default();
+            j.busy_percent_since(&earlier)
+        })
+        .collect();
+    CpuUsage {
+        total_percent: now.all.busy_percent_since(&base.all),
+        per_core_percent,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT: &str = "cpu  4705 356 584 3699 23 23 0 0 0 0
+cpu0 1393 280 197 1800 10 13 0 0 0 0
+cpu1 3312 76 387 1899 13 10 0 0 0 0
+intr 114930548 113199788 3 0 5 263 0 4 [... lots more numbers ...]
+ctxt 1990473
+btime 1062191376
+processes 2915
+procs_running 1
+procs_blocked 0
+";
+
+    #[test]
+    fn parses_aggregate_cores_and_btime() {
+        let t = parse_stat(STAT).unwrap();
+        assert_eq!(
+            t.all,
+            CpuJiffies {
+                busy: 4705 + 356 + 584 + 23,
+                total: 4705 + 356 + 584 + 3699 + 23 + 23
+            }
+        );
+        assert_eq!(t.cores.len(), 2);
+        assert_eq!(t.cores[1].0, 1);
+        assert_eq!(t.boot_time_secs, Some(1_062_191_376));
+    }
+
+    #[test]
+    fn old_kernels_with_four_fields_parse() {
+        let t = parse_stat("cpu 1 2 3 4\ncpu0 1 2 3 4\n").unwrap();
+        assert_eq!(t.all.total, 10);
+        assert_eq!(t.all.busy, 6);
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(parse_stat("").is_err());
+        assert!(parse_stat("cpu a b c d\n").is_err());
+        assert!(parse_stat("cpu 1 2\n").is_err());
+    }
+
+    #[test]
+    fn usage_is_the_busy_share_of_the_delta() {
+        let a = parse_stat("cpu 100 0 0 100 0 0 0 0\ncpu0 50 0 0 50\ncpu2 50 0 0 50\n").unwrap();
+        let b = parse_stat("cpu 150 0 0 150 0 0 0 0\ncpu0 100 0 0 50\ncpu2 50 0 0 100\n").unwrap();
+        let u = usage_between(&b, Some(&a));
+        assert_eq!(u.total_percent, 50.0);
+        assert_eq!(u.per_core_percent, vec![100.0, 0.0]);
+    }
+
+    #[test]
+    fn counters_going_backwards_give_zero_not_garbage() {
+        let a = CpuJiffies {
+            busy: 100,
+            total: 200,
+        };
+        let b = CpuJiffies { busy: 50, total: 100 };
+        assert_eq!(b.busy_percent_since(&a), 0.0);
+    }
+}

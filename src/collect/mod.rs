@@ -1,0 +1,340 @@
+//! Collectors: one module per source of host facts.
+//!
+//! Every module splits parsing (a pure function over `&str`, unit-tested on
+//! literal file contents) from reading (I/O under a [`Roots`] directory that
+//! tests point at a fixture tree). A collector that cannot read its source
+//! degrades to `None`/empty; it never fails the reply it is part of.
+//!
+//! Nothing here runs unless a request asks for it: there is no sampler thread.
+
+pub mod cpu;
+pub mod disks;
+pub mod host;
+pub mod memory;
+pub mod network;
+pub mod processes;
+pub mod system;
+pub mod temperature;
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where the collectors read the host from. Production uses `/proc`, `/sys`
+/// and `/etc`; tests point these at fixture trees.
+#[derive(Debug, Clone)]
+pub struct Roots {
+    /// The procfs mount (`/proc`).
+    pub proc: PathBuf,
+    /// The sysfs mount (`/sys`).
+    pub sys: PathBuf,
+    /// Configuration files such as `os-release` (`/etc`).
+    pub etc: PathBuf,
+}
+
+impl Default for Roots {
+    fn default() -> Self {
+        Roots {
+            proc: PathBuf::from("/proc"),
+            sys: PathBuf::from("/sys"),
+            etc: PathBuf::from("/etc"),
+        }
+    }
+}
+
+impl Roots {
+    /// Roots laid out under one directory (`DIR/proc`, `DIR/sys`, `DIR/etc`),
+    /// the shape of the fixture trees in `tests/fixtures`.
+    pub fn under(dir: impl AsRef<Path>) -> Roots {
+        let dir = dir.as_ref();
+        Roots {
+            proc: dir.join("proc"),
+            sys: dir.join("sys"),
+            etc: dir.join("etc"),
+        }
+    }
+}
+
+/// A file that could not be parsed: names the file kind and what was wrong.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed {file}: {detail}")]
+pub struct ParseError {
+    /// Which file kind, e.g. `/proc/[pid]/stat`.
+    pub file: &'static str,
+    /// What was wrong, in a few words.
+    pub detail: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(file: &'static str, detail: impl Into<String>) -> Self {
+        ParseError {
+            file,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Parses one whitespace-separated number of a `/proc` file.
+pub(crate) fn num<T: std::str::FromStr>(
+    file: &'static str,
+    field: &str,
+    value: Option<&str>,
+) -> Result<T, ParseError> {
+    let value = value.ok_or_else(|| ParseError::new(file, format!("{field} missing")))?;
+    value
+        .parse()
+        .map_err(|_| ParseError::new(file, format!("{field} is not a number: {value:?}")))
+}
+
+/// A `/proc` or sysfs file kept open and re-read with `pread` at offset 0.
+///
+/// The kernel regenerates such files on every read, so keeping the descriptor
+/// saves an `open` and a `close` per sample. For `/proc/<pid>/*` it also pins
+/// the process: once that process exits the read fails with `ESRCH`, even if
+/// its PID has been reused, so a kept file can never describe another process.
+#[derive(Debug)]
+pub struct ProcFile {
+    fd: OwnedFd,
+}
+
+impl ProcFile {
+    /// Opens `path` read-only (close-on-exec).
+    pub fn open(path: &Path) -> io::Result<ProcFile> {
+        let fd = rustix::fs::open(
+            path,
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )?;
+        Ok(ProcFile { fd })
+    }
+
+    /// Reads the whole file into `buf` (reused between calls) and returns the
+    /// number of bytes read. Usually one syscall: procfs generates the file in
+    /// one go, so a read shorter than the buffer is the end of it.
+    pub fn read_into(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        pread_all(self.fd.as_fd(), buf)
+    }
+
+    /// Reads the whole file as text (lossy on invalid UTF-8, which procfs
+    /// only produces inside process names).
+    pub fn read_string(&self, buf: &mut Vec<u8>) -> io::Result<String> {
+        let n = self.read_into(buf)?;
+        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+}
+
+/// `pread` from offset 0 until a short read, growing `buf` as needed.
+pub(crate) fn pread_all(fd: std::os::fd::BorrowedFd<'_>, buf: &mut Vec<u8>) -> io::Result<usize> {
+    if buf.len() < 1024 {
+        buf.resize(1024, 0);
+    }
+    let mut filled = 0;
+    loop {
+        let n = rustix::io::pread(fd, &mut buf[filled..], filled as u64)?;
+        filled += n;
+        if n == 0 || filled < buf.len() {
+            return Ok(filled);
+        }
+        let grown = buf.len() * 2;
+        buf.resize(grown, 0);
+    }
+}
+
+/// A lazily opened, kept [`ProcFile`]: opened on first use, dropped (and
+/// reopened next time) when a read fails, so a file that appears later
+/// (a hot-plugged sensor) is picked up.
+#[derive(Debug)]
+pub struct Kept {
+    path: PathBuf,
+    file: Option<ProcFile>,
+    buf: Vec<u8>,
+}
+
+impl Kept {
+    /// A kept file for `path`; nothing is opened until the first read.
+    pub fn new(path: PathBuf) -> Kept {
+        Kept {
+            path,
+            file: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The file's whole contents as text, or the I/O error that stopped it.
+    pub fn read(&mut self) -> io::Result<&str> {
+        let file = match self.file.take() {
+            Some(file) => file,
+            None => ProcFile::open(&self.path)?,
+        };
+        let n = file.read_into(&mut self.buf)?;
+        self.file = Some(file);
+        std::str::from_utf8(&self.buf[..n])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+}
+
+/// The shortest window a CPU% may be computed over. Shorter windows hold so
+/// few jiffies (10 ms each) that most processes round to 0 %.
+pub const MIN_WINDOW: Duration = Duration::from_millis(200);
+
+/// Snapshots closer together than this replace each other, which bounds the
+/// history to about `MIN_WINDOW / MIN_SPACING + 1` entries however fast
+/// requests arrive.
+const MIN_SPACING: Duration = Duration::from_millis(50);
+
+/// Recent snapshots of a cumulative counter set (CPU jiffies), so that a rate
+/// is always computed against the most recent snapshot at least
+/// [`MIN_WINDOW`] old, even when requests arrive back to back.
+#[derive(Debug)]
+pub struct History<S> {
+    snaps: VecDeque<(Instant, S)>,
+}
+
+impl<S> Default for History<S> {
+    fn default() -> Self {
+        History {
+            snaps: VecDeque::new(),
+        }
+    }
+}
+
+impl<S> History<S> {
+    /// The newest snapshot taken at least [`MIN_WINDOW`] before `now`.
+    pub fn baseline(&self, now: Instant) -> Option<(Instant, &S)> {
+        self.snaps
+            .iter()
+            .rev()
+            .find(|(at, _)| now.saturating_duration_since(*at) >= MIN_WINDOW)
+            .map(|(at, s)| (*at, s))
+    }
+
+    /// How long to wait before a baseline exists: zero when one does, the
+    /// rest of the window when only younger snapshots exist, `None` when
+    /// there is no snapshot at all (take one first).
+    pub fn wait_for_baseline(&self, now: Instant) -> Option<Duration> {
+        let (oldest, _) = self.snaps.front()?;
+        Some(MIN_WINDOW.saturating_sub(now.saturating_duration_since(*oldest)))
+    }
+
+    /// Records a snapshot taken at `at` and forgets those no longer needed.
+    pub fn push(&mut self, at: Instant, snap: S) {
+        // The newest snapshot is replaced while it sits closer than
+        // MIN_SPACING to the one before it, so kept snapshots stay spaced.
+        let len = self.snaps.len();
+        if len > 1
+            && let Some((before_last, _)) = self.snaps.get(len - 2)
+            && at.saturating_duration_since(*before_last) < MIN_SPACING
+        {
+            self.snaps.pop_back();
+        }
+        self.snaps.push_back((at, snap));
+        // Keep only the newest snapshot old enough to be a baseline, plus the
+        // younger ones that will become baselines later.
+        while self.snaps.len() > 1 {
+            let second_old_enough = self
+                .snaps
+                .get(1)
+                .is_some_and(|(t, _)| at.saturating_duration_since(*t) >= MIN_WINDOW);
+            if second_old_enough {
+                self.snaps.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Number of snapshots held (for tests of the bound).
+    pub fn len(&self) -> usize {
+        self.snaps.len()
+    }
+
+    /// True when no snapshot has been taken yet.
+    pub fn is_empty(&self) -> bool {
+        self.snaps.is_empty()
+    }
+}
+
+/// Takes a snapshot with `take`, computing it against a baseline at least
+/// [`MIN_WINDOW`] old: when there is none yet (the first sample), it takes
+/// one and sleeps out the window, so even the first answer carries real rates.
+/// `None` when `take` cannot read its source. Runs on a blocking thread,
+/// never on the async workers.
+pub fn sample_with_history<S, R>(
+    history: &mut History<S>,
+    mut take: impl FnMut() -> Option<S>,
+    rate: impl FnOnce(&S, Option<(Duration, &S)>) -> R,
+) -> Option<R> {
+    let now = Instant::now();
+    match history.wait_for_baseline(now) {
+        None => {
+            history.push(now, take()?);
+            std::thread::sleep(MIN_WINDOW);
+        }
+        Some(wait) if !wait.is_zero() => std::thread::sleep(wait),
+        Some(_) => {}
+    }
+    let at = Instant::now();
+    let snap = take()?;
+    let result = rate(
+        &snap,
+        history
+            .baseline(at)
+            .map(|(then, base)| (at.saturating_duration_since(then), base)),
+    );
+    history.push(at, snap);
+    Some(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_baseline_is_at_least_min_window_old() {
+        let t0 = Instant::now();
+        let mut h = History::default();
+        h.push(t0, 1);
+        assert!(h.baseline(t0 + Duration::from_millis(100)).is_none());
+        assert_eq!(
+            h.wait_for_baseline(t0 + Duration::from_millis(150)),
+            Some(Duration::from_millis(50))
+        );
+        h.push(t0 + Duration::from_millis(120), 2);
+        let (_, base) = h.baseline(t0 + Duration::from_millis(250)).unwrap();
+        assert_eq!(*base, 1);
+        let (_, base) = h.baseline(t0 + Duration::from_millis(330)).unwrap();
+        assert_eq!(*base, 2);
+    }
+
+    #[test]
+    fn history_stays_bounded_under_back_to_back_samples() {
+        let t0 = Instant::now();
+        let mut h = History::default();
+        for i in 0..10_000u64 {
+            h.push(t0 + Duration::from_millis(i), i);
+            let base = h.baseline(t0 + Duration::from_millis(i));
+            if i >= 200 {
+                let (at, _) = base.expect("a baseline exists after the window");
+                let age = (t0 + Duration::from_millis(i)).duration_since(at);
+                assert!(age >= MIN_WINDOW && age <= MIN_WINDOW + 2 * MIN_SPACING);
+            }
+        }
+        assert!(h.len() <= 7, "history grew to {}", h.len());
+    }
+
+    #[test]
+    fn pread_all_reads_files_larger_than_the_first_buffer() {
+        let dir = std::env::temp_dir().join(format!("sonde-pread-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big");
+        let text = "x".repeat(5000);
+        std::fs::write(&path, &text).unwrap();
+        let file = ProcFile::open(&path).unwrap();
+        let mut buf = Vec::new();
+        assert_eq!(file.read_string(&mut buf).unwrap(), text);
+        assert_eq!(file.read_string(&mut buf).unwrap(), text, "re-read from offset 0");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,37 @@
+//! Small whole-system counters: load averages (`/proc/loadavg`) and uptime
+//! (`/proc/uptime`).
+
+use super::{ParseError, num};
+
+/// 1, 5 and 15 minute load averages.
+pub fn parse_loadavg(text: &str) -> Result<[f64; 3], ParseError> {
+    const FILE: &str = "/proc/loadavg";
+    let mut f = text.split_ascii_whitespace();
+    Ok([
+        num(FILE, "1 min load", f.next())?,
+        num(FILE, "5 min load", f.next())?,
+        num(FILE, "15 min load", f.next())?,
+    ])
+}
+
+/// Whole seconds since boot.
+pub fn parse_uptime(text: &str) -> Result<u64, ParseError> {
+    let secs: f64 = num("/proc/uptime", "uptime", text.split_ascii_whitespace().next())?;
+    Ok(secs as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loadavg_and_uptime() {
+        assert_eq!(
+            parse_loadavg("0.52 0.58 0.59 2/612 12345\n").unwrap(),
+            [0.52, 0.58, 0.59]
+        );
+        assert!(parse_loadavg("0.5\n").is_err());
+        assert_eq!(parse_uptime("350735.47 234388.90\n").unwrap(), 350_735);
+        assert!(parse_uptime("").is_err());
+    }
+}

@@ -1,0 +1,325 @@
+//! Configuration: flags and environment, parsed once into [`Config`].
+//!
+//! Every option has a sonde flag and a `SONDE_*` variable; the names the
+//! socktop agent used keep working beside them (precedence: flag, then
+//! `SONDE_*`, then the socktop name, then the default). A bad value stops
+//! startup with a message naming the flag or variable.
+
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgAction, Parser};
+
+use crate::collect::Roots;
+
+const SOCKTOP_NAMES: &str = "\
+socktop agent names that keep working (flag, then SONDE_*, then these):
+  SOCKTOP_PORT                     = --port
+  SOCKTOP_TOKEN                    = --token
+  SOCKTOP_AGENT_METRICS_TTL_MS     = --metrics-ttl-ms
+  SOCKTOP_AGENT_PROCESSES_TTL_MS   = --processes-ttl-ms
+  SOCKTOP_AGENT_DISKS_TTL_MS       = --disks-ttl-ms
+  SOCKTOP_AGENT_GPU=0              = --gpu off
+  SOCKTOP_AGENT_TEMP=0             = --temp off";
+
+/// sonde's configuration.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "sonde",
+    version,
+    about = "On-demand host metrics over WebSocket: a drop-in socktop agent.",
+    args_override_self = true,
+    after_help = SOCKTOP_NAMES
+)]
+pub struct Config {
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(short = 'p', long, env = "SONDE_PORT", default_value_t = 3000, value_parser = parse_port)]
+    pub port: u16,
+
+    /// Address to listen on; `::` for IPv6 (and IPv4 where the OS maps it).
+    #[arg(long, env = "SONDE_BIND", default_value = "0.0.0.0", value_parser = parse_bind)]
+    pub bind: IpAddr,
+
+    /// Require this token (`?token=…` or `Authorization: Bearer …`).
+    #[arg(long, env = "SONDE_TOKEN", hide_env_values = true, value_parser = parse_token)]
+    pub token: Option<String>,
+
+    /// How long a metrics reply is reused, ms (0: collect on every request).
+    #[arg(long, env = "SONDE_METRICS_TTL_MS", default_value_t = 250, value_parser = parse_ttl)]
+    pub metrics_ttl_ms: u64,
+
+    /// How long a processes reply is reused, ms (0: collect on every request).
+    #[arg(long, env = "SONDE_PROCESSES_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    pub processes_ttl_ms: u64,
+
+    /// How long a disks reply is reused, ms (0: collect on every request).
+    #[arg(long, env = "SONDE_DISKS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    pub disks_ttl_ms: u64,
+
+    /// Collect GPU metrics (on/off).
+    #[arg(long, env = "SONDE_GPU", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
+    pub gpu: bool,
+
+    /// Collect the CPU temperature (on/off).
+    #[arg(long, env = "SONDE_TEMP", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
+    pub temp: bool,
+
+    /// Log filter: error, warn, info, debug, trace, or tracing directives.
+    #[arg(long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
+    pub log: String,
+
+    /// Where procfs is mounted (for containers that mount the host's elsewhere).
+    #[arg(long, env = "SONDE_PROC_ROOT", default_value = "/proc", help_heading = "Advanced")]
+    pub proc_root: PathBuf,
+
+    /// Where sysfs is mounted.
+    #[arg(long, env = "SONDE_SYS_ROOT", default_value = "/sys", help_heading = "Advanced")]
+    pub sys_root: PathBuf,
+
+    /// Where the host's /etc is (for os-release).
+    #[arg(long, env = "SONDE_ETC_ROOT", default_value = "/etc", help_heading = "Advanced")]
+    pub etc_root: PathBuf,
+}
+
+/// A socktop variable and the sonde flag/variable it stands for.
+struct Alias {
+    socktop_env: &'static str,
+    sonde_env: &'static str,
+    flag: &'static str,
+    check: fn(&str) -> Result<String, String>,
+}
+
+fn shown<T: ToString>(r: Result<T, String>) -> Result<String, String> {
+    r.map(|v| v.to_string())
+}
+
+const ALIASES: &[Alias] = &[
+    Alias {
+        socktop_env: "SOCKTOP_PORT",
+        sonde_env: "SONDE_PORT",
+        flag: "--port",
+        check: |v| shown(parse_port(v)),
+    },
+    Alias {
+        socktop_env: "SOCKTOP_TOKEN",
+        sonde_env: "SONDE_TOKEN",
+        flag: "--token",
+        check: parse_token,
+    },
+    Alias {
+        socktop_env: "SOCKTOP_AGENT_METRICS_TTL_MS",
+        sonde_env: "SONDE_METRICS_TTL_MS",
+        flag: "--metrics-ttl-ms",
+        check: |v| shown(parse_ttl(v)),
+    },
+    Alias {
+        socktop_env: "SOCKTOP_AGENT_PROCESSES_TTL_MS",
+        sonde_env: "SONDE_PROCESSES_TTL_MS",
+        flag: "--processes-ttl-ms",
+        check: |v| shown(parse_ttl(v)),
+    },
+    Alias {
+        socktop_env: "SOCKTOP_AGENT_DISKS_TTL_MS",
+        sonde_env: "SONDE_DISKS_TTL_MS",
+        flag: "--disks-ttl-ms",
+        check: |v| shown(parse_ttl(v)),
+    },
+    Alias {
+        socktop_env: "SOCKTOP_AGENT_GPU",
+        sonde_env: "SONDE_GPU",
+        flag: "--gpu",
+        check: |v| shown(parse_switch(v)),
+    },
+    Alias {
+        socktop_env: "SOCKTOP_AGENT_TEMP",
+        sonde_env: "SONDE_TEMP",
+        flag: "--temp",
+        check: |v| shown(parse_switch(v)),
+    },
+];
+
+impl Config {
+    /// Parses the command line and the process environment.
+    pub fn from_env_and_args<I, T>(args: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        Self::parse_with(args, |name| std::env::var(name).ok())
+    }
+
+    /// Parses `args`, resolving socktop variable names through `env`
+    /// (sonde's own `SONDE_*` variables are read by clap).
+    pub fn parse_with<I, T>(args: I, env: impl Fn(&str) -> Option<String>) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let program = if args.is_empty() {
+            OsString::from("sonde")
+        } else {
+            args.remove(0)
+        };
+        // Socktop names go first, so that flags given on the command line
+        // (later, `args_override_self`) win over them.
+        let mut full = vec![program];
+        for alias in ALIASES {
+            if env(alias.sonde_env).is_some() {
+                continue;
+            }
+            let Some(value) = env(alias.socktop_env) else {
+                continue;
+            };
+            let value = (alias.check)(&value).map_err(|why| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::ValueValidation,
+                    format!(
+                        "invalid value {value:?} in {} (sonde's {}): {why}\n",
+                        alias.socktop_env, alias.flag
+                    ),
+                )
+            })?;
+            full.push(format!("{}={value}", alias.flag).into());
+        }
+        full.extend(args);
+        Config::try_parse_from(full)
+    }
+
+    /// TTL of the metrics cache.
+    pub fn metrics_ttl(&self) -> Duration {
+        Duration::from_millis(self.metrics_ttl_ms)
+    }
+
+    /// TTL of the processes cache.
+    pub fn processes_ttl(&self) -> Duration {
+        Duration::from_millis(self.processes_ttl_ms)
+    }
+
+    /// TTL of the disks cache.
+    pub fn disks_ttl(&self) -> Duration {
+        Duration::from_millis(self.disks_ttl_ms)
+    }
+
+    /// Where collectors read the host from.
+    pub fn roots(&self) -> Roots {
+        Roots {
+            proc: self.proc_root.clone(),
+            sys: self.sys_root.clone(),
+            etc: self.etc_root.clone(),
+        }
+    }
+}
+
+fn parse_port(v: &str) -> Result<u16, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| "expected a port number from 0 to 65535".to_owned())
+}
+
+fn parse_bind(v: &str) -> Result<IpAddr, String> {
+    let v = v.trim();
+    v.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .map_err(|_| "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::".to_owned())
+}
+
+fn parse_ttl(v: &str) -> Result<u64, String> {
+    let ms: u64 = v
+        .trim()
+        .parse()
+        .map_err(|_| "expected a whole number of milliseconds, 0 or more".to_owned())?;
+    if ms > 3_600_000 {
+        return Err("more than an hour: metrics that old mislead".to_owned());
+    }
+    Ok(ms)
+}
+
+fn parse_switch(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "on" | "true" | "yes" => Ok(true),
+        "0" | "off" | "false" | "no" => Ok(false),
+        _ => Err("expected on/off (or 1/0, true/false, yes/no)".to_owned()),
+    }
+}
+
+fn parse_token(v: &str) -> Result<String, String> {
+    if v.is_empty() {
+        return Err("the token must not be empty (leave it unset to turn auth off)".to_owned());
+    }
+    if v.chars().any(|c| c.is_control() || c == ' ') {
+        return Err("the token must not contain spaces or control characters".to_owned());
+    }
+    Ok(v.to_owned())
+}
+
+fn parse_log(v: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(v)
+        .map(|_| v.to_owned())
+        .map_err(|e| format!("not a log filter: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        Config::parse_with(std::iter::once("sonde").chain(args.iter().copied()), |k| {
+            env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(&[], &[]).unwrap();
+        assert_eq!(c.port, 3000);
+        assert_eq!(c.bind.to_string(), "0.0.0.0");
+        assert_eq!((c.metrics_ttl_ms, c.processes_ttl_ms, c.disks_ttl_ms), (250, 1000, 1000));
+        assert!(c.gpu && c.temp);
+        assert!(c.token.is_none());
+    }
+
+    #[test]
+    fn socktop_names_work_and_flags_win() {
+        let env = [
+            ("SOCKTOP_PORT", "4000"),
+            ("SOCKTOP_AGENT_GPU", "0"),
+            ("SOCKTOP_AGENT_TEMP", "0"),
+            ("SOCKTOP_AGENT_METRICS_TTL_MS", "0"),
+            ("SOCKTOP_TOKEN", "s3cret"),
+        ];
+        let c = parse(&[], &env).unwrap();
+        assert_eq!(c.port, 4000);
+        assert!(!c.gpu && !c.temp);
+        assert_eq!(c.metrics_ttl_ms, 0);
+        assert_eq!(c.token.as_deref(), Some("s3cret"));
+        let c = parse(&["-p", "5000"], &env).unwrap();
+        assert_eq!(c.port, 5000);
+        let c = parse(&["--port", "5001"], &env).unwrap();
+        assert_eq!(c.port, 5001);
+    }
+
+    #[test]
+    fn bad_values_name_the_option() {
+        let e = parse(&["--port", "abc"], &[]).unwrap_err();
+        assert!(e.contains("--port"), "{e}");
+        let e = parse(&[], &[("SOCKTOP_AGENT_METRICS_TTL_MS", "-5")]).unwrap_err();
+        assert!(e.contains("SOCKTOP_AGENT_METRICS_TTL_MS"), "{e}");
+        let e = parse(&[], &[("SOCKTOP_AGENT_GPU", "maybe")]).unwrap_err();
+        assert!(e.contains("SOCKTOP_AGENT_GPU"), "{e}");
+        let e = parse(&["--bind", "localhost:80"], &[]).unwrap_err();
+        assert!(e.contains("--bind"), "{e}");
+        let e = parse(&["--token", ""], &[]).unwrap_err();
+        assert!(e.contains("--token"), "{e}");
+    }
+
+    #[test]
+    fn ipv6_bind() {
+        let c = parse(&["--bind", "::1"], &[]).unwrap();
+        assert!(c.bind.is_ipv6());
+    }
+}

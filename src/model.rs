@@ -1,0 +1,206 @@
+//! The reply types as they go on the wire (JSON field names of the contract,
+//! see `docs/protocol.md`), and their conversion from collector output.
+
+use serde::Serialize;
+
+use crate::collect::disks::Disk;
+use crate::collect::host::HostFacts;
+use crate::collect::processes::ProcessTable;
+
+/// The generated protobuf types (`proto/processes.proto`, package `socktop`).
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/socktop.rs"));
+}
+
+/// The `metrics` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    /// Whole-machine CPU busy %, 0–100.
+    pub cpu_total: f32,
+    /// Per logical CPU busy %, 0–100 each.
+    pub cpu_per_core: Vec<f32>,
+    /// Memory, bytes.
+    pub mem_total: u64,
+    /// total − available, bytes.
+    pub mem_used: u64,
+    /// Swap size, bytes.
+    pub swap_total: u64,
+    /// Swap in use, bytes.
+    pub swap_used: u64,
+    /// Host name.
+    pub hostname: String,
+    /// Unix epoch ms of collection (a cached reply keeps its sample's time).
+    pub sampled_at_ms: u64,
+    /// CPU package temperature, °C; null when unknown or disabled.
+    pub cpu_temp_c: Option<f32>,
+    /// Per-interface cumulative byte counters.
+    pub networks: Vec<Network>,
+    /// GPUs; null when none or disabled.
+    pub gpus: Option<Vec<Gpu>>,
+    /// Always present and empty: socktop clients require the key.
+    pub disks: Vec<DiskEntry>,
+    /// Always present and empty: socktop clients require the key.
+    pub top_processes: Vec<TopProcess>,
+    /// Processes on the host.
+    pub process_count: u64,
+    /// Additive: 1, 5, 15 minute load averages.
+    pub load_avg: Option<[f64; 3]>,
+    /// Additive: seconds since boot.
+    pub uptime_secs: Option<u64>,
+    /// Additive: MemAvailable, bytes.
+    pub mem_available: u64,
+}
+
+/// A row of `top_processes` (the key socktop clients require; sonde sends
+/// the full list through the `processes` request instead).
+#[derive(Debug, Clone, Serialize)]
+pub struct TopProcess {
+    /// Process id.
+    pub pid: u32,
+    /// Name.
+    pub name: String,
+    /// CPU %.
+    pub cpu_usage: f32,
+    /// RSS, bytes.
+    pub mem_bytes: u64,
+}
+
+/// One network interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    /// Interface name.
+    pub name: String,
+    /// Bytes received since boot.
+    pub received: u64,
+    /// Bytes transmitted since boot.
+    pub transmitted: u64,
+}
+
+/// One GPU: the documented keys and the keys socktop clients read, each once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Gpu {
+    /// Device name.
+    pub name: String,
+    /// Utilization %, documented key.
+    pub usage: Option<f32>,
+    /// Utilization %, the key socktop clients read.
+    pub utilization_gpu_pct: Option<f32>,
+    /// Memory used, bytes, documented key.
+    pub memory_used: Option<u64>,
+    /// Memory used, bytes, the key socktop clients read.
+    pub mem_used_bytes: Option<u64>,
+    /// Memory size, bytes, documented key.
+    pub memory_total: Option<u64>,
+    /// Memory size, bytes, the key socktop clients read.
+    pub mem_total_bytes: Option<u64>,
+    /// Temperature, °C.
+    pub temp_c: Option<f32>,
+    /// Additive: `nvidia` or `amd`.
+    pub vendor: String,
+    /// Additive: device index.
+    pub index: u32,
+}
+
+/// One entry of the `disks` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiskEntry {
+    /// Device name, e.g. `nvme0n1p2`.
+    pub name: String,
+    /// Size, bytes.
+    pub total: u64,
+    /// Available to unprivileged users, bytes.
+    pub available: u64,
+    /// Drive temperature, °C, or null.
+    pub temperature: Option<f32>,
+    /// True for a partition.
+    pub is_partition: bool,
+    /// Additive: mount point.
+    pub mount_point: String,
+    /// Additive: filesystem type.
+    pub fs_type: String,
+    /// Additive: used, bytes.
+    pub used: u64,
+}
+
+impl From<&Disk> for DiskEntry {
+    fn from(d: &Disk) -> Self {
+        DiskEntry {
+            name: d.name.clone(),
+            total: d.total_bytes,
+            available: d.available_bytes,
+            temperature: d.temperature_celsius,
+            is_partition: d.is_partition,
+            mount_point: d.mount_point.clone(),
+            fs_type: d.fs_type.clone(),
+            used: d.used_bytes,
+        }
+    }
+}
+
+/// The `host` reply: static facts, null where unknown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    /// Host name.
+    pub hostname: Option<String>,
+    /// OS name and version.
+    pub os: Option<String>,
+    /// Kernel release.
+    pub kernel_version: Option<String>,
+    /// CPU architecture.
+    pub arch: String,
+    /// CPU model.
+    pub cpu_name: Option<String>,
+    /// Logical CPUs.
+    pub cpu_cores: Option<u32>,
+    /// Physical cores.
+    pub cpu_physical_cores: Option<u32>,
+    /// Memory, bytes.
+    pub mem_total: Option<u64>,
+    /// Swap, bytes.
+    pub swap_total: Option<u64>,
+    /// Sum of filesystem sizes, bytes.
+    pub disk_total: Option<u64>,
+    /// Boot time, Unix seconds.
+    pub boot_time: Option<u64>,
+    /// Hypervisor or container, `none` on bare metal.
+    pub virtualization: Option<String>,
+    /// sonde's version.
+    pub version: &'static str,
+}
+
+impl From<HostFacts> for Host {
+    fn from(h: HostFacts) -> Self {
+        Host {
+            hostname: h.hostname,
+            os: h.os,
+            kernel_version: h.kernel_version,
+            arch: h.arch,
+            cpu_name: h.cpu_name,
+            cpu_cores: h.cpu_cores,
+            cpu_physical_cores: h.cpu_physical_cores,
+            mem_total: h.mem_total_bytes,
+            swap_total: h.swap_total_bytes,
+            disk_total: h.disk_total_bytes,
+            boot_time: h.boot_time_secs,
+            virtualization: h.virtualization,
+            version: crate::VERSION,
+        }
+    }
+}
+
+/// The process table as the protobuf reply.
+pub fn processes_message(table: &ProcessTable) -> pb::Processes {
+    pb::Processes {
+        process_count: table.process_count,
+        rows: table
+            .rows
+            .iter()
+            .map(|r| pb::Process {
+                pid: r.pid,
+                name: r.name.clone(),
+                cpu_usage: r.cpu_percent,
+                mem_bytes: r.rss_bytes,
+            })
+            .collect(),
+    }
+}

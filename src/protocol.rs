@@ -1,0 +1,320 @@
+//! The wire format in one place: request parsing (both the JSON and the
+//! socktop text forms), reply framing (the 768-byte gzip rule) and error
+//! replies.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+/// Replies whose encoded size is above this many bytes are gzip'd.
+pub const GZIP_THRESHOLD_BYTES: usize = 768;
+
+/// Frames larger than this are refused by closing with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The `request` field of an error reply keeps at most this many characters.
+const ECHO_CHARS: usize = 64;
+
+/// A client request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Request {
+    /// `{"type":"metrics"}` / `get_metrics`.
+    Metrics,
+    /// `{"type":"disks"}` / `get_disks`.
+    Disks,
+    /// `{"type":"processes"}` / `get_processes`.
+    Processes,
+    /// `{"type":"process_metrics","pid":N}` / `get_process_metrics:N`.
+    ProcessMetrics(u32),
+    /// `{"type":"journal_entries","pid":N}` / `get_journal_entries:N`.
+    JournalEntries(u32),
+    /// `{"type":"host"}` / `get_host`.
+    Host,
+}
+
+/// Why a request was refused; becomes the error reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct BadRequest {
+    /// One clear sentence.
+    pub reason: String,
+    /// What was received, cut to 64 characters.
+    pub received: String,
+}
+
+impl BadRequest {
+    fn new(reason: impl Into<String>, received: &str) -> Self {
+        BadRequest {
+            reason: reason.into(),
+            received: cut(received),
+        }
+    }
+}
+
+fn cut(s: &str) -> String {
+    s.chars().take(ECHO_CHARS).collect()
+}
+
+/// The JSON form: only `type` and `pid` matter, other fields are ignored.
+#[derive(serde::Deserialize)]
+struct JsonRequest<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    pid: Option<serde_json::Value>,
+}
+
+const KNOWN: &str = "metrics, disks, processes, process_metrics, journal_entries, host";
+
+impl Request {
+    /// Parses one text frame in either form; surrounding whitespace is ignored.
+    pub fn parse(frame: &str) -> Result<Request, BadRequest> {
+        let text = frame.trim();
+        if text.starts_with('{') {
+            return Self::parse_json(text);
+        }
+        match text {
+            "get_metrics" => return Ok(Request::Metrics),
+            "get_disks" => return Ok(Request::Disks),
+            "get_processes" => return Ok(Request::Processes),
+            "get_host" => return Ok(Request::Host),
+            _ => {}
+        }
+        if let Some(pid) = text.strip_prefix("get_process_metrics:") {
+            return parse_pid_text(pid, text).map(Request::ProcessMetrics);
+        }
+        if let Some(pid) = text.strip_prefix("get_journal_entries:") {
+            return parse_pid_text(pid, text).map(Request::JournalEntries);
+        }
+        Err(BadRequest::new(
+            format!(
+                "unknown request; send JSON such as {{\"type\":\"metrics\"}} (types: {KNOWN}) or get_metrics, get_disks, get_processes"
+            ),
+            text,
+        ))
+    }
+
+    fn parse_json(text: &str) -> Result<Request, BadRequest> {
+        let req: JsonRequest<'_> = serde_json::from_str(text).map_err(|e| {
+            let reason = if e.is_data() {
+                "request JSON needs a string field \"type\"".to_owned()
+            } else {
+                format!("malformed JSON: {e}")
+            };
+            BadRequest::new(reason, text)
+        })?;
+        let pid = || parse_pid_json(req.pid.as_ref(), text);
+        match req.kind.as_ref() {
+            "metrics" => Ok(Request::Metrics),
+            "disks" => Ok(Request::Disks),
+            "processes" => Ok(Request::Processes),
+            "host" => Ok(Request::Host),
+            "process_metrics" => pid().map(Request::ProcessMetrics),
+            "journal_entries" => pid().map(Request::JournalEntries),
+            other => Err(BadRequest::new(
+                format!("unknown request type {other:?}; known types: {KNOWN}"),
+                text,
+            )),
+        }
+    }
+
+    /// The request's name as used in logs and error replies.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Metrics => "metrics",
+            Request::Disks => "disks",
+            Request::Processes => "processes",
+            Request::ProcessMetrics(_) => "process_metrics",
+            Request::JournalEntries(_) => "journal_entries",
+            Request::Host => "host",
+        }
+    }
+}
+
+fn parse_pid_text(pid: &str, text: &str) -> Result<u32, BadRequest> {
+    pid.parse::<u32>().map_err(|_| {
+        BadRequest::new(
+            format!("pid must be a whole number from 0 to {}, got {pid:?}", u32::MAX),
+            text,
+        )
+    })
+}
+
+fn parse_pid_json(pid: Option<&serde_json::Value>, text: &str) -> Result<u32, BadRequest> {
+    let Some(pid) = pid else {
+        return Err(BadRequest::new("this request needs a \"pid\" field", text));
+    };
+    pid.as_u64()
+        .and_then(|p| u32::try_from(p).ok())
+        .ok_or_else(|| {
+            BadRequest::new(
+                format!("pid must be a whole number from 0 to {}, got {pid}", u32::MAX),
+                text,
+            )
+        })
+}
+
+/// An encoded reply, ready to send (and cheap to clone: cached replies are
+/// shared, not re-encoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A text frame (JSON of at most 768 bytes).
+    Text(axum::extract::ws::Utf8Bytes),
+    /// A binary frame (gzip'd JSON, or protobuf, gzip'd when large).
+    Binary(Bytes),
+}
+
+impl Frame {
+    /// The payload bytes as they go on the wire.
+    pub fn payload(&self) -> &[u8] {
+        match self {
+            Frame::Text(t) => t.as_bytes(),
+            Frame::Binary(b) => b,
+        }
+    }
+}
+
+impl From<Frame> for axum::extract::ws::Message {
+    fn from(f: Frame) -> Self {
+        match f {
+            Frame::Text(t) => axum::extract::ws::Message::Text(t),
+            Frame::Binary(b) => axum::extract::ws::Message::Binary(b),
+        }
+    }
+}
+
+/// gzip at the fast level: replies are small and CPU on the watched host is
+/// what users count; level 1 still shrinks the process list about 3×.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 3 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
+/// Frames JSON text: text frame up to 768 bytes, else binary gzip.
+pub fn json_frame(json: Vec<u8>) -> Frame {
+    if json.len() <= GZIP_THRESHOLD_BYTES {
+        // serde_json writes valid UTF-8.
+        match String::from_utf8(json) {
+            Ok(s) => Frame::Text(s.into()),
+            Err(e) => Frame::Binary(gzip(e.as_bytes()).into()),
+        }
+    } else {
+        Frame::Binary(gzip(&json).into())
+    }
+}
+
+/// Serializes a reply value and frames it by the gzip rule.
+pub fn json_reply<T: Serialize + ?Sized>(value: &T) -> Frame {
+    match serde_json::to_vec(value) {
+        Ok(json) => json_frame(json),
+        Err(e) => error_frame(&format!("could not encode the reply: {e}"), ""),
+    }
+}
+
+/// Frames protobuf bytes: always binary, gzip'd when over 768 bytes.
+pub fn binary_frame(data: Vec<u8>) -> Frame {
+    if data.len() > GZIP_THRESHOLD_BYTES {
+        Frame::Binary(gzip(&data).into())
+    } else {
+        Frame::Binary(data.into())
+    }
+}
+
+/// `{"error": reason, "request": received}` as a frame.
+pub fn error_frame(reason: &str, received: &str) -> Frame {
+    #[derive(Serialize)]
+    struct ErrorReply<'a> {
+        error: &'a str,
+        request: String,
+    }
+    json_reply_plain(&ErrorReply {
+        error: reason,
+        request: cut(received),
+    })
+}
+
+/// The error reply for a refused request.
+pub fn bad_request_frame(bad: &BadRequest) -> Frame {
+    error_frame(&bad.reason, &bad.received)
+}
+
+/// Like [`json_reply`] for values that cannot fail to serialize.
+fn json_reply_plain<T: Serialize>(value: &T) -> Frame {
+    json_frame(serde_json::to_vec(value).unwrap_or_else(|_| b"{\"error\":\"internal\"}".to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_forms_parse() {
+        let cases = [
+            ("get_metrics", Request::Metrics),
+            ("  get_disks\n", Request::Disks),
+            ("get_processes", Request::Processes),
+            ("get_host", Request::Host),
+            ("get_process_metrics:42", Request::ProcessMetrics(42)),
+            ("get_journal_entries:7", Request::JournalEntries(7)),
+            (r#"{"type":"metrics"}"#, Request::Metrics),
+            (r#" {"type": "disks", "extra": [1,2]} "#, Request::Disks),
+            (r#"{"type":"processes"}"#, Request::Processes),
+            (r#"{"type":"host"}"#, Request::Host),
+            (r#"{"type":"process_metrics","pid":1}"#, Request::ProcessMetrics(1)),
+            (r#"{"pid":9,"type":"journal_entries"}"#, Request::JournalEntries(9)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Request::parse(text), Ok(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_requests_say_why() {
+        for (text, needle) in [
+            ("hello", "unknown request"),
+            ("{\"type\":\"metrics\"", "malformed JSON"),
+            ("{\"kind\":\"metrics\"}", "\"type\""),
+            ("{\"type\":\"cpu\"}", "unknown request type"),
+            ("{\"type\":\"process_metrics\"}", "needs a \"pid\""),
+            ("{\"type\":\"process_metrics\",\"pid\":-1}", "pid must be"),
+            ("{\"type\":\"process_metrics\",\"pid\":4294967296}", "pid must be"),
+            ("{\"type\":\"process_metrics\",\"pid\":\"12\"}", "pid must be"),
+            ("get_process_metrics:abc", "pid must be"),
+            ("get_journal_entries:-3", "pid must be"),
+            ("", "unknown request"),
+        ] {
+            let err = Request::parse(text).unwrap_err();
+            assert!(err.reason.contains(needle), "{text}: {}", err.reason);
+        }
+        let long = "x".repeat(500);
+        assert_eq!(Request::parse(&long).unwrap_err().received.len(), 64);
+        let wide = "é".repeat(100);
+        assert_eq!(Request::parse(&wide).unwrap_err().received.chars().count(), 64);
+    }
+
+    #[test]
+    fn the_gzip_rule() {
+        let small = json_frame(vec![b'1'; GZIP_THRESHOLD_BYTES]);
+        assert!(matches!(small, Frame::Text(_)));
+        let big = json_frame(vec![b'1'; GZIP_THRESHOLD_BYTES + 1]);
+        let Frame::Binary(b) = big else { panic!("large JSON must be binary") };
+        assert_eq!(&b[..2], &[0x1f, 0x8b]);
+        let Frame::Binary(p) = binary_frame(vec![0; 10]) else { panic!() };
+        assert_eq!(p.len(), 10, "small protobuf is not gzip'd");
+        let Frame::Binary(p) = binary_frame(vec![0; 769]) else { panic!() };
+        assert_eq!(&p[..2], &[0x1f, 0x8b]);
+    }
+
+    #[test]
+    fn error_reply_shape() {
+        let Frame::Text(t) = error_frame("nope", "get_x") else { panic!() };
+        let v: serde_json::Value = serde_json::from_str(&t).unwrap();
+        assert_eq!(v, serde_json::json!({"error":"nope","request":"get_x"}));
+    }
+}

@@ -1,0 +1,65 @@
+//! Token authentication as an extractor: a request without the right token
+//! is refused with 401 before the handler (and so the WebSocket upgrade)
+//! runs. The comparison is constant-time; the token is never logged.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use crate::state::AppState;
+
+/// Proof that the request carried the configured token (or that none is set).
+#[derive(Debug, Clone, Copy)]
+pub struct Authorized;
+
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn matches(presented: &str, expected: &str) -> bool {
+    bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// The 401 reply: one line, and the scheme a client should use.
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, "Bearer")],
+        "missing or invalid token: pass ?token=... or Authorization: Bearer ...\n",
+    )
+        .into_response()
+}
+
+impl FromRequestParts<Arc<AppState>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(expected) = state.config.token.as_deref() else {
+            return Ok(Authorized);
+        };
+        let by_header = bearer(&parts.headers).is_some_and(|t| matches(t, expected));
+        let by_query = Query::<TokenQuery>::try_from_uri(&parts.uri)
+            .ok()
+            .and_then(|q| q.0.token)
+            .is_some_and(|t| matches(&t, expected));
+        if by_header || by_query {
+            Ok(Authorized)
+        } else {
+            Err(unauthorized())
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! The server state: the collectors and one TTL cache per request kind,
+//! built from the [`Config`]. No statics: every test builds its own.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use prost::Message as _;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::cache::Ttl;
+use crate::collect::cpu::CpuSampler;
+use crate::collect::processes::{ProcessSampler, count_processes};
+use crate::collect::temperature::CpuTemperature;
+use crate::collect::{Kept, Roots, disks, host, memory, network, system};
+use crate::config::Config;
+use crate::model::{self, DiskEntry, Metrics, Network};
+use crate::protocol::{self, Frame, Request};
+
+/// Locks a collector mutex; a panic in another collection must not take
+/// every later request down with it, so poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The small files behind a metrics reply, kept open between requests.
+#[derive(Debug)]
+struct FastFiles {
+    /// `/proc/meminfo`.
+    meminfo: Kept,
+    /// `/proc/net/dev`.
+    net_dev: Kept,
+    /// `/proc/sys/kernel/hostname` (it can change while sonde runs).
+    hostname: Kept,
+    /// `/proc/loadavg`.
+    loadavg: Kept,
+    /// `/proc/uptime`.
+    uptime: Kept,
+    /// The CPU sensor; `None` when temperature collection is off.
+    temperature: Option<CpuTemperature>,
+}
+
+/// Everything a connection needs to answer requests.
+#[derive(Debug)]
+pub struct AppState {
+    /// The configuration the server was started with.
+    pub config: Config,
+    /// Where collectors read the host from.
+    roots: Roots,
+    /// When the server started, for `/healthz`.
+    started: Instant,
+    /// `/proc/stat` sampler behind `cpu_total` / `cpu_per_core`.
+    cpu: Arc<Mutex<CpuSampler>>,
+    /// The process table sampler (kept descriptors, CPU% history).
+    processes: Arc<Mutex<ProcessSampler>>,
+    /// The rest of the metrics reply.
+    fast: Arc<Mutex<FastFiles>>,
+    /// Encoded metrics replies.
+    metrics_reply: Ttl<Frame>,
+    /// Encoded disks replies.
+    disks_reply: Ttl<Frame>,
+    /// Encoded processes replies.
+    processes_reply: Ttl<Frame>,
+    /// The host reply: collected once, kept for the server's life.
+    host_reply: Ttl<Frame>,
+    /// Cancelled on shutdown: every connection closes with 1001.
+    pub shutdown: CancellationToken,
+    /// Open WebSocket connections, awaited on shutdown.
+    pub connections: TaskTracker,
+}
+
+/// How many `/proc/<pid>/stat` descriptors the process sampler may keep:
+/// the soft `RLIMIT_NOFILE` less a reserve for sockets and other files.
+pub fn fd_budget() -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    let soft = limit.current.unwrap_or(1 << 20);
+    soft.saturating_sub(512).min(1 << 20) as usize
+}
+
+impl AppState {
+    /// Builds the state; collects nothing yet.
+    pub fn new(config: Config) -> Arc<AppState> {
+        let roots = config.roots();
+        let proc = &roots.proc;
+        let fast = FastFiles {
+            meminfo: Kept::new(proc.join("meminfo")),
+            net_dev: Kept::new(proc.join("net/dev")),
+            hostname: Kept::new(proc.join("sys/kernel/hostname")),
+            loadavg: Kept::new(proc.join("loadavg")),
+            uptime: Kept::new(proc.join("uptime")),
+            temperature: config.temp.then(|| CpuTemperature::new(&roots)),
+        };
+        Arc::new(AppState {
+            cpu: Arc::new(Mutex::new(CpuSampler::new(&roots))),
+            processes: Arc::new(Mutex::new(ProcessSampler::new(&roots, fd_budget()))),
+            fast: Arc::new(Mutex::new(fast)),
+            metrics_reply: Ttl::new(config.metrics_ttl()),
+            disks_reply: Ttl::new(config.disks_ttl()),
+            processes_reply: Ttl::new(config.processes_ttl()),
+            host_reply: Ttl::new(std::time::Duration::MAX),
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
+            started: Instant::now(),
+            roots,
+            config,
+        })
+    }
+
+    /// Takes one baseline sample of CPU and process counters in the
+    /// background, so the first request's CPU% needs no extra wait. One-shot:
+    /// after it, nothing runs until a request comes.
+    pub fn warm_up(self: &Arc<Self>) {
+        let (cpu, processes) = (self.cpu.clone(), self.processes.clone());
+        tokio::task::spawn_blocking(move || {
+            lock(&cpu).warm_up();
+            lock(&processes).warm_up();
+        });
+    }
+
+    /// Seconds since the server started.
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// The reply to one request: from the cache, or collected now.
+    pub async fn reply(&self, request: Request) -> Frame {
+        let result = match request {
+            Request::Metrics => {
+                let (cpu, fast, proc) =
+                    (self.cpu.clone(), self.fast.clone(), self.roots.proc.clone());
+                self.metrics_reply
+                    .get_or_load(|| blocking(move || metrics_frame(&cpu, &fast, &proc)))
+                    .await
+            }
+            Request::Disks => {
+                let roots = self.roots.clone();
+                self.disks_reply
+                    .get_or_load(|| blocking(move || disks_frame(&roots)))
+                    .await
+            }
+            Request::Processes => {
+                let processes = self.processes.clone();
+                self.processes_reply
+                    .get_or_load(|| blocking(move || processes_frame(&processes)))
+                    .await
+            }
+            Request::Host => {
+                let roots = self.roots.clone();
+                self.host_reply
+                    .get_or_load(|| {
+                        blocking(move || {
+                            protocol::json_reply(&model::Host::from(host::collect(&roots)))
+                        })
+                    })
+                    .await
+            }
+            Request::ProcessMetrics(_) | Request::JournalEntries(_) => {
+                return protocol::error_frame(
+                    &format!("{} is not supported by this server yet", request.name()),
+                    request.name(),
+                );
+            }
+        };
+        result.unwrap_or_else(|e| protocol::error_frame(&e, request.name()))
+    }
+}
+
+/// Runs a collection on the blocking pool, off the async workers.
+async fn blocking<F>(f: F) -> Result<Frame, String>
+where
+    F: FnOnce() -> Frame + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("collection failed: {e}"))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Collects and encodes a metrics reply. Each part degrades on its own.
+fn metrics_frame(
+    cpu: &Mutex<CpuSampler>,
+    fast: &Mutex<FastFiles>,
+    proc_root: &std::path::Path,
+) -> Frame {
+    let usage = lock(cpu).sample().unwrap_or_default();
+    let sampled_at_ms = now_ms();
+    let mut f = lock(fast);
+    let mem = f
+        .meminfo
+        .read()
+        .ok()
+        .and_then(|t| memory::parse_meminfo(t).ok())
+        .unwrap_or_default();
+    let networks = f
+        .net_dev
+        .read()
+        .ok()
+        .and_then(|t| network::parse_net_dev(t).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| Network {
+            name: i.name,
+            received: i.received_bytes,
+            transmitted: i.transmitted_bytes,
+        })
+        .collect();
+    let hostname = f
+        .hostname
+        .read()
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let load_avg = f
+        .loadavg
+        .read()
+        .ok()
+        .and_then(|t| system::parse_loadavg(t).ok());
+    let uptime_secs = f
+        .uptime
+        .read()
+        .ok()
+        .and_then(|t| system::parse_uptime(t).ok());
+    let cpu_temp_c = f.temperature.as_mut().and_then(CpuTemperature::read);
+    drop(f);
+    let metrics = Metrics {
+        cpu_total: usage.total_percent,
+        cpu_per_core: usage.per_core_percent,
+        mem_total: mem.total_bytes,
+        mem_used: mem.used_bytes(),
+        swap_total: mem.swap_total_bytes,
+        swap_used: mem.swap_used_bytes(),
+        hostname,
+        sampled_at_ms,
+        cpu_temp_c,
+        networks,
+        gpus: None,
+        disks: Vec::new(),
+        top_processes: Vec::new(),
+        process_count: count_processes(proc_root).unwrap_or(0),
+        load_avg,
+        uptime_secs,
+        mem_available: mem.available_bytes,
+    };
+    protocol::json_reply(&metrics)
+}
+
+fn disks_frame(roots: &Roots) -> Frame {
+    let entries: Vec<DiskEntry> = disks::read(roots).iter().map(DiskEntry::from).collect();
+    protocol::json_reply(&entries)
+}
+
+fn processes_frame(processes: &Mutex<ProcessSampler>) -> Frame {
+    let table = lock(processes).sample().unwrap_or_default();
+    protocol::binary_frame(model::processes_message(&table).encode_to_vec())
+}
