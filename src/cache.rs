@@ -93,9 +93,7 @@ mod tests {
 
     async fn count(cache: &Ttl<u32>, calls: &AtomicU32) -> u32 {
         cache
-            .get_or_load(|| async {
-                Ok::<_, Infallible>(calls.fetch_add(1, Ordering::SeqCst) + 1)
-            })
+            .get_or_load(|| async { Ok::<_, Infallible>(calls.fetch_add(1, Ordering::SeqCst) + 1) })
             .await
             .unwrap()
     }

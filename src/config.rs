@@ -71,15 +71,30 @@ pub struct Config {
     pub log: String,
 
     /// Where procfs is mounted (for containers that mount the host's elsewhere).
-    #[arg(long, env = "SONDE_PROC_ROOT", default_value = "/proc", help_heading = "Advanced")]
+    #[arg(
+        long,
+        env = "SONDE_PROC_ROOT",
+        default_value = "/proc",
+        help_heading = "Advanced"
+    )]
     pub proc_root: PathBuf,
 
     /// Where sysfs is mounted.
-    #[arg(long, env = "SONDE_SYS_ROOT", default_value = "/sys", help_heading = "Advanced")]
+    #[arg(
+        long,
+        env = "SONDE_SYS_ROOT",
+        default_value = "/sys",
+        help_heading = "Advanced"
+    )]
     pub sys_root: PathBuf,
 
     /// Where the host's /etc is (for os-release).
-    #[arg(long, env = "SONDE_ETC_ROOT", default_value = "/etc", help_heading = "Advanced")]
+    #[arg(
+        long,
+        env = "SONDE_ETC_ROOT",
+        default_value = "/etc",
+        help_heading = "Advanced"
+    )]
     pub etc_root: PathBuf,
 }
 
@@ -152,7 +167,10 @@ impl Config {
 
     /// Parses `args`, resolving socktop variable names through `env`
     /// (sonde's own `SONDE_*` variables are read by clap).
-    pub fn parse_with<I, T>(args: I, env: impl Fn(&str) -> Option<String>) -> Result<Config, clap::Error>
+    pub fn parse_with<I, T>(
+        args: I,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
@@ -268,7 +286,9 @@ mod tests {
 
     fn parse(args: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
         Config::parse_with(std::iter::once("sonde").chain(args.iter().copied()), |k| {
-            env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            env.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
         })
         .map_err(|e| e.to_string())
     }
@@ -278,7 +298,10 @@ mod tests {
         let c = parse(&[], &[]).unwrap();
         assert_eq!(c.port, 3000);
         assert_eq!(c.bind.to_string(), "0.0.0.0");
-        assert_eq!((c.metrics_ttl_ms, c.processes_ttl_ms, c.disks_ttl_ms), (250, 1000, 1000));
+        assert_eq!(
+            (c.metrics_ttl_ms, c.processes_ttl_ms, c.disks_ttl_ms),
+            (250, 1000, 1000)
+        );
         assert!(c.gpu && c.temp);
         assert!(c.token.is_none());
     }

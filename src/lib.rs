@@ -15,6 +15,11 @@
 //! - [`collect`]: one module per source (`cpu`, `memory`, `network`,
 //!   `disks`, `processes`, `temperature`, `system`, `host`).
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod cache;
 pub mod collect;
 pub mod config;

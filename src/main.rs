@@ -25,6 +25,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
+    let shutdown = sonde::server::shutdown_signal().context("cannot listen for signals")?;
     let local = listener.local_addr()?;
     info!(version = sonde::VERSION, "listening on ws://{local}/ws");
     if config.token.is_none() && !local.ip().is_loopback() {
@@ -33,7 +34,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             local.ip()
         );
     }
-    sonde::server::run(listener, config, sonde::server::shutdown_signal()).await?;
+    sonde::server::run(listener, config, shutdown).await?;
     info!("stopped");
     Ok(())
 }

@@ -135,7 +135,10 @@ impl Request {
 fn parse_pid_text(pid: &str, text: &str) -> Result<u32, BadRequest> {
     pid.parse::<u32>().map_err(|_| {
         BadRequest::new(
-            format!("pid must be a whole number from 0 to {}, got {pid:?}", u32::MAX),
+            format!(
+                "pid must be a whole number from 0 to {}, got {pid:?}",
+                u32::MAX
+            ),
             text,
         )
     })
@@ -149,7 +152,10 @@ fn parse_pid_json(pid: Option<&serde_json::Value>, text: &str) -> Result<u32, Ba
         .and_then(|p| u32::try_from(p).ok())
         .ok_or_else(|| {
             BadRequest::new(
-                format!("pid must be a whole number from 0 to {}, got {pid}", u32::MAX),
+                format!(
+                    "pid must be a whole number from 0 to {}, got {pid}",
+                    u32::MAX
+                ),
                 text,
             )
         })
@@ -266,8 +272,14 @@ mod tests {
             (r#" {"type": "disks", "extra": [1,2]} "#, Request::Disks),
             (r#"{"type":"processes"}"#, Request::Processes),
             (r#"{"type":"host"}"#, Request::Host),
-            (r#"{"type":"process_metrics","pid":1}"#, Request::ProcessMetrics(1)),
-            (r#"{"pid":9,"type":"journal_entries"}"#, Request::JournalEntries(9)),
+            (
+                r#"{"type":"process_metrics","pid":1}"#,
+                Request::ProcessMetrics(1),
+            ),
+            (
+                r#"{"pid":9,"type":"journal_entries"}"#,
+                Request::JournalEntries(9),
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(Request::parse(text), Ok(want), "{text}");
@@ -283,8 +295,14 @@ mod tests {
             ("{\"type\":\"cpu\"}", "unknown request type"),
             ("{\"type\":\"process_metrics\"}", "needs a \"pid\""),
             ("{\"type\":\"process_metrics\",\"pid\":-1}", "pid must be"),
-            ("{\"type\":\"process_metrics\",\"pid\":4294967296}", "pid must be"),
-            ("{\"type\":\"process_metrics\",\"pid\":\"12\"}", "pid must be"),
+            (
+                "{\"type\":\"process_metrics\",\"pid\":4294967296}",
+                "pid must be",
+            ),
+            (
+                "{\"type\":\"process_metrics\",\"pid\":\"12\"}",
+                "pid must be",
+            ),
             ("get_process_metrics:abc", "pid must be"),
             ("get_journal_entries:-3", "pid must be"),
             ("", "unknown request"),
@@ -295,7 +313,10 @@ mod tests {
         let long = "x".repeat(500);
         assert_eq!(Request::parse(&long).unwrap_err().received.len(), 64);
         let wide = "é".repeat(100);
-        assert_eq!(Request::parse(&wide).unwrap_err().received.chars().count(), 64);
+        assert_eq!(
+            Request::parse(&wide).unwrap_err().received.chars().count(),
+            64
+        );
     }
 
     #[test]
@@ -303,17 +324,25 @@ mod tests {
         let small = json_frame(vec![b'1'; GZIP_THRESHOLD_BYTES]);
         assert!(matches!(small, Frame::Text(_)));
         let big = json_frame(vec![b'1'; GZIP_THRESHOLD_BYTES + 1]);
-        let Frame::Binary(b) = big else { panic!("large JSON must be binary") };
+        let Frame::Binary(b) = big else {
+            panic!("large JSON must be binary")
+        };
         assert_eq!(&b[..2], &[0x1f, 0x8b]);
-        let Frame::Binary(p) = binary_frame(vec![0; 10]) else { panic!() };
+        let Frame::Binary(p) = binary_frame(vec![0; 10]) else {
+            panic!()
+        };
         assert_eq!(p.len(), 10, "small protobuf is not gzip'd");
-        let Frame::Binary(p) = binary_frame(vec![0; 769]) else { panic!() };
+        let Frame::Binary(p) = binary_frame(vec![0; 769]) else {
+            panic!()
+        };
         assert_eq!(&p[..2], &[0x1f, 0x8b]);
     }
 
     #[test]
     fn error_reply_shape() {
-        let Frame::Text(t) = error_frame("nope", "get_x") else { panic!() };
+        let Frame::Text(t) = error_frame("nope", "get_x") else {
+            panic!()
+        };
         let v: serde_json::Value = serde_json::from_str(&t).unwrap();
         assert_eq!(v, serde_json::json!({"error":"nope","request":"get_x"}));
     }

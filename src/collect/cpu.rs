@@ -208,7 +208,10 @@ procs_blocked 0
             busy: 100,
             total: 200,
         };
-        let b = CpuJiffies { busy: 50, total: 100 };
+        let b = CpuJiffies {
+            busy: 50,
+            total: 100,
+        };
         assert_eq!(b.busy_percent_since(&a), 0.0);
     }
 }

@@ -65,7 +65,9 @@ fn unescape(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'\\'
             && i + 3 < bytes.len()
-            && bytes[i + 1..=i + 3].iter().all(|b| (b'0'..=b'7').contains(b))
+            && bytes[i + 1..=i + 3]
+                .iter()
+                .all(|b| (b'0'..=b'7').contains(b))
         {
             let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(v);
@@ -108,7 +110,15 @@ const PSEUDO: &[&str] = &[
 
 /// Network filesystems: skipped (see the module doc).
 const NETWORK: &[&str] = &[
-    "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "9p", "glusterfs", "sshfs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "ceph",
+    "9p",
+    "glusterfs",
+    "sshfs",
 ];
 
 /// Whether a mount is a real filesystem worth reporting.
@@ -193,7 +203,10 @@ pub fn read(roots: &Roots) -> Vec<Disk> {
                 fs_type: m.fs_type.clone(),
                 total_bytes,
                 available_bytes: st.f_bavail.saturating_mul(frsize),
-                used_bytes: st.f_blocks.saturating_sub(st.f_bfree).saturating_mul(frsize),
+                used_bytes: st
+                    .f_blocks
+                    .saturating_sub(st.f_bfree)
+                    .saturating_mul(frsize),
             })
         })
         .collect()

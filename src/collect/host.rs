@@ -67,7 +67,11 @@ pub fn detect_virtualization(
     hypervisor_flag: Option<bool>,
 ) -> Option<String> {
     if let Some(cg) = cgroup_of_init {
-        for (needle, name) in [("kubepods", "kubernetes"), ("docker", "docker"), ("lxc", "lxc")] {
+        for (needle, name) in [
+            ("kubepods", "kubernetes"),
+            ("docker", "docker"),
+            ("lxc", "lxc"),
+        ] {
             if cg.contains(needle) {
                 return Some(name.to_owned());
             }
@@ -189,13 +193,18 @@ flags\t\t: fpu vme de pse hypervisor lahf_lm
         let c = parse_cpuinfo(text);
         assert_eq!(c.logical, 2);
         assert_eq!(c.physical, Some(1));
-        assert_eq!(c.model_name.as_deref(), Some("Intel(R) Xeon(R) CPU @ 2.20GHz"));
+        assert_eq!(
+            c.model_name.as_deref(),
+            Some("Intel(R) Xeon(R) CPU @ 2.20GHz")
+        );
         assert_eq!(c.hypervisor, Some(true));
     }
 
     #[test]
     fn cpuinfo_arm_without_flags_or_core_ids() {
-        let c = parse_cpuinfo("processor : 0\nBogoMIPS : 108.00\n\nprocessor : 1\nModel : Raspberry Pi 4\n");
+        let c = parse_cpuinfo(
+            "processor : 0\nBogoMIPS : 108.00\n\nprocessor : 1\nModel : Raspberry Pi 4\n",
+        );
         assert_eq!(c.logical, 2);
         assert_eq!(c.physical, None);
         assert_eq!(c.hypervisor, None);
@@ -205,8 +214,10 @@ flags\t\t: fpu vme de pse hypervisor lahf_lm
     #[test]
     fn os_release() {
         assert_eq!(
-            parse_os_release("NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n")
-                .as_deref(),
+            parse_os_release(
+                "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+            )
+            .as_deref(),
             Some("Debian GNU/Linux 12 (bookworm)")
         );
         assert_eq!(
@@ -223,8 +234,12 @@ flags\t\t: fpu vme de pse hypervisor lahf_lm
             Some("docker")
         );
         assert_eq!(
-            detect_virtualization(Some("0::/"), "QEMU Standard PC (Q35 + ICH9, 2009)", Some(true))
-                .as_deref(),
+            detect_virtualization(
+                Some("0::/"),
+                "QEMU Standard PC (Q35 + ICH9, 2009)",
+                Some(true)
+            )
+            .as_deref(),
             Some("qemu")
         );
         assert_eq!(

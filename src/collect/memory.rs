@@ -84,8 +84,9 @@ HugePages_Total:       0
 
     #[test]
     fn falls_back_when_memavailable_is_missing() {
-        let m = parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n")
-            .unwrap();
+        let m =
+            parse_meminfo("MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 50 kB\nCached: 250 kB\n")
+                .unwrap();
         assert_eq!(m.available_bytes, 400 * 1024);
     }
 

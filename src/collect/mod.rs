@@ -334,7 +334,11 @@ mod tests {
         let file = ProcFile::open(&path).unwrap();
         let mut buf = Vec::new();
         assert_eq!(file.read_string(&mut buf).unwrap(), text);
-        assert_eq!(file.read_string(&mut buf).unwrap(), text, "re-read from offset 0");
+        assert_eq!(
+            file.read_string(&mut buf).unwrap(),
+            text,
+            "re-read from offset 0"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -16,7 +16,11 @@ pub fn parse_loadavg(text: &str) -> Result<[f64; 3], ParseError> {
 
 /// Whole seconds since boot.
 pub fn parse_uptime(text: &str) -> Result<u64, ParseError> {
-    let secs: f64 = num("/proc/uptime", "uptime", text.split_ascii_whitespace().next())?;
+    let secs: f64 = num(
+        "/proc/uptime",
+        "uptime",
+        text.split_ascii_whitespace().next(),
+    )?;
     Ok(secs as u64)
 }
 

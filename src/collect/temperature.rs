@@ -153,7 +153,10 @@ mod tests {
             Some("Package id 0")
         );
         let amd = [c("k10temp", Some("Tctl")), c("k10temp", Some("Tccd1"))];
-        assert_eq!(choose_cpu_sensor(&amd).unwrap().label.as_deref(), Some("Tctl"));
+        assert_eq!(
+            choose_cpu_sensor(&amd).unwrap().label.as_deref(),
+            Some("Tctl")
+        );
         assert!(choose_cpu_sensor(&[c("acpitz", None), c("nvme", None)]).is_none());
     }
 

@@ -73,7 +73,13 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr) {
             ),
             // Pongs to pings are queued by the WebSocket layer itself.
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Close(_))) => break "client closed",
+            Some(Ok(Message::Close(_))) => {
+                // The WebSocket layer queued the answering close frame; send it.
+                if let Err(e) = futures_util::SinkExt::flush(&mut socket).await {
+                    debug!(error = %e, "close reply not delivered");
+                }
+                break "client closed";
+            }
         };
         if socket.send(reply.into()).await.is_err() {
             break "send failed";

@@ -1,0 +1,227 @@
+//! Test helpers: start the real server in-process on port 0 and talk to it
+//! over loopback with a real WebSocket (tokio-tungstenite) or HTTP client.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use sonde::config::Config;
+use sonde::model::pb;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A server running in this process.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Starts sonde on 127.0.0.1:0 with extra flags (no environment).
+    pub async fn start(args: &[&str]) -> Server {
+        let argv = ["sonde", "--bind", "127.0.0.1"].iter().chain(args);
+        let config = Config::parse_with(argv, |_| None).expect("test flags parse");
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(sonde::server::run(listener, config, async {
+            let _ = rx.await;
+        }));
+        Server {
+            addr,
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("ws://{}{}", self.addr, path)
+    }
+
+    /// Opens a WebSocket on `/ws`.
+    pub async fn ws(&self) -> Ws {
+        self.ws_at("/ws").await
+    }
+
+    pub async fn ws_at(&self, path: &str) -> Ws {
+        let (ws, _) = tokio_tungstenite::connect_async(self.url(path))
+            .await
+            .expect("websocket connects");
+        ws
+    }
+
+    /// Signals shutdown and waits for `run` to return.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        (&mut self.task).await.expect("server task")
+    }
+
+    /// Sends shutdown without waiting.
+    pub fn signal_stop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    pub async fn join(self) -> std::io::Result<()> {
+        self.task.await.expect("server task")
+    }
+
+    /// A plain HTTP/1.1 GET; returns (status, headers+body text).
+    pub async fn http_get(&self, path_and_query: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        http_get(self.addr, path_and_query, headers).await
+    }
+}
+
+pub async fn http_get(
+    addr: SocketAddr,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let mut req =
+        format!("GET {path_and_query} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .expect("HTTP reply within 5 s")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status line");
+    (status, text)
+}
+
+/// A reply frame as received.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    Text(String),
+    Binary(Vec<u8>),
+    Close(Option<u16>),
+}
+
+/// Sends one text frame and returns the next data or close frame.
+pub async fn ask(ws: &mut Ws, text: &str) -> Reply {
+    ws.send(Message::Text(text.into())).await.unwrap();
+    next_reply(ws).await
+}
+
+/// The next data or close frame (pings/pongs skipped), within 10 s.
+pub async fn next_reply(ws: &mut Ws) -> Reply {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a reply within 10 s")
+            .expect("stream open")
+            .expect("no protocol error");
+        match msg {
+            Message::Text(t) => return Reply::Text(t.to_string()),
+            Message::Binary(b) => return Reply::Binary(b.to_vec()),
+            Message::Close(c) => return Reply::Close(c.map(|c| u16::from(c.code))),
+            _ => continue,
+        }
+    }
+}
+
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+fn is_gzip(data: &[u8]) -> bool {
+    data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b
+}
+
+/// The JSON of a reply, checking the 768-byte rule on the way.
+pub fn json(reply: &Reply) -> serde_json::Value {
+    let text = match reply {
+        Reply::Text(t) => {
+            assert!(
+                t.len() <= 768,
+                "text JSON reply over 768 bytes: {}",
+                t.len()
+            );
+            t.clone()
+        }
+        Reply::Binary(b) => {
+            assert!(is_gzip(b), "binary JSON reply must be gzip");
+            let raw = gunzip(b);
+            assert!(raw.len() > 768, "gzip'd JSON of only {} bytes", raw.len());
+            String::from_utf8(raw).unwrap()
+        }
+        Reply::Close(c) => panic!("expected JSON, got close {c:?}"),
+    };
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON {e}: {text}"))
+}
+
+/// The processes protobuf of a reply, checking the gzip rule on the way.
+pub fn processes(reply: &Reply) -> pb::Processes {
+    let Reply::Binary(b) = reply else {
+        panic!("processes reply must be binary, got {reply:?}")
+    };
+    let raw = if is_gzip(b) {
+        let raw = gunzip(b);
+        assert!(
+            raw.len() > 768,
+            "gzip'd protobuf of only {} bytes",
+            raw.len()
+        );
+        raw
+    } else {
+        assert!(b.len() <= 768, "protobuf of {} bytes not gzip'd", b.len());
+        b.clone()
+    };
+    pb::Processes::decode(raw.as_slice()).expect("valid protobuf")
+}
+
+/// A process spinning on one core until dropped.
+pub struct Spinner(pub std::process::Child);
+
+impl Spinner {
+    pub fn start() -> Spinner {
+        Spinner(
+            std::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("sh runs"),
+        )
+    }
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Logical CPUs online.
+pub fn ncpu() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
