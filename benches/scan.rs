@@ -1,0 +1,189 @@
+//! Criterion benches of the hot paths.
+//!
+//!     cargo bench --bench scan
+//!
+//! - `proc_floor`: the kernel floor — pread every `/proc/*/stat` through kept
+//!   descriptors into a reused buffer, nothing else;
+//! - `scan/live`: sonde's full process scan + protobuf encode + gzip on this
+//!   machine's `/proc`;
+//! - `scan/fixture_5000`: the same on a fixture of 5,000 synthetic processes;
+//! - `parse_pid_stat`, `encode` (1,000 / 5,000 rows), `metrics_json`,
+//!   `cache_hit`.
+
+use std::hint::black_box;
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use prost::Message as _;
+use sonde::cache::Ttl;
+use sonde::collect::Roots;
+use sonde::collect::processes::{ProcRow, ProcessSampler, ProcessTable, parse_pid_stat};
+use sonde::model;
+use sonde::protocol::{self, Frame};
+
+const STAT_LINE: &str = "27114 (sd-pam) S 27113 27113 27113 0 -1 1077936448 47 0 0 0 3 0 0 0 20 0 1 0 4242 27865088 2463 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0";
+
+fn fixture(n: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let proc = dir.path().join("proc");
+    std::fs::create_dir_all(&proc).expect("mkdir");
+    std::fs::write(
+        proc.join("stat"),
+        "cpu 1000 0 1000 10000 0 0 0 0 0 0\ncpu0 1000 0 1000 10000 0 0 0 0 0 0\n",
+    )
+    .expect("write");
+    for pid in 1..=n {
+        let d = proc.join(pid.to_string());
+        std::fs::create_dir_all(&d).expect("mkdir");
+        std::fs::write(
+            d.join("stat"),
+            format!("{pid} (worker-{pid}) S 1 {pid} {pid} 0 -1 4194560 1089 0 0 0 {} 30 0 0 20 0 3 0 {} 27865088 2463 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0", pid % 97, pid * 7),
+        )
+        .expect("write");
+    }
+    dir
+}
+
+fn table(rows: u32) -> ProcessTable {
+    ProcessTable {
+        rows: (1..=rows)
+            .map(|pid| ProcRow {
+                pid,
+                ppid: 1,
+                start_ticks: u64::from(pid) * 7,
+                name: format!("worker-{pid}"),
+                cpu_percent: (pid % 13) as f32 * 0.37,
+                rss_bytes: u64::from(pid) * 40_960,
+            })
+            .collect(),
+        process_count: u64::from(rows),
+        window: Duration::from_millis(1000),
+    }
+}
+
+fn encode(t: &ProcessTable) -> Frame {
+    protocol::binary_frame(model::processes_message(t).encode_to_vec())
+}
+
+/// pread of every `/proc/<pid>/stat` through kept descriptors: what the
+/// kernel costs before sonde does anything.
+fn proc_floor(c: &mut Criterion) {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = entry.file_name();
+        if name.to_string_lossy().bytes().all(|b| b.is_ascii_digit())
+            && let Ok(f) = std::fs::File::open(entry.path().join("stat"))
+        {
+            files.push(f);
+        }
+    }
+    let mut buf = vec![0u8; 1024];
+    c.bench_function(&format!("proc_floor/pread_{}", files.len()), |b| {
+        b.iter(|| {
+            let mut total = 0;
+            for f in &files {
+                total += rustix::io::pread(f.as_fd(), &mut buf[..], 0).unwrap_or(0);
+            }
+            black_box(total)
+        })
+    });
+}
+
+fn scan(c: &mut Criterion) {
+    sonde::raise_fd_limit();
+    let budget = sonde::state::fd_budget();
+    let mut group = c.benchmark_group("scan");
+    let mut live = ProcessSampler::new(&Roots::default(), budget);
+    live.warm_up();
+    std::thread::sleep(Duration::from_millis(250));
+    group.bench_function("live", |b| {
+        b.iter(|| black_box(encode(&live.sample().expect("scan"))))
+    });
+    let dir = fixture(5000);
+    let mut fx = ProcessSampler::new(&Roots::under(dir.path()), budget);
+    fx.warm_up();
+    std::thread::sleep(Duration::from_millis(250));
+    group.bench_function("fixture_5000", |b| {
+        b.iter(|| black_box(encode(&fx.sample().expect("scan"))))
+    });
+    group.finish();
+}
+
+fn parse(c: &mut Criterion) {
+    c.bench_function("parse_pid_stat", |b| {
+        b.iter(|| black_box(parse_pid_stat(black_box(STAT_LINE))))
+    });
+}
+
+fn encoding(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode");
+    for rows in [1000u32, 5000] {
+        let t = table(rows);
+        group.bench_with_input(BenchmarkId::new("protobuf_gzip", rows), &t, |b, t| {
+            b.iter(|| black_box(encode(t)))
+        });
+    }
+    group.finish();
+}
+
+fn metrics_json(c: &mut Criterion) {
+    let m = model::Metrics {
+        cpu_total: 12.5,
+        cpu_per_core: vec![10.0, 15.0, 11.5, 13.25],
+        mem_total: 16 << 30,
+        mem_used: 7 << 30,
+        swap_total: 2 << 30,
+        swap_used: 0,
+        hostname: "bench-host".into(),
+        sampled_at_ms: 1_795_000_000_000,
+        cpu_temp_c: Some(48.0),
+        networks: vec![model::Network {
+            name: "eth0".into(),
+            received: 123_456_789,
+            transmitted: 98_765_432,
+        }],
+        gpus: None,
+        disks: vec![],
+        top_processes: vec![],
+        process_count: 312,
+        load_avg: Some([0.5, 0.4, 0.3]),
+        uptime_secs: Some(86_400),
+        mem_available: 9 << 30,
+    };
+    c.bench_function("metrics_json", |b| {
+        b.iter(|| black_box(protocol::json_reply(&m)))
+    });
+}
+
+fn cache_hit(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let cache = Ttl::new(Duration::from_secs(3600));
+    let frame = encode(&table(1000));
+    rt.block_on(cache.get_or_load(|| async { Ok::<_, ()>(frame.clone()) }))
+        .expect("filled");
+    c.bench_function("cache_hit", |b| {
+        b.iter(|| {
+            rt.block_on(
+                cache.get_or_load(|| async { Ok::<_, ()>(Frame::Binary(Default::default())) }),
+            )
+        })
+    });
+}
+
+fn quick() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30)
+}
+
+criterion_group! {
+    name = benches;
+    config = quick();
+    targets = proc_floor, scan, parse, encoding, metrics_json, cache_hit
+}
+criterion_main!(benches);
