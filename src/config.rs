@@ -22,7 +22,9 @@ socktop agent names that keep working (flag, then SONDE_*, then these):
   SOCKTOP_AGENT_PROCESSES_TTL_MS   = --processes-ttl-ms
   SOCKTOP_AGENT_DISKS_TTL_MS       = --disks-ttl-ms
   SOCKTOP_AGENT_GPU=0              = --gpu off
-  SOCKTOP_AGENT_TEMP=0             = --temp off";
+  SOCKTOP_AGENT_TEMP=0             = --temp off
+  SOCKTOP_ENABLE_SSL=1             = --tls   (also the flag --enableSSL)
+  SOCKTOP_AGENT_EXTRA_SANS         = --tls-extra-sans";
 
 /// sonde's configuration.
 #[derive(Debug, Clone, Parser)]
@@ -34,9 +36,9 @@ socktop agent names that keep working (flag, then SONDE_*, then these):
     after_help = SOCKTOP_NAMES
 )]
 pub struct Config {
-    /// TCP port to listen on (0 picks a free one).
-    #[arg(short = 'p', long, env = "SONDE_PORT", default_value_t = 3000, value_parser = parse_port)]
-    pub port: u16,
+    /// TCP port to listen on (0 picks a free one) [default: 3000, 8443 with TLS].
+    #[arg(short = 'p', long, env = "SONDE_PORT", value_parser = parse_port)]
+    pub port: Option<u16>,
 
     /// Address to listen on; `::` for IPv6 (and IPv4 where the OS maps it).
     #[arg(long, env = "SONDE_BIND", default_value = "0.0.0.0", value_parser = parse_bind)]
@@ -70,6 +72,64 @@ pub struct Config {
     #[arg(long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
     pub log: String,
 
+    /// Serve wss:// with a self-signed certificate made once and kept, or
+    /// the one given by --tls-cert/--tls-key.
+    #[arg(
+        long,
+        visible_alias = "enableSSL",
+        env = "SONDE_TLS",
+        default_value = "off",
+        default_missing_value = "on",
+        num_args = 0..=1,
+        require_equals = true,
+        value_parser = parse_switch,
+        help_heading = "TLS"
+    )]
+    pub tls: bool,
+
+    /// Where the generated certificate and key are kept
+    /// [default: $XDG_CONFIG_HOME/sonde/tls, else ~/.config/sonde/tls].
+    #[arg(long, env = "SONDE_TLS_DIR", help_heading = "TLS")]
+    pub tls_dir: Option<PathBuf>,
+
+    /// Extra names for the generated certificate: comma-separated DNS names
+    /// and IP addresses (the hostname, localhost, 127.0.0.1 and ::1 are
+    /// always in it).
+    #[arg(
+        long,
+        env = "SONDE_TLS_EXTRA_SANS",
+        value_delimiter = ',',
+        value_parser = parse_san,
+        help_heading = "TLS"
+    )]
+    pub tls_extra_sans: Vec<String>,
+
+    /// Use this PEM certificate (chain) instead of a generated one.
+    #[arg(
+        long,
+        env = "SONDE_TLS_CERT",
+        requires = "tls_key",
+        help_heading = "TLS"
+    )]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key (RSA or ECDSA) of --tls-cert.
+    #[arg(
+        long,
+        env = "SONDE_TLS_KEY",
+        requires = "tls_cert",
+        help_heading = "TLS"
+    )]
+    pub tls_key: Option<PathBuf>,
+
+    /// How long a client may take to complete the TLS handshake, ms.
+    #[arg(long, env = "SONDE_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "TLS")]
+    pub tls_handshake_timeout_ms: u64,
+
+    /// What to do: serve (no subcommand), or manage the TLS certificate.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Where procfs is mounted (for containers that mount the host's elsewhere).
     #[arg(
         long,
@@ -96,6 +156,31 @@ pub struct Config {
         help_heading = "Advanced"
     )]
     pub etc_root: PathBuf,
+}
+
+/// Subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Manage the TLS certificate.
+    Tls {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: TlsAction,
+    },
+}
+
+/// `sonde tls …`.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum TlsAction {
+    /// Print the certificate's path, SHA-256 fingerprint, names and expiry.
+    Show {
+        /// Print the PEM certificate instead, for copying to a client.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Replace the generated certificate and key with a new pair (clients
+    /// that pinned the old one must pin the new one).
+    Rotate,
 }
 
 /// A socktop variable and the sonde flag/variable it stands for.
@@ -153,6 +238,23 @@ const ALIASES: &[Alias] = &[
         flag: "--temp",
         check: |v| shown(parse_switch(v)),
     },
+    Alias {
+        socktop_env: "SOCKTOP_ENABLE_SSL",
+        sonde_env: "SONDE_TLS",
+        flag: "--tls",
+        check: |v| shown(parse_switch(v)),
+    },
+    Alias {
+        socktop_env: "SOCKTOP_AGENT_EXTRA_SANS",
+        sonde_env: "SONDE_TLS_EXTRA_SANS",
+        flag: "--tls-extra-sans",
+        check: |v| {
+            for entry in v.split(',') {
+                parse_san(entry)?;
+            }
+            Ok(v.to_owned())
+        },
+    },
 ];
 
 impl Config {
@@ -206,6 +308,16 @@ impl Config {
         Config::try_parse_from(full)
     }
 
+    /// The port to listen on: as given, else 3000 (8443 with TLS).
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(if self.tls { 8443 } else { 3000 })
+    }
+
+    /// How long a TLS handshake may take.
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.tls_handshake_timeout_ms)
+    }
+
     /// TTL of the metrics cache.
     pub fn metrics_ttl(&self) -> Duration {
         Duration::from_millis(self.metrics_ttl_ms)
@@ -256,6 +368,34 @@ fn parse_ttl(v: &str) -> Result<u64, String> {
     Ok(ms)
 }
 
+fn parse_timeout(v: &str) -> Result<u64, String> {
+    match v.trim().parse::<u64>() {
+        Ok(ms) if (1..=600_000).contains(&ms) => Ok(ms),
+        _ => Err("expected milliseconds from 1 to 600000".to_owned()),
+    }
+}
+
+/// One extra certificate name: an IP address or a DNS name.
+fn parse_san(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.parse::<IpAddr>().is_ok() {
+        return Ok(v.to_owned());
+    }
+    let valid_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let name = v.strip_prefix("*.").unwrap_or(v);
+    if !v.is_empty() && v.len() <= 253 && name.split('.').all(valid_label) {
+        Ok(v.to_owned())
+    } else {
+        Err(format!("{v:?} is neither an IP address nor a DNS name"))
+    }
+}
+
 fn parse_switch(v: &str) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "on" | "true" | "yes" => Ok(true),
@@ -296,7 +436,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = parse(&[], &[]).unwrap();
-        assert_eq!(c.port, 3000);
+        assert_eq!(c.port(), 3000);
         assert_eq!(c.bind.to_string(), "0.0.0.0");
         assert_eq!(
             (c.metrics_ttl_ms, c.processes_ttl_ms, c.disks_ttl_ms),
@@ -316,14 +456,14 @@ mod tests {
             ("SOCKTOP_TOKEN", "s3cret"),
         ];
         let c = parse(&[], &env).unwrap();
-        assert_eq!(c.port, 4000);
+        assert_eq!(c.port(), 4000);
         assert!(!c.gpu && !c.temp);
         assert_eq!(c.metrics_ttl_ms, 0);
         assert_eq!(c.token.as_deref(), Some("s3cret"));
         let c = parse(&["-p", "5000"], &env).unwrap();
-        assert_eq!(c.port, 5000);
+        assert_eq!(c.port(), 5000);
         let c = parse(&["--port", "5001"], &env).unwrap();
-        assert_eq!(c.port, 5001);
+        assert_eq!(c.port(), 5001);
     }
 
     #[test]
@@ -338,6 +478,44 @@ mod tests {
         assert!(e.contains("--bind"), "{e}");
         let e = parse(&["--token", ""], &[]).unwrap_err();
         assert!(e.contains("--token"), "{e}");
+    }
+
+    #[test]
+    fn tls_names_and_default_port() {
+        for (args, env) in [
+            (&["--tls"][..], &[][..]),
+            (&["--enableSSL"][..], &[][..]),
+            (&["--tls=on"][..], &[][..]),
+            (&[][..], &[("SOCKTOP_ENABLE_SSL", "1")][..]),
+        ] {
+            let c = parse(args, env).unwrap();
+            assert!(c.tls, "{args:?} {env:?}");
+            assert_eq!(c.port(), 8443);
+        }
+        let c = parse(&["--tls", "--port", "9000"], &[]).unwrap();
+        assert_eq!(c.port(), 9000);
+        assert!(!parse(&[], &[("SOCKTOP_ENABLE_SSL", "0")]).unwrap().tls);
+    }
+
+    #[test]
+    fn extra_sans_are_validated() {
+        let c = parse(
+            &[],
+            &[("SOCKTOP_AGENT_EXTRA_SANS", "box.lan,10.0.0.7,fe80::1")],
+        )
+        .unwrap();
+        assert_eq!(c.tls_extra_sans, ["box.lan", "10.0.0.7", "fe80::1"]);
+        let e = parse(&[], &[("SOCKTOP_AGENT_EXTRA_SANS", "ok.lan,bad name")]).unwrap_err();
+        assert!(
+            e.contains("SOCKTOP_AGENT_EXTRA_SANS") && e.contains("bad name"),
+            "{e}"
+        );
+        let e = parse(&["--tls-extra-sans", "a..b"], &[]).unwrap_err();
+        assert!(e.contains("--tls-extra-sans"), "{e}");
+        assert!(
+            parse(&["--tls-cert", "c.pem"], &[]).is_err(),
+            "--tls-cert needs --tls-key"
+        );
     }
 
     #[test]

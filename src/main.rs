@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use sonde::config::Config;
+use sonde::config::{Command, Config, TlsAction};
+use sonde::server::tls;
 use tracing::{info, warn};
 
 fn main() -> anyhow::Result<()> {
@@ -12,6 +13,9 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
         .init();
+    if let Some(Command::Tls { action }) = &config.command {
+        return tls_command(&config, action);
+    }
     sonde::raise_fd_limit();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -21,13 +25,17 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let addr = SocketAddr::new(config.bind, config.port);
+    let addr = SocketAddr::new(config.bind, config.port());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let shutdown = sonde::server::shutdown_signal().context("cannot listen for signals")?;
     let local = listener.local_addr()?;
-    info!(version = sonde::VERSION, "listening on ws://{local}/ws");
+    let scheme = if config.tls { "wss" } else { "ws" };
+    info!(
+        version = sonde::VERSION,
+        "listening on {scheme}://{local}/ws"
+    );
     if config.token.is_none() && !local.ip().is_loopback() {
         warn!(
             "listening on {} without a token: anyone who can reach this port can read this host's metrics (set --token or SONDE_TOKEN)",
@@ -36,5 +44,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     sonde::server::run(listener, config, shutdown).await?;
     info!("stopped");
+    Ok(())
+}
+
+/// `sonde tls show [--pem]` and `sonde tls rotate`.
+fn tls_command(config: &Config, action: &TlsAction) -> anyhow::Result<()> {
+    let files = tls::files(config);
+    let info = match action {
+        TlsAction::Show { .. } => {
+            if files.managed && !files.cert.exists() {
+                return Err(tls::TlsError::Missing { path: files.cert }.into());
+            }
+            tls::load(&files)?.info
+        }
+        TlsAction::Rotate => {
+            if !files.managed {
+                return Err(tls::TlsError::NotManaged.into());
+            }
+            let info = tls::generate(&files, &tls::subject_names(&config.tls_extra_sans))?;
+            eprintln!("new certificate written; clients that pinned the old one must pin this one");
+            info
+        }
+    };
+    if let TlsAction::Show { pem: true } = action {
+        print!("{}", info.pem);
+        return Ok(());
+    }
+    println!("certificate:  {}", info.path.display());
+    println!("SHA-256:      {}", info.fingerprint_sha256);
+    println!("names:        {}", info.names.join(", "));
+    println!("expires:      {}", info.not_after.date());
     Ok(())
 }

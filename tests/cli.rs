@@ -111,3 +111,73 @@ fn a_busy_port_is_a_clear_error() {
         "cannot listen on 127.0.0.1:",
     );
 }
+
+#[test]
+fn a_corrupt_key_stops_startup_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().to_str().unwrap();
+    let out = sonde()
+        .args(["--tls-dir", tls_dir, "tls", "rotate"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(dir.path().join("key.pem"), "garbage").unwrap();
+    fails_with(
+        sonde().args([
+            "--tls",
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--tls-dir",
+            tls_dir,
+        ]),
+        &dir.path().join("key.pem").display().to_string(),
+    );
+}
+
+#[test]
+fn tls_show_and_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().to_str().unwrap();
+    fails_with(
+        sonde().args(["--tls-dir", tls_dir, "tls", "show"]),
+        "no certificate",
+    );
+    let run = |args: &[&str]| {
+        let out = sonde()
+            .args(["--tls-dir", tls_dir])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let rotated = run(&["tls", "rotate"]);
+    let shown = run(&["tls", "show"]);
+    assert_eq!(rotated, shown);
+    assert!(
+        shown.contains("SHA-256:") && shown.contains("localhost") && shown.contains("expires:")
+    );
+    let fingerprint = shown
+        .lines()
+        .find(|l| l.starts_with("SHA-256:"))
+        .unwrap()
+        .to_owned();
+    let pem = run(&["tls", "show", "--pem"]);
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(
+        pem,
+        std::fs::read_to_string(dir.path().join("cert.pem")).unwrap()
+    );
+    let again = run(&["tls", "rotate"]);
+    assert!(!again.contains(&fingerprint), "rotate makes a new pair");
+}

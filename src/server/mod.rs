@@ -1,6 +1,7 @@
 //! HTTP and WebSocket serving: the router, the serve loop, shutdown.
 
 pub mod auth;
+pub mod tls;
 pub mod ws;
 
 use std::future::Future;
@@ -37,20 +38,50 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
     }))
 }
 
-/// Builds the state from `config` and serves on `listener` until `shutdown`.
+/// Why the server could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The TLS certificate could not be set up.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// Serving failed.
+    #[error("serving failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the state from `config` and serves on `listener` (TLS when
+/// configured) until `shutdown`.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> Result<(), ServerError> {
+    let tls = if config.tls {
+        Some(tls::setup(&config)?)
+    } else {
+        None
+    };
+    let handshake_timeout = config.tls_handshake_timeout();
     let state = AppState::new(config);
     state.warm_up();
-    serve(listener, state, shutdown).await
+    match tls {
+        None => serve(listener, state, shutdown).await?,
+        Some((acceptor, _)) => {
+            let cancel = state.shutdown.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                cancel.cancel();
+            });
+            tls::serve(listener, state.clone(), acceptor, handshake_timeout).await;
+            wait_for_connections(&state).await;
+        }
+    }
+    Ok(())
 }
 
-/// Serves `state` on `listener`. When `shutdown` completes, stops accepting,
-/// closes every WebSocket with 1001 and returns once they are gone (or
-/// after a short grace period).
+/// Serves `state` on `listener` over plain HTTP. When `shutdown`
+/// completes, stops accepting, closes every WebSocket with 1001 and returns
+/// once they are gone (or after a short grace period).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -64,6 +95,12 @@ pub async fn serve(
             cancel.cancel();
         })
         .await?;
+    wait_for_connections(&state).await;
+    Ok(())
+}
+
+/// Waits for the WebSocket connections to finish their goodbyes.
+async fn wait_for_connections(state: &AppState) {
     state.connections.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())
         .await
@@ -74,7 +111,6 @@ pub async fn serve(
             "connections still open at shutdown"
         );
     }
-    Ok(())
 }
 
 /// Registers for SIGINT (Ctrl-C) and SIGTERM now, and returns a future

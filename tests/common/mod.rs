@@ -22,7 +22,7 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct Server {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: JoinHandle<Result<(), sonde::server::ServerError>>,
 }
 
 impl Server {
@@ -30,6 +30,11 @@ impl Server {
     pub async fn start(args: &[&str]) -> Server {
         let argv = ["sonde", "--bind", "127.0.0.1"].iter().chain(args);
         let config = Config::parse_with(argv, |_| None).expect("test flags parse");
+        if config.tls {
+            // Make the certificate before serving, so a test can pin it at once
+            // (the server loads the same pair when it starts).
+            sonde::server::tls::setup(&config).expect("TLS set-up");
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -60,7 +65,7 @@ impl Server {
     }
 
     /// Signals shutdown and waits for `run` to return.
-    pub async fn stop(mut self) -> std::io::Result<()> {
+    pub async fn stop(mut self) -> Result<(), sonde::server::ServerError> {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -74,7 +79,7 @@ impl Server {
         }
     }
 
-    pub async fn join(self) -> std::io::Result<()> {
+    pub async fn join(self) -> Result<(), sonde::server::ServerError> {
         self.task.await.expect("server task")
     }
 
