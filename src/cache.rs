@@ -10,8 +10,10 @@
 //!
 //! Time comes from `tokio::time`, so tests drive it with `pause`/`advance`.
 
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
-use std::sync::{Mutex, PoisonError};
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -84,11 +86,79 @@ impl<T: Clone> Ttl<T> {
     }
 }
 
+/// A bounded set of [`Ttl`] caches, one per key (per-PID answers): at most
+/// `capacity` keys, the oldest evicted first, so a client walking every PID
+/// costs bounded memory. Each key keeps single-flight.
+#[derive(Debug)]
+pub struct KeyedTtl<K, V> {
+    /// TTL of every entry.
+    ttl: Duration,
+    /// Most keys held.
+    capacity: usize,
+    /// The entries, and their keys oldest first.
+    entries: Mutex<Slots<K, V>>,
+}
+
+/// Per-key caches and their keys in insertion order.
+type Slots<K, V> = (HashMap<K, Arc<Ttl<V>>>, VecDeque<K>);
+
+impl<K: Eq + Hash + Clone, V: Clone> KeyedTtl<K, V> {
+    /// An empty cache.
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        KeyedTtl {
+            ttl,
+            capacity: capacity.max(1),
+            entries: Mutex::new((HashMap::new(), VecDeque::new())),
+        }
+    }
+
+    /// Number of keys held.
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .0
+            .len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// [`Ttl::get_or_load`] for `key`.
+    pub async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let slot = {
+            let mut guard = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            let (map, order) = &mut *guard;
+            match map.get(&key) {
+                Some(slot) => slot.clone(),
+                None => {
+                    while map.len() >= self.capacity {
+                        let Some(oldest) = order.pop_front() else {
+                            break;
+                        };
+                        map.remove(&oldest);
+                    }
+                    let slot = Arc::new(Ttl::new(self.ttl));
+                    map.insert(key.clone(), slot.clone());
+                    order.push_back(key);
+                    slot
+                }
+            }
+        };
+        slot.get_or_load(load).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::convert::Infallible;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     async fn count(cache: &Ttl<u32>, calls: &AtomicU32) -> u32 {
@@ -194,5 +264,32 @@ mod tests {
             assert_eq!(r, Err("boom"));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 3, "errors were retried");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keyed_cache_is_bounded_and_per_key() {
+        let cache: KeyedTtl<u32, u32> = KeyedTtl::new(Duration::from_millis(250), 64);
+        let calls = AtomicU32::new(0);
+        for pid in 0..1000 {
+            let v = cache
+                .get_or_load(pid, || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, Infallible>(pid * 2)
+                })
+                .await
+                .unwrap();
+            assert_eq!(v, pid * 2);
+        }
+        assert_eq!(cache.len(), 64, "bounded");
+        let again = cache
+            .get_or_load(999, || async { Ok::<_, Infallible>(0) })
+            .await
+            .unwrap();
+        assert_eq!(again, 1998, "a recent key is still cached");
+        let evicted = cache
+            .get_or_load(0, || async { Ok::<_, Infallible>(7) })
+            .await
+            .unwrap();
+        assert_eq!(evicted, 7, "the oldest key was evicted");
     }
 }

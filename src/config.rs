@@ -130,6 +130,25 @@ pub struct Config {
     #[command(subcommand)]
     pub command: Option<Command>,
 
+    /// The journalctl program used for journal entries.
+    #[arg(
+        long,
+        env = "SONDE_JOURNALCTL",
+        default_value = "journalctl",
+        help_heading = "Advanced"
+    )]
+    pub journalctl: PathBuf,
+
+    /// Directories holding the systemd journal (repeatable).
+    #[arg(
+        long = "journal-dir",
+        env = "SONDE_JOURNAL_DIRS",
+        value_delimiter = ',',
+        default_values = ["/var/log/journal", "/run/log/journal"],
+        help_heading = "Advanced"
+    )]
+    pub journal_dirs: Vec<PathBuf>,
+
     /// Where procfs is mounted (for containers that mount the host's elsewhere).
     #[arg(
         long,

@@ -204,3 +204,180 @@ pub fn processes_message(table: &ProcessTable) -> pb::Processes {
             .collect(),
     }
 }
+
+/// The `process_metrics` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessMetricsReply {
+    /// The process.
+    pub process: ProcessInfo,
+    /// Unix seconds when this answer was collected.
+    pub cached_at: u64,
+}
+
+/// One process in detail (every key always present).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Name.
+    pub name: String,
+    /// Full command line, space-joined.
+    pub command: String,
+    /// Share of the whole machine, 0–100 (as in the process list).
+    pub cpu_usage: f32,
+    /// RSS, bytes.
+    pub mem_bytes: u64,
+    /// Virtual size, bytes.
+    pub virtual_mem_bytes: u64,
+    /// Resident shared memory, bytes.
+    pub shared_mem_bytes: Option<u64>,
+    /// Threads.
+    pub thread_count: u32,
+    /// Open descriptors, null when not readable.
+    pub fd_count: Option<u32>,
+    /// State word, e.g. `Sleeping`.
+    pub status: &'static str,
+    /// Parent pid.
+    pub parent_pid: Option<u32>,
+    /// Real uid.
+    pub user_id: u32,
+    /// Real gid.
+    pub group_id: u32,
+    /// Start time, Unix seconds.
+    pub start_time: u64,
+    /// User CPU time, µs.
+    pub cpu_time_user: u64,
+    /// System CPU time, µs.
+    pub cpu_time_system: u64,
+    /// Bytes read from storage.
+    pub read_bytes: Option<u64>,
+    /// Bytes written to storage.
+    pub write_bytes: Option<u64>,
+    /// Current directory.
+    pub working_directory: Option<String>,
+    /// Executable path.
+    pub executable_path: Option<String>,
+    /// Direct children, their own lists empty.
+    pub child_processes: Vec<ProcessInfo>,
+    /// Threads.
+    pub threads: Vec<ThreadInfo>,
+}
+
+/// One thread.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadInfo {
+    /// Thread id.
+    pub tid: u32,
+    /// Name.
+    pub name: String,
+    /// User CPU time, µs.
+    pub cpu_time_user: u64,
+    /// System CPU time, µs.
+    pub cpu_time_system: u64,
+    /// State word.
+    pub status: &'static str,
+}
+
+impl From<crate::collect::process_detail::ProcessDetail> for ProcessInfo {
+    fn from(d: crate::collect::process_detail::ProcessDetail) -> Self {
+        ProcessInfo {
+            pid: d.pid,
+            name: d.name,
+            command: d.command,
+            cpu_usage: d.cpu_percent,
+            mem_bytes: d.rss_bytes,
+            virtual_mem_bytes: d.virtual_bytes,
+            shared_mem_bytes: d.shared_bytes,
+            thread_count: d.thread_count,
+            fd_count: d.fd_count,
+            status: d.status,
+            parent_pid: d.parent_pid,
+            user_id: d.uid,
+            group_id: d.gid,
+            start_time: d.start_time_secs,
+            cpu_time_user: d.cpu_time_user_us,
+            cpu_time_system: d.cpu_time_system_us,
+            read_bytes: d.read_bytes,
+            write_bytes: d.write_bytes,
+            working_directory: d.working_directory,
+            executable_path: d.executable_path,
+            child_processes: d.children.into_iter().map(ProcessInfo::from).collect(),
+            threads: d
+                .threads
+                .into_iter()
+                .map(|t| ThreadInfo {
+                    tid: t.tid,
+                    name: t.name,
+                    cpu_time_user: t.cpu_time_user_us,
+                    cpu_time_system: t.cpu_time_system_us,
+                    status: t.status,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The `journal_entries` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalReply {
+    /// Oldest first, at most 100.
+    pub entries: Vec<JournalEntry>,
+    /// Entries in this reply.
+    pub total_count: u32,
+    /// True when older entries exist beyond those returned.
+    pub truncated: bool,
+    /// Why the journal could not be (fully) read; null when it could.
+    pub notice: Option<String>,
+    /// Unix seconds when this answer was collected.
+    pub cached_at: u64,
+}
+
+/// One journal entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    /// RFC 3339, UTC.
+    pub timestamp: String,
+    /// µs since the Unix epoch.
+    pub timestamp_us: u64,
+    /// `Emergency` … `Debug`.
+    pub priority: &'static str,
+    /// The message.
+    pub message: String,
+    /// systemd unit.
+    pub unit: Option<String>,
+    /// Writer's pid.
+    pub pid: Option<u32>,
+    /// Writer's name.
+    pub comm: Option<String>,
+    /// Writer's uid.
+    pub uid: Option<u32>,
+    /// Writer's gid.
+    pub gid: Option<u32>,
+}
+
+impl JournalReply {
+    /// Wraps a journal read taken at `cached_at`.
+    pub fn new(j: crate::collect::journal::Journal, cached_at: u64) -> Self {
+        JournalReply {
+            total_count: j.entries.len() as u32,
+            entries: j
+                .entries
+                .into_iter()
+                .map(|e| JournalEntry {
+                    timestamp: e.timestamp,
+                    timestamp_us: e.timestamp_us,
+                    priority: e.priority,
+                    message: e.message,
+                    unit: e.unit,
+                    pid: e.pid,
+                    comm: e.comm,
+                    uid: e.uid,
+                    gid: e.gid,
+                })
+                .collect(),
+            truncated: j.truncated,
+            notice: j.notice,
+            cached_at,
+        }
+    }
+}

@@ -245,6 +245,21 @@ pub fn error_frame(reason: &str, received: &str) -> Frame {
     })
 }
 
+/// `{"error":"process N not found","request":"process_metrics","pid":N}`.
+pub fn not_found_frame(pid: u32) -> Frame {
+    #[derive(Serialize)]
+    struct NotFound {
+        error: String,
+        request: &'static str,
+        pid: u32,
+    }
+    json_reply_plain(&NotFound {
+        error: format!("process {pid} not found"),
+        request: "process_metrics",
+        pid,
+    })
+}
+
 /// The error reply for a refused request.
 pub fn bad_request_frame(bad: &BadRequest) -> Frame {
     error_frame(&bad.reason, &bad.received)

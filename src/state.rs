@@ -2,17 +2,17 @@
 //! built from the [`Config`]. No statics: every test builds its own.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::cache::Ttl;
+use crate::cache::{KeyedTtl, Ttl};
 use crate::collect::cpu::CpuSampler;
 use crate::collect::processes::{ProcessSampler, count_processes};
 use crate::collect::temperature::CpuTemperature;
-use crate::collect::{Kept, Roots, disks, host, memory, network, system};
+use crate::collect::{Kept, Roots, disks, host, journal, memory, network, process_detail, system};
 use crate::config::Config;
 use crate::model::{self, DiskEntry, Metrics, Network};
 use crate::protocol::{self, Frame, Request};
@@ -63,11 +63,26 @@ pub struct AppState {
     processes_reply: Ttl<Frame>,
     /// The host reply: collected once, kept for the server's life.
     host_reply: Ttl<Frame>,
+    /// Per-PID process details, briefly.
+    process_metrics_replies: KeyedTtl<u32, Frame>,
+    /// Per-PID journal entries, briefly.
+    journal_replies: KeyedTtl<u32, Frame>,
+    /// How journal entries are read.
+    journal: journal::Source,
     /// Cancelled on shutdown: every connection closes with 1001.
     pub shutdown: CancellationToken,
     /// Open WebSocket connections, awaited on shutdown.
     pub connections: TaskTracker,
 }
+
+/// How long a process_metrics answer is reused.
+const PROCESS_METRICS_TTL: Duration = Duration::from_millis(250);
+/// How long a journal_entries answer is reused.
+const JOURNAL_TTL: Duration = Duration::from_secs(1);
+/// How long journalctl may take before the reply says so.
+const JOURNAL_TIMEOUT: Duration = Duration::from_secs(2);
+/// PIDs each per-PID cache holds.
+const PER_PID_ENTRIES: usize = 64;
 
 /// How many `/proc/<pid>/stat` descriptors the process sampler may keep:
 /// the soft `RLIMIT_NOFILE` less a reserve for sockets and other files.
@@ -98,6 +113,13 @@ impl AppState {
             disks_reply: Ttl::new(config.disks_ttl()),
             processes_reply: Ttl::new(config.processes_ttl()),
             host_reply: Ttl::new(std::time::Duration::MAX),
+            process_metrics_replies: KeyedTtl::new(PROCESS_METRICS_TTL, PER_PID_ENTRIES),
+            journal_replies: KeyedTtl::new(JOURNAL_TTL, PER_PID_ENTRIES),
+            journal: journal::Source {
+                journalctl: config.journalctl.clone(),
+                journal_dirs: config.journal_dirs.clone(),
+                timeout: JOURNAL_TIMEOUT,
+            },
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             started: Instant::now(),
@@ -138,12 +160,7 @@ impl AppState {
                     .get_or_load(|| blocking(move || disks_frame(&roots)))
                     .await
             }
-            Request::Processes => {
-                let processes = self.processes.clone();
-                self.processes_reply
-                    .get_or_load(|| blocking(move || processes_frame(&processes)))
-                    .await
-            }
+            Request::Processes => self.processes_frame().await,
             Request::Host => {
                 let roots = self.roots.clone();
                 self.host_reply
@@ -154,14 +171,60 @@ impl AppState {
                     })
                     .await
             }
-            Request::ProcessMetrics(_) | Request::JournalEntries(_) => {
-                return protocol::error_frame(
-                    &format!("{} is not supported by this server yet", request.name()),
-                    request.name(),
-                );
+            Request::ProcessMetrics(pid) => {
+                self.process_metrics_replies
+                    .get_or_load(pid, || self.process_metrics_frame(pid))
+                    .await
+            }
+            Request::JournalEntries(pid) => {
+                self.journal_replies
+                    .get_or_load(pid, || async {
+                        let read = journal::read(&self.journal, pid).await;
+                        let reply = model::JournalReply::new(read, now_ms() / 1000);
+                        Ok::<_, String>(protocol::json_reply(&reply))
+                    })
+                    .await
             }
         };
         result.unwrap_or_else(|e| protocol::error_frame(&e, request.name()))
+    }
+}
+
+impl AppState {
+    /// The processes reply, from its cache or a fresh scan.
+    async fn processes_frame(&self) -> Result<Frame, String> {
+        let processes = self.processes.clone();
+        self.processes_reply
+            .get_or_load(|| blocking(move || processes_frame(&processes)))
+            .await
+    }
+
+    /// One process in detail. CPU% and children come from the process list
+    /// (refreshed through its own cache when stale), not a second scan.
+    async fn process_metrics_frame(&self, pid: u32) -> Result<Frame, String> {
+        self.processes_frame().await?;
+        let table = lock(&self.processes).latest();
+        let proc_root = self.roots.proc.clone();
+        blocking(move || {
+            let boot_time_secs = std::fs::read_to_string(proc_root.join("stat"))
+                .ok()
+                .and_then(|t| crate::collect::cpu::parse_stat(&t).ok())
+                .and_then(|s| s.boot_time_secs)
+                .unwrap_or(0);
+            let clock = process_detail::Clock {
+                ticks_per_sec: rustix::param::clock_ticks_per_second(),
+                boot_time_secs,
+                page_size: rustix::param::page_size() as u64,
+            };
+            match process_detail::read(&proc_root, pid, table.as_deref(), clock) {
+                Ok(detail) => protocol::json_reply(&model::ProcessMetricsReply {
+                    process: detail.into(),
+                    cached_at: now_ms() / 1000,
+                }),
+                Err(process_detail::NotFound(pid)) => protocol::not_found_frame(pid),
+            }
+        })
+        .await
     }
 }
 

@@ -10,8 +10,10 @@
 pub mod cpu;
 pub mod disks;
 pub mod host;
+pub mod journal;
 pub mod memory;
 pub mod network;
+pub mod process_detail;
 pub mod processes;
 pub mod system;
 pub mod temperature;

@@ -1,0 +1,405 @@
+//! Process drill-down: `process_metrics` and `journal_entries` against the
+//! live server.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Server, ask, json};
+use serde_json::Value;
+
+const THREAD_CHILD_ENV: &str = "SONDE_TEST_THREAD_CHILD";
+const THREADS: usize = 5;
+
+/// Not a test of its own: when re-run as a child with the variable set, it
+/// starts `THREADS` named threads and sleeps, as a program with a known
+/// thread set.
+#[test]
+fn thread_child() {
+    if std::env::var_os(THREAD_CHILD_ENV).is_none() {
+        return;
+    }
+    for i in 0..THREADS {
+        std::thread::Builder::new()
+            .name(format!("worker-{i}"))
+            .spawn(|| std::thread::sleep(Duration::from_secs(60)))
+            .unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(60));
+}
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn detail(v: &Value) -> &Value {
+    assert!(v.get("error").is_none(), "unexpected error reply {v}");
+    assert!(v["cached_at"].as_u64().unwrap() > 1_600_000_000);
+    &v["process"]
+}
+
+/// Every key of the contract is present.
+fn assert_process_keys(p: &Value) {
+    for key in [
+        "pid",
+        "name",
+        "command",
+        "cpu_usage",
+        "mem_bytes",
+        "virtual_mem_bytes",
+        "shared_mem_bytes",
+        "thread_count",
+        "fd_count",
+        "status",
+        "parent_pid",
+        "user_id",
+        "group_id",
+        "start_time",
+        "cpu_time_user",
+        "cpu_time_system",
+        "read_bytes",
+        "write_bytes",
+        "working_directory",
+        "executable_path",
+        "child_processes",
+        "threads",
+    ] {
+        assert!(p.get(key).is_some(), "{key} missing in {p}");
+    }
+}
+
+#[tokio::test]
+async fn a_child_in_detail_and_as_a_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Child(
+        Command::new("sh")
+            .args([
+                "-c",
+                "exec 3</dev/null 4</dev/null 5</dev/null; exec sleep 60",
+            ])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    // Wait for the exec into sleep.
+    let t0 = Instant::now();
+    while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        != "sleep"
+    {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let mut ws = server.ws().await;
+
+    let reply = json(&ask(&mut ws, &format!("get_process_metrics:{pid}")).await);
+    let p = detail(&reply);
+    assert_process_keys(p);
+    assert_eq!(p["pid"], pid);
+    assert_eq!(p["name"], "sleep");
+    assert_eq!(p["command"], "sleep 60");
+    assert_eq!(p["parent_pid"], std::process::id());
+    // stdin/out/err, the three files it opened, and whatever the test
+    // harness let it inherit: count them the same way the kernel lists them.
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    assert!(fds >= 6);
+    assert_eq!(p["fd_count"], fds);
+    assert_eq!(
+        p["working_directory"],
+        dir.path().canonicalize().unwrap().to_str().unwrap()
+    );
+    assert!(p["executable_path"].as_str().unwrap().ends_with("sleep"));
+    assert_eq!(p["status"], "Sleeping");
+    assert_eq!(p["thread_count"], 1);
+    assert_eq!(p["threads"].as_array().unwrap().len(), 1);
+    assert_eq!(p["threads"][0]["tid"], pid);
+    assert!(p["mem_bytes"].as_u64().unwrap() > 0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let started = p["start_time"].as_u64().unwrap();
+    assert!(
+        started <= now && now - started < 120,
+        "start_time {started} vs now {now}"
+    );
+
+    // The JSON form, and the test process itself with the child listed.
+    let me = std::process::id();
+    let reply = json(
+        &ask(
+            &mut ws,
+            &format!(r#"{{"type":"process_metrics","pid":{me}}}"#),
+        )
+        .await,
+    );
+    let p = detail(&reply);
+    assert_process_keys(p);
+    let children = p["child_processes"].as_array().unwrap();
+    let c = children
+        .iter()
+        .find(|c| c["pid"] == pid)
+        .expect("the child is listed");
+    assert_process_keys(c);
+    assert_eq!(
+        c["threads"],
+        Value::Array(vec![]),
+        "one level: children carry no threads"
+    );
+    assert_eq!(c["child_processes"], Value::Array(vec![]));
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(p["working_directory"], cwd.to_str().unwrap());
+    let exe = std::env::current_exe().unwrap();
+    assert!(
+        p["command"]
+            .as_str()
+            .unwrap()
+            .starts_with(exe.to_str().unwrap()),
+        "{}",
+        p["command"]
+    );
+}
+
+#[tokio::test]
+async fn threads_of_a_program_with_n_threads() {
+    let child = Child(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "thread_child", "--nocapture", "--test-threads=1"])
+            .env(THREAD_CHILD_ENV, "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    let count_workers = || {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|t| {
+                        std::fs::read_to_string(t.path().join("comm"))
+                            .is_ok_and(|c| c.starts_with("worker-"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let t0 = Instant::now();
+    while count_workers() < THREADS {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "child threads did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let server = Server::start(&[]).await;
+    let mut ws = server.ws().await;
+    let reply = json(&ask(&mut ws, &format!("get_process_metrics:{pid}")).await);
+    let p = detail(&reply);
+    let threads = p["threads"].as_array().unwrap();
+    assert_eq!(p["thread_count"].as_u64().unwrap() as usize, threads.len());
+    let workers: Vec<&str> = threads
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .filter(|n| n.starts_with("worker-"))
+        .collect();
+    assert_eq!(workers.len(), THREADS, "{threads:?}");
+    for t in threads {
+        assert!(t["tid"].is_u64() && t["cpu_time_user"].is_u64() && t["cpu_time_system"].is_u64());
+        assert!(t["status"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn a_vanished_pid_and_bad_requests_get_error_replies() {
+    let mut gone = Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let server = Server::start(&[]).await;
+    let mut ws = server.ws().await;
+    for req in [
+        format!("get_process_metrics:{pid}"),
+        format!(r#"{{"type":"process_metrics","pid":{pid}}}"#),
+    ] {
+        let v = json(&ask(&mut ws, &req).await);
+        assert_eq!(
+            v,
+            serde_json::json!({"error": format!("process {pid} not found"), "request": "process_metrics", "pid": pid})
+        );
+    }
+    for bad in [
+        "get_process_metrics:abc",
+        "get_process_metrics:",
+        "get_journal_entries:-1",
+        r#"{"type":"process_metrics"}"#,
+        r#"{"type":"process_metrics","pid":-4}"#,
+        r#"{"type":"journal_entries","pid":4294967296}"#,
+        r#"{"type":"journal_entries","pid":"12"}"#,
+    ] {
+        let v = json(&ask(&mut ws, bad).await);
+        assert!(v["error"].is_string(), "{bad}: {v}");
+    }
+    assert!(
+        json(&ask(&mut ws, "get_metrics").await)["cpu_total"].is_number(),
+        "still usable"
+    );
+}
+
+#[tokio::test]
+async fn replies_decode_as_socktop_connector_types() {
+    let server = Server::start(&[]).await;
+    let mut ws = server.ws().await;
+    let me = std::process::id();
+    let v = json(&ask(&mut ws, &format!("get_process_metrics:{me}")).await);
+    let r: socktop_connector::ProcessMetricsResponse = serde_json::from_value(v).expect("shape");
+    assert_eq!(r.process.pid, me);
+    assert!(!r.process.threads.is_empty());
+    let v = json(&ask(&mut ws, &format!("get_journal_entries:{me}")).await);
+    let j: socktop_connector::JournalResponse = serde_json::from_value(v).expect("shape");
+    assert_eq!(j.total_count as usize, j.entries.len());
+
+    let mut c = socktop_connector::connect_to_socktop_agent(server.url("/ws"))
+        .await
+        .unwrap();
+    use socktop_connector::{AgentRequest, AgentResponse};
+    let Ok(AgentResponse::ProcessMetrics(r)) =
+        c.request(AgentRequest::ProcessMetrics { pid: me }).await
+    else {
+        panic!("the connector reads process_metrics")
+    };
+    assert_eq!(r.process.pid, me);
+    let Ok(AgentResponse::JournalEntries(_)) =
+        c.request(AgentRequest::JournalEntries { pid: me }).await
+    else {
+        panic!("the connector reads journal_entries")
+    };
+}
+
+fn fake_journal(dir: &Path, script_body: &str) -> (String, String) {
+    let journal_dir = dir.join("journal/abc123");
+    std::fs::create_dir_all(&journal_dir).unwrap();
+    std::fs::write(journal_dir.join("system.journal"), "").unwrap();
+    let script = dir.join("journalctl");
+    std::fs::write(&script, format!("#!/bin/sh\n{script_body}\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (
+        script.to_str().unwrap().to_owned(),
+        dir.join("journal").to_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn journal_entries_from_journalctl_json() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fake journalctl checks it was asked for the right PID and limit.
+    let (journalctl, journal_dir) = fake_journal(
+        dir.path(),
+        r#"case "$*" in *"-n 101"*"_PID=4242"*) ;; *) echo "bad args: $*" >&2; exit 1;; esac
+echo '{"__REALTIME_TIMESTAMP":"1700000000000000","PRIORITY":"6","MESSAGE":"started","_PID":"4242","_COMM":"app","_UID":"1000","_GID":"1000","_SYSTEMD_UNIT":"app.service"}'
+echo '{"__REALTIME_TIMESTAMP":"1700000001000000","PRIORITY":"3","MESSAGE":"failed","_PID":"4242","_COMM":"app"}'"#,
+    );
+    let server = Server::start(&["--journalctl", &journalctl, "--journal-dir", &journal_dir]).await;
+    let mut ws = server.ws().await;
+    let v = json(&ask(&mut ws, r#"{"type":"journal_entries","pid":4242}"#).await);
+    assert_eq!(v["total_count"], 2);
+    assert_eq!(v["truncated"], false);
+    assert!(v["notice"].is_null(), "{v}");
+    assert_eq!(v["entries"][0]["message"], "started");
+    assert_eq!(v["entries"][0]["timestamp"], "2023-11-14T22:13:20Z");
+    assert_eq!(v["entries"][0]["unit"], "app.service");
+    assert_eq!(v["entries"][1]["priority"], "Error");
+    assert!(v["entries"][1]["unit"].is_null());
+    let j: socktop_connector::JournalResponse = serde_json::from_value(v).unwrap();
+    assert_eq!(j.entries.len(), 2);
+}
+
+#[tokio::test]
+async fn a_slow_journal_is_cut_off_and_stalls_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journalctl, journal_dir) = fake_journal(dir.path(), "sleep 30");
+    let server = Server::start(&["--journalctl", &journalctl, "--journal-dir", &journal_dir]).await;
+    let mut slow = server.ws().await;
+    let mut other = server.ws().await;
+    let t0 = Instant::now();
+    let pending = tokio::spawn(async move { json(&ask(&mut slow, "get_journal_entries:1").await) });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(json(&ask(&mut other, "get_metrics").await)["cpu_total"].is_number());
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "metrics were not held up by the journal"
+    );
+    let v = pending.await.unwrap();
+    assert!(
+        v["notice"].as_str().unwrap().contains("did not answer"),
+        "{v}"
+    );
+    assert_eq!(v["entries"], Value::Array(vec![]));
+    assert!(t0.elapsed() < Duration::from_secs(4), "{:?}", t0.elapsed());
+}
+
+#[tokio::test]
+async fn no_journal_or_no_journalctl_gives_a_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().to_str().unwrap();
+    let server = Server::start(&["--journal-dir", empty]).await;
+    let mut ws = server.ws().await;
+    let v = json(&ask(&mut ws, "get_journal_entries:1").await);
+    assert_eq!(v["entries"], Value::Array(vec![]));
+    assert!(
+        v["notice"].as_str().unwrap().contains("no systemd journal"),
+        "{v}"
+    );
+
+    let (_, journal_dir) = fake_journal(dir.path(), "");
+    let server = Server::start(&[
+        "--journalctl",
+        "/nonexistent/journalctl",
+        "--journal-dir",
+        &journal_dir,
+    ])
+    .await;
+    let mut ws = server.ws().await;
+    let v = json(&ask(&mut ws, "get_journal_entries:1").await);
+    assert!(
+        v["notice"].as_str().unwrap().contains("not installed"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn the_real_journal_when_this_host_has_one() {
+    let has_journal = ["/var/log/journal", "/run/log/journal"]
+        .iter()
+        .any(|d| std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some()));
+    let server = Server::start(&[]).await;
+    let mut ws = server.ws().await;
+    let v = json(&ask(&mut ws, "get_journal_entries:1").await);
+    if !has_journal {
+        eprintln!(
+            "SKIPPED the_real_journal_when_this_host_has_one: this host keeps no systemd journal"
+        );
+        assert!(v["notice"].is_string(), "{v}");
+        return;
+    }
+    // With a journal, PID 1 (init) has written entries, or the notice says why not.
+    assert!(
+        v["total_count"].as_u64().unwrap() > 0 || v["notice"].is_string(),
+        "{v}"
+    );
+}
