@@ -15,7 +15,6 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use prost::Message as _;
 use sonde::cache::Ttl;
 use sonde::collect::Roots;
 use sonde::collect::processes::{ProcRow, ProcessSampler, ProcessTable, parse_pid_stat};
@@ -55,15 +54,17 @@ fn table(rows: u32) -> ProcessTable {
                 name: format!("worker-{pid}"),
                 cpu_percent: (pid % 13) as f32 * 0.37,
                 rss_bytes: u64::from(pid) * 40_960,
+                cpu_ticks: u64::from(pid),
             })
             .collect(),
         process_count: u64::from(rows),
         window: Duration::from_millis(1000),
+        sampled_at: None,
     }
 }
 
 fn encode(t: &ProcessTable) -> Frame {
-    protocol::binary_frame(model::processes_message(t).encode_to_vec())
+    protocol::binary_frame(model::encode_processes(t))
 }
 
 /// pread of every `/proc/<pid>/stat` through kept descriptors: what the

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use prost::Message as _;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -318,5 +317,5 @@ fn disks_frame(roots: &Roots) -> Frame {
 
 fn processes_frame(processes: &Mutex<ProcessSampler>) -> Frame {
     let table = lock(processes).sample().unwrap_or_default();
-    protocol::binary_frame(model::processes_message(&table).encode_to_vec())
+    protocol::binary_frame(model::encode_processes(&table))
 }

@@ -7,7 +7,6 @@
 //! History is keyed by (pid, start time): a reused PID starts from zero
 //! instead of being charged the previous owner's time.
 
-use std::collections::HashMap;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
@@ -47,40 +46,100 @@ pub struct PidStat<'a> {
 
 /// Parses one `/proc/[pid]/stat` line. The name is everything between the
 /// first `(` and the last `)`, since `comm` may itself contain `)`.
+///
+/// This runs once per process per scan, so it scans bytes by hand instead
+/// of splitting into strings.
 pub fn parse_pid_stat(text: &str) -> Result<PidStat<'_>, ParseError> {
-    let open = text
-        .find('(')
-        .ok_or_else(|| ParseError::new(FILE, "no '(' before comm"))?;
-    let close = text
-        .rfind(')')
+    let bytes = text.as_bytes();
+    let open =
+        memchr::memchr(b'(', bytes).ok_or_else(|| ParseError::new(FILE, "no '(' before comm"))?;
+    let close = memchr::memrchr(b')', bytes)
         .filter(|&c| c > open)
         .ok_or_else(|| ParseError::new(FILE, "no ')' after comm"))?;
     let pid = num(FILE, "pid", Some(text[..open].trim()))?;
     let comm = &text[open + 1..close];
-    let mut f = text[close + 1..].split_ascii_whitespace();
-    // Field n of proc(5) is at index n - 3 of the part after comm.
-    let state = f
-        .next()
-        .and_then(|s| s.chars().next())
-        .ok_or_else(|| ParseError::new(FILE, "state missing"))?;
-    let ppid = num(FILE, "ppid", f.next())?;
-    let utime_ticks = num(FILE, "utime", f.nth(9))?;
-    let stime_ticks = num(FILE, "stime", f.next())?;
-    let num_threads = num(FILE, "num_threads", f.nth(4))?;
-    let start_ticks = num(FILE, "starttime", f.nth(1))?;
-    let vsize_bytes = num(FILE, "vsize", f.next())?;
-    let rss_pages: i64 = num(FILE, "rss", f.next())?;
-    Ok(PidStat {
-        pid,
-        comm,
-        state,
+    // One pass over the fields after comm. Field n of proc(5) is index
+    // n - 3 here: 0 state, 1 ppid, 11 utime, 12 stime, 17 num_threads,
+    // 19 starttime, 20 vsize, 21 rss.
+    const WANTED: [usize; 7] = [1, 11, 12, 17, 19, 20, 21];
+    let mut values = [0u64; 7];
+    let mut seen = 0usize;
+    let mut state = None;
+    let mut index = 0usize;
+    let mut value: Option<u64> = Some(0);
+    let mut in_field = false;
+    let mut negative = false;
+    for &b in &bytes[close + 1..] {
+        if b == b' ' || b == b'\n' {
+            if in_field {
+                if let Some(slot) = WANTED.iter().position(|&w| w == index) {
+                    let v = value.ok_or_else(|| {
+                        ParseError::new(FILE, format!("field {} is not a number", index + 3))
+                    })?;
+                    values[slot] = if negative { 0 } else { v };
+                    seen += 1;
+                    if seen == WANTED.len() {
+                        break;
+                    }
+                }
+                index += 1;
+                in_field = false;
+                negative = false;
+                value = Some(0);
+            }
+            continue;
+        }
+        if !in_field {
+            in_field = true;
+            if index == 0 {
+                state = Some(char::from(b));
+            }
+        }
+        value = match (value, b) {
+            (Some(v), b'0'..=b'9') => v
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(b - b'0'))),
+            // rss is a signed long; a negative value (never seen) counts as 0.
+            (Some(0), b'-') if index == 21 && !negative => {
+                negative = true;
+                Some(0)
+            }
+            _ => None,
+        };
+    }
+    if in_field
+        && seen < WANTED.len()
+        && let Some(slot) = WANTED.iter().position(|&w| w == index)
+    {
+        let v = value
+            .ok_or_else(|| ParseError::new(FILE, format!("field {} is not a number", index + 3)))?;
+        values[slot] = if negative { 0 } else { v };
+        seen += 1;
+    }
+    let state = state.ok_or_else(|| ParseError::new(FILE, "state missing"))?;
+    if seen < WANTED.len() {
+        return Err(ParseError::new(FILE, format!("only {} fields", index + 3)));
+    }
+    let [
         ppid,
         utime_ticks,
         stime_ticks,
         num_threads,
         start_ticks,
         vsize_bytes,
-        rss_pages: rss_pages.max(0) as u64,
+        rss_pages,
+    ] = values;
+    Ok(PidStat {
+        pid,
+        comm,
+        state,
+        ppid: u32::try_from(ppid).map_err(|_| ParseError::new(FILE, "ppid out of range"))?,
+        utime_ticks,
+        stime_ticks,
+        num_threads: u32::try_from(num_threads).unwrap_or(u32::MAX),
+        start_ticks,
+        vsize_bytes,
+        rss_pages,
     })
 }
 
@@ -99,6 +158,8 @@ pub struct ProcRow {
     pub cpu_percent: f32,
     /// Resident set size, bytes.
     pub rss_bytes: u64,
+    /// utime + stime, clock ticks, cumulative.
+    pub cpu_ticks: u64,
 }
 
 /// The process list of one scan.
@@ -106,10 +167,13 @@ pub struct ProcRow {
 pub struct ProcessTable {
     /// Every process that could be read, in PID order.
     pub rows: Vec<ProcRow>,
-    /// Processes listed in `/proc` (rows may be fewer: some exit mid-scan).
+    /// Processes on the host (those that could be read: one that exits
+    /// mid-scan is not counted).
     pub process_count: u64,
     /// Length of the CPU% window, for diagnostics.
     pub window: Duration,
+    /// When the scan was taken.
+    pub sampled_at: Option<std::time::Instant>,
 }
 
 /// Per-process cumulative ticks at one instant, sorted by pid.
@@ -121,21 +185,6 @@ struct Snapshot {
     ticks: Vec<(u32, u64, u64)>,
 }
 
-impl Snapshot {
-    fn ticks_of(&self, pid: u32, start_ticks: u64) -> Option<u64> {
-        let i = self.ticks.binary_search_by_key(&pid, |t| t.0).ok()?;
-        let (_, start, ticks) = self.ticks[i];
-        (start == start_ticks).then_some(ticks)
-    }
-}
-
-/// A kept `/proc/<pid>/stat` descriptor and the scan that last saw it.
-#[derive(Debug)]
-struct Open {
-    file: ProcFile,
-    seen_in_scan: u64,
-}
-
 /// Scans the process table; keeps descriptors and recent history.
 #[derive(Debug)]
 pub struct ProcessSampler {
@@ -145,12 +194,10 @@ pub struct ProcessSampler {
     proc_dir: Option<OwnedFd>,
     /// `/proc/stat`, for the machine's total jiffies.
     stat: Kept,
-    /// Kept `/proc/<pid>/stat` descriptors.
-    open: HashMap<u32, Open>,
+    /// Kept `/proc/<pid>/stat` descriptors, ascending pid.
+    open: Vec<(u32, ProcFile)>,
     /// How many descriptors may be kept (the rest are opened per scan).
     fd_budget: usize,
-    /// Scan counter, to drop descriptors of processes that disappeared.
-    scan: u64,
     /// Reused read buffer.
     buf: Vec<u8>,
     /// Reused getdents buffer.
@@ -161,6 +208,20 @@ pub struct ProcessSampler {
     page_size: u64,
     /// The most recent table, for lookups that need no fresh scan.
     latest: Option<Arc<ProcessTable>>,
+    /// `/proc/loadavg`, whose last field is the most recently created pid.
+    loadavg: Kept,
+    /// The pids read in the last scan, reused while no process is created.
+    last_listing: Vec<u32>,
+    /// The last created pid at the last listing.
+    last_created_pid: Option<u64>,
+    /// Whether `loadavg` speaks of the procfs root's pid namespace (it
+    /// speaks of ours; a host /proc mounted in a container is another).
+    same_pid_namespace: bool,
+}
+
+/// The most recently created pid, the last field of `/proc/loadavg`.
+pub fn parse_last_created_pid(loadavg: &str) -> Option<u64> {
+    loadavg.split_ascii_whitespace().nth(4)?.parse().ok()
 }
 
 impl ProcessSampler {
@@ -170,14 +231,18 @@ impl ProcessSampler {
             proc_root: roots.proc.clone(),
             proc_dir: None,
             stat: Kept::new(roots.proc.join("stat")),
-            open: HashMap::new(),
+            open: Vec::new(),
             fd_budget,
-            scan: 0,
             buf: vec![0; 1024],
             dir_buf: vec![MaybeUninit::uninit(); 32 * 1024],
             history: History::default(),
             page_size: rustix::param::page_size() as u64,
             latest: None,
+            loadavg: Kept::new(roots.proc.join("loadavg")),
+            last_listing: Vec::new(),
+            last_created_pid: None,
+            same_pid_namespace: std::fs::read_link(roots.proc.join("self"))
+                .is_ok_and(|p| p.as_os_str() == std::process::id().to_string().as_str()),
         }
     }
 
@@ -224,19 +289,25 @@ impl ProcessSampler {
                 let total = base.map_or(now.total_jiffies, |b| {
                     now.total_jiffies.saturating_sub(b.total_jiffies)
                 });
+                // Rows and both snapshots are in ascending pid order: one
+                // merge walk pairs each row with its baseline.
+                let earlier = base.map_or(&[][..], |b| &b.ticks[..]);
+                let mut i = 0;
                 for row in &mut rows {
-                    let Some(ticks) = now.ticks_of(row.pid, row.start_ticks) else {
-                        continue;
-                    };
-                    let before = base
-                        .and_then(|b| b.ticks_of(row.pid, row.start_ticks))
-                        .unwrap_or(0);
-                    row.cpu_percent = share_percent(ticks.saturating_sub(before), total);
+                    while i < earlier.len() && earlier[i].0 < row.pid {
+                        i += 1;
+                    }
+                    let before = earlier
+                        .get(i)
+                        .filter(|(pid, start, _)| *pid == row.pid && *start == row.start_ticks)
+                        .map_or(0, |t| t.2);
+                    row.cpu_percent = share_percent(row.cpu_ticks.saturating_sub(before), total);
                 }
                 ProcessTable {
                     rows,
                     process_count,
                     window,
+                    sampled_at: Some(std::time::Instant::now()),
                 }
             },
         );
@@ -249,23 +320,62 @@ impl ProcessSampler {
     /// One pass: (snapshot, rows without CPU%, processes listed).
     fn take(&mut self) -> Option<(Snapshot, Vec<ProcRow>, u64)> {
         let total_jiffies = parse_stat(self.stat.read().ok()?).ok()?.all.total;
-        let pids = self.list_pids().ok()?;
-        self.scan += 1;
+        // Read before listing: a process created after this read changes it,
+        // so the next scan lists again.
+        let created = if self.same_pid_namespace {
+            self.loadavg.read().ok().and_then(parse_last_created_pid)
+        } else {
+            None
+        };
+        let mut pids = if created.is_some()
+            && created == self.last_created_pid
+            && !self.last_listing.is_empty()
+        {
+            // No process was created since the last scan: the set can only
+            // have shrunk, and a read of an exited one fails (ESRCH).
+            std::mem::take(&mut self.last_listing)
+        } else {
+            self.list_pids().ok()?
+        };
+        self.last_created_pid = created;
+        if !pids.is_sorted() {
+            // procfs lists in pid order; a fixture or another kernel may not.
+            pids.sort_unstable();
+        }
+        // The kept descriptors are sorted by pid too: one merge walk pairs
+        // them with the listing, and those of vanished pids are dropped.
+        let mut kept = std::mem::take(&mut self.open).into_iter().peekable();
+        let mut still_open = Vec::with_capacity(pids.len().min(self.fd_budget));
         let mut snap = Snapshot {
             total_jiffies,
             ticks: Vec::with_capacity(pids.len()),
         };
         let mut rows = Vec::with_capacity(pids.len());
         for &pid in &pids {
-            let Some(n) = self.read_pid_stat(pid) else {
+            while kept.next_if(|(p, _)| *p < pid).is_some() {}
+            let file = kept.next_if(|(p, _)| *p == pid).map(|(_, f)| f);
+            let Some((n, file)) = self.read_pid_stat(pid, file) else {
                 continue; // exited mid-scan, or unreadable: skipped
             };
-            let text = String::from_utf8_lossy(&self.buf[..n]);
-            let Ok(st) = parse_pid_stat(&text) else {
+            if still_open.len() < self.fd_budget {
+                still_open.push((pid, file));
+            }
+            let bytes = &self.buf[..n];
+            // procfs text is ASCII but for names; only a non-UTF-8 name
+            // takes the slow, lossy path.
+            let lossy;
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    lossy = String::from_utf8_lossy(bytes).into_owned();
+                    &lossy
+                }
+            };
+            let Ok(st) = parse_pid_stat(text) else {
                 continue;
             };
-            snap.ticks
-                .push((pid, st.start_ticks, st.utime_ticks + st.stime_ticks));
+            let cpu_ticks = st.utime_ticks + st.stime_ticks;
+            snap.ticks.push((pid, st.start_ticks, cpu_ticks));
             rows.push(ProcRow {
                 pid,
                 ppid: st.ppid,
@@ -273,46 +383,31 @@ impl ProcessSampler {
                 name: st.comm.to_owned(),
                 cpu_percent: 0.0,
                 rss_bytes: st.rss_pages * self.page_size,
+                cpu_ticks,
             });
         }
-        let scan = self.scan;
-        self.open.retain(|_, o| o.seen_in_scan == scan);
-        if !snap.ticks.is_sorted_by_key(|t| t.0) {
-            snap.ticks.sort_unstable_by_key(|t| t.0);
-        }
-        Some((snap, rows, pids.len() as u64))
+        self.open = still_open;
+        self.last_listing = rows.iter().map(|r| r.pid).collect();
+        let count = rows.len() as u64;
+        Some((snap, rows, count))
     }
 
-    /// Reads `/proc/<pid>/stat` into `self.buf` through a kept descriptor,
-    /// reopening once when the kept one belongs to a process that exited.
-    fn read_pid_stat(&mut self, pid: u32) -> Option<usize> {
-        if let Some(o) = self.open.get_mut(&pid) {
-            match o.file.read_into(&mut self.buf) {
-                Ok(n) => {
-                    o.seen_in_scan = self.scan;
-                    return Some(n);
-                }
-                // ESRCH: that process is gone; the PID may have a new owner.
-                Err(_) => {
-                    self.open.remove(&pid);
-                }
-            }
+    /// Reads `/proc/<pid>/stat` into `self.buf`, through `kept` when there
+    /// is one, reopening once when it belongs to a process that exited
+    /// (ESRCH: the PID may have a new owner). Returns the length read and
+    /// the descriptor to keep.
+    fn read_pid_stat(&mut self, pid: u32, kept: Option<ProcFile>) -> Option<(usize, ProcFile)> {
+        if let Some(file) = kept
+            && let Ok(n) = file.read_into(&mut self.buf)
+        {
+            return Some((n, file));
         }
         let mut path = self.proc_root.clone();
         path.push(pid.to_string());
         path.push("stat");
         let file = ProcFile::open(&path).ok()?;
         let n = file.read_into(&mut self.buf).ok()?;
-        if self.open.len() < self.fd_budget {
-            self.open.insert(
-                pid,
-                Open {
-                    file,
-                    seen_in_scan: self.scan,
-                },
-            );
-        }
-        Some(n)
+        Some((n, file))
     }
 
     /// PIDs listed in the procfs root, via a kept directory descriptor.
@@ -434,6 +529,51 @@ mod tests {
     }
 
     #[test]
+    fn last_created_pid() {
+        assert_eq!(
+            parse_last_created_pid("0.52 0.58 0.59 2/612 12345\n"),
+            Some(12345)
+        );
+        assert_eq!(parse_last_created_pid("0.52 0.58\n"), None);
+    }
+
+    #[test]
+    fn the_live_table_sees_new_and_exited_processes() {
+        let mut sampler = ProcessSampler::new(&Roots::default(), 4096);
+        assert!(sampler.same_pid_namespace, "/proc is ours");
+        sampler.sample().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let table = sampler.sample().unwrap();
+        assert!(
+            table.rows.iter().any(|r| r.pid == pid),
+            "a new process is listed"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let table = sampler.sample().unwrap();
+        assert!(
+            !table.rows.iter().any(|r| r.pid == pid),
+            "an exited process is gone"
+        );
+        assert_eq!(table.process_count as usize, table.rows.len());
+    }
+
+    #[test]
+    fn negative_rss_is_zero_and_a_line_may_end_at_rss() {
+        let st =
+            parse_pid_stat("5 (x) S 1 1 1 0 -1 0 0 0 0 0 7 8 0 0 20 0 2 0 99 4096 -3").unwrap();
+        assert_eq!((st.utime_ticks, st.stime_ticks, st.num_threads), (7, 8, 2));
+        assert_eq!(
+            (st.start_ticks, st.vsize_bytes, st.rss_pages),
+            (99, 4096, 0)
+        );
+    }
+
+    #[test]
     fn pid_names() {
         assert_eq!(parse_pid_name(b"123"), Some(123));
         assert_eq!(parse_pid_name(b"self"), None);
@@ -448,14 +588,63 @@ mod tests {
         assert_eq!(share_percent(5, 0), 0.0);
     }
 
+    fn write_stat(proc: &std::path::Path, pid: u32, start: u64, utime: u64) {
+        let dir = proc.join(pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("stat"),
+            format!(
+                "{pid} (p{pid}) S 1 1 1 0 -1 0 0 0 0 0 {utime} 0 0 0 20 0 1 0 {start} 1000 10 0"
+            ),
+        )
+        .unwrap();
+    }
+
     #[test]
-    fn reused_pid_is_not_charged_the_previous_owner_time() {
-        let snap = Snapshot {
-            total_jiffies: 0,
-            ticks: vec![(10, 100, 5000)],
+    fn fixture_scan_and_a_reused_pid_is_not_charged_the_previous_owner_time() {
+        let dir = std::env::temp_dir().join(format!("sonde-scan-{}", std::process::id()));
+        let proc = dir.join("proc");
+        std::fs::create_dir_all(&proc).unwrap();
+        std::fs::write(
+            proc.join("stat"),
+            "cpu 0 0 0 1000 0 0 0 0
+cpu0 0 0 0 1000
+",
+        )
+        .unwrap();
+        write_stat(&proc, 10, 100, 5000);
+        write_stat(&proc, 11, 100, 100);
+        let mut sampler = ProcessSampler::new(&Roots::under(&dir), 16);
+        sampler.warm_up();
+        assert_eq!(sampler.kept_descriptors(), 2);
+        // 100 jiffies pass; pid 11 uses 25 of them; pid 10 is a new process
+        // (other start time) that used 40 since it started.
+        std::fs::write(
+            proc.join("stat"),
+            "cpu 0 0 0 1100 0 0 0 0
+cpu0 0 0 0 1100
+",
+        )
+        .unwrap();
+        write_stat(&proc, 10, 900, 40);
+        write_stat(&proc, 11, 100, 125);
+        let table = sampler.sample().unwrap();
+        assert_eq!(table.process_count, 2);
+        let share = |pid| {
+            table
+                .rows
+                .iter()
+                .find(|r| r.pid == pid)
+                .unwrap()
+                .cpu_percent
         };
-        assert_eq!(snap.ticks_of(10, 100), Some(5000));
-        assert_eq!(snap.ticks_of(10, 999), None, "same pid, other start time");
-        assert_eq!(snap.ticks_of(11, 100), None);
+        assert_eq!(share(11), 25.0);
+        assert_eq!(share(10), 40.0, "not (40 - 5000) nor 5040 ticks");
+        assert!(table.window >= crate::collect::MIN_WINDOW);
+        assert_eq!(
+            table.rows[0].rss_bytes,
+            10 * rustix::param::page_size() as u64
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
