@@ -37,7 +37,14 @@ struct FastFiles {
     uptime: Kept,
     /// The CPU sensor; `None` when temperature collection is off.
     temperature: Option<CpuTemperature>,
+    /// The last known process count and when it was taken: counting means
+    /// listing all of `/proc`, so a metrics reply reuses a count up to
+    /// [`PROCESS_COUNT_MAX_AGE`] old (the process list refreshes it too).
+    process_count: Option<(Instant, u64)>,
 }
+
+/// How old a reused process count may be.
+const PROCESS_COUNT_MAX_AGE: Duration = Duration::from_secs(1);
 
 /// Everything a connection needs to answer requests.
 #[derive(Debug)]
@@ -103,6 +110,7 @@ impl AppState {
             loadavg: Kept::new(proc.join("loadavg")),
             uptime: Kept::new(proc.join("uptime")),
             temperature: config.temp.then(|| CpuTemperature::new(&roots)),
+            process_count: None,
         };
         Arc::new(AppState {
             cpu: Arc::new(Mutex::new(CpuSampler::new(&roots))),
@@ -147,10 +155,16 @@ impl AppState {
     pub async fn reply(&self, request: Request) -> Frame {
         let result = match request {
             Request::Metrics => {
-                let (cpu, fast, proc) =
-                    (self.cpu.clone(), self.fast.clone(), self.roots.proc.clone());
                 self.metrics_reply
-                    .get_or_load(|| blocking(move || metrics_frame(&cpu, &fast, &proc)))
+                    .get_or_load(|| async {
+                        // Inline, not on the blocking pool: these are kernel
+                        // counters (/proc/stat, meminfo, net/dev, loadavg,
+                        // uptime, a sysfs sensor) generated in a few µs that
+                        // never wait on storage or on another process, and
+                        // the hand-off to a blocking thread cost more CPU
+                        // than the reads themselves.
+                        Ok::<_, String>(metrics_frame(&self.cpu, &self.fast, &self.roots.proc))
+                    })
                     .await
             }
             Request::Disks => {
@@ -192,9 +206,9 @@ impl AppState {
 impl AppState {
     /// The processes reply, from its cache or a fresh scan.
     async fn processes_frame(&self) -> Result<Frame, String> {
-        let processes = self.processes.clone();
+        let (processes, fast) = (self.processes.clone(), self.fast.clone());
         self.processes_reply
-            .get_or_load(|| blocking(move || processes_frame(&processes)))
+            .get_or_load(|| blocking(move || processes_frame(&processes, &fast)))
             .await
     }
 
@@ -287,6 +301,14 @@ fn metrics_frame(
         .ok()
         .and_then(|t| system::parse_uptime(t).ok());
     let cpu_temp_c = f.temperature.as_mut().and_then(CpuTemperature::read);
+    let process_count = match f.process_count {
+        Some((at, count)) if at.elapsed() < PROCESS_COUNT_MAX_AGE => count,
+        _ => {
+            let count = count_processes(proc_root).unwrap_or(0);
+            f.process_count = Some((Instant::now(), count));
+            count
+        }
+    };
     drop(f);
     let metrics = Metrics {
         cpu_total: usage.total_percent,
@@ -302,7 +324,7 @@ fn metrics_frame(
         gpus: None,
         disks: Vec::new(),
         top_processes: Vec::new(),
-        process_count: count_processes(proc_root).unwrap_or(0),
+        process_count,
         load_avg,
         uptime_secs,
         mem_available: mem.available_bytes,
@@ -315,7 +337,8 @@ fn disks_frame(roots: &Roots) -> Frame {
     protocol::json_reply(&entries)
 }
 
-fn processes_frame(processes: &Mutex<ProcessSampler>) -> Frame {
+fn processes_frame(processes: &Mutex<ProcessSampler>, fast: &Mutex<FastFiles>) -> Frame {
     let table = lock(processes).sample().unwrap_or_default();
+    lock(fast).process_count = Some((Instant::now(), table.process_count));
     protocol::binary_frame(model::encode_processes(&table))
 }

@@ -1,6 +1,6 @@
 //! Whole-machine and per-core CPU busy % from `/proc/stat` deltas.
 
-use super::{History, Kept, ParseError, Roots, num, sample_with_history};
+use super::{History, Kept, ParseError, Roots, num};
 
 const FILE: &str = "/proc/stat";
 
@@ -106,14 +106,18 @@ impl CpuSampler {
         }
     }
 
-    /// Current usage; `None` when `/proc/stat` cannot be read.
-    /// Blocks up to [`super::MIN_WINDOW`] on the very first call.
+    /// Current usage over the window since the newest earlier sample at
+    /// least [`super::MIN_WINDOW`] old. Before one exists (the first
+    /// requests after startup) the baseline is boot, when every counter was
+    /// zero: a since-boot average, real and never a too-short window, so
+    /// even the first metrics reply needs no wait. `None` when `/proc/stat`
+    /// cannot be read.
     pub fn sample(&mut self) -> Option<CpuUsage> {
-        let CpuSampler { stat, history } = self;
-        let take = || parse_stat(stat.read().ok()?).ok();
-        sample_with_history(history, take, |now, base| {
-            usage_between(now, base.map(|(_, b)| b))
-        })
+        let now = std::time::Instant::now();
+        let times = parse_stat(self.stat.read().ok()?).ok()?;
+        let usage = usage_between(&times, self.history.baseline(now).map(|(_, b)| b));
+        self.history.push(now, times);
+        Some(usage)
     }
 
     /// Takes a baseline sample without computing anything (startup warm-up).

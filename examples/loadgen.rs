@@ -1,0 +1,667 @@
+//! Load and cost harness for any server of the socktop protocol (sonde,
+//! socktop_agent), on loopback only.
+//!
+//!     cargo build --release --example loadgen
+//!     L=target/release/examples/loadgen
+//!     $L cost --kind processes --requests 200 --server "target/release/sonde --port 3999" \
+//!        --url ws://127.0.0.1:3999/ws --server-env SONDE_PROCESSES_TTL_MS=0
+//!     $L load --kind processes --connections 16 --seconds 10 --pid 1234
+//!     $L idle --clients 100 --seconds 60 --pid 1234
+//!     $L cadence --clients 10 --seconds 30 --pid 1234
+//!     $L startup --server "target/release/sonde --port 3999" --url ws://127.0.0.1:3999/ws
+//!     $L hold --extra-procs 3000          # keep 3,000 idle processes until killed
+//!     $L report results.jsonl             # medians and sonde/socktop ratios
+//!
+//! Each run prints one JSON line on stdout and a human summary on stderr.
+//! Server CPU is read from `/proc/<pid>/task/*/schedstat` (ns on CPU, all
+//! threads) and `/proc/<pid>/stat` (utime+stime ticks). Every loop is bounded
+//! in count and time.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use serde_json::{Value, json};
+use sonde::model::pb;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+#[derive(Parser)]
+#[command(about = "Load and cost harness for socktop-protocol servers (loopback only)")]
+struct Args {
+    #[command(subcommand)]
+    mode: Mode,
+    /// WebSocket URL of the server (loopback).
+    #[arg(long, global = true, default_value = "ws://127.0.0.1:3000/ws")]
+    url: String,
+    /// Request style: `get` (get_metrics…) or `json` ({"type":"metrics"}).
+    #[arg(long, global = true, value_enum, default_value_t = Style::Get)]
+    style: Style,
+    /// PID of an already running server.
+    #[arg(long, global = true)]
+    pid: Option<u32>,
+    /// Start this server command (split on spaces) and stop it afterwards.
+    #[arg(long, global = true)]
+    server: Option<String>,
+    /// KEY=VALUE for the started server's environment (repeatable).
+    #[arg(long = "server-env", global = true)]
+    server_env: Vec<String>,
+    /// Hold this many extra idle processes during the run.
+    #[arg(long, global = true, default_value_t = 0)]
+    extra_procs: usize,
+    /// Name of the server in the JSON line (for `report`).
+    #[arg(long, global = true, default_value = "server")]
+    name: String,
+    /// Name of the scenario in the JSON line (for `report`).
+    #[arg(long, global = true, default_value = "")]
+    scenario: String,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Server CPU and RSS over a window with N silent connected clients.
+    Idle {
+        #[arg(long, default_value_t = 0)]
+        clients: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// R sequential requests of one kind on one connection.
+    Cost {
+        #[arg(long, value_enum)]
+        kind: Kind,
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+    },
+    /// C connections back to back (one request outstanding each) for D s.
+    Load {
+        #[arg(long, value_enum, default_value_t = Kind::Processes)]
+        kind: Kind,
+        #[arg(long, default_value_t = 16)]
+        connections: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
+    /// The socktop TUI's polling (metrics 500 ms, processes 2 s, disks 5 s).
+    Cadence {
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// Time from starting the server to its first metrics answer.
+    Startup,
+    /// Hold --extra-procs idle processes until killed.
+    Hold,
+    /// Read JSON lines (files or stdin) and print medians and ratios.
+    Report { files: Vec<String> },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Style {
+    Get,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
+enum Kind {
+    Metrics,
+    Disks,
+    Processes,
+}
+
+impl Kind {
+    fn request(self, style: Style) -> &'static str {
+        match (self, style) {
+            (Kind::Metrics, Style::Get) => "get_metrics",
+            (Kind::Disks, Style::Get) => "get_disks",
+            (Kind::Processes, Style::Get) => "get_processes",
+            (Kind::Metrics, Style::Json) => r#"{"type":"metrics"}"#,
+            (Kind::Disks, Style::Json) => r#"{"type":"disks"}"#,
+            (Kind::Processes, Style::Json) => r#"{"type":"processes"}"#,
+        }
+    }
+}
+
+/// Children killed on drop (the server, idle extra processes).
+struct Reaper(Vec<Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            if let Ok(pid) = i32::try_from(c.id())
+                && let Some(pid) = rustix::process::Pid::from_raw(pid)
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+            }
+        }
+        for c in &mut self.0 {
+            let _ = c.wait();
+        }
+    }
+}
+
+fn spawn_extra(n: usize) -> anyhow::Result<Reaper> {
+    let mut kids = Vec::with_capacity(n);
+    for _ in 0..n {
+        kids.push(
+            Command::new("sleep")
+                .arg("86400")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?,
+        );
+    }
+    Ok(Reaper(kids))
+}
+
+/// Server CPU counters.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cpu {
+    /// Sum of on-CPU ns over live threads.
+    sched_ns: u64,
+    /// utime + stime, ticks (includes exited threads).
+    ticks: u64,
+    /// Voluntary + involuntary context switches over live threads (wakeups).
+    switches: u64,
+}
+
+fn read_cpu(pid: u32) -> Cpu {
+    let mut cpu = Cpu::default();
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        && let Ok(st) = sonde::collect::processes::parse_pid_stat(&stat)
+    {
+        cpu.ticks = st.utime_ticks + st.stime_ticks;
+    }
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(s) = std::fs::read_to_string(task.path().join("schedstat")) {
+            cpu.sched_ns += s
+                .split_whitespace()
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+        if let Ok(s) = std::fs::read_to_string(task.path().join("status")) {
+            for line in s.lines() {
+                if line.starts_with("voluntary_ctxt_switches")
+                    || line.starts_with("nonvoluntary_ctxt_switches")
+                {
+                    cpu.switches += line
+                        .split_whitespace()
+                        .nth(1)
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0);
+                }
+            }
+        }
+    }
+    cpu
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn self_ticks() -> u64 {
+    read_cpu(std::process::id()).ticks
+}
+
+fn count_processes() -> usize {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_string_lossy()
+                        .bytes()
+                        .all(|b| b.is_ascii_digit())
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn connect(url: &str) -> anyhow::Result<Ws> {
+    let (ws, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(url),
+    )
+    .await??;
+    Ok(ws)
+}
+
+/// Sends one request and returns (reply payload, was binary).
+async fn ask(ws: &mut Ws, request: &str) -> anyhow::Result<(Vec<u8>, bool)> {
+    ws.send(Message::Text(request.into())).await?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await? {
+            Some(Ok(Message::Text(t))) => return Ok((t.as_bytes().to_vec(), false)),
+            Some(Ok(Message::Binary(b))) => return Ok((b.to_vec(), true)),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+            None => anyhow::bail!("connection closed"),
+        }
+    }
+}
+
+fn gunzip_if(data: &[u8]) -> Vec<u8> {
+    if data.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        if flate2::read::GzDecoder::new(data)
+            .read_to_end(&mut out)
+            .is_ok()
+        {
+            return out;
+        }
+    }
+    data.to_vec()
+}
+
+/// Checks a reply fully; for processes also says whether every row is 0 %.
+fn validate(kind: Kind, payload: &[u8], binary: bool) -> (bool, bool) {
+    let raw = gunzip_if(payload);
+    match kind {
+        Kind::Processes => match pb::Processes::decode(raw.as_slice()) {
+            Ok(p) if binary && !p.rows.is_empty() => {
+                (true, p.rows.iter().all(|r| r.cpu_usage == 0.0))
+            }
+            _ => (false, false),
+        },
+        Kind::Metrics => (
+            serde_json::from_slice::<Value>(&raw).is_ok_and(|v| v["cpu_total"].is_number()),
+            false,
+        ),
+        Kind::Disks => (
+            serde_json::from_slice::<Value>(&raw).is_ok_and(|v| v.is_array()),
+            false,
+        ),
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn start_server(args: &Args) -> anyhow::Result<(Option<Reaper>, u32, Instant)> {
+    if let Some(pid) = args.pid {
+        return Ok((None, pid, Instant::now()));
+    }
+    let Some(cmd) = &args.server else {
+        anyhow::bail!("give --pid of a running server or --server to start one");
+    };
+    let mut parts = cmd.split_whitespace();
+    let program = parts
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("empty --server"))?;
+    let mut command = Command::new(program);
+    command
+        .args(parts)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for kv in &args.server_env {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--server-env wants KEY=VALUE"))?;
+        command.env(k, v);
+    }
+    let started = Instant::now();
+    let child = command.spawn()?;
+    let pid = child.id();
+    Ok((Some(Reaper(vec![child])), pid, started))
+}
+
+/// Connects, retrying until the server listens (at most 10 s).
+async fn connect_when_up(url: &str) -> anyhow::Result<Ws> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match connect(url).await {
+            Ok(ws) => return Ok(ws),
+            Err(e) if Instant::now() > deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+        }
+    }
+}
+
+fn emit(args: &Args, mode: &str, procs: usize, figures: Value, human: String) {
+    let line = json!({
+        "server": args.name,
+        "scenario": args.scenario,
+        "mode": mode,
+        "processes": procs,
+        "figures": figures,
+    });
+    println!("{line}");
+    eprintln!("[{} {} {}] {human}", args.name, args.scenario, mode);
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !args.url.starts_with("ws://127.")
+        && !args.url.starts_with("ws://localhost")
+        && !args.url.starts_with("ws://[::1]")
+    {
+        anyhow::bail!("loadgen talks to loopback only (ws://127.x, ws://localhost, ws://[::1])");
+    }
+    if let Mode::Report { files } = &args.mode {
+        return report(files);
+    }
+    let _extra = spawn_extra(args.extra_procs)?;
+    if matches!(args.mode, Mode::Hold) {
+        eprintln!(
+            "holding {} extra processes ({} in /proc); Ctrl-C to stop",
+            args.extra_procs,
+            count_processes()
+        );
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
+    let (_server, pid, started) = start_server(&args)?;
+    let mut first = connect_when_up(&args.url).await?;
+    ask(&mut first, Kind::Metrics.request(args.style)).await?;
+    let startup_ms = started.elapsed().as_secs_f64() * 1e3;
+    let procs = count_processes();
+    match args.mode {
+        Mode::Startup => {
+            let size = std::fs::metadata(
+                args.server
+                    .as_deref()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or(""),
+            )
+            .map(|m| m.len())
+            .unwrap_or(0);
+            emit(
+                &args,
+                "startup",
+                procs,
+                json!({"startup_ms": startup_ms, "rss_kb": rss_kb(pid), "binary_bytes": size}),
+                format!(
+                    "first answer after {startup_ms:.1} ms, RSS {} kB, binary {size} bytes",
+                    rss_kb(pid)
+                ),
+            );
+        }
+        Mode::Idle { clients, seconds } => {
+            let mut conns = Vec::new();
+            for _ in 0..clients {
+                conns.push(connect(&args.url).await?);
+            }
+            drop(first);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let (a, rss_before) = (read_cpu(pid), rss_kb(pid));
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            let b = read_cpu(pid);
+            let figures = json!({
+                "clients": clients, "seconds": seconds,
+                "cpu_ticks": b.ticks - a.ticks,
+                "cpu_ms": (b.sched_ns.saturating_sub(a.sched_ns)) as f64 / 1e6,
+                "wakeups": b.switches.saturating_sub(a.switches),
+                "rss_kb": rss_kb(pid), "rss_before_kb": rss_before,
+            });
+            emit(
+                &args,
+                "idle",
+                procs,
+                figures,
+                format!(
+                    "{clients} silent clients, {seconds} s: {} ticks, {} wakeups, RSS {} kB",
+                    b.ticks - a.ticks,
+                    b.switches.saturating_sub(a.switches),
+                    rss_kb(pid)
+                ),
+            );
+            drop(conns);
+        }
+        Mode::Cost { kind, requests } => {
+            let request = kind.request(args.style);
+            let mut latencies = Vec::with_capacity(requests);
+            let (mut bytes, mut valid, mut all_zero) = (0usize, 0usize, 0usize);
+            let a = read_cpu(pid);
+            let t0 = Instant::now();
+            for _ in 0..requests {
+                let t = Instant::now();
+                let (payload, binary) = ask(&mut first, request).await?;
+                latencies.push(t.elapsed().as_micros() as u64);
+                bytes += payload.len();
+                let (ok, zero) = validate(kind, &payload, binary);
+                valid += usize::from(ok);
+                all_zero += usize::from(zero);
+            }
+            let wall = t0.elapsed().as_secs_f64();
+            let b = read_cpu(pid);
+            latencies.sort_unstable();
+            let cpu_ms = b.sched_ns.saturating_sub(a.sched_ns) as f64 / 1e6;
+            let figures = json!({
+                "kind": format!("{kind:?}").to_lowercase(), "requests": requests,
+                "cpu_ms_per_request": cpu_ms / requests as f64,
+                "ticks_ms_per_request": (b.ticks - a.ticks) as f64 * 10.0 / requests as f64,
+                "p50_us": percentile(&latencies, 0.5), "p99_us": percentile(&latencies, 0.99),
+                "max_us": latencies.last().copied().unwrap_or(0),
+                "bytes_per_reply": bytes / requests.max(1), "valid": valid, "all_zero_cpu_replies": all_zero,
+                "requests_per_s": requests as f64 / wall, "rss_kb": rss_kb(pid), "startup_ms": startup_ms,
+            });
+            emit(
+                &args,
+                "cost",
+                procs,
+                figures,
+                format!(
+                    "{requests} × {kind:?} at {procs} processes: {:.3} ms CPU/request, p50 {} µs, p99 {} µs, {} B/reply, {valid} valid, {all_zero} all-zero",
+                    cpu_ms / requests as f64,
+                    percentile(&latencies, 0.5),
+                    percentile(&latencies, 0.99),
+                    bytes / requests.max(1)
+                ),
+            );
+        }
+        Mode::Load {
+            kind,
+            connections,
+            seconds,
+        } => {
+            let request = kind.request(args.style);
+            let mut conns = Vec::new();
+            for _ in 0..connections {
+                conns.push(connect(&args.url).await?);
+            }
+            let (a, client_a) = (read_cpu(pid), self_ticks());
+            let deadline = Instant::now() + Duration::from_secs(seconds);
+            let t0 = Instant::now();
+            let mut tasks = Vec::new();
+            for mut ws in conns {
+                tasks.push(tokio::spawn(async move {
+                    let (mut n, mut valid, mut invalid) = (0u64, 0u64, 0u64);
+                    while Instant::now() < deadline {
+                        let Ok((payload, binary)) = ask(&mut ws, request).await else {
+                            invalid += 1;
+                            break;
+                        };
+                        n += 1;
+                        // Full validation of every 100th reply keeps the client light.
+                        if n % 100 == 1 {
+                            if validate(kind, &payload, binary).0 {
+                                valid += 1
+                            } else {
+                                invalid += 1
+                            }
+                        } else if (kind == Kind::Processes) != binary
+                            && !payload.starts_with(&[0x1f, 0x8b])
+                        {
+                            invalid += 1;
+                        }
+                    }
+                    (n, valid, invalid)
+                }));
+            }
+            let (mut n, mut valid, mut invalid) = (0, 0, 0);
+            for t in tasks {
+                let (a, b, c) = t.await?;
+                n += a;
+                valid += b;
+                invalid += c;
+            }
+            let wall = t0.elapsed().as_secs_f64();
+            let (b, client_b) = (read_cpu(pid), self_ticks());
+            let server_cores = b.sched_ns.saturating_sub(a.sched_ns) as f64 / 1e9 / wall;
+            let client_cores = (client_b - client_a) as f64 / 100.0 / wall;
+            let figures = json!({
+                "kind": format!("{kind:?}").to_lowercase(), "connections": connections, "seconds": wall,
+                "replies_per_s": n as f64 / wall, "server_cores": server_cores, "client_cores": client_cores,
+                "checked_valid": valid, "invalid": invalid, "rss_kb": rss_kb(pid),
+            });
+            emit(
+                &args,
+                "load",
+                procs,
+                figures,
+                format!(
+                    "{connections} connections × {kind:?}: {:.0} replies/s, server {server_cores:.2} cores, client {client_cores:.2} cores, {invalid} invalid",
+                    n as f64 / wall
+                ),
+            );
+        }
+        Mode::Cadence { clients, seconds } => {
+            let mut conns = Vec::new();
+            for _ in 0..clients {
+                conns.push(connect(&args.url).await?);
+            }
+            let a = read_cpu(pid);
+            let t0 = Instant::now();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+            let style = args.style;
+            let mut tasks = Vec::new();
+            for (i, mut ws) in conns.into_iter().enumerate() {
+                tasks.push(tokio::spawn(async move {
+                    // Stagger clients so they do not all tick together.
+                    tokio::time::sleep(Duration::from_millis(37 * i as u64 % 500)).await;
+                    let mut m = tokio::time::interval(Duration::from_millis(500));
+                    let mut p = tokio::time::interval(Duration::from_secs(2));
+                    let mut d = tokio::time::interval(Duration::from_secs(5));
+                    let (mut replies, mut invalid) = (0u64, 0u64);
+                    loop {
+                        let kind = tokio::select! {
+                            _ = tokio::time::sleep_until(deadline) => break,
+                            _ = m.tick() => Kind::Metrics,
+                            _ = p.tick() => Kind::Processes,
+                            _ = d.tick() => Kind::Disks,
+                        };
+                        match ask(&mut ws, kind.request(style)).await {
+                            Ok((payload, binary)) if validate(kind, &payload, binary).0 => {
+                                replies += 1
+                            }
+                            _ => invalid += 1,
+                        }
+                    }
+                    (replies, invalid)
+                }));
+            }
+            let (mut replies, mut invalid) = (0, 0);
+            for t in tasks {
+                let (r, i) = t.await?;
+                replies += r;
+                invalid += i;
+            }
+            let wall = t0.elapsed().as_secs_f64();
+            let b = read_cpu(pid);
+            let cpu_pct = b.sched_ns.saturating_sub(a.sched_ns) as f64 / 1e9 / wall * 100.0;
+            let figures = json!({"clients": clients, "seconds": wall, "server_cpu_pct": cpu_pct, "replies": replies, "invalid": invalid, "rss_kb": rss_kb(pid)});
+            emit(
+                &args,
+                "cadence",
+                procs,
+                figures,
+                format!(
+                    "{clients} TUI-cadence clients at {procs} processes: server {cpu_pct:.2} % of a core, {replies} replies, {invalid} invalid"
+                ),
+            );
+        }
+        Mode::Hold | Mode::Report { .. } => {}
+    }
+    Ok(())
+}
+
+/// Medians per (scenario, mode, figure) and server, with sonde/socktop ratios.
+fn report(files: &[String]) -> anyhow::Result<()> {
+    let mut text = String::new();
+    if files.is_empty() {
+        std::io::stdin().read_to_string(&mut text)?;
+    }
+    for f in files {
+        text.push_str(&std::fs::read_to_string(f)?);
+    }
+    // (scenario, figure) -> server -> values
+    let mut table: BTreeMap<(String, String), BTreeMap<String, Vec<f64>>> = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with('{')) {
+        let v: Value = serde_json::from_str(line)?;
+        let scenario = format!(
+            "{} {}",
+            v["scenario"].as_str().unwrap_or(""),
+            v["mode"].as_str().unwrap_or("")
+        );
+        let server = v["server"].as_str().unwrap_or("?").to_owned();
+        for (k, x) in v["figures"].as_object().into_iter().flatten() {
+            if let Some(x) = x.as_f64() {
+                table
+                    .entry((scenario.clone(), k.clone()))
+                    .or_default()
+                    .entry(server.clone())
+                    .or_default()
+                    .push(x);
+            }
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("| scenario | figure | socktop_agent | sonde | sonde / socktop |");
+    println!("|---|---|---|---|---|");
+    for ((scenario, figure), mut servers) in table {
+        let peer = servers.get_mut("socktop").map(&median);
+        let ours = servers.get_mut("sonde").map(&median);
+        let fmt = |x: Option<f64>| {
+            x.map_or("–".to_owned(), |x| {
+                if x.abs() >= 100.0 {
+                    format!("{x:.0}")
+                } else {
+                    format!("{x:.3}")
+                }
+            })
+        };
+        let ratio = match (ours, peer) {
+            (Some(o), Some(p)) if p != 0.0 => format!("{:.3}", o / p),
+            _ => "–".to_owned(),
+        };
+        println!(
+            "| {scenario} | {figure} | {} | {} | {ratio} |",
+            fmt(peer),
+            fmt(ours)
+        );
+    }
+    Ok(())
+}
