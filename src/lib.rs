@@ -31,6 +31,30 @@ pub mod state;
 /// sonde's version, as reported by `/healthz` and the host reply.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Keeps glibc's allocator from holding on to freed memory. A process scan
+/// allocates a few large, short-lived buffers (rows, protobuf, gzip state);
+/// with glibc's defaults those are served from per-thread arenas and a
+/// self-raising mmap threshold, and the freed memory stays in the RSS
+/// (measured: 11.8 MB instead of 6.7 MB at 3,000 processes). Fixed
+/// thresholds return buffers over 128 KiB to the kernel, and two arenas
+/// are enough for two worker threads.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        for (param, value) in [
+            (libc::M_ARENA_MAX, 2),
+            (libc::M_MMAP_THRESHOLD, 128 * 1024),
+            (libc::M_TRIM_THRESHOLD, 128 * 1024),
+        ] {
+            // SAFETY: mallopt only sets allocator tunables; it is called from
+            // main before any other thread exists.
+            unsafe {
+                libc::mallopt(param, value);
+            }
+        }
+    }
+}
+
 /// Raises the soft open-file limit to the hard limit, so the process sampler
 /// can keep one descriptor per process (it stays within what it finds).
 pub fn raise_fd_limit() {

@@ -8,6 +8,7 @@ use sonde::server::tls;
 use tracing::{info, warn};
 
 fn main() -> anyhow::Result<()> {
+    sonde::tune_allocator();
     let config = Config::from_env_and_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))

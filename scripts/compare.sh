@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Side by side: sonde against socktop_agent 1.60.1 on this machine, the same
+# scenarios for both, interleaved (sonde, socktop, sonde, socktop…), REPS
+# repetitions; prints the medians and the ratio sonde/socktop of every figure.
+#
+#   scripts/compare.sh                        # the full run (about 30 min)
+#   REPS=1 IDLE_SECS=10 scripts/compare.sh    # a quick look
+#
+# socktop_agent is installed from the crate registry into target/peers/ (no
+# GPU feature). Everything talks to 127.0.0.1 only. Raw results: JSON lines
+# in target/compare/; the table goes to stdout (paste it into
+# docs/performance.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPS=${REPS:-3}
+IDLE_SECS=${IDLE_SECS:-60}
+CADENCE_SECS=${CADENCE_SECS:-30}
+PORT=${PORT:-3999}
+URL="ws://127.0.0.1:$PORT/ws"
+PEER=target/peers/bin/socktop_agent
+L=target/release/examples/loadgen
+OUT=${OUT:-target/compare/$(date -u +%Y%m%dT%H%M%SZ).jsonl}
+
+cargo build --release --bin sonde --example loadgen
+if [ ! -x "$PEER" ]; then
+  cargo install socktop_agent --version 1.60.1 --no-default-features --locked --root target/peers
+fi
+mkdir -p "$(dirname "$OUT")"
+
+server_cmd() {
+  case $1 in
+    sonde) echo "target/release/sonde --bind 127.0.0.1 --port $PORT" ;;
+    socktop) echo "$PEER --port $PORT" ;;
+  esac
+}
+
+TTL0=(--server-env SOCKTOP_AGENT_METRICS_TTL_MS=0 --server-env SOCKTOP_AGENT_PROCESSES_TTL_MS=0 --server-env SOCKTOP_AGENT_DISKS_TTL_MS=0)
+
+# run SCENARIO LOADGEN-ARGS...: the scenario for both servers, sonde first.
+run() {
+  local scenario=$1
+  shift
+  for name in sonde socktop; do
+    "$L" "$@" --server "$(server_cmd "$name")" --url "$URL" --name "$name" --scenario "$scenario" >>"$OUT"
+  done
+}
+
+procs() { ls /proc | grep -c '^[0-9]'; }
+
+# hold K: keep K extra idle processes until release.
+HOLD=
+hold() {
+  local want=$(($(procs) + $1))
+  "$L" hold --extra-procs "$1" 2>/dev/null &
+  HOLD=$!
+  for _ in $(seq 600); do
+    [ "$(procs)" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+}
+release() {
+  if [ -n "$HOLD" ]; then kill -INT "$HOLD"; wait "$HOLD" || true; HOLD=; fi
+}
+trap release EXIT
+
+for rep in $(seq "$REPS"); do
+  echo "repetition $rep of $REPS ($(procs) processes)" >&2
+  run "base" startup
+  run "base ttl0" cost --kind metrics --requests 2000 "${TTL0[@]}"
+  run "base ttl0" cost --kind processes --requests 300 "${TTL0[@]}"
+  run "base cached" cost --kind processes --requests 3000
+  run "base 16conn" load --kind processes --connections 16 --seconds 10
+  run "base 0clients" idle --clients 0 --seconds "$IDLE_SECS"
+  run "base 100clients" idle --clients 100 --seconds "$IDLE_SECS"
+  run "base 200clients" idle --clients 200 --seconds 5
+
+  hold 1000
+  run "1k ttl0" cost --kind processes --requests 100 "${TTL0[@]}"
+  run "1k ttl0" cost --kind metrics --requests 1000 "${TTL0[@]}"
+  release
+
+  hold 3000
+  run "3k ttl0" cost --kind processes --requests 40 "${TTL0[@]}"
+  run "3k ttl0" cost --kind metrics --requests 1000 "${TTL0[@]}"
+  run "3k tui1" cadence --clients 1 --seconds "$CADENCE_SECS"
+  run "3k tui10" cadence --clients 10 --seconds "$CADENCE_SECS"
+  release
+done
+
+echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%F); results in $OUT" >&2
+"$L" report "$OUT"
+
+# Syscalls per process of one TTL-0 scan at ~1,000 processes (strace -c).
+if command -v strace >/dev/null; then
+  hold 1000
+  target/release/sonde --bind 127.0.0.1 --port "$PORT" --processes-ttl-ms 0 2>/dev/null &
+  SONDE=$!
+  sleep 0.5
+  "$L" cost --kind processes --requests 5 --pid "$SONDE" --url "$URL" >/dev/null 2>&1
+  n=$(procs)
+  timeout 60 strace -c -f -p "$SONDE" -o target/compare/strace.txt &
+  STRACE=$!
+  sleep 1
+  "$L" cost --kind processes --requests 50 --pid "$SONDE" --url "$URL" >/dev/null 2>&1
+  kill -INT "$STRACE"; wait "$STRACE" || true
+  kill "$SONDE"; wait "$SONDE" || true
+  release
+  total=$(awk '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ {s += $4} END {print s}' target/compare/strace.txt)
+  echo
+  echo "strace -c over 50 TTL-0 scans at $n processes: $total syscalls, $(awk -v t="$total" -v n="$n" 'BEGIN {printf "%.2f", t / 50 / n}') per process per scan"
+  grep -E 'pread64|getdents64|openat|total' target/compare/strace.txt || true
+fi
