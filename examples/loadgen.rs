@@ -114,6 +114,8 @@ enum Kind {
     Metrics,
     Disks,
     Processes,
+    /// An unknown request: the error reply, the WebSocket round-trip floor.
+    Unknown,
 }
 
 impl Kind {
@@ -125,6 +127,8 @@ impl Kind {
             (Kind::Metrics, Style::Json) => r#"{"type":"metrics"}"#,
             (Kind::Disks, Style::Json) => r#"{"type":"disks"}"#,
             (Kind::Processes, Style::Json) => r#"{"type":"processes"}"#,
+            (Kind::Unknown, Style::Get) => "get_nothing",
+            (Kind::Unknown, Style::Json) => r#"{"type":"nothing"}"#,
         }
     }
 }
@@ -291,6 +295,12 @@ fn validate(kind: Kind, payload: &[u8], binary: bool) -> (bool, bool) {
         ),
         Kind::Disks => (
             serde_json::from_slice::<Value>(&raw).is_ok_and(|v| v.is_array()),
+            false,
+        ),
+        // sonde answers an error reply; socktop_agent answers nothing, so
+        // this kind only suits servers that reply to everything.
+        Kind::Unknown => (
+            serde_json::from_slice::<Value>(&raw).is_ok_and(|v| v["error"].is_string()),
             false,
         ),
     }

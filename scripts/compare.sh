@@ -46,6 +46,13 @@ run() {
   done
 }
 
+# The WebSocket round-trip floor: sonde answering an unknown request (an
+# error reply, no collection). socktop_agent drops unknown requests, so
+# this runs on sonde alone.
+floor() {
+  "$L" cost --kind unknown --requests 3000 --server "$(server_cmd sonde)" --url "$URL" --name sonde --scenario "base floor" >>"$OUT"
+}
+
 procs() { ls /proc | grep -c '^[0-9]'; }
 
 # hold K: keep K extra idle processes until release.
@@ -70,6 +77,7 @@ for rep in $(seq "$REPS"); do
   run "base ttl0" cost --kind metrics --requests 2000 "${TTL0[@]}"
   run "base ttl0" cost --kind processes --requests 300 "${TTL0[@]}"
   run "base cached" cost --kind processes --requests 3000
+  floor
   run "base 16conn" load --kind processes --connections 16 --seconds 10
   run "base 0clients" idle --clients 0 --seconds "$IDLE_SECS"
   run "base 100clients" idle --clients 100 --seconds "$IDLE_SECS"
