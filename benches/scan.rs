@@ -1,6 +1,7 @@
 //! Criterion benches of the hot paths.
 //!
 //!     cargo bench --bench scan
+//!     SONDE_BENCH_EXTRA_PROCS=1000 cargo bench --bench scan   # at ~1,070 processes
 //!
 //! - `proc_floor`: the kernel floor — pread every `/proc/*/stat` through kept
 //!   descriptors into a reused buffer, nothing else;
@@ -65,6 +66,31 @@ fn table(rows: u32) -> ProcessTable {
 
 fn encode(t: &ProcessTable) -> Frame {
     protocol::binary_frame(model::encode_processes(t))
+}
+
+/// Idle `sleep` processes held for the whole bench run (killed on drop), so
+/// the live benches can be taken at a chosen process count.
+struct ExtraProcs(Vec<std::process::Child>);
+
+impl Drop for ExtraProcs {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn extra_procs() -> ExtraProcs {
+    let n: usize = std::env::var("SONDE_BENCH_EXTRA_PROCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    ExtraProcs(
+        (0..n)
+            .filter_map(|_| std::process::Command::new("sleep").arg("3600").spawn().ok())
+            .collect(),
+    )
 }
 
 /// pread of every `/proc/<pid>/stat` through kept descriptors: what the
@@ -182,9 +208,17 @@ fn quick() -> Criterion {
         .sample_size(30)
 }
 
+/// The floor and the live scan, measured back to back at the same process
+/// count (held for both).
+fn live(c: &mut Criterion) {
+    let _extra = extra_procs();
+    proc_floor(c);
+    scan(c);
+}
+
 criterion_group! {
     name = benches;
     config = quick();
-    targets = proc_floor, scan, parse, encoding, metrics_json, cache_hit
+    targets = live, parse, encoding, metrics_json, cache_hit
 }
 criterion_main!(benches);

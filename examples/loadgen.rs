@@ -629,10 +629,13 @@ fn report(files: &[String]) -> anyhow::Result<()> {
     for line in text.lines().filter(|l| l.starts_with('{')) {
         let v: Value = serde_json::from_str(line)?;
         let scenario = format!(
-            "{} {}",
+            "{} {} {}",
             v["scenario"].as_str().unwrap_or(""),
-            v["mode"].as_str().unwrap_or("")
-        );
+            v["mode"].as_str().unwrap_or(""),
+            v["figures"]["kind"].as_str().unwrap_or("")
+        )
+        .trim()
+        .to_owned();
         let server = v["server"].as_str().unwrap_or("?").to_owned();
         for (k, x) in v["figures"].as_object().into_iter().flatten() {
             if let Some(x) = x.as_f64() {

@@ -373,8 +373,9 @@ impl From<crate::collect::process_detail::ProcessDetail> for ProcessInfo {
 /// The `journal_entries` reply.
 #[derive(Debug, Clone, Serialize)]
 pub struct JournalReply {
-    /// Oldest first, at most 100.
-    pub entries: Vec<JournalEntry>,
+    /// Oldest first, at most 100 (the collector's entries are already in
+    /// the wire shape).
+    pub entries: Vec<crate::collect::journal::Entry>,
     /// Entries in this reply.
     pub total_count: u32,
     /// True when older entries exist beyond those returned.
@@ -385,49 +386,12 @@ pub struct JournalReply {
     pub cached_at: u64,
 }
 
-/// One journal entry.
-#[derive(Debug, Clone, Serialize)]
-pub struct JournalEntry {
-    /// RFC 3339, UTC.
-    pub timestamp: String,
-    /// µs since the Unix epoch.
-    pub timestamp_us: u64,
-    /// `Emergency` … `Debug`.
-    pub priority: &'static str,
-    /// The message.
-    pub message: String,
-    /// systemd unit.
-    pub unit: Option<String>,
-    /// Writer's pid.
-    pub pid: Option<u32>,
-    /// Writer's name.
-    pub comm: Option<String>,
-    /// Writer's uid.
-    pub uid: Option<u32>,
-    /// Writer's gid.
-    pub gid: Option<u32>,
-}
-
 impl JournalReply {
     /// Wraps a journal read taken at `cached_at`.
     pub fn new(j: crate::collect::journal::Journal, cached_at: u64) -> Self {
         JournalReply {
             total_count: j.entries.len() as u32,
-            entries: j
-                .entries
-                .into_iter()
-                .map(|e| JournalEntry {
-                    timestamp: e.timestamp,
-                    timestamp_us: e.timestamp_us,
-                    priority: e.priority,
-                    message: e.message,
-                    unit: e.unit,
-                    pid: e.pid,
-                    comm: e.comm,
-                    uid: e.uid,
-                    gid: e.gid,
-                })
-                .collect(),
+            entries: j.entries,
             truncated: j.truncated,
             notice: j.notice,
             cached_at,

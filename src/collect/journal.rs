@@ -25,8 +25,8 @@ const MAX_OUTPUT_BYTES: u64 = 4 << 20;
 /// A message longer than this is cut (with `…`).
 const MAX_MESSAGE_CHARS: usize = 4096;
 
-/// One journal entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One journal entry, in the wire shape of the `journal_entries` reply.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Entry {
     /// RFC 3339, UTC.
     pub timestamp: String,
