@@ -33,8 +33,6 @@ struct FastFiles {
     hostname: Kept,
     /// `/proc/loadavg`.
     loadavg: Kept,
-    /// `/proc/uptime`.
-    uptime: Kept,
     /// The CPU sensor; `None` when temperature collection is off.
     temperature: Option<CpuTemperature>,
     /// The last known process count and when it was taken: counting means
@@ -108,7 +106,6 @@ impl AppState {
             net_dev: Kept::new(proc.join("net/dev")),
             hostname: Kept::new(proc.join("sys/kernel/hostname")),
             loadavg: Kept::new(proc.join("loadavg")),
-            uptime: Kept::new(proc.join("uptime")),
             temperature: config.temp.then(|| CpuTemperature::new(&roots)),
             process_count: None,
         };
@@ -295,11 +292,10 @@ fn metrics_frame(
         .read()
         .ok()
         .and_then(|t| system::parse_loadavg(t).ok());
-    let uptime_secs = f
-        .uptime
-        .read()
-        .ok()
-        .and_then(|t| system::parse_uptime(t).ok());
+    // From the boot time /proc/stat already gave: one file fewer to read.
+    let uptime_secs = usage
+        .boot_time_secs
+        .map(|boot| (sampled_at_ms / 1000).saturating_sub(boot));
     let cpu_temp_c = f.temperature.as_mut().and_then(CpuTemperature::read);
     let process_count = match f.process_count {
         Some((at, count)) if at.elapsed() < PROCESS_COUNT_MAX_AGE => count,

@@ -87,6 +87,8 @@ pub struct CpuUsage {
     pub total_percent: f32,
     /// One entry per online logical CPU, in CPU-id order, 0–100 each.
     pub per_core_percent: Vec<f32>,
+    /// Boot time, Unix seconds (`btime`), read in the same pass.
+    pub boot_time_secs: Option<u64>,
 }
 
 /// Samples `/proc/stat` through a kept descriptor; remembers recent samples
@@ -150,6 +152,7 @@ pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
     CpuUsage {
         total_percent: now.all.busy_percent_since(&base.all),
         per_core_percent,
+        boot_time_secs: now.boot_time_secs,
     }
 }
 

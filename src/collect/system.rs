@@ -1,5 +1,4 @@
-//! Small whole-system counters: load averages (`/proc/loadavg`) and uptime
-//! (`/proc/uptime`).
+//! Load averages (`/proc/loadavg`).
 
 use super::{ParseError, num};
 
@@ -14,28 +13,16 @@ pub fn parse_loadavg(text: &str) -> Result<[f64; 3], ParseError> {
     ])
 }
 
-/// Whole seconds since boot.
-pub fn parse_uptime(text: &str) -> Result<u64, ParseError> {
-    let secs: f64 = num(
-        "/proc/uptime",
-        "uptime",
-        text.split_ascii_whitespace().next(),
-    )?;
-    Ok(secs as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn loadavg_and_uptime() {
+    fn loadavg() {
         assert_eq!(
             parse_loadavg("0.52 0.58 0.59 2/612 12345\n").unwrap(),
             [0.52, 0.58, 0.59]
         );
         assert!(parse_loadavg("0.5\n").is_err());
-        assert_eq!(parse_uptime("350735.47 234388.90\n").unwrap(), 350_735);
-        assert!(parse_uptime("").is_err());
     }
 }
