@@ -114,7 +114,7 @@ if command -v strace >/dev/null; then
   kill -INT "$STRACE"; wait "$STRACE" || true
   kill "$SONDE"; wait "$SONDE" || true
   release
-  total=$(awk '$NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ {s += $4} END {print s}' target/compare/strace.txt)
+  total=$(awk '$NF == "total" {t = $4} END {print t}' target/compare/strace.txt)
   echo
   echo "strace -c over 50 TTL-0 scans at $n processes: $total syscalls, $(awk -v t="$total" -v n="$n" 'BEGIN {printf "%.2f", t / 50 / n}') per process per scan"
   grep -E 'pread64|getdents64|openat|total' target/compare/strace.txt || true
