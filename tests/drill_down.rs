@@ -391,8 +391,8 @@ async fn the_real_journal_when_this_host_has_one() {
     let mut ws = server.ws().await;
     let v = json(&ask(&mut ws, "get_journal_entries:1").await);
     if !has_journal {
-        eprintln!(
-            "SKIPPED the_real_journal_when_this_host_has_one: this host keeps no systemd journal"
+        common::skipped(
+            "SKIPPED the_real_journal_when_this_host_has_one: this host keeps no systemd journal",
         );
         assert!(v["notice"].is_string(), "{v}");
         return;

@@ -232,7 +232,7 @@ async fn operator_rsa_certificates_work() {
         .arg(&cert_path)
         .output();
     if !made.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIPPED operator_rsa_certificates_work: openssl is not installed");
+        common::skipped("SKIPPED operator_rsa_certificates_work: openssl is not installed");
         return;
     }
     let server = Server::start(&[

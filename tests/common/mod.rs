@@ -230,3 +230,10 @@ impl Drop for Spinner {
 pub fn ncpu() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// Says that a test skipped part of itself, on the real stderr: the test
+/// harness captures `eprintln!`, and a skip must be seen in CI's log.
+pub fn skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{why}");
+}
