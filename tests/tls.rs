@@ -183,6 +183,18 @@ async fn corrupt_or_half_pairs_stop_startup_naming_the_file() {
     assert!(files.key.exists(), "nothing was replaced");
 }
 
+/// sonde serving the operator's own PEM pair.
+async fn operator_server(cert: &Path, key: &Path) -> Server {
+    Server::start(&[
+        "--tls",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ])
+    .await
+}
+
 #[tokio::test]
 async fn operator_certificates_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -194,14 +206,7 @@ async fn operator_certificates_work() {
     let (cert_path, key_path) = (dir.path().join("my.crt"), dir.path().join("my.key"));
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    let server = Server::start(&[
-        "--tls",
-        "--tls-cert",
-        cert_path.to_str().unwrap(),
-        "--tls-key",
-        key_path.to_str().unwrap(),
-    ])
-    .await;
+    let server = operator_server(&cert_path, &key_path).await;
     let mut ws = connect_pinned(&server, &cert_path, "").await.unwrap();
     assert!(json(&ask_tls(&mut ws, "get_metrics").await)["mem_total"].is_u64());
 }
@@ -235,14 +240,7 @@ async fn operator_rsa_certificates_work() {
         common::skipped("SKIPPED operator_rsa_certificates_work: openssl is not installed");
         return;
     }
-    let server = Server::start(&[
-        "--tls",
-        "--tls-cert",
-        cert_path.to_str().unwrap(),
-        "--tls-key",
-        key_path.to_str().unwrap(),
-    ])
-    .await;
+    let server = operator_server(&cert_path, &key_path).await;
     let mut ws = connect_pinned(&server, &cert_path, "").await.unwrap();
     assert!(json(&ask_tls(&mut ws, "get_disks").await).is_array());
 }

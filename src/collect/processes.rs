@@ -600,18 +600,21 @@ mod tests {
         .unwrap();
     }
 
+    /// A one-CPU `/proc/stat` that has only idled, `idle` jiffies so far.
+    fn write_cpu(proc: &std::path::Path, idle: u64) {
+        std::fs::write(
+            proc.join("stat"),
+            format!("cpu 0 0 0 {idle} 0 0 0 0\ncpu0 0 0 0 {idle}\n"),
+        )
+        .unwrap();
+    }
+
     #[test]
     fn fixture_scan_and_a_reused_pid_is_not_charged_the_previous_owner_time() {
         let dir = std::env::temp_dir().join(format!("sonde-scan-{}", std::process::id()));
         let proc = dir.join("proc");
         std::fs::create_dir_all(&proc).unwrap();
-        std::fs::write(
-            proc.join("stat"),
-            "cpu 0 0 0 1000 0 0 0 0
-cpu0 0 0 0 1000
-",
-        )
-        .unwrap();
+        write_cpu(&proc, 1000);
         write_stat(&proc, 10, 100, 5000);
         write_stat(&proc, 11, 100, 100);
         let mut sampler = ProcessSampler::new(&Roots::under(&dir), 16);
@@ -619,13 +622,7 @@ cpu0 0 0 0 1000
         assert_eq!(sampler.kept_descriptors(), 2);
         // 100 jiffies pass; pid 11 uses 25 of them; pid 10 is a new process
         // (other start time) that used 40 since it started.
-        std::fs::write(
-            proc.join("stat"),
-            "cpu 0 0 0 1100 0 0 0 0
-cpu0 0 0 0 1100
-",
-        )
-        .unwrap();
+        write_cpu(&proc, 1100);
         write_stat(&proc, 10, 900, 40);
         write_stat(&proc, 11, 100, 125);
         let table = sampler.sample().unwrap();
