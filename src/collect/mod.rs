@@ -258,37 +258,6 @@ impl<S> History<S> {
     }
 }
 
-/// Takes a snapshot with `take`, computing it against a baseline at least
-/// [`MIN_WINDOW`] old: when there is none yet (the first sample), it takes
-/// one and sleeps out the window, so even the first answer carries real rates.
-/// `None` when `take` cannot read its source. Runs on a blocking thread,
-/// never on the async workers.
-pub fn sample_with_history<S, R>(
-    history: &mut History<S>,
-    mut take: impl FnMut() -> Option<S>,
-    rate: impl FnOnce(&S, Option<(Duration, &S)>) -> R,
-) -> Option<R> {
-    let now = Instant::now();
-    match history.wait_for_baseline(now) {
-        None => {
-            history.push(now, take()?);
-            std::thread::sleep(MIN_WINDOW);
-        }
-        Some(wait) if !wait.is_zero() => std::thread::sleep(wait),
-        Some(_) => {}
-    }
-    let at = Instant::now();
-    let snap = take()?;
-    let result = rate(
-        &snap,
-        history
-            .baseline(at)
-            .map(|(then, base)| (at.saturating_duration_since(then), base)),
-    );
-    history.push(at, snap);
-    Some(result)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,10 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::cpu::parse_stat;
-use super::{History, Kept, ParseError, ProcFile, Roots, num, sample_with_history};
+use super::{History, Kept, MIN_WINDOW, ParseError, ProcFile, Roots, num};
 
 const FILE: &str = "/proc/[pid]/stat";
 
@@ -266,53 +266,52 @@ impl ProcessSampler {
         }
     }
 
-    /// A fresh table with CPU% over at least `MIN_WINDOW`; `None` when
-    /// `/proc` cannot be listed. Blocks on the very first call (see
-    /// [`super::sample_with_history`]).
+    /// A fresh table with CPU% over the window since the newest snapshot at
+    /// least [`MIN_WINDOW`] old; `None` when `/proc` cannot be read. Before
+    /// any such snapshot exists (the first call), it takes one and sleeps
+    /// out the window, so even the first table carries real CPU%. Runs on a
+    /// blocking thread, never on the async workers.
     pub fn sample(&mut self) -> Option<Arc<ProcessTable>> {
-        // Both closures below need the rows of the scan: one fills, one reads.
-        let scanned = std::cell::Cell::new(None);
-        let mut history = std::mem::take(&mut self.history);
-        let table = sample_with_history(
-            &mut history,
-            || {
-                let (snap, rows, count) = self.take()?;
-                scanned.set(Some((rows, count)));
-                Some(snap)
-            },
-            |now, base| {
-                let (mut rows, process_count) = scanned.take().unwrap_or_default();
-                let (window, base) = match base {
-                    Some((window, base)) => (window, Some(base)),
-                    None => (Duration::ZERO, None),
-                };
-                let total = base.map_or(now.total_jiffies, |b| {
-                    now.total_jiffies.saturating_sub(b.total_jiffies)
-                });
-                // Rows and both snapshots are in ascending pid order: one
-                // merge walk pairs each row with its baseline.
-                let earlier = base.map_or(&[][..], |b| &b.ticks[..]);
-                let mut i = 0;
-                for row in &mut rows {
-                    while i < earlier.len() && earlier[i].0 < row.pid {
-                        i += 1;
-                    }
-                    let before = earlier
-                        .get(i)
-                        .filter(|(pid, start, _)| *pid == row.pid && *start == row.start_ticks)
-                        .map_or(0, |t| t.2);
-                    row.cpu_percent = share_percent(row.cpu_ticks.saturating_sub(before), total);
-                }
-                ProcessTable {
-                    rows,
-                    process_count,
-                    window,
-                    sampled_at: Some(std::time::Instant::now()),
-                }
-            },
-        );
-        self.history = history;
-        let table = Arc::new(table?);
+        let now = Instant::now();
+        match self.history.wait_for_baseline(now) {
+            None => {
+                let (snap, _, _) = self.take()?;
+                self.history.push(now, snap);
+                std::thread::sleep(MIN_WINDOW);
+            }
+            Some(wait) if !wait.is_zero() => std::thread::sleep(wait),
+            Some(_) => {}
+        }
+        let at = Instant::now();
+        let (snap, mut rows, process_count) = self.take()?;
+        let base = self.history.baseline(at);
+        let window = base.map_or(Duration::ZERO, |(then, _)| {
+            at.saturating_duration_since(then)
+        });
+        let total = base.map_or(snap.total_jiffies, |(_, b)| {
+            snap.total_jiffies.saturating_sub(b.total_jiffies)
+        });
+        // Rows and both snapshots are in ascending pid order: one merge walk
+        // pairs each row with its baseline.
+        let earlier = base.map_or(&[][..], |(_, b)| &b.ticks[..]);
+        let mut i = 0;
+        for row in &mut rows {
+            while i < earlier.len() && earlier[i].0 < row.pid {
+                i += 1;
+            }
+            let before = earlier
+                .get(i)
+                .filter(|(pid, start, _)| *pid == row.pid && *start == row.start_ticks)
+                .map_or(0, |t| t.2);
+            row.cpu_percent = share_percent(row.cpu_ticks.saturating_sub(before), total);
+        }
+        self.history.push(at, snap);
+        let table = Arc::new(ProcessTable {
+            rows,
+            process_count,
+            window,
+            sampled_at: Some(at),
+        });
         self.latest = Some(table.clone());
         Some(table)
     }
