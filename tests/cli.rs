@@ -17,6 +17,17 @@ fn sonde() -> Command {
     cmd
 }
 
+/// Runs `cmd`, asserts it succeeded, returns its stdout.
+fn succeeds(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn fails_with(cmd: &mut Command, needle: &str) {
     let out = cmd.output().unwrap();
     assert!(!out.status.success(), "should fail: {cmd:?}");
@@ -48,9 +59,7 @@ fn bad_flags_and_env_values_name_the_option() {
 
 #[test]
 fn help_lists_every_option_with_both_names() {
-    let out = sonde().arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let help = String::from_utf8_lossy(&out.stdout);
+    let help = succeeds(sonde().arg("--help"));
     for name in [
         "--port",
         "SONDE_PORT",
@@ -116,15 +125,7 @@ fn a_busy_port_is_a_clear_error() {
 fn a_corrupt_key_stops_startup_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let tls_dir = dir.path().to_str().unwrap();
-    let out = sonde()
-        .args(["--tls-dir", tls_dir, "tls", "rotate"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeds(sonde().args(["--tls-dir", tls_dir, "tls", "rotate"]));
     std::fs::write(dir.path().join("key.pem"), "garbage").unwrap();
     fails_with(
         sonde().args([
@@ -148,19 +149,7 @@ fn tls_show_and_rotate() {
         sonde().args(["--tls-dir", tls_dir, "tls", "show"]),
         "no certificate",
     );
-    let run = |args: &[&str]| {
-        let out = sonde()
-            .args(["--tls-dir", tls_dir])
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = |args: &[&str]| succeeds(sonde().args(["--tls-dir", tls_dir]).args(args));
     let rotated = run(&["tls", "rotate"]);
     let shown = run(&["tls", "show"]);
     assert_eq!(rotated, shown);
