@@ -99,6 +99,20 @@ enum Mode {
     Startup,
     /// Hold --extra-procs idle processes until killed.
     Hold,
+    /// The round-trip floor of this machine: R request/reply round trips
+    /// over plain TCP against `--server`, which must be `loadgen echo`
+    /// (optionally behind `taskset`). No server can answer for less.
+    Floor {
+        #[arg(long, default_value_t = 5000)]
+        requests: usize,
+    },
+    /// A blocking TCP server that answers every read with REPLY_BYTES bytes
+    /// and nothing else; prints its port, serves one connection.
+    #[command(hide = true)]
+    Echo {
+        #[arg(long, default_value_t = 1000)]
+        reply_bytes: usize,
+    },
     /// Read JSON lines (files or stdin) and print medians and ratios.
     Report { files: Vec<String> },
 }
@@ -313,10 +327,8 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-fn start_server(args: &Args) -> anyhow::Result<(Option<Reaper>, u32, Instant)> {
-    if let Some(pid) = args.pid {
-        return Ok((None, pid, Instant::now()));
-    }
+/// The `--server` command line, split on spaces.
+fn server_command(args: &Args) -> anyhow::Result<Command> {
     let Some(cmd) = &args.server else {
         anyhow::bail!("give --pid of a running server or --server to start one");
     };
@@ -325,8 +337,16 @@ fn start_server(args: &Args) -> anyhow::Result<(Option<Reaper>, u32, Instant)> {
         .next()
         .ok_or_else(|| anyhow::anyhow!("empty --server"))?;
     let mut command = Command::new(program);
+    command.args(parts);
+    Ok(command)
+}
+
+fn start_server(args: &Args) -> anyhow::Result<(Option<Reaper>, u32, Instant)> {
+    if let Some(pid) = args.pid {
+        return Ok((None, pid, Instant::now()));
+    }
+    let mut command = server_command(args)?;
     command
-        .args(parts)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -377,6 +397,12 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Mode::Report { files } = &args.mode {
         return report(files);
+    }
+    if let Mode::Echo { reply_bytes } = args.mode {
+        return echo(reply_bytes);
+    }
+    if let Mode::Floor { requests } = args.mode {
+        return floor(&args, requests);
     }
     let _extra = spawn_extra(args.extra_procs)?;
     if matches!(args.mode, Mode::Hold) {
@@ -610,12 +636,84 @@ async fn main() -> anyhow::Result<()> {
                 ),
             );
         }
-        Mode::Hold | Mode::Report { .. } => {}
+        Mode::Hold | Mode::Report { .. } | Mode::Floor { .. } | Mode::Echo { .. } => {}
     }
     Ok(())
 }
 
 /// Medians per (scenario, mode, figure) and server, with sonde/socktop ratios.
+/// `loadgen echo`: one connection, each read answered with `reply_bytes`.
+fn echo(reply_bytes: usize) -> anyhow::Result<()> {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    println!("{}", listener.local_addr()?.port());
+    std::io::stdout().flush()?;
+    let (mut conn, _) = listener.accept()?;
+    conn.set_nodelay(true)?;
+    let reply = vec![b'x'; reply_bytes];
+    let mut buf = [0u8; 4096];
+    while conn.read(&mut buf)? > 0 {
+        conn.write_all(&reply)?;
+    }
+    Ok(())
+}
+
+/// `loadgen floor`: round trips against `loadgen echo`, its CPU per trip.
+fn floor(args: &Args, requests: usize) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    // `--server` is `[taskset -c N] loadgen echo`.
+    let mut child = server_command(args)?
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pid = child.id();
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        std::io::BufReader::new(out).read_line(&mut line)?;
+    }
+    let _reaper = Reaper(vec![child]);
+    let port: u16 = line
+        .trim()
+        .parse()
+        .map_err(|_| anyhow::anyhow!("the echo server printed {line:?}, not its port"))?;
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    conn.set_nodelay(true)?;
+    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut buf = vec![0u8; 1 << 16];
+    // The reply size is the echo server's: learn it from a first round trip.
+    conn.write_all(b"get_processes")?;
+    let reply_bytes = conn.read(&mut buf)?;
+    let mut latencies = Vec::with_capacity(requests);
+    let a = read_cpu(pid);
+    for _ in 0..requests {
+        let t = Instant::now();
+        conn.write_all(b"get_processes")?;
+        let mut got = 0;
+        while got < reply_bytes {
+            match conn.read(&mut buf)? {
+                0 => anyhow::bail!("the echo server closed the connection"),
+                n => got += n,
+            }
+        }
+        latencies.push(t.elapsed().as_micros() as u64);
+    }
+    let b = read_cpu(pid);
+    latencies.sort_unstable();
+    let cpu_ms = b.sched_ns.saturating_sub(a.sched_ns) as f64 / 1e6 / requests.max(1) as f64;
+    emit(
+        args,
+        "floor",
+        count_processes(),
+        json!({"requests": requests, "cpu_ms_per_request": cpu_ms,
+               "p50_us": percentile(&latencies, 0.5), "bytes_per_reply": reply_bytes}),
+        format!(
+            "{requests} TCP round trips of {reply_bytes} B: {cpu_ms:.3} ms server CPU each, p50 {} µs",
+            percentile(&latencies, 0.5)
+        ),
+    );
+    Ok(())
+}
+
 fn report(files: &[String]) -> anyhow::Result<()> {
     let mut text = String::new();
     if files.is_empty() {
@@ -652,26 +750,40 @@ fn report(files: &[String]) -> anyhow::Result<()> {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
     };
-    println!("| scenario | figure | socktop_agent | sonde | sonde / socktop |");
-    println!("|---|---|---|---|---|");
+    // Columns: the peer, sonde, then any other server (the echo floor).
+    let mut others: Vec<String> = table
+        .values()
+        .flat_map(|servers| servers.keys())
+        .filter(|name| *name != "socktop" && *name != "sonde")
+        .cloned()
+        .collect();
+    others.sort();
+    others.dedup();
+    let fmt = |x: Option<f64>| {
+        x.map_or("–".to_owned(), |x| {
+            if x.abs() >= 100.0 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.3}")
+            }
+        })
+    };
+    let extra_head: String = others.iter().map(|o| format!(" {o} |")).collect();
+    println!("| scenario | figure | socktop_agent | sonde | sonde / socktop |{extra_head}");
+    println!("|---|---|---|---|---|{}", "---|".repeat(others.len()));
     for ((scenario, figure), mut servers) in table {
         let peer = servers.get_mut("socktop").map(&median);
         let ours = servers.get_mut("sonde").map(&median);
-        let fmt = |x: Option<f64>| {
-            x.map_or("–".to_owned(), |x| {
-                if x.abs() >= 100.0 {
-                    format!("{x:.0}")
-                } else {
-                    format!("{x:.3}")
-                }
-            })
-        };
         let ratio = match (ours, peer) {
             (Some(o), Some(p)) if p != 0.0 => format!("{:.3}", o / p),
             _ => "–".to_owned(),
         };
+        let extra: String = others
+            .iter()
+            .map(|o| format!(" {} |", fmt(servers.get_mut(o).map(&median))))
+            .collect();
         println!(
-            "| {scenario} | {figure} | {} | {} | {ratio} |",
+            "| {scenario} | {figure} | {} | {} | {ratio} |{extra}",
             fmt(peer),
             fmt(ours)
         );

@@ -37,20 +37,54 @@ server_cmd() {
 
 TTL0=(--server-env SOCKTOP_AGENT_METRICS_TTL_MS=0 --server-env SOCKTOP_AGENT_PROCESSES_TTL_MS=0 --server-env SOCKTOP_AGENT_DISKS_TTL_MS=0)
 
+# Where the scheduler puts the server and the client changes the cost of a
+# short request several-fold on a VM: a wake-up across vCPUs costs far more
+# than one on the same vCPU. The main runs leave placement to the scheduler;
+# `placed` repeats the fixed-cost scenarios with both pinned to one CPU and
+# to two CPUs (taskset, inherited by every thread of the server).
+SERVER_PIN=()
+CLIENT_PIN=()
+
 # run SCENARIO LOADGEN-ARGS...: the scenario for both servers, sonde first.
 run() {
   local scenario=$1
   shift
   for name in sonde socktop; do
-    "$L" "$@" --server "$(server_cmd "$name")" --url "$URL" --name "$name" --scenario "$scenario" >>"$OUT"
+    "${CLIENT_PIN[@]}" "$L" "$@" --server "${SERVER_PIN[*]} $(server_cmd "$name")" --url "$URL" \
+      --name "$name" --scenario "$scenario" >>"$OUT"
   done
 }
 
-# The WebSocket round-trip floor: sonde answering an unknown request (an
-# error reply, no collection). socktop_agent drops unknown requests, so
-# this runs on sonde alone.
+# The round-trip floors. sonde answering an unknown request: an error reply,
+# no cache, no collection (socktop_agent drops unknown requests, so this runs
+# on sonde alone). And `loadgen echo`: a blocking TCP server that only
+# answers 1,000 bytes per read, the least any server can spend per request.
 floor() {
-  "$L" cost --kind unknown --requests 3000 --server "$(server_cmd sonde)" --url "$URL" --name sonde --scenario "base floor" >>"$OUT"
+  local scenario=$1
+  "${CLIENT_PIN[@]}" "$L" cost --kind unknown --requests 3000 --server "${SERVER_PIN[*]} $(server_cmd sonde)" \
+    --url "$URL" --name sonde --scenario "$scenario" >>"$OUT"
+  "${CLIENT_PIN[@]}" "$L" floor --requests 5000 --server "${SERVER_PIN[*]} $L echo --reply-bytes 1000" \
+    --name echo --scenario "$scenario" >>"$OUT"
+}
+
+# placed LABEL SERVER_CPU CLIENT_CPU COMMAND...: COMMAND with both pinned.
+placed() {
+  local label=$1
+  SERVER_PIN=(taskset -c "$2")
+  CLIENT_PIN=(taskset -c "$3")
+  shift 3
+  "$@" "$label"
+  SERVER_PIN=()
+  CLIENT_PIN=()
+}
+
+base_placed() {
+  run "$1 cached" cost --kind processes --requests 3000
+  run "$1 ttl0" cost --kind metrics --requests 2000 "${TTL0[@]}"
+  floor "$1 floor"
+}
+big_placed() {
+  run "$1 3k ttl0" cost --kind metrics --requests 1000 "${TTL0[@]}"
 }
 
 procs() { ls /proc | grep -c '^[0-9]'; }
@@ -77,7 +111,9 @@ for rep in $(seq "$REPS"); do
   run "base ttl0" cost --kind metrics --requests 2000 "${TTL0[@]}"
   run "base ttl0" cost --kind processes --requests 300 "${TTL0[@]}"
   run "base cached" cost --kind processes --requests 3000
-  floor
+  floor "base floor"
+  placed "same-cpu" 0 0 base_placed
+  placed "two-cpu" 0 1 base_placed
   run "base 16conn" load --kind processes --connections 16 --seconds 10
   run "base 0clients" idle --clients 0 --seconds "$IDLE_SECS"
   run "base 100clients" idle --clients 100 --seconds "$IDLE_SECS"
@@ -91,6 +127,8 @@ for rep in $(seq "$REPS"); do
   hold 3000
   run "3k ttl0" cost --kind processes --requests 40 "${TTL0[@]}"
   run "3k ttl0" cost --kind metrics --requests 1000 "${TTL0[@]}"
+  placed "same-cpu" 0 0 big_placed
+  placed "two-cpu" 0 1 big_placed
   run "3k tui1" cadence --clients 1 --seconds "$CADENCE_SECS"
   run "3k tui10" cadence --clients 10 --seconds "$CADENCE_SECS"
   release

@@ -29,20 +29,36 @@ struct FastFiles {
     meminfo: Kept,
     /// `/proc/net/dev`.
     net_dev: Kept,
-    /// `/proc/sys/kernel/hostname` (it can change while sonde runs).
+    /// `/proc/sys/kernel/hostname` (it can change while sonde runs, but
+    /// rarely, and procfs takes as long to produce it as `/proc/meminfo`).
     hostname: Kept,
+    /// The last hostname read and when, reused up to [`REUSE_MAX_AGE`].
+    hostname_read: Option<(Instant, String)>,
     /// `/proc/loadavg`.
     loadavg: Kept,
     /// The CPU sensor; `None` when temperature collection is off.
     temperature: Option<CpuTemperature>,
     /// The last known process count and when it was taken: counting means
     /// listing all of `/proc`, so a metrics reply reuses a count up to
-    /// [`PROCESS_COUNT_MAX_AGE`] old (the process list refreshes it too).
+    /// [`REUSE_MAX_AGE`] old (the process list refreshes it too).
     process_count: Option<(Instant, u64)>,
 }
 
-/// How old a reused process count may be.
-const PROCESS_COUNT_MAX_AGE: Duration = Duration::from_secs(1);
+/// How old a reused process count or hostname may be.
+const REUSE_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// The value in `slot` if it is younger than [`REUSE_MAX_AGE`], else a fresh
+/// one from `read`, stored for the next caller.
+fn reuse<T: Clone>(slot: &mut Option<(Instant, T)>, read: impl FnOnce() -> T) -> T {
+    match slot {
+        Some((at, value)) if at.elapsed() < REUSE_MAX_AGE => value.clone(),
+        _ => {
+            let value = read();
+            *slot = Some((Instant::now(), value.clone()));
+            value
+        }
+    }
+}
 
 /// Everything a connection needs to answer requests.
 #[derive(Debug)]
@@ -105,6 +121,7 @@ impl AppState {
             meminfo: Kept::new(proc.join("meminfo")),
             net_dev: Kept::new(proc.join("net/dev")),
             hostname: Kept::new(proc.join("sys/kernel/hostname")),
+            hostname_read: None,
             loadavg: Kept::new(proc.join("loadavg")),
             temperature: config.temp.then(|| CpuTemperature::new(&roots)),
             process_count: None,
@@ -282,11 +299,17 @@ fn metrics_frame(
             transmitted: i.transmitted_bytes,
         })
         .collect();
-    let hostname = f
-        .hostname
-        .read()
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default();
+    let FastFiles {
+        hostname: hostname_file,
+        hostname_read,
+        ..
+    } = &mut *f;
+    let hostname = reuse(hostname_read, || {
+        hostname_file
+            .read()
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default()
+    });
     let load_avg = f
         .loadavg
         .read()
@@ -297,14 +320,9 @@ fn metrics_frame(
         .boot_time_secs
         .map(|boot| (sampled_at_ms / 1000).saturating_sub(boot));
     let cpu_temp_c = f.temperature.as_mut().and_then(CpuTemperature::read);
-    let process_count = match f.process_count {
-        Some((at, count)) if at.elapsed() < PROCESS_COUNT_MAX_AGE => count,
-        _ => {
-            let count = count_processes(proc_root).unwrap_or(0);
-            f.process_count = Some((Instant::now(), count));
-            count
-        }
-    };
+    let process_count = reuse(&mut f.process_count, || {
+        count_processes(proc_root).unwrap_or(0)
+    });
     drop(f);
     let metrics = Metrics {
         cpu_total: usage.total_percent,

@@ -6,6 +6,16 @@
 //! `RLIMIT_NOFILE`), so a steady process table costs one `pread` per process.
 //! History is keyed by (pid, start time): a reused PID starts from zero
 //! instead of being charged the previous owner's time.
+//!
+//! Most processes sleep between two scans, and procfs takes about five times
+//! longer to produce `stat` than `schedstat`. So a single-threaded process
+//! is watched through its `schedstat` (run time and run count): when neither
+//! moved, the process has not run, its CPU time, state, name and thread
+//! count cannot have changed, and its row is reused. Its memory can shrink
+//! without it running, when the kernel reclaims or swaps, so a row is only
+//! reused while the reclaim counters of `/proc/vmstat` stand still, and
+//! never for longer than [`REUSE_MAX_AGE`]. Multi-threaded processes are read
+//! in full every scan (`schedstat` covers the main thread only).
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -176,6 +186,97 @@ pub struct ProcessTable {
     pub sampled_at: Option<std::time::Instant>,
 }
 
+/// `/proc/[pid]/schedstat`: nanoseconds on CPU and times scheduled, of the
+/// main thread. `None` when the line is not two numbers and a third.
+pub fn parse_schedstat(text: &str) -> Option<(u64, u64)> {
+    let mut fields = text.split_ascii_whitespace();
+    let run_ns = fields.next()?.parse().ok()?;
+    let _wait_ns: u64 = fields.next()?.parse().ok()?;
+    let timeslices = fields.next()?.parse().ok()?;
+    Some((run_ns, timeslices))
+}
+
+/// The `/proc/vmstat` counters that move when memory is taken from (or given
+/// back to) a process that is not running: reclaim, swap, demotion,
+/// migration, huge-page collapse. Their sum only matters for whether it
+/// changed; `None` when none of them is there.
+pub fn parse_reclaim_epoch(vmstat: &str) -> Option<u64> {
+    const MOVERS: [&str; 6] = [
+        "pgsteal_",
+        "pswpin",
+        "pswpout",
+        "pgdemote_",
+        "pgmigrate_success",
+        "thp_collapse_alloc",
+    ];
+    let mut sum: Option<u64> = None;
+    for line in vmstat.lines() {
+        let Some((key, value)) = line.split_once(' ') else {
+            continue;
+        };
+        if MOVERS.iter().any(|m| key.starts_with(m))
+            && let Ok(v) = value.trim().parse::<u64>()
+        {
+            sum = Some(sum.unwrap_or(0).wrapping_add(v));
+        }
+    }
+    sum
+}
+
+/// The longest a row is reused without reading the process's `stat`: a
+/// backstop for the rare changes no counter shows (a mapped file truncated
+/// by another process, a parent that exited between two reads).
+pub const REUSE_MAX_AGE: Duration = Duration::from_secs(30);
+
+/// How a kept process is watched between scans; each holds one descriptor.
+#[derive(Debug)]
+enum Watch {
+    /// `/proc/<pid>/stat`, read in full every scan. `single`: the last read
+    /// showed one thread, so the next scan moves the process to the gate.
+    Stat { file: ProcFile, single: bool },
+    /// `/proc/<pid>/schedstat` of a single-threaded process, with what it
+    /// said before the row was last read in full, the reclaim epoch then,
+    /// and when.
+    Gate {
+        file: ProcFile,
+        seen: (u64, u64),
+        epoch: Option<u64>,
+        read_at: Instant,
+    },
+}
+
+/// One process's kept descriptor.
+#[derive(Debug)]
+struct Tracked {
+    pid: u32,
+    watch: Watch,
+}
+
+/// What one scan knows before it reads any process.
+struct ScanContext {
+    /// The reclaim epoch now (`None`: unknown, reuse nothing).
+    epoch: Option<u64>,
+    now: Instant,
+}
+
+/// What a full read says beyond the row.
+#[derive(Debug, Clone, Copy)]
+struct RowFacts {
+    threads: u32,
+    zombie: bool,
+}
+
+/// One process read (or reused) by a scan.
+struct Observed {
+    row: ProcRow,
+    /// The descriptor to keep, if any.
+    watch: Option<Watch>,
+    /// The process is a zombie: its children were just reparented.
+    zombie: bool,
+    /// The row is the previous scan's, not a fresh read.
+    reused: bool,
+}
+
 /// Per-process cumulative ticks at one instant, sorted by pid.
 #[derive(Debug, Default)]
 struct Snapshot {
@@ -194,8 +295,8 @@ pub struct ProcessSampler {
     proc_dir: Option<OwnedFd>,
     /// `/proc/stat`, for the machine's total jiffies.
     stat: Kept,
-    /// Kept `/proc/<pid>/stat` descriptors, ascending pid.
-    open: Vec<(u32, ProcFile)>,
+    /// Kept descriptors, ascending pid.
+    open: Vec<Tracked>,
     /// How many descriptors may be kept (the rest are opened per scan).
     fd_budget: usize,
     /// Reused read buffer.
@@ -208,6 +309,13 @@ pub struct ProcessSampler {
     page_size: u64,
     /// The most recent table, for lookups that need no fresh scan.
     latest: Option<Arc<ProcessTable>>,
+    /// The rows of the last scan (the warm-up's too), for reuse.
+    previous: Option<Arc<ProcessTable>>,
+    /// `/proc/vmstat`, for the reclaim epoch.
+    vmstat: Kept,
+    /// Whether `schedstat` works here (it reads zeros on kernels without
+    /// scheduler statistics, and a fixture tree may not have it).
+    gate: bool,
     /// `/proc/loadavg`, whose last field is the most recently created pid.
     loadavg: Kept,
     /// The pids read in the last scan, reused while no process is created.
@@ -238,6 +346,13 @@ impl ProcessSampler {
             history: History::default(),
             page_size: rustix::param::page_size() as u64,
             latest: None,
+            previous: None,
+            vmstat: Kept::new(roots.proc.join("vmstat")),
+            // This thread has run, so a working schedstat says so.
+            gate: std::fs::read_to_string(roots.proc.join("thread-self/schedstat"))
+                .ok()
+                .and_then(|t| parse_schedstat(&t))
+                .is_some_and(|(run_ns, _)| run_ns > 0),
             loadavg: Kept::new(roots.proc.join("loadavg")),
             last_listing: Vec::new(),
             last_created_pid: None,
@@ -260,9 +375,15 @@ impl ProcessSampler {
     /// needs no wait once `MIN_WINDOW` has passed.
     pub fn warm_up(&mut self) {
         if self.history.is_empty()
-            && let Some((snap, _, _)) = self.take()
+            && let Some((snap, rows, process_count)) = self.take()
         {
             self.history.push(std::time::Instant::now(), snap);
+            self.previous = Some(Arc::new(ProcessTable {
+                rows,
+                process_count,
+                window: Duration::ZERO,
+                sampled_at: None,
+            }));
         }
     }
 
@@ -275,8 +396,14 @@ impl ProcessSampler {
         let now = Instant::now();
         match self.history.wait_for_baseline(now) {
             None => {
-                let (snap, _, _) = self.take()?;
+                let (snap, rows, process_count) = self.take()?;
                 self.history.push(now, snap);
+                self.previous = Some(Arc::new(ProcessTable {
+                    rows,
+                    process_count,
+                    window: Duration::ZERO,
+                    sampled_at: None,
+                }));
                 std::thread::sleep(MIN_WINDOW);
             }
             Some(wait) if !wait.is_zero() => std::thread::sleep(wait),
@@ -313,6 +440,7 @@ impl ProcessSampler {
             sampled_at: Some(at),
         });
         self.latest = Some(table.clone());
+        self.previous = Some(table.clone());
         Some(table)
     }
 
@@ -341,41 +469,236 @@ impl ProcessSampler {
             // procfs lists in pid order; a fixture or another kernel may not.
             pids.sort_unstable();
         }
-        // The kept descriptors are sorted by pid too: one merge walk pairs
-        // them with the listing, and those of vanished pids are dropped.
+        let ctx = ScanContext {
+            epoch: if self.gate {
+                self.vmstat.read().ok().and_then(parse_reclaim_epoch)
+            } else {
+                None
+            },
+            now: Instant::now(),
+        };
+        // Kept descriptors and the previous rows are sorted by pid too: one
+        // merge walk pairs them with the listing; descriptors of vanished
+        // pids are dropped.
+        let previous = self.previous.clone();
+        let mut before = previous
+            .as_ref()
+            .map_or(&[][..], |t| &t.rows[..])
+            .iter()
+            .peekable();
         let mut kept = std::mem::take(&mut self.open).into_iter().peekable();
         let mut still_open = Vec::with_capacity(pids.len().min(self.fd_budget));
-        let mut snap = Snapshot {
-            total_jiffies,
-            ticks: Vec::with_capacity(pids.len()),
-        };
         let mut rows = Vec::with_capacity(pids.len());
+        // Pids whose children may just have been reparented, and the rows
+        // that were reused (their parent may be among those).
+        let mut orphaning = Vec::new();
+        let mut reused = Vec::new();
         for &pid in &pids {
-            while kept.next_if(|(p, _)| *p < pid).is_some() {}
-            let file = kept.next_if(|(p, _)| *p == pid).map(|(_, f)| f);
-            let Some((n, file)) = self.read_pid_stat(pid, file) else {
+            while kept.next_if(|t| t.pid < pid).is_some() {}
+            let watch = kept.next_if(|t| t.pid == pid).map(|t| t.watch);
+            while let Some(gone) = before.next_if(|r| r.pid < pid) {
+                orphaning.push(gone.pid);
+            }
+            let prior = before.next_if(|r| r.pid == pid);
+            let Some(seen) = self.observe(pid, watch, prior, &ctx) else {
+                if prior.is_some() {
+                    orphaning.push(pid);
+                }
                 continue; // exited mid-scan, or unreadable: skipped
             };
-            if still_open.len() < self.fd_budget {
-                still_open.push((pid, file));
+            if let Some(watch) = seen.watch
+                && still_open.len() < self.fd_budget
+            {
+                still_open.push(Tracked { pid, watch });
             }
-            let bytes = &self.buf[..n];
-            // procfs text is ASCII but for names; only a non-UTF-8 name
-            // takes the slow, lossy path.
-            let lossy;
-            let text = match std::str::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(_) => {
-                    lossy = String::from_utf8_lossy(bytes).into_owned();
-                    &lossy
+            if seen.zombie {
+                orphaning.push(pid);
+            }
+            if seen.reused {
+                reused.push(rows.len());
+            }
+            rows.push(seen.row);
+        }
+        orphaning.extend(before.map(|r| r.pid));
+        if !orphaning.is_empty() && !reused.is_empty() {
+            // A process whose parent exited has a new parent without having
+            // run: read those reused rows again.
+            orphaning.sort_unstable();
+            for i in reused {
+                if orphaning.binary_search(&rows[i].ppid).is_ok()
+                    && let Some((st_row, _, _)) = self.read_fresh(rows[i].pid)
+                {
+                    rows[i] = st_row;
                 }
-            };
-            let Ok(st) = parse_pid_stat(text) else {
-                continue;
-            };
-            let cpu_ticks = st.utime_ticks + st.stime_ticks;
-            snap.ticks.push((pid, st.start_ticks, cpu_ticks));
-            rows.push(ProcRow {
+            }
+        }
+        let snap = Snapshot {
+            total_jiffies,
+            ticks: rows
+                .iter()
+                .map(|r| (r.pid, r.start_ticks, r.cpu_ticks))
+                .collect(),
+        };
+        self.open = still_open;
+        self.last_listing = rows.iter().map(|r| r.pid).collect();
+        let count = rows.len() as u64;
+        Some((snap, rows, count))
+    }
+
+    /// Reads one process, or reuses its previous row (`prior`) when its
+    /// gate shows it has not run; returns the descriptor to keep.
+    fn observe(
+        &mut self,
+        pid: u32,
+        watch: Option<Watch>,
+        prior: Option<&ProcRow>,
+        ctx: &ScanContext,
+    ) -> Option<Observed> {
+        match watch {
+            Some(Watch::Gate {
+                file,
+                seen,
+                epoch,
+                read_at,
+            }) => {
+                let Some(now_seen) = self.read_schedstat(&file) else {
+                    // Exited: the pid may have a new owner.
+                    return self.observe_fresh(pid);
+                };
+                if let Some(prior) = prior
+                    && now_seen == seen
+                    && epoch.is_some()
+                    && epoch == ctx.epoch
+                    && ctx.now.saturating_duration_since(read_at) < REUSE_MAX_AGE
+                {
+                    return Some(Observed {
+                        row: prior.clone(),
+                        watch: Some(Watch::Gate {
+                            file,
+                            seen,
+                            epoch,
+                            read_at,
+                        }),
+                        zombie: false,
+                        reused: true,
+                    });
+                }
+                // It ran (or its memory may have moved): read it in full. The
+                // schedstat was read first, so a run after this read shows
+                // as a change next time.
+                let (row, stat, st) = self.read_fresh(pid)?;
+                let watch = if st.threads == 1 {
+                    Watch::Gate {
+                        file,
+                        seen: now_seen,
+                        epoch: ctx.epoch,
+                        read_at: ctx.now,
+                    }
+                } else {
+                    Watch::Stat {
+                        file: stat,
+                        single: false,
+                    }
+                };
+                Some(Observed {
+                    row,
+                    watch: Some(watch),
+                    zombie: st.zombie,
+                    reused: false,
+                })
+            }
+            Some(Watch::Stat { file, single }) => {
+                // Moving to the gate: open and read schedstat before stat.
+                let gate = if single && self.gate {
+                    self.open_schedstat(pid)
+                } else {
+                    None
+                };
+                let Ok(n) = file.read_into(&mut self.buf) else {
+                    return self.observe_fresh(pid);
+                };
+                let (row, st) = self.parse_row(pid, n)?;
+                let watch = match gate {
+                    Some((sched, seen)) if st.threads == 1 => Watch::Gate {
+                        file: sched,
+                        seen,
+                        epoch: ctx.epoch,
+                        read_at: ctx.now,
+                    },
+                    _ => Watch::Stat {
+                        file,
+                        single: st.threads == 1,
+                    },
+                };
+                Some(Observed {
+                    row,
+                    watch: Some(watch),
+                    zombie: st.zombie,
+                    reused: false,
+                })
+            }
+            None => self.observe_fresh(pid),
+        }
+    }
+
+    /// A process without a usable kept descriptor: opened by path.
+    fn observe_fresh(&mut self, pid: u32) -> Option<Observed> {
+        let (row, file, st) = self.read_fresh(pid)?;
+        Some(Observed {
+            row,
+            watch: Some(Watch::Stat {
+                file,
+                single: st.threads == 1,
+            }),
+            zombie: st.zombie,
+            reused: false,
+        })
+    }
+
+    /// Opens and reads `/proc/<pid>/stat` by path.
+    fn read_fresh(&mut self, pid: u32) -> Option<(ProcRow, ProcFile, RowFacts)> {
+        let file = ProcFile::open(&self.pid_path(pid, "stat")).ok()?;
+        let n = file.read_into(&mut self.buf).ok()?;
+        let (row, st) = self.parse_row(pid, n)?;
+        Some((row, file, st))
+    }
+
+    /// Opens `/proc/<pid>/schedstat` and reads it once.
+    fn open_schedstat(&mut self, pid: u32) -> Option<(ProcFile, (u64, u64))> {
+        let file = ProcFile::open(&self.pid_path(pid, "schedstat")).ok()?;
+        let seen = self.read_schedstat(&file)?;
+        Some((file, seen))
+    }
+
+    fn read_schedstat(&mut self, file: &ProcFile) -> Option<(u64, u64)> {
+        let n = file.read_into(&mut self.buf).ok()?;
+        parse_schedstat(std::str::from_utf8(&self.buf[..n]).ok()?)
+    }
+
+    fn pid_path(&self, pid: u32, file: &str) -> PathBuf {
+        let mut path = self.proc_root.clone();
+        path.push(pid.to_string());
+        path.push(file);
+        path
+    }
+
+    /// The row in the first `n` bytes of `self.buf` (a stat line).
+    fn parse_row(&self, pid: u32, n: usize) -> Option<(ProcRow, RowFacts)> {
+        let bytes = &self.buf[..n];
+        // procfs text is ASCII but for names; only a non-UTF-8 name takes
+        // the slow, lossy path.
+        let lossy;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                lossy = String::from_utf8_lossy(bytes).into_owned();
+                &lossy
+            }
+        };
+        let st = parse_pid_stat(text).ok()?;
+        let cpu_ticks = st.utime_ticks + st.stime_ticks;
+        Some((
+            ProcRow {
                 pid,
                 ppid: st.ppid,
                 start_ticks: st.start_ticks,
@@ -383,30 +706,12 @@ impl ProcessSampler {
                 cpu_percent: 0.0,
                 rss_bytes: st.rss_pages * self.page_size,
                 cpu_ticks,
-            });
-        }
-        self.open = still_open;
-        self.last_listing = rows.iter().map(|r| r.pid).collect();
-        let count = rows.len() as u64;
-        Some((snap, rows, count))
-    }
-
-    /// Reads `/proc/<pid>/stat` into `self.buf`, through `kept` when there
-    /// is one, reopening once when it belongs to a process that exited
-    /// (ESRCH: the PID may have a new owner). Returns the length read and
-    /// the descriptor to keep.
-    fn read_pid_stat(&mut self, pid: u32, kept: Option<ProcFile>) -> Option<(usize, ProcFile)> {
-        if let Some(file) = kept
-            && let Ok(n) = file.read_into(&mut self.buf)
-        {
-            return Some((n, file));
-        }
-        let mut path = self.proc_root.clone();
-        path.push(pid.to_string());
-        path.push("stat");
-        let file = ProcFile::open(&path).ok()?;
-        let n = file.read_into(&mut self.buf).ok()?;
-        Some((n, file))
+            },
+            RowFacts {
+                threads: st.num_threads,
+                zombie: st.state == 'Z',
+            },
+        ))
     }
 
     /// PIDs listed in the procfs root, via a kept directory descriptor.
@@ -606,6 +911,138 @@ mod tests {
             format!("cpu 0 0 0 {idle} 0 0 0 0\ncpu0 0 0 0 {idle}\n"),
         )
         .unwrap();
+    }
+
+    #[test]
+    fn schedstat_and_reclaim_epoch() {
+        assert_eq!(parse_schedstat("1579153 2048 3\n"), Some((1_579_153, 3)));
+        assert_eq!(parse_schedstat("0 0 0\n"), Some((0, 0)));
+        assert_eq!(parse_schedstat("12 x 3"), None);
+        assert_eq!(parse_schedstat("12 4"), None);
+        let vmstat = "nr_free_pages 12\npgsteal_kswapd 5\npgsteal_direct 7\npswpin 1\npswpout 2\npgfault 99999\nthp_collapse_alloc 3\n";
+        assert_eq!(parse_reclaim_epoch(vmstat), Some(18));
+        assert_eq!(parse_reclaim_epoch("pgfault 1\nnr_dirty 3\n"), None);
+        assert_eq!(parse_reclaim_epoch(""), None);
+    }
+
+    /// A fixture process: `threads` threads, `rss` pages, on CPU `run_ns`.
+    fn write_proc(
+        proc: &std::path::Path,
+        pid: u32,
+        ppid: u32,
+        threads: u32,
+        rss: u64,
+        run_ns: u64,
+    ) {
+        let dir = proc.join(pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("stat"),
+            format!("{pid} (p{pid}) S {ppid} 1 1 0 -1 0 0 0 0 0 7 0 0 0 20 0 {threads} 0 50 1000 {rss} 0"),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("schedstat"),
+            format!("{run_ns} 0 {}\n", run_ns / 1000),
+        )
+        .unwrap();
+    }
+
+    /// A fixture procfs whose own thread's schedstat reads `own_schedstat`,
+    /// with a quiet `vmstat` and an idle CPU.
+    fn gate_fixture(own_schedstat: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path().join("proc");
+        std::fs::create_dir_all(proc.join("thread-self")).unwrap();
+        std::fs::write(proc.join("thread-self/schedstat"), own_schedstat).unwrap();
+        std::fs::write(proc.join("vmstat"), "pgsteal_kswapd 0\npswpout 0\n").unwrap();
+        write_cpu(&proc, 1000);
+        (dir, proc)
+    }
+
+    #[test]
+    fn a_process_that_has_not_run_keeps_its_row_until_memory_may_have_moved() {
+        let (dir, proc) = gate_fixture("5000 0 1\n");
+        write_proc(&proc, 11, 1, 4, 100, 1000); // multi-threaded
+        write_proc(&proc, 12, 11, 1, 100, 1000);
+        write_proc(&proc, 13, 1, 1, 100, 1000);
+        let mut sampler = ProcessSampler::new(&Roots::under(dir.path()), 16);
+        assert!(sampler.gate);
+        sampler.warm_up(); // reads stat: one thread, so…
+        sampler.sample().unwrap(); // …moves 12 and 13 to their schedstat
+        let gated = |s: &ProcessSampler| {
+            s.open
+                .iter()
+                .filter(|t| matches!(t.watch, Watch::Gate { .. }))
+                .map(|t| t.pid)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(gated(&sampler), [12, 13]);
+        let rss = |t: &ProcessTable, pid| {
+            t.rows.iter().find(|r| r.pid == pid).unwrap().rss_bytes
+                / rustix::param::page_size() as u64
+        };
+
+        // Everything's stat changes; only 13 and the multi-threaded 11 ran.
+        write_proc(&proc, 11, 1, 4, 200, 2000);
+        write_proc(&proc, 12, 11, 1, 200, 1000);
+        write_proc(&proc, 13, 1, 1, 200, 3000);
+        let t = sampler.sample().unwrap();
+        assert_eq!((rss(&t, 11), rss(&t, 12), rss(&t, 13)), (200, 100, 200));
+
+        // The kernel reclaimed memory: every row is read again.
+        std::fs::write(proc.join("vmstat"), "pgsteal_kswapd 40\npswpout 0\n").unwrap();
+        let t = sampler.sample().unwrap();
+        assert_eq!(rss(&t, 12), 200);
+
+        // 12's parent exits and 12 is reparented without running.
+        std::fs::remove_dir_all(proc.join("11")).unwrap();
+        write_proc(&proc, 12, 1, 1, 200, 1000);
+        let t = sampler.sample().unwrap();
+        let row = t.rows.iter().find(|r| r.pid == 12).unwrap();
+        assert_eq!(row.ppid, 1, "a reparented process is read again");
+        assert_eq!(t.process_count, 2);
+    }
+
+    #[test]
+    fn without_schedstat_every_process_is_read_every_scan() {
+        // A kernel without scheduler statistics reads zeros.
+        let (dir, proc) = gate_fixture("0 0 0\n");
+        write_proc(&proc, 12, 1, 1, 100, 0);
+        let mut sampler = ProcessSampler::new(&Roots::under(dir.path()), 16);
+        assert!(!sampler.gate);
+        sampler.warm_up();
+        sampler.sample().unwrap();
+        write_proc(&proc, 12, 1, 1, 300, 0);
+        let t = sampler.sample().unwrap();
+        assert_eq!(t.rows[0].rss_bytes, 300 * rustix::param::page_size() as u64);
+    }
+
+    #[test]
+    fn live_sleepers_are_gated() {
+        let mut sampler = ProcessSampler::new(&Roots::default(), 4096);
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = sleeper.id();
+        sampler.warm_up();
+        sampler.sample().unwrap();
+        let t = sampler.sample().unwrap();
+        assert!(t.rows.iter().any(|r| r.pid == pid));
+        if sampler.gate {
+            let watch = sampler.open.iter().find(|t| t.pid == pid).map(|t| &t.watch);
+            assert!(matches!(watch, Some(Watch::Gate { .. })), "{watch:?}");
+        } else {
+            eprintln!("SKIPPED gate check: this kernel has no schedstat");
+        }
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+        let t = sampler.sample().unwrap();
+        assert!(
+            !t.rows.iter().any(|r| r.pid == pid),
+            "an exited sleeper is gone"
+        );
     }
 
     #[test]
