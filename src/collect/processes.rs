@@ -309,7 +309,8 @@ pub struct ProcessSampler {
     page_size: u64,
     /// The most recent table, for lookups that need no fresh scan.
     latest: Option<Arc<ProcessTable>>,
-    /// The rows of the last scan (the warm-up's too), for reuse.
+    /// The rows of the last scan (the warm-up's too), for reuse; their pids
+    /// are the listing reused while no process is created.
     previous: Option<Arc<ProcessTable>>,
     /// `/proc/vmstat`, for the reclaim epoch.
     vmstat: Kept,
@@ -318,8 +319,6 @@ pub struct ProcessSampler {
     gate: bool,
     /// `/proc/loadavg`, whose last field is the most recently created pid.
     loadavg: Kept,
-    /// The pids read in the last scan, reused while no process is created.
-    last_listing: Vec<u32>,
     /// The last created pid at the last listing.
     last_created_pid: Option<u64>,
     /// Whether `loadavg` speaks of the procfs root's pid namespace (it
@@ -354,7 +353,6 @@ impl ProcessSampler {
                 .and_then(|t| parse_schedstat(&t))
                 .is_some_and(|(run_ns, _)| run_ns > 0),
             loadavg: Kept::new(roots.proc.join("loadavg")),
-            last_listing: Vec::new(),
             last_created_pid: None,
             same_pid_namespace: std::fs::read_link(roots.proc.join("self"))
                 .is_ok_and(|p| p.as_os_str() == std::process::id().to_string().as_str()),
@@ -378,13 +376,19 @@ impl ProcessSampler {
             && let Some((snap, rows, process_count)) = self.take()
         {
             self.history.push(std::time::Instant::now(), snap);
-            self.previous = Some(Arc::new(ProcessTable {
-                rows,
-                process_count,
-                window: Duration::ZERO,
-                sampled_at: None,
-            }));
+            self.keep_baseline_rows(rows, process_count);
         }
+    }
+
+    /// Keeps the rows of a baseline scan (no CPU% yet) for the next scan to
+    /// reuse.
+    fn keep_baseline_rows(&mut self, rows: Vec<ProcRow>, process_count: u64) {
+        self.previous = Some(Arc::new(ProcessTable {
+            rows,
+            process_count,
+            window: Duration::ZERO,
+            sampled_at: None,
+        }));
     }
 
     /// A fresh table with CPU% over the window since the newest snapshot at
@@ -398,12 +402,7 @@ impl ProcessSampler {
             None => {
                 let (snap, rows, process_count) = self.take()?;
                 self.history.push(now, snap);
-                self.previous = Some(Arc::new(ProcessTable {
-                    rows,
-                    process_count,
-                    window: Duration::ZERO,
-                    sampled_at: None,
-                }));
+                self.keep_baseline_rows(rows, process_count);
                 std::thread::sleep(MIN_WINDOW);
             }
             Some(wait) if !wait.is_zero() => std::thread::sleep(wait),
@@ -456,11 +455,12 @@ impl ProcessSampler {
         };
         let mut pids = if created.is_some()
             && created == self.last_created_pid
-            && !self.last_listing.is_empty()
+            && let Some(previous) = self.previous.as_ref()
+            && !previous.rows.is_empty()
         {
             // No process was created since the last scan: the set can only
             // have shrunk, and a read of an exited one fails (ESRCH).
-            std::mem::take(&mut self.last_listing)
+            previous.rows.iter().map(|r| r.pid).collect()
         } else {
             self.list_pids().ok()?
         };
@@ -540,7 +540,6 @@ impl ProcessSampler {
                 .collect(),
         };
         self.open = still_open;
-        self.last_listing = rows.iter().map(|r| r.pid).collect();
         let count = rows.len() as u64;
         Some((snap, rows, count))
     }
