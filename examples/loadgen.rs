@@ -22,6 +22,7 @@ use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
@@ -341,6 +342,14 @@ fn server_command(args: &Args) -> anyhow::Result<Command> {
     Ok(command)
 }
 
+/// What failed when `--server` could not be started.
+fn starting(args: &Args) -> String {
+    format!(
+        "cannot start --server {:?}",
+        args.server.as_deref().unwrap_or("")
+    )
+}
+
 fn start_server(args: &Args) -> anyhow::Result<(Option<Reaper>, u32, Instant)> {
     if let Some(pid) = args.pid {
         return Ok((None, pid, Instant::now()));
@@ -357,7 +366,7 @@ fn start_server(args: &Args) -> anyhow::Result<(Option<Reaper>, u32, Instant)> {
         command.env(k, v);
     }
     let started = Instant::now();
-    let child = command.spawn()?;
+    let child = command.spawn().with_context(|| starting(args))?;
     let pid = child.id();
     Ok((Some(Reaper(vec![child])), pid, started))
 }
@@ -665,7 +674,8 @@ fn floor(args: &Args, requests: usize) -> anyhow::Result<()> {
     let mut child = server_command(args)?
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .spawn()?;
+        .spawn()
+        .with_context(|| starting(args))?;
     let pid = child.id();
     let mut line = String::new();
     if let Some(out) = child.stdout.take() {
