@@ -13,14 +13,19 @@
 
 use std::hint::black_box;
 use std::os::fd::AsFd;
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use sonde::cache::Ttl;
-use sonde::collect::Roots;
+use sonde::cache::{Sample, Ttl};
+use sonde::collect::cpu::CpuUsage;
+use sonde::collect::memory::Memory;
+use sonde::collect::metrics;
+use sonde::collect::network::Interface;
 use sonde::collect::processes::{ProcRow, ProcessSampler, ProcessTable, parse_pid_stat};
+use sonde::collect::{HostClock, Roots};
 use sonde::model;
-use sonde::protocol::{self, Frame};
+use sonde::protocol::{self, Frame, frames};
 
 const STAT_LINE: &str = "27114 (sd-pam) S 27113 27113 27113 0 -1 1077936448 47 0 0 0 3 0 0 0 20 0 1 0 4242 27865088 2463 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0";
 
@@ -62,6 +67,10 @@ fn table(rows: u32) -> ProcessTable {
         window: Duration::from_millis(1000),
         sampled_at: None,
     }
+}
+
+fn page_size() -> u64 {
+    HostClock::read(&Roots::default(), &Default::default()).page_size
 }
 
 fn encode(t: &ProcessTable) -> Frame {
@@ -121,15 +130,15 @@ fn scan(c: &mut Criterion) {
     sonde::raise_fd_limit();
     let budget = sonde::state::fd_budget();
     let mut group = c.benchmark_group("scan");
-    let mut live = ProcessSampler::new(&Roots::default(), budget);
-    live.warm_up();
+    let mut live = ProcessSampler::new(&Roots::default(), budget, page_size());
+    live.warm_up().expect("warm-up");
     std::thread::sleep(Duration::from_millis(250));
     group.bench_function("live", |b| {
         b.iter(|| black_box(encode(&live.sample().expect("scan"))))
     });
     let dir = fixture(5000);
-    let mut fx = ProcessSampler::new(&Roots::under(dir.path()), budget);
-    fx.warm_up();
+    let mut fx = ProcessSampler::new(&Roots::under(dir.path()), budget, page_size());
+    fx.warm_up().expect("warm-up");
     std::thread::sleep(Duration::from_millis(250));
     group.bench_function("fixture_5000", |b| {
         b.iter(|| black_box(encode(&fx.sample().expect("scan"))))
@@ -155,31 +164,32 @@ fn encoding(c: &mut Criterion) {
 }
 
 fn metrics_json(c: &mut Criterion) {
-    let m = model::Metrics {
-        cpu_total: 12.5,
-        cpu_per_core: vec![10.0, 15.0, 11.5, 13.25],
-        mem_total: 16 << 30,
-        mem_used: 7 << 30,
-        swap_total: 2 << 30,
-        swap_used: 0,
-        hostname: "bench-host".into(),
-        sampled_at_ms: 1_795_000_000_000,
-        cpu_temp_c: Some(48.0),
-        networks: vec![model::Network {
+    let m = metrics::Metrics {
+        cpu: CpuUsage {
+            total_percent: 12.5,
+            per_core_percent: vec![10.0, 15.0, 11.5, 13.25],
+        },
+        memory: Some(Memory {
+            total_bytes: 16 << 30,
+            available_bytes: 9 << 30,
+            swap_total_bytes: 2 << 30,
+            swap_free_bytes: 2 << 30,
+        }),
+        networks: vec![Interface {
             name: "eth0".into(),
-            received: 123_456_789,
-            transmitted: 98_765_432,
+            received_bytes: 123_456_789,
+            transmitted_bytes: 98_765_432,
         }],
-        gpus: None,
-        disks: vec![],
-        top_processes: vec![],
-        process_count: 312,
+        hostname: "bench-host".into(),
         load_avg: Some([0.5, 0.4, 0.3]),
         uptime_secs: Some(86_400),
-        mem_available: 9 << 30,
+        cpu_temp_celsius: Some(48.0),
+        process_count: 312,
+        sampled_at_ms: 1_795_000_000_000,
     };
+    // A new sample each time: what one collection's encoding costs.
     c.bench_function("metrics_json", |b| {
-        b.iter(|| black_box(protocol::json_reply(&m)))
+        b.iter(|| black_box(frames::metrics(&Sample::new(m.clone()))))
     });
 }
 
@@ -189,14 +199,18 @@ fn cache_hit(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let cache = Ttl::new(Duration::from_secs(3600));
-    let frame = encode(&table(1000));
-    rt.block_on(cache.get_or_load(|| async { Ok::<_, ()>(frame.clone()) }))
+    let t = Arc::new(table(1000));
+    rt.block_on(cache.get_or_load(|| async { Ok::<_, ()>(t.clone()) }))
         .expect("filled");
+    // A hit: the shared sample and its memoized frame.
     c.bench_function("cache_hit", |b| {
         b.iter(|| {
-            rt.block_on(
-                cache.get_or_load(|| async { Ok::<_, ()>(Frame::Binary(Default::default())) }),
-            )
+            rt.block_on(async {
+                let s = cache
+                    .get_or_load(|| async { Ok::<_, ()>(Arc::default()) })
+                    .await?;
+                Ok::<_, ()>(s.frame(frames::processes))
+            })
         })
     });
 }

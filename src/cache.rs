@@ -1,4 +1,4 @@
-//! One generic TTL cache, used for every request kind.
+//! One generic TTL cache of typed samples, used for every request kind.
 //!
 //! - Per-kind TTL; 0 means "collect on every request".
 //! - Single-flight: requests arriving while a collection runs wait for the
@@ -6,37 +6,100 @@
 //!   collections, however many clients ask.
 //! - It stores whatever the loader returns, absence included, so a collector
 //!   that found nothing is not re-run until the entry is stale.
-//! - Callers store encoded reply bytes, so a hit costs a reference count.
+//! - It holds typed [`Sample`]s, not bytes: every surface (the WebSocket
+//!   frame today, JSON and Prometheus text later) reads the same sample, and
+//!   each encoding is made at most once per sample, by the first client that
+//!   needs it, then shared. A hit costs a reference count.
 //!
 //! Time comes from `tokio::time`, so tests drive it with `pause`/`advance`.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, SystemTime};
 
+use bytes::Bytes;
 use tokio::time::Instant;
 
-/// A cached value and when its collection started.
-#[derive(Debug, Clone)]
-struct Entry<T> {
-    started: Instant,
+use crate::protocol::Frame;
+
+/// One collected value, when it was taken, and its encodings, each made at
+/// most once.
+#[derive(Debug)]
+pub struct Sample<T> {
+    /// The collector's output.
     value: T,
+    /// When its collection started (monotonic, for freshness).
+    started: Instant,
+    /// The same moment on the wall clock, for the replies' timestamps.
+    taken_at: SystemTime,
+    /// The WebSocket frame (the 768-byte gzip rule applied).
+    frame: OnceLock<Frame>,
+    /// The JSON bytes, for the JSON kinds (the frame is made from them).
+    json: OnceLock<Bytes>,
 }
 
-/// A single-flight TTL cache holding one value.
+impl<T> Sample<T> {
+    /// A sample of `value` taken now.
+    pub fn new(value: T) -> Self {
+        Sample::started_at(value, Instant::now())
+    }
+
+    fn started_at(value: T, started: Instant) -> Self {
+        Sample {
+            value,
+            started,
+            taken_at: SystemTime::now(),
+            frame: OnceLock::new(),
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The collected value.
+    pub fn value(&self) -> &T {
+        &self.value
+    }
+
+    /// How long ago the collection started.
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Wall-clock time of the collection.
+    pub fn taken_at(&self) -> SystemTime {
+        self.taken_at
+    }
+
+    /// The WebSocket frame of this sample: `encode` runs for the first
+    /// caller only; later callers share its result.
+    pub fn frame(&self, encode: impl FnOnce(&Self) -> Frame) -> Frame {
+        self.frame.get_or_init(|| encode(self)).clone()
+    }
+
+    /// The JSON bytes of this sample, made once like [`Sample::frame`].
+    pub fn json(&self, encode: impl FnOnce(&T) -> Vec<u8>) -> Bytes {
+        self.json
+            .get_or_init(|| Bytes::from(encode(&self.value)))
+            .clone()
+    }
+}
+
+/// What a cache holds: one shared sample.
+type Entry<T> = Arc<Sample<T>>;
+
+/// A single-flight TTL cache holding one sample.
 #[derive(Debug)]
 pub struct Ttl<T> {
-    /// How long a value stays fresh after its collection started.
+    /// How long a sample stays fresh after its collection started.
     ttl: Duration,
-    /// The current value; the lock is held only to clone or replace it.
+    /// The current sample; the lock is held only to clone or replace it.
     slot: Mutex<Option<Entry<T>>>,
     /// Held for the whole of a collection: the single flight.
     flight: tokio::sync::Mutex<()>,
 }
 
-impl<T: Clone> Ttl<T> {
+impl<T> Ttl<T> {
     /// An empty cache with the given TTL.
     pub fn new(ttl: Duration) -> Self {
         Ttl {
@@ -51,19 +114,19 @@ impl<T: Clone> Ttl<T> {
         self.ttl
     }
 
-    /// A value fresh for a request made at `asked`: younger than the TTL, or
-    /// collected by a flight that started after the request was made.
-    fn fresh(&self, asked: Instant) -> Option<T> {
+    /// A sample fresh for a request made at `asked`: younger than the TTL,
+    /// or collected by a flight that started after the request was made.
+    fn fresh(&self, asked: Instant) -> Option<Entry<T>> {
         let slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
         slot.as_ref()
             .filter(|e| e.started >= asked || asked.duration_since(e.started) < self.ttl)
-            .map(|e| e.value.clone())
+            .cloned()
     }
 
-    /// Returns the cached value, or runs `load` (once for all concurrent
+    /// Returns the cached sample, or runs `load` (once for all concurrent
     /// callers) and caches its result. An `Err` from `load` is returned to
     /// this caller and not cached.
-    pub async fn get_or_load<E, F, Fut>(&self, load: F) -> Result<T, E>
+    pub async fn get_or_load<E, F, Fut>(&self, load: F) -> Result<Entry<T>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
@@ -77,12 +140,9 @@ impl<T: Clone> Ttl<T> {
             return Ok(v);
         }
         let started = Instant::now();
-        let value = load().await?;
-        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(Entry {
-            started,
-            value: value.clone(),
-        });
-        Ok(value)
+        let sample = Arc::new(Sample::started_at(load().await?, started));
+        *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(sample.clone());
+        Ok(sample)
     }
 }
 
@@ -102,7 +162,7 @@ pub struct KeyedTtl<K, V> {
 /// Per-key caches and their keys in insertion order.
 type Slots<K, V> = (HashMap<K, Arc<Ttl<V>>>, VecDeque<K>);
 
-impl<K: Eq + Hash + Clone, V: Clone> KeyedTtl<K, V> {
+impl<K: Eq + Hash + Clone, V> KeyedTtl<K, V> {
     /// An empty cache.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         KeyedTtl {
@@ -127,7 +187,7 @@ impl<K: Eq + Hash + Clone, V: Clone> KeyedTtl<K, V> {
     }
 
     /// [`Ttl::get_or_load`] for `key`.
-    pub async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<V, E>
+    pub async fn get_or_load<E, F, Fut>(&self, key: K, load: F) -> Result<Entry<V>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
@@ -165,6 +225,7 @@ mod tests {
         cache
             .get_or_load(|| async { Ok::<_, Infallible>(calls.fetch_add(1, Ordering::SeqCst) + 1) })
             .await
+            .map(|s| *s.value())
             .unwrap()
     }
 
@@ -203,6 +264,7 @@ mod tests {
                         Ok::<_, Infallible>(calls.fetch_add(1, Ordering::SeqCst) + 1)
                     })
                     .await
+                    .map(|s| *s.value())
                     .unwrap()
             }));
         }
@@ -249,7 +311,7 @@ mod tests {
                 })
                 .await
                 .unwrap();
-            assert_eq!(v, None);
+            assert_eq!(*v.value(), None);
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1, "None was cached");
 
@@ -261,7 +323,7 @@ mod tests {
                     Err::<u32, _>("boom")
                 })
                 .await;
-            assert_eq!(r, Err("boom"));
+            assert_eq!(r.err(), Some("boom"));
         }
         assert_eq!(calls.load(Ordering::SeqCst), 3, "errors were retried");
     }
@@ -278,18 +340,65 @@ mod tests {
                 })
                 .await
                 .unwrap();
-            assert_eq!(v, pid * 2);
+            assert_eq!(*v.value(), pid * 2);
         }
         assert_eq!(cache.len(), 64, "bounded");
         let again = cache
             .get_or_load(999, || async { Ok::<_, Infallible>(0) })
             .await
             .unwrap();
-        assert_eq!(again, 1998, "a recent key is still cached");
+        assert_eq!(*again.value(), 1998, "a recent key is still cached");
         let evicted = cache
             .get_or_load(0, || async { Ok::<_, Infallible>(7) })
             .await
             .unwrap();
-        assert_eq!(evicted, 7, "the oldest key was evicted");
+        assert_eq!(*evicted.value(), 7, "the oldest key was evicted");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_encoding_is_made_once_per_sample_for_every_client() {
+        let cache = Arc::new(Ttl::new(Duration::from_secs(1)));
+        let encoded = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let (cache, encoded) = (cache.clone(), encoded.clone());
+            tasks.push(tokio::spawn(async move {
+                let sample = cache
+                    .get_or_load(|| async { Ok::<_, Infallible>(41u32) })
+                    .await
+                    .unwrap();
+                let json = sample.json(|v| {
+                    encoded.fetch_add(1, Ordering::SeqCst);
+                    (v + 1).to_string().into_bytes()
+                });
+                let frame = sample
+                    .frame(|s| crate::protocol::json_frame(s.value().to_string().into_bytes()));
+                (json, frame)
+            }));
+        }
+        for t in tasks {
+            let (json, frame) = t.await.unwrap();
+            assert_eq!(&json[..], b"42");
+            assert_eq!(frame.payload(), b"41");
+        }
+        assert_eq!(
+            encoded.load(Ordering::SeqCst),
+            1,
+            "one encoding for 32 clients"
+        );
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let next = cache
+            .get_or_load(|| async { Ok::<_, Infallible>(1u32) })
+            .await
+            .unwrap();
+        next.json(|_| {
+            encoded.fetch_add(1, Ordering::SeqCst);
+            Vec::new()
+        });
+        assert_eq!(
+            encoded.load(Ordering::SeqCst),
+            2,
+            "a new sample is encoded anew"
+        );
     }
 }

@@ -10,32 +10,47 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
 use crate::collect::Roots;
 
-const SOCKTOP_NAMES: &str = "\
-socktop agent names that keep working (flag, then SONDE_*, then these):
-  SOCKTOP_PORT                     = --port
-  SOCKTOP_TOKEN                    = --token
-  SOCKTOP_AGENT_METRICS_TTL_MS     = --metrics-ttl-ms
-  SOCKTOP_AGENT_PROCESSES_TTL_MS   = --processes-ttl-ms
-  SOCKTOP_AGENT_DISKS_TTL_MS       = --disks-ttl-ms
-  SOCKTOP_AGENT_GPU=0              = --gpu off
-  SOCKTOP_AGENT_TEMP=0             = --temp off
-  SOCKTOP_ENABLE_SSL=1             = --tls   (also the flag --enableSSL)
-  SOCKTOP_AGENT_EXTRA_SANS         = --tls-extra-sans";
-
-/// sonde's configuration.
+/// sonde's configuration, in groups.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "sonde",
     version,
     about = "On-demand host metrics over WebSocket: a drop-in socktop agent.",
-    args_override_self = true,
-    after_help = SOCKTOP_NAMES
+    args_override_self = true
 )]
 pub struct Config {
+    /// Where and for whom to listen.
+    #[command(flatten)]
+    pub listen: Listen,
+
+    /// How long each kind of sample is reused.
+    #[command(flatten)]
+    pub ttl: CacheTtls,
+
+    /// What to collect and where the host's files are.
+    #[command(flatten)]
+    pub collection: Collection,
+
+    /// wss:// and its certificate.
+    #[command(flatten)]
+    pub tls: TlsOptions,
+
+    /// Log filter: error, warn, info, debug, trace, or tracing directives.
+    #[arg(long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
+    pub log: String,
+
+    /// What to do: serve (no subcommand), or manage the TLS certificate.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Where and for whom to listen.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Listen {
     /// TCP port to listen on (0 picks a free one) [default: 3000, 8443 with TLS].
     #[arg(short = 'p', long, env = "SONDE_PORT", value_parser = parse_port)]
     pub port: Option<u16>,
@@ -47,7 +62,11 @@ pub struct Config {
     /// Require this token (`?token=…` or `Authorization: Bearer …`).
     #[arg(long, env = "SONDE_TOKEN", hide_env_values = true, value_parser = parse_token)]
     pub token: Option<String>,
+}
 
+/// How long each kind of sample is reused.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CacheTtls {
     /// How long a metrics reply is reused, ms (0: collect on every request).
     #[arg(long, env = "SONDE_METRICS_TTL_MS", default_value_t = 250, value_parser = parse_ttl)]
     pub metrics_ttl_ms: u64,
@@ -59,7 +78,28 @@ pub struct Config {
     /// How long a disks reply is reused, ms (0: collect on every request).
     #[arg(long, env = "SONDE_DISKS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub disks_ttl_ms: u64,
+}
 
+impl CacheTtls {
+    /// TTL of the metrics cache.
+    pub fn metrics(&self) -> Duration {
+        Duration::from_millis(self.metrics_ttl_ms)
+    }
+
+    /// TTL of the processes cache.
+    pub fn processes(&self) -> Duration {
+        Duration::from_millis(self.processes_ttl_ms)
+    }
+
+    /// TTL of the disks cache.
+    pub fn disks(&self) -> Duration {
+        Duration::from_millis(self.disks_ttl_ms)
+    }
+}
+
+/// What to collect and where the host's files are.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Collection {
     /// Collect GPU metrics (on/off).
     #[arg(long, env = "SONDE_GPU", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
     pub gpu: bool,
@@ -67,68 +107,6 @@ pub struct Config {
     /// Collect the CPU temperature (on/off).
     #[arg(long, env = "SONDE_TEMP", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
     pub temp: bool,
-
-    /// Log filter: error, warn, info, debug, trace, or tracing directives.
-    #[arg(long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
-    pub log: String,
-
-    /// Serve wss:// with a self-signed certificate made once and kept, or
-    /// the one given by --tls-cert/--tls-key.
-    #[arg(
-        long,
-        visible_alias = "enableSSL",
-        env = "SONDE_TLS",
-        default_value = "off",
-        default_missing_value = "on",
-        num_args = 0..=1,
-        require_equals = true,
-        value_parser = parse_switch,
-        help_heading = "TLS"
-    )]
-    pub tls: bool,
-
-    /// Where the generated certificate and key are kept
-    /// [default: $XDG_CONFIG_HOME/sonde/tls, else ~/.config/sonde/tls].
-    #[arg(long, env = "SONDE_TLS_DIR", help_heading = "TLS")]
-    pub tls_dir: Option<PathBuf>,
-
-    /// Extra names for the generated certificate: comma-separated DNS names
-    /// and IP addresses (the hostname, localhost, 127.0.0.1 and ::1 are
-    /// always in it).
-    #[arg(
-        long,
-        env = "SONDE_TLS_EXTRA_SANS",
-        value_delimiter = ',',
-        value_parser = parse_san,
-        help_heading = "TLS"
-    )]
-    pub tls_extra_sans: Vec<String>,
-
-    /// Use this PEM certificate (chain) instead of a generated one.
-    #[arg(
-        long,
-        env = "SONDE_TLS_CERT",
-        requires = "tls_key",
-        help_heading = "TLS"
-    )]
-    pub tls_cert: Option<PathBuf>,
-
-    /// The PEM private key (RSA or ECDSA) of --tls-cert.
-    #[arg(
-        long,
-        env = "SONDE_TLS_KEY",
-        requires = "tls_cert",
-        help_heading = "TLS"
-    )]
-    pub tls_key: Option<PathBuf>,
-
-    /// How long a client may take to complete the TLS handshake, ms.
-    #[arg(long, env = "SONDE_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "TLS")]
-    pub tls_handshake_timeout_ms: u64,
-
-    /// What to do: serve (no subcommand), or manage the TLS certificate.
-    #[command(subcommand)]
-    pub command: Option<Command>,
 
     /// The journalctl program used for journal entries.
     #[arg(
@@ -177,6 +155,74 @@ pub struct Config {
     pub etc_root: PathBuf,
 }
 
+/// wss:// and its certificate.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TlsOptions {
+    /// Serve wss:// with a self-signed certificate made once and kept, or
+    /// the one given by --tls-cert/--tls-key.
+    #[arg(
+        id = "tls",
+        long = "tls",
+        visible_alias = "enableSSL",
+        env = "SONDE_TLS",
+        default_value = "off",
+        default_missing_value = "on",
+        num_args = 0..=1,
+        require_equals = true,
+        value_parser = parse_switch,
+        help_heading = "TLS"
+    )]
+    pub enabled: bool,
+
+    /// Where the generated certificate and key are kept
+    /// [default: $XDG_CONFIG_HOME/sonde/tls, else ~/.config/sonde/tls].
+    #[arg(long = "tls-dir", env = "SONDE_TLS_DIR", help_heading = "TLS")]
+    pub dir: Option<PathBuf>,
+
+    /// Extra names for the generated certificate: comma-separated DNS names
+    /// and IP addresses (the hostname, localhost, 127.0.0.1 and ::1 are
+    /// always in it).
+    #[arg(
+        long = "tls-extra-sans",
+        env = "SONDE_TLS_EXTRA_SANS",
+        value_delimiter = ',',
+        value_parser = parse_san,
+        help_heading = "TLS"
+    )]
+    pub extra_sans: Vec<String>,
+
+    /// Use this PEM certificate (chain) instead of a generated one.
+    #[arg(
+        id = "tls_cert",
+        long = "tls-cert",
+        env = "SONDE_TLS_CERT",
+        requires = "tls_key",
+        help_heading = "TLS"
+    )]
+    pub cert: Option<PathBuf>,
+
+    /// The PEM private key (RSA or ECDSA) of --tls-cert.
+    #[arg(
+        id = "tls_key",
+        long = "tls-key",
+        env = "SONDE_TLS_KEY",
+        requires = "tls_cert",
+        help_heading = "TLS"
+    )]
+    pub key: Option<PathBuf>,
+
+    /// How long a client may take to complete the TLS handshake, ms.
+    #[arg(long = "tls-handshake-timeout-ms", env = "SONDE_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "TLS")]
+    pub handshake_timeout_ms: u64,
+}
+
+impl TlsOptions {
+    /// How long a TLS handshake may take.
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake_timeout_ms)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
@@ -203,10 +249,20 @@ pub enum TlsAction {
 }
 
 /// A socktop variable and the sonde flag/variable it stands for.
-struct Alias {
-    socktop_env: &'static str,
-    sonde_env: &'static str,
-    flag: &'static str,
+#[derive(Debug)]
+pub struct Alias {
+    /// The socktop agent's variable.
+    pub socktop_env: &'static str,
+    /// How it is written in the help and the README (with the value that
+    /// turns the option on or off, for switches).
+    pub socktop_shown: &'static str,
+    /// sonde's own variable, which wins over the socktop one.
+    pub sonde_env: &'static str,
+    /// The flag it stands for.
+    pub flag: &'static str,
+    /// The same, as written in the help (with the value, for switches).
+    pub flag_shown: &'static str,
+    /// Validates a value before it is handed to the flag.
     check: fn(&str) -> Result<String, String>,
 }
 
@@ -214,59 +270,79 @@ fn shown<T: ToString>(r: Result<T, String>) -> Result<String, String> {
     r.map(|v| v.to_string())
 }
 
-const ALIASES: &[Alias] = &[
+/// The socktop names that keep working: the one table `--help`, the
+/// parser and the README's configuration table (checked by a test) follow.
+pub const ALIASES: &[Alias] = &[
     Alias {
         socktop_env: "SOCKTOP_PORT",
+        socktop_shown: "SOCKTOP_PORT",
         sonde_env: "SONDE_PORT",
         flag: "--port",
+        flag_shown: "--port",
         check: |v| shown(parse_port(v)),
     },
     Alias {
         socktop_env: "SOCKTOP_TOKEN",
+        socktop_shown: "SOCKTOP_TOKEN",
         sonde_env: "SONDE_TOKEN",
         flag: "--token",
+        flag_shown: "--token",
         check: parse_token,
     },
     Alias {
         socktop_env: "SOCKTOP_AGENT_METRICS_TTL_MS",
+        socktop_shown: "SOCKTOP_AGENT_METRICS_TTL_MS",
         sonde_env: "SONDE_METRICS_TTL_MS",
         flag: "--metrics-ttl-ms",
+        flag_shown: "--metrics-ttl-ms",
         check: |v| shown(parse_ttl(v)),
     },
     Alias {
         socktop_env: "SOCKTOP_AGENT_PROCESSES_TTL_MS",
+        socktop_shown: "SOCKTOP_AGENT_PROCESSES_TTL_MS",
         sonde_env: "SONDE_PROCESSES_TTL_MS",
         flag: "--processes-ttl-ms",
+        flag_shown: "--processes-ttl-ms",
         check: |v| shown(parse_ttl(v)),
     },
     Alias {
         socktop_env: "SOCKTOP_AGENT_DISKS_TTL_MS",
+        socktop_shown: "SOCKTOP_AGENT_DISKS_TTL_MS",
         sonde_env: "SONDE_DISKS_TTL_MS",
         flag: "--disks-ttl-ms",
+        flag_shown: "--disks-ttl-ms",
         check: |v| shown(parse_ttl(v)),
     },
     Alias {
         socktop_env: "SOCKTOP_AGENT_GPU",
+        socktop_shown: "SOCKTOP_AGENT_GPU=0",
         sonde_env: "SONDE_GPU",
         flag: "--gpu",
+        flag_shown: "--gpu off",
         check: |v| shown(parse_switch(v)),
     },
     Alias {
         socktop_env: "SOCKTOP_AGENT_TEMP",
+        socktop_shown: "SOCKTOP_AGENT_TEMP=0",
         sonde_env: "SONDE_TEMP",
         flag: "--temp",
+        flag_shown: "--temp off",
         check: |v| shown(parse_switch(v)),
     },
     Alias {
         socktop_env: "SOCKTOP_ENABLE_SSL",
+        socktop_shown: "SOCKTOP_ENABLE_SSL=1",
         sonde_env: "SONDE_TLS",
         flag: "--tls",
+        flag_shown: "--tls (also --enableSSL)",
         check: |v| shown(parse_switch(v)),
     },
     Alias {
         socktop_env: "SOCKTOP_AGENT_EXTRA_SANS",
+        socktop_shown: "SOCKTOP_AGENT_EXTRA_SANS",
         sonde_env: "SONDE_TLS_EXTRA_SANS",
         flag: "--tls-extra-sans",
+        flag_shown: "--tls-extra-sans",
         check: |v| {
             for entry in v.split(',') {
                 parse_san(entry)?;
@@ -275,6 +351,19 @@ const ALIASES: &[Alias] = &[
         },
     },
 ];
+
+/// The `--help` section listing [`ALIASES`].
+pub fn socktop_names_help() -> String {
+    let mut text =
+        String::from("socktop agent names that keep working (flag, then SONDE_*, then these):");
+    for alias in ALIASES {
+        text.push_str(&format!(
+            "\n  {:<32} = {}",
+            alias.socktop_shown, alias.flag_shown
+        ));
+    }
+    text
+}
 
 impl Config {
     /// Parses the command line and the process environment.
@@ -324,40 +413,25 @@ impl Config {
             full.push(format!("{}={value}", alias.flag).into());
         }
         full.extend(args);
-        Config::try_parse_from(full)
+        let mut command = Config::command().after_help(socktop_names_help());
+        let matches = command.try_get_matches_from_mut(full)?;
+        Config::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
     }
 
     /// The port to listen on: as given, else 3000 (8443 with TLS).
     pub fn port(&self) -> u16 {
-        self.port.unwrap_or(if self.tls { 8443 } else { 3000 })
-    }
-
-    /// How long a TLS handshake may take.
-    pub fn tls_handshake_timeout(&self) -> Duration {
-        Duration::from_millis(self.tls_handshake_timeout_ms)
-    }
-
-    /// TTL of the metrics cache.
-    pub fn metrics_ttl(&self) -> Duration {
-        Duration::from_millis(self.metrics_ttl_ms)
-    }
-
-    /// TTL of the processes cache.
-    pub fn processes_ttl(&self) -> Duration {
-        Duration::from_millis(self.processes_ttl_ms)
-    }
-
-    /// TTL of the disks cache.
-    pub fn disks_ttl(&self) -> Duration {
-        Duration::from_millis(self.disks_ttl_ms)
+        self.listen
+            .port
+            .unwrap_or(if self.tls.enabled { 8443 } else { 3000 })
     }
 
     /// Where collectors read the host from.
     pub fn roots(&self) -> Roots {
+        let c = &self.collection;
         Roots {
-            proc: self.proc_root.clone(),
-            sys: self.sys_root.clone(),
-            etc: self.etc_root.clone(),
+            proc: c.proc_root.clone(),
+            sys: c.sys_root.clone(),
+            etc: c.etc_root.clone(),
         }
     }
 }
@@ -456,13 +530,17 @@ mod tests {
     fn defaults() {
         let c = parse(&[], &[]).unwrap();
         assert_eq!(c.port(), 3000);
-        assert_eq!(c.bind.to_string(), "0.0.0.0");
+        assert_eq!(c.listen.bind.to_string(), "0.0.0.0");
         assert_eq!(
-            (c.metrics_ttl_ms, c.processes_ttl_ms, c.disks_ttl_ms),
+            (
+                c.ttl.metrics_ttl_ms,
+                c.ttl.processes_ttl_ms,
+                c.ttl.disks_ttl_ms
+            ),
             (250, 1000, 1000)
         );
-        assert!(c.gpu && c.temp);
-        assert!(c.token.is_none());
+        assert!(c.collection.gpu && c.collection.temp);
+        assert!(c.listen.token.is_none());
     }
 
     #[test]
@@ -476,9 +554,9 @@ mod tests {
         ];
         let c = parse(&[], &env).unwrap();
         assert_eq!(c.port(), 4000);
-        assert!(!c.gpu && !c.temp);
-        assert_eq!(c.metrics_ttl_ms, 0);
-        assert_eq!(c.token.as_deref(), Some("s3cret"));
+        assert!(!c.collection.gpu && !c.collection.temp);
+        assert_eq!(c.ttl.metrics_ttl_ms, 0);
+        assert_eq!(c.listen.token.as_deref(), Some("s3cret"));
         let c = parse(&["-p", "5000"], &env).unwrap();
         assert_eq!(c.port(), 5000);
         let c = parse(&["--port", "5001"], &env).unwrap();
@@ -508,12 +586,17 @@ mod tests {
             (&[][..], &[("SOCKTOP_ENABLE_SSL", "1")][..]),
         ] {
             let c = parse(args, env).unwrap();
-            assert!(c.tls, "{args:?} {env:?}");
+            assert!(c.tls.enabled, "{args:?} {env:?}");
             assert_eq!(c.port(), 8443);
         }
         let c = parse(&["--tls", "--port", "9000"], &[]).unwrap();
         assert_eq!(c.port(), 9000);
-        assert!(!parse(&[], &[("SOCKTOP_ENABLE_SSL", "0")]).unwrap().tls);
+        assert!(
+            !parse(&[], &[("SOCKTOP_ENABLE_SSL", "0")])
+                .unwrap()
+                .tls
+                .enabled
+        );
     }
 
     #[test]
@@ -523,7 +606,7 @@ mod tests {
             &[("SOCKTOP_AGENT_EXTRA_SANS", "box.lan,10.0.0.7,fe80::1")],
         )
         .unwrap();
-        assert_eq!(c.tls_extra_sans, ["box.lan", "10.0.0.7", "fe80::1"]);
+        assert_eq!(c.tls.extra_sans, ["box.lan", "10.0.0.7", "fe80::1"]);
         let e = parse(&[], &[("SOCKTOP_AGENT_EXTRA_SANS", "ok.lan,bad name")]).unwrap_err();
         assert!(
             e.contains("SOCKTOP_AGENT_EXTRA_SANS") && e.contains("bad name"),
@@ -540,6 +623,22 @@ mod tests {
     #[test]
     fn ipv6_bind() {
         let c = parse(&["--bind", "::1"], &[]).unwrap();
-        assert!(c.bind.is_ipv6());
+        assert!(c.listen.bind.is_ipv6());
+    }
+
+    #[test]
+    fn every_alias_is_in_the_help() {
+        let help = Config::parse_with(["sonde", "--help"], |_| None)
+            .unwrap_err()
+            .to_string();
+        for alias in ALIASES {
+            assert!(help.contains(alias.socktop_shown), "{}", alias.socktop_env);
+            // The alias feeds the flag it names: a bad value names both.
+            let e = parse(&[], &[(alias.socktop_env, "\u{7}bad value")]).unwrap_err();
+            assert!(
+                e.contains(alias.socktop_env) && e.contains(alias.flag),
+                "{e}"
+            );
+        }
     }
 }

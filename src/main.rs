@@ -26,18 +26,18 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let addr = SocketAddr::new(config.bind, config.port());
+    let addr = SocketAddr::new(config.listen.bind, config.port());
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let shutdown = sonde::server::shutdown_signal().context("cannot listen for signals")?;
     let local = listener.local_addr()?;
-    let scheme = if config.tls { "wss" } else { "ws" };
+    let scheme = if config.tls.enabled { "wss" } else { "ws" };
     info!(
         version = sonde::VERSION,
         "listening on {scheme}://{local}/ws"
     );
-    if config.token.is_none() && !local.ip().is_loopback() {
+    if config.listen.token.is_none() && !local.ip().is_loopback() {
         warn!(
             "listening on {} without a token: anyone who can reach this port can read this host's metrics (set --token or SONDE_TOKEN)",
             local.ip()
@@ -62,7 +62,7 @@ fn tls_command(config: &Config, action: &TlsAction) -> anyhow::Result<()> {
             if !files.managed {
                 return Err(tls::TlsError::NotManaged.into());
             }
-            let info = tls::generate(&files, &tls::subject_names(&config.tls_extra_sans))?;
+            let info = tls::generate(&files, &tls::subject_names(&config.tls.extra_sans))?;
             eprintln!("new certificate written; clients that pinned the old one must pin this one");
             info
         }

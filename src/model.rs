@@ -5,6 +5,9 @@ use serde::Serialize;
 
 use crate::collect::disks::Disk;
 use crate::collect::host::HostFacts;
+use crate::collect::journal::Journal;
+use crate::collect::metrics;
+use crate::collect::process_detail::ProcessDetail;
 use crate::collect::processes::ProcessTable;
 
 /// The generated protobuf types (`proto/processes.proto`, package `socktop`).
@@ -12,13 +15,13 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/socktop.rs"));
 }
 
-/// The `metrics` reply.
+/// The `metrics` reply, borrowing from the sample it is made of.
 #[derive(Debug, Clone, Serialize)]
-pub struct Metrics {
+pub struct Metrics<'a> {
     /// Whole-machine CPU busy %, 0–100.
     pub cpu_total: f32,
     /// Per logical CPU busy %, 0–100 each.
-    pub cpu_per_core: Vec<f32>,
+    pub cpu_per_core: &'a [f32],
     /// Memory, bytes.
     pub mem_total: u64,
     /// total − available, bytes.
@@ -28,13 +31,13 @@ pub struct Metrics {
     /// Swap in use, bytes.
     pub swap_used: u64,
     /// Host name.
-    pub hostname: String,
+    pub hostname: &'a str,
     /// Unix epoch ms of collection (a cached reply keeps its sample's time).
     pub sampled_at_ms: u64,
     /// CPU package temperature, °C; null when unknown or disabled.
     pub cpu_temp_c: Option<f32>,
     /// Per-interface cumulative byte counters.
-    pub networks: Vec<Network>,
+    pub networks: Vec<Network<'a>>,
     /// GPUs; null when none or disabled.
     pub gpus: Option<Vec<Gpu>>,
     /// Always present and empty: socktop clients require the key.
@@ -49,6 +52,39 @@ pub struct Metrics {
     pub uptime_secs: Option<u64>,
     /// Additive: MemAvailable, bytes.
     pub mem_available: u64,
+}
+
+impl<'a> From<&'a metrics::Metrics> for Metrics<'a> {
+    fn from(m: &'a metrics::Metrics) -> Self {
+        let mem = m.memory.unwrap_or_default();
+        Metrics {
+            cpu_total: m.cpu.total_percent,
+            cpu_per_core: &m.cpu.per_core_percent,
+            mem_total: mem.total_bytes,
+            mem_used: mem.used_bytes(),
+            swap_total: mem.swap_total_bytes,
+            swap_used: mem.swap_used_bytes(),
+            hostname: &m.hostname,
+            sampled_at_ms: m.sampled_at_ms,
+            cpu_temp_c: m.cpu_temp_celsius,
+            networks: m
+                .networks
+                .iter()
+                .map(|i| Network {
+                    name: &i.name,
+                    received: i.received_bytes,
+                    transmitted: i.transmitted_bytes,
+                })
+                .collect(),
+            gpus: None,
+            disks: Vec::new(),
+            top_processes: Vec::new(),
+            process_count: m.process_count,
+            load_avg: m.load_avg,
+            uptime_secs: m.uptime_secs,
+            mem_available: mem.available_bytes,
+        }
+    }
 }
 
 /// A row of `top_processes` (the key socktop clients require; sonde sends
@@ -67,9 +103,9 @@ pub struct TopProcess {
 
 /// One network interface.
 #[derive(Debug, Clone, Serialize)]
-pub struct Network {
+pub struct Network<'a> {
     /// Interface name.
-    pub name: String,
+    pub name: &'a str,
     /// Bytes received since boot.
     pub received: u64,
     /// Bytes transmitted since boot.
@@ -168,8 +204,9 @@ pub struct Host {
     pub version: &'static str,
 }
 
-impl From<HostFacts> for Host {
-    fn from(h: HostFacts) -> Self {
+impl From<&HostFacts> for Host {
+    fn from(h: &HostFacts) -> Self {
+        let h = h.clone();
         Host {
             hostname: h.hostname,
             os: h.os,
@@ -331,8 +368,8 @@ pub struct ThreadInfo {
     pub status: &'static str,
 }
 
-impl From<crate::collect::process_detail::ProcessDetail> for ProcessInfo {
-    fn from(d: crate::collect::process_detail::ProcessDetail) -> Self {
+impl From<ProcessDetail> for ProcessInfo {
+    fn from(d: ProcessDetail) -> Self {
         ProcessInfo {
             pid: d.pid,
             name: d.name,
@@ -388,9 +425,10 @@ pub struct JournalReply {
 
 impl JournalReply {
     /// Wraps a journal read taken at `cached_at`.
-    pub fn new(j: crate::collect::journal::Journal, cached_at: u64) -> Self {
+    pub fn new(j: &Journal, cached_at: u64) -> Self {
+        let j = j.clone();
         JournalReply {
-            total_count: j.entries.len() as u32,
+            total_count: u32::try_from(j.entries.len()).unwrap_or(u32::MAX),
             entries: j.entries,
             truncated: j.truncated,
             notice: j.notice,

@@ -119,16 +119,34 @@ impl Request {
         }
     }
 
+    /// Number of request kinds, for per-kind counters.
+    pub const KINDS: usize = 6;
+
+    /// The request names, in [`Request::index`] order.
+    pub const NAMES: [&'static str; Request::KINDS] = [
+        "metrics",
+        "disks",
+        "processes",
+        "process_metrics",
+        "journal_entries",
+        "host",
+    ];
+
+    /// This kind's position in [`Request::NAMES`].
+    pub fn index(&self) -> usize {
+        match self {
+            Request::Metrics => 0,
+            Request::Disks => 1,
+            Request::Processes => 2,
+            Request::ProcessMetrics(_) => 3,
+            Request::JournalEntries(_) => 4,
+            Request::Host => 5,
+        }
+    }
+
     /// The request's name as used in logs and error replies.
     pub fn name(&self) -> &'static str {
-        match self {
-            Request::Metrics => "metrics",
-            Request::Disks => "disks",
-            Request::Processes => "processes",
-            Request::ProcessMetrics(_) => "process_metrics",
-            Request::JournalEntries(_) => "journal_entries",
-            Request::Host => "host",
-        }
+        Request::NAMES[self.index()]
     }
 }
 
@@ -215,20 +233,84 @@ pub fn json_frame(json: Vec<u8>) -> Frame {
     }
 }
 
-/// Serializes a reply value and frames it by the gzip rule.
-pub fn json_reply<T: Serialize + ?Sized>(value: &T) -> Frame {
-    match serde_json::to_vec(value) {
-        Ok(json) => json_frame(json),
-        Err(e) => error_frame(&format!("could not encode the reply: {e}"), ""),
-    }
-}
-
 /// Frames protobuf bytes: always binary, gzip'd when over 768 bytes.
 pub fn binary_frame(data: Vec<u8>) -> Frame {
     if data.len() > GZIP_THRESHOLD_BYTES {
         Frame::Binary(gzip(&data).into())
     } else {
         Frame::Binary(data.into())
+    }
+}
+
+/// Serializes a reply value to JSON bytes (the one place replies become
+/// JSON; a value that cannot be serialized becomes an error object).
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "a reply could not be encoded");
+        b"{\"error\":\"could not encode the reply\"}".to_vec()
+    })
+}
+
+/// The WebSocket frame of each sample kind, from the sample's memoized
+/// encodings: made once per sample, whoever asks.
+pub mod frames {
+    use super::{Frame, binary_frame, json_frame, not_found_frame, to_json};
+    use crate::cache::Sample;
+    use crate::collect::disks::Disk;
+    use crate::collect::host::HostFacts;
+    use crate::collect::journal::Journal;
+    use crate::collect::metrics::{Metrics, now_ms};
+    use crate::collect::process_detail::{NotFound, ProcessDetail};
+    use crate::collect::processes::ProcessTable;
+    use crate::model;
+
+    /// Unix seconds of a sample, for the `cached_at` fields.
+    fn secs(sample_time: std::time::SystemTime) -> u64 {
+        sample_time
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(now_ms() / 1000, |d| d.as_secs())
+    }
+
+    /// The `metrics` reply.
+    pub fn metrics(s: &Sample<Metrics>) -> Frame {
+        json_frame(s.json(|m| to_json(&model::Metrics::from(m))).to_vec())
+    }
+
+    /// The `disks` reply.
+    pub fn disks(s: &Sample<Vec<Disk>>) -> Frame {
+        json_frame(
+            s.json(|d| to_json(&d.iter().map(model::DiskEntry::from).collect::<Vec<_>>()))
+                .to_vec(),
+        )
+    }
+
+    /// The `host` reply.
+    pub fn host(s: &Sample<HostFacts>) -> Frame {
+        json_frame(s.json(|h| to_json(&model::Host::from(h))).to_vec())
+    }
+
+    /// The `processes` reply (protobuf).
+    pub fn processes(s: &Sample<std::sync::Arc<ProcessTable>>) -> Frame {
+        binary_frame(model::encode_processes(s.value()))
+    }
+
+    /// The `process_metrics` reply, or its not-found error.
+    pub fn process_metrics(s: &Sample<Result<ProcessDetail, NotFound>>) -> Frame {
+        match s.value() {
+            Ok(detail) => json_frame(to_json(&model::ProcessMetricsReply {
+                process: detail.clone().into(),
+                cached_at: secs(s.taken_at()),
+            })),
+            Err(NotFound(pid)) => not_found_frame(*pid),
+        }
+    }
+
+    /// The `journal_entries` reply.
+    pub fn journal(s: &Sample<Journal>) -> Frame {
+        json_frame(to_json(&model::JournalReply::new(
+            s.value(),
+            secs(s.taken_at()),
+        )))
     }
 }
 

@@ -1,98 +1,39 @@
-//! The server state: the collectors and one TTL cache per request kind,
-//! built from the [`Config`]. No statics: every test builds its own.
+//! The server state: the samplers, one TTL cache of typed samples per
+//! request kind, and dispatch. Built from the [`Config`]; no statics, so
+//! every test builds its own.
+//!
+//! Every surface asks the same typed accessors ([`AppState::metrics`],
+//! [`AppState::processes`], …) and encodes the sample it gets in its own
+//! shape, once per sample ([`crate::cache::Sample`]). [`AppState::reply`]
+//! is the WebSocket's shape.
+//!
+//! Locks: the metrics sampler's mutex is held only for its inline reads
+//! (microseconds; its directory walks run on the blocking pool outside the
+//! lock); the process sampler's mutex is only ever taken on blocking
+//! threads, so a scan, however long, never stalls an async worker.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::cache::{KeyedTtl, Ttl};
-use crate::collect::cpu::CpuSampler;
-use crate::collect::processes::{ProcessSampler, count_processes};
-use crate::collect::temperature::CpuTemperature;
-use crate::collect::{Kept, Roots, disks, host, journal, memory, network, process_detail, system};
+use crate::cache::{KeyedTtl, Sample, Ttl};
+use crate::collect::disks::Disk;
+use crate::collect::host::HostFacts;
+use crate::collect::journal::{self, Journal};
+use crate::collect::metrics::{self, Metrics, MetricsSampler};
+use crate::collect::process_detail::{self, NotFound, ProcessDetail};
+use crate::collect::processes::{ProcessSampler, ProcessTable};
+use crate::collect::{CollectError, CollectorErrors, HostClock, Roots, disks, host};
 use crate::config::Config;
-use crate::model::{self, DiskEntry, Metrics, Network};
-use crate::protocol::{self, Frame, Request};
+use crate::protocol::{self, Frame, Request, frames};
 
-/// Locks a collector mutex; a panic in another collection must not take
+/// Locks a sampler mutex; a panic in another collection must not take
 /// every later request down with it, so poisoning is ignored.
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The small files behind a metrics reply, kept open between requests.
-#[derive(Debug)]
-struct FastFiles {
-    /// `/proc/meminfo`.
-    meminfo: Kept,
-    /// `/proc/net/dev`.
-    net_dev: Kept,
-    /// `/proc/sys/kernel/hostname` (it can change while sonde runs, but
-    /// rarely, and procfs takes as long to produce it as `/proc/meminfo`).
-    hostname: Kept,
-    /// The last hostname read and when, reused up to [`REUSE_MAX_AGE`].
-    hostname_read: Option<(Instant, String)>,
-    /// `/proc/loadavg`.
-    loadavg: Kept,
-    /// The CPU sensor; `None` when temperature collection is off.
-    temperature: Option<CpuTemperature>,
-    /// The last known process count and when it was taken: counting means
-    /// listing all of `/proc`, so a metrics reply reuses a count up to
-    /// [`REUSE_MAX_AGE`] old (the process list refreshes it too).
-    process_count: Option<(Instant, u64)>,
-}
-
-/// How old a reused process count or hostname may be.
-const REUSE_MAX_AGE: Duration = Duration::from_secs(1);
-
-/// The value in `slot` if it is younger than [`REUSE_MAX_AGE`], else a fresh
-/// one from `read`, stored for the next caller.
-fn reuse<T: Clone>(slot: &mut Option<(Instant, T)>, read: impl FnOnce() -> T) -> T {
-    match slot {
-        Some((at, value)) if at.elapsed() < REUSE_MAX_AGE => value.clone(),
-        _ => {
-            let value = read();
-            *slot = Some((Instant::now(), value.clone()));
-            value
-        }
-    }
-}
-
-/// Everything a connection needs to answer requests.
-#[derive(Debug)]
-pub struct AppState {
-    /// The configuration the server was started with.
-    pub config: Config,
-    /// Where collectors read the host from.
-    roots: Roots,
-    /// When the server started, for `/healthz`.
-    started: Instant,
-    /// `/proc/stat` sampler behind `cpu_total` / `cpu_per_core`.
-    cpu: Arc<Mutex<CpuSampler>>,
-    /// The process table sampler (kept descriptors, CPU% history).
-    processes: Arc<Mutex<ProcessSampler>>,
-    /// The rest of the metrics reply.
-    fast: Arc<Mutex<FastFiles>>,
-    /// Encoded metrics replies.
-    metrics_reply: Ttl<Frame>,
-    /// Encoded disks replies.
-    disks_reply: Ttl<Frame>,
-    /// Encoded processes replies.
-    processes_reply: Ttl<Frame>,
-    /// The host reply: collected once, kept for the server's life.
-    host_reply: Ttl<Frame>,
-    /// Per-PID process details, briefly.
-    process_metrics_replies: KeyedTtl<u32, Frame>,
-    /// Per-PID journal entries, briefly.
-    journal_replies: KeyedTtl<u32, Frame>,
-    /// How journal entries are read.
-    journal: journal::Source,
-    /// Cancelled on shutdown: every connection closes with 1001.
-    pub shutdown: CancellationToken,
-    /// Open WebSocket connections, awaited on shutdown.
-    pub connections: TaskTracker,
 }
 
 /// How long a process_metrics answer is reused.
@@ -104,59 +45,116 @@ const JOURNAL_TIMEOUT: Duration = Duration::from_secs(2);
 /// PIDs each per-PID cache holds.
 const PER_PID_ENTRIES: usize = 64;
 
+/// A shared sample of one kind.
+pub type Shared<T> = Arc<Sample<T>>;
+
+/// Everything a connection needs to answer requests.
+#[derive(Debug)]
+pub struct AppState {
+    /// The configuration the server was started with.
+    pub config: Config,
+    /// Where collectors read the host from.
+    roots: Roots,
+    /// Ticks, pages and boot time, read once.
+    clock: HostClock,
+    /// When the server started, for `/healthz`.
+    started: Instant,
+    /// Collector errors, logged once per kind and counted.
+    errors: Arc<CollectorErrors>,
+    /// The metrics sampler (CPU window, kept files).
+    metrics_sampler: Arc<Mutex<MetricsSampler>>,
+    /// The process sampler (kept descriptors, CPU% history).
+    process_sampler: Arc<Mutex<ProcessSampler>>,
+    /// Metrics samples.
+    metrics: Ttl<Metrics>,
+    /// Disks samples.
+    disks: Ttl<Vec<Disk>>,
+    /// Process tables.
+    processes: Ttl<Arc<ProcessTable>>,
+    /// Host facts: collected once, kept for the server's life.
+    host: Ttl<HostFacts>,
+    /// Per-PID process details, briefly.
+    process_details: KeyedTtl<u32, Result<ProcessDetail, NotFound>>,
+    /// Per-PID journal entries, briefly.
+    journals: KeyedTtl<u32, Journal>,
+    /// How journal entries are read.
+    journal: journal::Source,
+    /// WebSocket frames encoded, per request kind: one per sample, however
+    /// many clients read it.
+    frames_encoded: [AtomicU64; Request::KINDS],
+    /// Cancelled on shutdown: every connection closes with 1001.
+    pub shutdown: CancellationToken,
+    /// Open connections (HTTP and WebSocket), awaited on shutdown.
+    pub connections: TaskTracker,
+}
+
 /// How many `/proc/<pid>/stat` descriptors the process sampler may keep:
 /// the soft `RLIMIT_NOFILE` less a reserve for sockets and other files.
 pub fn fd_budget() -> usize {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
     let soft = limit.current.unwrap_or(1 << 20);
-    soft.saturating_sub(512).min(1 << 20) as usize
+    usize::try_from(soft.saturating_sub(512).min(1 << 20)).unwrap_or(1 << 20)
 }
 
 impl AppState {
-    /// Builds the state; collects nothing yet.
+    /// Builds the state; collects nothing yet but the boot time.
     pub fn new(config: Config) -> Arc<AppState> {
         let roots = config.roots();
-        let proc = &roots.proc;
-        let fast = FastFiles {
-            meminfo: Kept::new(proc.join("meminfo")),
-            net_dev: Kept::new(proc.join("net/dev")),
-            hostname: Kept::new(proc.join("sys/kernel/hostname")),
-            hostname_read: None,
-            loadavg: Kept::new(proc.join("loadavg")),
-            temperature: config.temp.then(|| CpuTemperature::new(&roots)),
-            process_count: None,
-        };
+        let errors = Arc::new(CollectorErrors::default());
+        let clock = HostClock::read(&roots, &errors);
+        let ttl = &config.ttl;
         Arc::new(AppState {
-            cpu: Arc::new(Mutex::new(CpuSampler::new(&roots))),
-            processes: Arc::new(Mutex::new(ProcessSampler::new(&roots, fd_budget()))),
-            fast: Arc::new(Mutex::new(fast)),
-            metrics_reply: Ttl::new(config.metrics_ttl()),
-            disks_reply: Ttl::new(config.disks_ttl()),
-            processes_reply: Ttl::new(config.processes_ttl()),
-            host_reply: Ttl::new(std::time::Duration::MAX),
-            process_metrics_replies: KeyedTtl::new(PROCESS_METRICS_TTL, PER_PID_ENTRIES),
-            journal_replies: KeyedTtl::new(JOURNAL_TTL, PER_PID_ENTRIES),
+            metrics_sampler: Arc::new(Mutex::new(MetricsSampler::new(
+                &roots,
+                config.collection.temp,
+                clock,
+                errors.clone(),
+            ))),
+            process_sampler: Arc::new(Mutex::new(ProcessSampler::new(
+                &roots,
+                fd_budget(),
+                clock.page_size,
+            ))),
+            metrics: Ttl::new(ttl.metrics()),
+            disks: Ttl::new(ttl.disks()),
+            processes: Ttl::new(ttl.processes()),
+            host: Ttl::new(Duration::MAX),
+            process_details: KeyedTtl::new(PROCESS_METRICS_TTL, PER_PID_ENTRIES),
+            journals: KeyedTtl::new(JOURNAL_TTL, PER_PID_ENTRIES),
             journal: journal::Source {
-                journalctl: config.journalctl.clone(),
-                journal_dirs: config.journal_dirs.clone(),
+                journalctl: config.collection.journalctl.clone(),
+                journal_dirs: config.collection.journal_dirs.clone(),
                 timeout: JOURNAL_TIMEOUT,
             },
+            frames_encoded: Default::default(),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
             started: Instant::now(),
+            clock,
+            errors,
             roots,
             config,
         })
     }
 
-    /// Takes one baseline sample of CPU and process counters in the
-    /// background, so the first request's CPU% needs no extra wait. One-shot:
-    /// after it, nothing runs until a request comes.
+    /// Takes one baseline of CPU and process counters, counts processes and
+    /// looks for the temperature sensor, in the background, so the first
+    /// request's CPU% needs no extra wait and the first metrics reply is
+    /// read inline. One-shot: after it, nothing runs until a request comes.
     pub fn warm_up(self: &Arc<Self>) {
-        let (cpu, processes) = (self.cpu.clone(), self.processes.clone());
+        let state = self.clone();
         tokio::task::spawn_blocking(move || {
-            lock(&cpu).warm_up();
-            lock(&processes).warm_up();
+            let wanted = {
+                let mut sampler = lock(&state.metrics_sampler);
+                sampler.warm_up();
+                sampler.refresh_needed()
+            };
+            if let Some(wanted) = wanted {
+                let found = metrics::refresh(&state.roots, wanted);
+                lock(&state.metrics_sampler).apply(found);
+            }
+            let warmed = lock(&state.process_sampler).warm_up();
+            state.errors.ok("processes", warmed);
         });
     }
 
@@ -165,194 +163,146 @@ impl AppState {
         self.started.elapsed().as_secs()
     }
 
-    /// The reply to one request: from the cache, or collected now.
-    pub async fn reply(&self, request: Request) -> Frame {
-        let result = match request {
-            Request::Metrics => {
-                self.metrics_reply
-                    .get_or_load(|| async {
-                        // Inline, not on the blocking pool: these are kernel
-                        // counters (/proc/stat, meminfo, net/dev, loadavg,
-                        // uptime, a sysfs sensor) generated in a few µs that
-                        // never wait on storage or on another process, and
-                        // the hand-off to a blocking thread cost more CPU
-                        // than the reads themselves.
-                        Ok::<_, String>(metrics_frame(&self.cpu, &self.fast, &self.roots.proc))
-                    })
-                    .await
-            }
-            Request::Disks => {
-                let roots = self.roots.clone();
-                self.disks_reply
-                    .get_or_load(|| blocking(move || disks_frame(&roots)))
-                    .await
-            }
-            Request::Processes => self.processes_frame().await,
-            Request::Host => {
-                let roots = self.roots.clone();
-                self.host_reply
-                    .get_or_load(|| {
-                        blocking(move || {
-                            protocol::json_reply(&model::Host::from(host::collect(&roots)))
-                        })
-                    })
-                    .await
-            }
-            Request::ProcessMetrics(pid) => {
-                self.process_metrics_replies
-                    .get_or_load(pid, || self.process_metrics_frame(pid))
-                    .await
-            }
-            Request::JournalEntries(pid) => {
-                self.journal_replies
-                    .get_or_load(pid, || async {
-                        let read = journal::read(&self.journal, pid).await;
-                        let reply = model::JournalReply::new(read, now_ms() / 1000);
-                        Ok::<_, String>(protocol::json_reply(&reply))
-                    })
-                    .await
-            }
-        };
-        result.unwrap_or_else(|e| protocol::error_frame(&e, request.name()))
+    /// The collector error counters.
+    pub fn errors(&self) -> &CollectorErrors {
+        &self.errors
     }
-}
 
-impl AppState {
-    /// The processes reply, from its cache or a fresh scan.
-    async fn processes_frame(&self) -> Result<Frame, String> {
-        let (processes, fast) = (self.processes.clone(), self.fast.clone());
-        self.processes_reply
-            .get_or_load(|| blocking(move || processes_frame(&processes, &fast)))
+    /// WebSocket frames encoded so far for `kind` (a name of
+    /// [`Request::NAMES`]); 0 for an unknown name.
+    pub fn frames_encoded(&self, kind: &str) -> u64 {
+        Request::NAMES
+            .iter()
+            .position(|n| *n == kind)
+            .map_or(0, |i| self.frames_encoded[i].load(Ordering::Relaxed))
+    }
+
+    /// The WebSocket reply to one request: the sample from its cache (or
+    /// collected now), framed once per sample.
+    pub async fn reply(&self, request: Request) -> Frame {
+        let encode = |s: &dyn Fn() -> Frame| {
+            self.frames_encoded[request.index()].fetch_add(1, Ordering::Relaxed);
+            s()
+        };
+        let frame = match request {
+            Request::Metrics => self
+                .metrics()
+                .await
+                .map(|s| s.frame(|s| encode(&|| frames::metrics(s)))),
+            Request::Disks => self
+                .disks()
+                .await
+                .map(|s| s.frame(|s| encode(&|| frames::disks(s)))),
+            Request::Processes => self
+                .processes()
+                .await
+                .map(|s| s.frame(|s| encode(&|| frames::processes(s)))),
+            Request::Host => self
+                .host()
+                .await
+                .map(|s| s.frame(|s| encode(&|| frames::host(s)))),
+            Request::ProcessMetrics(pid) => self
+                .process_detail(pid)
+                .await
+                .map(|s| s.frame(|s| encode(&|| frames::process_metrics(s)))),
+            Request::JournalEntries(pid) => self
+                .journal(pid)
+                .await
+                .map(|s| s.frame(|s| encode(&|| frames::journal(s)))),
+        };
+        frame.unwrap_or_else(|e| {
+            self.errors.report(request.name(), &e);
+            protocol::error_frame(&e.to_string(), request.name())
+        })
+    }
+
+    /// The metrics sample: from its cache, or read now. The reads are
+    /// inline (microseconds of kernel counters); a process count older than
+    /// a second, or the first sensor lookup, runs on the blocking pool
+    /// first.
+    pub async fn metrics(&self) -> Result<Shared<Metrics>, CollectError> {
+        self.metrics
+            .get_or_load(|| async {
+                let wanted = lock(&self.metrics_sampler).refresh_needed();
+                if let Some(wanted) = wanted {
+                    let roots = self.roots.clone();
+                    let found = blocking(move || metrics::refresh(&roots, wanted)).await?;
+                    lock(&self.metrics_sampler).apply(found);
+                }
+                Ok(lock(&self.metrics_sampler).sample())
+            })
             .await
     }
 
-    /// One process in detail. CPU% and children come from the process list
-    /// (refreshed through its own cache when stale), not a second scan.
-    async fn process_metrics_frame(&self, pid: u32) -> Result<Frame, String> {
-        self.processes_frame().await?;
-        let table = lock(&self.processes).latest();
-        let proc_root = self.roots.proc.clone();
-        blocking(move || {
-            let boot_time_secs = std::fs::read_to_string(proc_root.join("stat"))
-                .ok()
-                .and_then(|t| crate::collect::cpu::parse_stat(&t).ok())
-                .and_then(|s| s.boot_time_secs)
-                .unwrap_or(0);
-            let clock = process_detail::Clock {
-                ticks_per_sec: rustix::param::clock_ticks_per_second(),
-                boot_time_secs,
-                page_size: rustix::param::page_size() as u64,
-            };
-            match process_detail::read(&proc_root, pid, table.as_deref(), clock) {
-                Ok(detail) => protocol::json_reply(&model::ProcessMetricsReply {
-                    process: detail.into(),
-                    cached_at: now_ms() / 1000,
-                }),
-                Err(process_detail::NotFound(pid)) => protocol::not_found_frame(pid),
-            }
-        })
-        .await
+    /// The disks sample.
+    pub async fn disks(&self) -> Result<Shared<Vec<Disk>>, CollectError> {
+        let roots = self.roots.clone();
+        self.disks
+            .get_or_load(|| async move { blocking(move || disks::read(&roots)).await? })
+            .await
+    }
+
+    /// The host facts.
+    pub async fn host(&self) -> Result<Shared<HostFacts>, CollectError> {
+        let (roots, errors) = (self.roots.clone(), self.errors.clone());
+        self.host
+            .get_or_load(|| blocking(move || host::collect(&roots, &errors)))
+            .await
+    }
+
+    /// The process table: from its cache, or a fresh scan on the blocking
+    /// pool. A scan that cannot read `/proc` is reported and gives an
+    /// empty table (socktop clients expect a process list, not an error).
+    pub async fn processes(&self) -> Result<Shared<Arc<ProcessTable>>, CollectError> {
+        self.processes
+            .get_or_load(|| async {
+                let (sampler, errors) = (self.process_sampler.clone(), self.errors.clone());
+                let table = blocking(move || {
+                    let scanned = lock(&sampler).sample();
+                    errors.ok("processes", scanned).unwrap_or_default()
+                })
+                .await?;
+                if table.sampled_at.is_some() {
+                    lock(&self.metrics_sampler).note_process_count(table.process_count);
+                }
+                Ok(table)
+            })
+            .await
+    }
+
+    /// One process in detail, read now; CPU% comes from the process table
+    /// (refreshed through its own cache when stale), the children from the
+    /// kernel at the time of the answer.
+    pub async fn process_detail(
+        &self,
+        pid: u32,
+    ) -> Result<Shared<Result<ProcessDetail, NotFound>>, CollectError> {
+        self.process_details
+            .get_or_load(pid, || async {
+                let table = Arc::clone(self.processes().await?.value());
+                let (proc_root, clock) = (self.roots.proc.clone(), self.clock);
+                blocking(move || process_detail::read(&proc_root, pid, Some(&table), clock)).await
+            })
+            .await
+    }
+
+    /// What `pid` wrote to the journal.
+    pub async fn journal(&self, pid: u32) -> Result<Shared<Journal>, CollectError> {
+        self.journals
+            .get_or_load(pid, || async {
+                Ok::<_, CollectError>(journal::read(&self.journal, pid).await)
+            })
+            .await
     }
 }
 
 /// Runs a collection on the blocking pool, off the async workers.
-async fn blocking<F>(f: F) -> Result<Frame, String>
+async fn blocking<T, F>(f: F) -> Result<T, CollectError>
 where
-    F: FnOnce() -> Frame + Send + 'static,
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
 {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| format!("collection failed: {e}"))
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Collects and encodes a metrics reply. Each part degrades on its own.
-fn metrics_frame(
-    cpu: &Mutex<CpuSampler>,
-    fast: &Mutex<FastFiles>,
-    proc_root: &std::path::Path,
-) -> Frame {
-    let usage = lock(cpu).sample().unwrap_or_default();
-    let sampled_at_ms = now_ms();
-    let mut f = lock(fast);
-    let mem = f
-        .meminfo
-        .read()
-        .ok()
-        .and_then(|t| memory::parse_meminfo(t).ok())
-        .unwrap_or_default();
-    let networks = f
-        .net_dev
-        .read()
-        .ok()
-        .and_then(|t| network::parse_net_dev(t).ok())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|i| Network {
-            name: i.name,
-            received: i.received_bytes,
-            transmitted: i.transmitted_bytes,
-        })
-        .collect();
-    let FastFiles {
-        hostname: hostname_file,
-        hostname_read,
-        ..
-    } = &mut *f;
-    let hostname = reuse(hostname_read, || {
-        hostname_file
-            .read()
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_default()
-    });
-    let load_avg = f
-        .loadavg
-        .read()
-        .ok()
-        .and_then(|t| system::parse_loadavg(t).ok());
-    // From the boot time /proc/stat already gave: one file fewer to read.
-    let uptime_secs = usage
-        .boot_time_secs
-        .map(|boot| (sampled_at_ms / 1000).saturating_sub(boot));
-    let cpu_temp_c = f.temperature.as_mut().and_then(CpuTemperature::read);
-    let process_count = reuse(&mut f.process_count, || {
-        count_processes(proc_root).unwrap_or(0)
-    });
-    drop(f);
-    let metrics = Metrics {
-        cpu_total: usage.total_percent,
-        cpu_per_core: usage.per_core_percent,
-        mem_total: mem.total_bytes,
-        mem_used: mem.used_bytes(),
-        swap_total: mem.swap_total_bytes,
-        swap_used: mem.swap_used_bytes(),
-        hostname,
-        sampled_at_ms,
-        cpu_temp_c,
-        networks,
-        gpus: None,
-        disks: Vec::new(),
-        top_processes: Vec::new(),
-        process_count,
-        load_avg,
-        uptime_secs,
-        mem_available: mem.available_bytes,
-    };
-    protocol::json_reply(&metrics)
-}
-
-fn disks_frame(roots: &Roots) -> Frame {
-    let entries: Vec<DiskEntry> = disks::read(roots).iter().map(DiskEntry::from).collect();
-    protocol::json_reply(&entries)
-}
-
-fn processes_frame(processes: &Mutex<ProcessSampler>, fast: &Mutex<FastFiles>) -> Frame {
-    let table = lock(processes).sample().unwrap_or_default();
-    lock(fast).process_count = Some((Instant::now(), table.process_count));
-    protocol::binary_frame(model::encode_processes(&table))
+        .map_err(|e| CollectError::Aborted(e.to_string()))
 }

@@ -1,6 +1,6 @@
 //! Whole-machine and per-core CPU busy % from `/proc/stat` deltas.
 
-use super::{History, Kept, ParseError, Roots, num};
+use super::{CollectError, History, Kept, ParseError, Roots, num};
 
 const FILE: &str = "/proc/stat";
 
@@ -72,10 +72,12 @@ fn parse_cpu_fields<'a>(fields: impl Iterator<Item = &'a str>) -> Result<CpuJiff
     if n < 4 {
         return Err(ParseError::new(FILE, "cpu line has fewer than 4 fields"));
     }
-    let total: u64 = v.iter().sum();
-    let idle = v[3] + v[4];
+    // Saturating: these are the host's numbers, and a garbled file must
+    // not wrap into a plausible value.
+    let total = v.iter().fold(0u64, |sum, j| sum.saturating_add(*j));
+    let idle = v[3].saturating_add(v[4]);
     Ok(CpuJiffies {
-        busy: total - idle,
+        busy: total.saturating_sub(idle),
         total,
     })
 }
@@ -87,8 +89,6 @@ pub struct CpuUsage {
     pub total_percent: f32,
     /// One entry per online logical CPU, in CPU-id order, 0–100 each.
     pub per_core_percent: Vec<f32>,
-    /// Boot time, Unix seconds (`btime`), read in the same pass.
-    pub boot_time_secs: Option<u64>,
 }
 
 /// Samples `/proc/stat` through a kept descriptor; remembers recent samples
@@ -112,14 +112,13 @@ impl CpuSampler {
     /// least [`super::MIN_WINDOW`] old. Before one exists (the first
     /// requests after startup) the baseline is boot, when every counter was
     /// zero: a since-boot average, real and never a too-short window, so
-    /// even the first metrics reply needs no wait. `None` when `/proc/stat`
-    /// cannot be read.
-    pub fn sample(&mut self) -> Option<CpuUsage> {
+    /// even the first metrics reply needs no wait.
+    pub fn sample(&mut self) -> Result<CpuUsage, CollectError> {
         let now = std::time::Instant::now();
-        let times = parse_stat(self.stat.read().ok()?).ok()?;
+        let times = parse_stat(self.stat.read_checked()?)?;
         let usage = usage_between(&times, self.history.baseline(now).map(|(_, b)| b));
         self.history.push(now, times);
-        Some(usage)
+        Ok(usage)
     }
 
     /// Takes a baseline sample without computing anything (startup warm-up).
@@ -152,7 +151,6 @@ pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
     CpuUsage {
         total_percent: now.all.busy_percent_since(&base.all),
         per_core_percent,
-        boot_time_secs: now.boot_time_secs,
     }
 }
 

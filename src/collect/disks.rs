@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::{ParseError, Roots};
+use super::{CollectError, ParseError, Roots};
 
 const FILE: &str = "/proc/self/mountinfo";
 
@@ -176,15 +176,14 @@ pub struct Disk {
     pub is_partition: bool,
 }
 
-/// Reads the mounted real filesystems; unreadable ones are skipped.
-pub fn read(roots: &Roots) -> Vec<Disk> {
-    let Ok(text) = std::fs::read_to_string(roots.proc.join("self/mountinfo")) else {
-        return Vec::new();
-    };
-    let Ok(mounts) = parse_mountinfo(&text) else {
-        return Vec::new();
-    };
-    select_real(&mounts)
+/// Reads the mounted real filesystems; one whose `statvfs` fails is
+/// skipped. An error only when the mount table cannot be read or parsed.
+/// Blocks (`statvfs` of every mount): run it on the blocking pool.
+pub fn read(roots: &Roots) -> Result<Vec<Disk>, CollectError> {
+    let path = roots.proc.join("self/mountinfo");
+    let text = std::fs::read_to_string(&path).map_err(|e| CollectError::read(&path, e))?;
+    let mounts = parse_mountinfo(&text)?;
+    Ok(select_real(&mounts)
         .into_iter()
         .filter_map(|m| {
             let st = rustix::fs::statvfs(m.mount_point.as_str()).ok()?;
@@ -209,7 +208,7 @@ pub fn read(roots: &Roots) -> Vec<Disk> {
                     .saturating_mul(frsize),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// `/dev/mapper/vg-root` → `dm-0` (what sysfs knows it by), `/dev/sda1` →
@@ -238,7 +237,7 @@ fn drive_temperature(block: &Path) -> Option<f32> {
         for entry in entries.flatten() {
             if entry.file_name().to_string_lossy().starts_with("hwmon")
                 && let Ok(text) = std::fs::read_to_string(entry.path().join("temp1_input"))
-                && let Some(c) = super::temperature::parse_millidegrees(&text)
+                && let Ok(c) = super::temperature::parse_millidegrees(&text)
             {
                 return Some(c);
             }
@@ -312,7 +311,7 @@ mod tests {
 
     #[test]
     fn reads_the_live_root_filesystem() {
-        let disks = read(&Roots::default());
+        let disks = read(&Roots::default()).unwrap();
         for d in &disks {
             assert!(d.total_bytes >= d.available_bytes, "{d:?}");
             assert!(!d.name.is_empty());

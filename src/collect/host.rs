@@ -1,7 +1,7 @@
 //! Static host facts, collected once: OS, kernel, CPU model, core counts,
 //! boot time, virtualization. A fact that cannot be known is `None`.
 
-use super::{Roots, cpu, memory};
+use super::{CollectorErrors, Roots, cpu, memory};
 
 /// What `/proc/cpuinfo` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -133,18 +133,23 @@ fn read(path: std::path::PathBuf) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// Collects the facts (a few small file reads; done once per server).
-pub fn collect(roots: &Roots) -> HostFacts {
+/// Collects the facts (a few small file reads and the disks; done once per
+/// server, on the blocking pool). Parse errors go to `errors`.
+pub fn collect(roots: &Roots, errors: &CollectorErrors) -> HostFacts {
     let cpuinfo = read(roots.proc.join("cpuinfo")).map(|t| parse_cpuinfo(&t));
-    let stat = read(roots.proc.join("stat")).and_then(|t| cpu::parse_stat(&t).ok());
-    let mem = read(roots.proc.join("meminfo")).and_then(|t| memory::parse_meminfo(&t).ok());
+    let stat = read(roots.proc.join("stat"))
+        .and_then(|t| errors.ok("host", cpu::parse_stat(&t).map_err(Into::into)));
+    let mem = read(roots.proc.join("meminfo"))
+        .and_then(|t| errors.ok("host", memory::parse_meminfo(&t).map_err(Into::into)));
     let dmi: String = ["class/dmi/id/sys_vendor", "class/dmi/id/product_name"]
         .iter()
         .filter_map(|p| read(roots.sys.join(p)))
         .map(|s| s.trim().to_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let disks = super::disks::read(roots);
+    let disks = errors
+        .ok("disks", super::disks::read(roots))
+        .unwrap_or_default();
     let trimmed = |p: &str| read(roots.proc.join(p)).map(|s| s.trim().to_owned());
     HostFacts {
         hostname: trimmed("sys/kernel/hostname"),

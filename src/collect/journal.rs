@@ -161,7 +161,10 @@ fn notice(text: impl Into<String>) -> Journal {
 
 /// The newest [`MAX_ENTRIES`] entries written by `pid`, oldest first.
 pub async fn read(source: &Source, pid: u32) -> Journal {
-    if !has_journal_files(&source.journal_dirs) {
+    // A directory walk: on the blocking pool, not the async workers.
+    let dirs = source.journal_dirs.clone();
+    let has_files = tokio::task::spawn_blocking(move || has_journal_files(&dirs)).await;
+    if !has_files.unwrap_or(false) {
         return notice(
             "This host keeps no systemd journal, so there are no journal entries to show.",
         );

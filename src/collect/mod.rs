@@ -6,17 +6,28 @@
 //! degrades to `None`/empty; it never fails the reply it is part of.
 //!
 //! Nothing here runs unless a request asks for it: there is no sampler thread.
+//!
+//! - [`metrics`]: the metrics sampler, over [`cpu`], [`memory`],
+//!   [`network`], [`system`] (load) and [`temperature`];
+//! - [`processes`]: the process table (parser, listing, watch, sampler);
+//! - [`process_detail`] and [`journal`]: one process in depth;
+//! - [`disks`], [`host`]: mounted filesystems, static host facts;
+//! - [`errors`]: collector errors, logged once and counted.
 
 pub mod cpu;
 pub mod disks;
+pub mod errors;
 pub mod host;
 pub mod journal;
 pub mod memory;
+pub mod metrics;
 pub mod network;
 pub mod process_detail;
 pub mod processes;
 pub mod system;
 pub mod temperature;
+
+pub use errors::{CollectError, CollectorErrors};
 
 use std::collections::VecDeque;
 use std::io;
@@ -164,16 +175,70 @@ impl Kept {
         }
     }
 
+    /// The file this reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// [`Kept::read`], its error naming the file.
+    pub fn read_checked(&mut self) -> Result<&str, CollectError> {
+        let Kept { path, file, buf } = self;
+        read_kept(path, file, buf).map_err(|source| CollectError::read(path, source))
+    }
+
     /// The file's whole contents as text, or the I/O error that stopped it.
     pub fn read(&mut self) -> io::Result<&str> {
-        let file = match self.file.take() {
-            Some(file) => file,
-            None => ProcFile::open(&self.path)?,
-        };
-        let n = file.read_into(&mut self.buf)?;
-        self.file = Some(file);
-        std::str::from_utf8(&self.buf[..n])
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        let Kept { path, file, buf } = self;
+        read_kept(path, file, buf)
+    }
+}
+
+/// Reads a kept file, opening it first if it is not open; a failed read
+/// drops the descriptor so the next read reopens the path.
+fn read_kept<'a>(
+    path: &Path,
+    slot: &mut Option<ProcFile>,
+    buf: &'a mut Vec<u8>,
+) -> io::Result<&'a str> {
+    let file = match slot.take() {
+        Some(file) => file,
+        None => ProcFile::open(path)?,
+    };
+    let n = file.read_into(buf)?;
+    *slot = Some(file);
+    std::str::from_utf8(&buf[..n]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Process-independent facts read once at startup: they convert ticks and
+/// pages, and date process start times.
+#[derive(Debug, Clone, Copy)]
+pub struct HostClock {
+    /// Clock ticks per second (`USER_HZ`).
+    pub ticks_per_sec: u64,
+    /// Boot time, Unix seconds (`btime` of `/proc/stat`); 0 when unknown.
+    pub boot_time_secs: u64,
+    /// Bytes per page.
+    pub page_size: u64,
+}
+
+impl HostClock {
+    /// Reads the boot time under `roots` (a small file: call it before
+    /// serving or from the blocking pool) and asks the OS for the rest.
+    pub fn read(roots: &Roots, errors: &CollectorErrors) -> HostClock {
+        let path = roots.proc.join("stat");
+        let boot = std::fs::read_to_string(&path)
+            .map_err(|e| CollectError::read(&path, e))
+            .and_then(|t| Ok(cpu::parse_stat(&t)?.boot_time_secs));
+        HostClock {
+            ticks_per_sec: rustix::param::clock_ticks_per_second(),
+            boot_time_secs: errors.ok("clock", boot).flatten().unwrap_or(0),
+            page_size: rustix::param::page_size() as u64,
+        }
+    }
+
+    /// Clock ticks as microseconds.
+    pub fn micros(&self, ticks: u64) -> u64 {
+        ticks.saturating_mul(1_000_000) / self.ticks_per_sec.max(1)
     }
 }
 

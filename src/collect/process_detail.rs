@@ -4,11 +4,20 @@
 //! Each field degrades to `None` on its own when unreadable (permissions,
 //! `hidepid`, kernel threads); only a process that does not exist, or exits
 //! while being read, makes the whole answer "not found".
+//!
+//! The children are read at the time of the answer, from the kernel's
+//! `task/<tid>/children` lists (falling back to a parent walk of a fresh
+//! listing where the kernel has none), never from a cached process list: a
+//! child started a moment ago is listed. Only CPU% comes from the process
+//! list, since it needs a window.
+//!
+//! Everything here reads files and walks directories: call it from the
+//! blocking pool.
 
 use std::path::{Path, PathBuf};
 
-use super::processes::{PidStat, ProcessTable, parse_pid_stat};
-use super::{ParseError, ProcFile, num};
+use super::processes::{PidStat, ProcessTable, list_pids, parse_pid_stat};
+use super::{HostClock, ParseError, ProcFile, num};
 
 /// The fields of `/proc/<pid>/status` sonde uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -149,23 +158,6 @@ pub struct ProcessDetail {
     pub threads: Vec<ThreadDetail>,
 }
 
-/// Process-independent facts needed to convert ticks and pages.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    /// Clock ticks per second (`USER_HZ`).
-    pub ticks_per_sec: u64,
-    /// Boot time, Unix seconds.
-    pub boot_time_secs: u64,
-    /// Bytes per page.
-    pub page_size: u64,
-}
-
-impl Clock {
-    fn micros(&self, ticks: u64) -> u64 {
-        ticks.saturating_mul(1_000_000) / self.ticks_per_sec.max(1)
-    }
-}
-
 /// The process is gone (or never was).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("process {0} not found")]
@@ -188,32 +180,65 @@ fn link(path: &Path) -> Option<String> {
     )
 }
 
-/// Reads the details of `pid`; `table` (the latest process list) gives
-/// CPU% and the children, so no second scan is made.
+/// `task/<tid>/children`: the pids of a thread's children, space-separated.
+pub fn parse_children(text: &str) -> Vec<u32> {
+    text.split_ascii_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Reads the details of `pid` and its direct children now; `table` (the
+/// latest process list) gives CPU%, so no second scan is made.
 pub fn read(
     proc_root: &Path,
     pid: u32,
     table: Option<&ProcessTable>,
-    clock: Clock,
+    clock: HostClock,
 ) -> Result<ProcessDetail, NotFound> {
     let mut detail = read_one(proc_root, pid, table, clock, true)?;
-    if let Some(table) = table {
-        detail.children = table
-            .rows
-            .iter()
-            .filter(|r| r.ppid == pid && r.pid != pid)
-            .take(MAX_CHILDREN)
-            .filter_map(|r| read_one(proc_root, r.pid, Some(table), clock, false).ok())
+    let mut children = children_of(proc_root, pid, &detail.threads);
+    children.sort_unstable();
+    children.dedup();
+    detail.children = children
+        .into_iter()
+        .filter(|&child| child != pid)
+        .take(MAX_CHILDREN)
+        .filter_map(|child| read_one(proc_root, child, table, clock, false).ok())
+        .collect();
+    Ok(detail)
+}
+
+/// The pids of `pid`'s children: every thread's `children` list, or, where
+/// the kernel does not provide them (`CONFIG_PROC_CHILDREN` off), the
+/// processes whose parent is `pid` in a fresh listing.
+fn children_of(proc_root: &Path, pid: u32, threads: &[ThreadDetail]) -> Vec<u32> {
+    let dir = proc_root.join(pid.to_string()).join("task");
+    let main = dir.join(pid.to_string()).join("children");
+    if main.exists() {
+        // Every thread, not only the main one: a child belongs to the
+        // thread that forked it.
+        let tids = std::iter::once(pid).chain(threads.iter().map(|t| t.tid).filter(|&t| t != pid));
+        return tids
+            .filter_map(|tid| read_text(&dir.join(tid.to_string()).join("children")))
+            .flat_map(|text| parse_children(&text))
             .collect();
     }
-    Ok(detail)
+    let Ok(pids) = list_pids(proc_root) else {
+        return Vec::new();
+    };
+    pids.into_iter()
+        .filter(|&p| {
+            read_text(&proc_root.join(p.to_string()).join("stat"))
+                .is_some_and(|t| parse_pid_stat(&t).is_ok_and(|st| st.ppid == pid))
+        })
+        .collect()
 }
 
 fn read_one(
     proc_root: &Path,
     pid: u32,
     table: Option<&ProcessTable>,
-    clock: Clock,
+    clock: HostClock,
     with_threads: bool,
 ) -> Result<ProcessDetail, NotFound> {
     let dir: PathBuf = proc_root.join(pid.to_string());
@@ -251,16 +276,18 @@ fn read_one(
             .map(|t| parse_cmdline(&t))
             .unwrap_or_default(),
         cpu_percent,
-        rss_bytes: st.rss_pages * clock.page_size,
+        rss_bytes: st.rss_pages.saturating_mul(clock.page_size),
         virtual_bytes: st.vsize_bytes,
-        shared_bytes: statm.map(|(_, _, shared)| shared * clock.page_size),
+        shared_bytes: statm.map(|(_, _, shared)| shared.saturating_mul(clock.page_size)),
         thread_count: st.num_threads,
         fd_count,
         status: status_name(st.state),
         parent_pid: (st.ppid != 0).then_some(st.ppid),
         uid: status.uid.unwrap_or(0),
         gid: status.gid.unwrap_or(0),
-        start_time_secs: clock.boot_time_secs + st.start_ticks / clock.ticks_per_sec.max(1),
+        start_time_secs: clock
+            .boot_time_secs
+            .saturating_add(st.start_ticks / clock.ticks_per_sec.max(1)),
         cpu_time_user_us: clock.micros(st.utime_ticks),
         cpu_time_system_us: clock.micros(st.stime_ticks),
         read_bytes: io.map(|(r, _)| r),
@@ -274,7 +301,7 @@ fn read_one(
     Ok(detail)
 }
 
-fn read_threads(dir: &Path, clock: Clock) -> Vec<ThreadDetail> {
+fn read_threads(dir: &Path, clock: HostClock) -> Vec<ThreadDetail> {
     let Ok(tasks) = std::fs::read_dir(dir.join("task")) else {
         return Vec::new();
     };
@@ -340,6 +367,35 @@ mod tests {
     }
 
     #[test]
+    fn children_lists() {
+        assert_eq!(parse_children("812 813 9000 "), [812, 813, 9000]);
+        assert_eq!(parse_children(""), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn children_by_parent_walk_where_the_kernel_lists_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path();
+        for (pid, ppid) in [(1, 0), (10, 1), (11, 10), (12, 10), (13, 1)] {
+            let d = proc.join(pid.to_string());
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(
+                d.join("stat"),
+                format!("{pid} (p{pid}) S {ppid} 1 1 0 -1 0 0 0 0 0 7 0 0 0 20 0 1 0 50 1000 10 0"),
+            )
+            .unwrap();
+        }
+        let clock = HostClock {
+            ticks_per_sec: 100,
+            boot_time_secs: 0,
+            page_size: 4096,
+        };
+        let d = read(proc, 10, None, clock).unwrap();
+        let kids: Vec<u32> = d.children.iter().map(|c| c.pid).collect();
+        assert_eq!(kids, [11, 12]);
+    }
+
+    #[test]
     fn states() {
         assert_eq!(status_name('R'), "Running");
         assert_eq!(status_name('S'), "Sleeping");
@@ -349,7 +405,7 @@ mod tests {
 
     #[test]
     fn reads_this_process() {
-        let clock = Clock {
+        let clock = HostClock {
             ticks_per_sec: 100,
             boot_time_secs: 0,
             page_size: 4096,

@@ -1,16 +1,23 @@
 //! CPU package temperature from hwmon (or a CPU thermal zone) in sysfs.
 //!
-//! The sensor is looked up once and its file kept open; a machine without one
-//! (most VMs) remembers that, so asking costs nothing after the first time.
+//! The sensor is looked up once ([`discover`] walks sysfs directories, so
+//! it runs on the blocking pool) and its file kept open; a machine without
+//! one (most VMs) remembers that, so asking costs nothing after the first
+//! time.
 
 use std::path::{Path, PathBuf};
 
-use super::{Kept, Roots};
+use super::{CollectError, Kept, ParseError, Roots};
 
 /// `"45000\n"` (millidegrees Celsius, as sysfs writes it) → `45.0`.
-pub fn parse_millidegrees(text: &str) -> Option<f32> {
-    let milli: i64 = text.trim().parse().ok()?;
-    Some(milli as f32 / 1000.0)
+pub fn parse_millidegrees(text: &str) -> Result<f32, ParseError> {
+    let milli: i64 = text.trim().parse().map_err(|_| {
+        ParseError::new(
+            "temp*_input",
+            format!("not millidegrees: {:?}", text.trim()),
+        )
+    })?;
+    Ok(milli as f32 / 1000.0)
 }
 
 /// A candidate sensor found in sysfs.
@@ -93,31 +100,29 @@ pub fn candidates(roots: &Roots) -> Vec<Candidate> {
     out
 }
 
-/// Reads the CPU package temperature; finds the sensor on first use.
-#[derive(Debug)]
-pub struct CpuTemperature {
-    /// Where to look.
-    roots: Roots,
-    /// `None`: not looked yet; `Some(None)`: looked, there is none.
-    sensor: Option<Option<Kept>>,
+/// The input file of the CPU package sensor, if the machine has one.
+/// Walks sysfs directories: run it on the blocking pool.
+pub fn discover(roots: &Roots) -> Option<PathBuf> {
+    choose_cpu_sensor(&candidates(roots)).map(|c| c.input.clone())
 }
 
-impl CpuTemperature {
-    /// A reader that has not looked for the sensor yet.
-    pub fn new(roots: &Roots) -> CpuTemperature {
-        CpuTemperature {
-            roots: roots.clone(),
-            sensor: None,
+/// The CPU package sensor, its file kept open.
+#[derive(Debug)]
+pub struct CpuSensor {
+    input: Kept,
+}
+
+impl CpuSensor {
+    /// The sensor whose reading is in `input` (from [`discover`]).
+    pub fn new(input: PathBuf) -> CpuSensor {
+        CpuSensor {
+            input: Kept::new(input),
         }
     }
 
-    /// °C, or `None` when the machine has no CPU sensor or it fails.
-    pub fn read(&mut self) -> Option<f32> {
-        let roots = &self.roots;
-        let sensor = self.sensor.get_or_insert_with(|| {
-            choose_cpu_sensor(&candidates(roots)).map(|c| Kept::new(c.input.clone()))
-        });
-        parse_millidegrees(sensor.as_mut()?.read().ok()?)
+    /// The temperature, °C.
+    pub fn read(&mut self) -> Result<f32, CollectError> {
+        Ok(parse_millidegrees(self.input.read_checked()?)?)
     }
 }
 
@@ -135,9 +140,9 @@ mod tests {
 
     #[test]
     fn millidegrees() {
-        assert_eq!(parse_millidegrees("45000\n"), Some(45.0));
-        assert_eq!(parse_millidegrees("-1500"), Some(-1.5));
-        assert_eq!(parse_millidegrees("hot"), None);
+        assert_eq!(parse_millidegrees("45000\n"), Ok(45.0));
+        assert_eq!(parse_millidegrees("-1500"), Ok(-1.5));
+        assert!(parse_millidegrees("hot").is_err());
     }
 
     #[test]
@@ -161,7 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_a_fixture_tree_and_remembers_absence() {
+    fn reads_a_fixture_tree_and_finds_none_in_an_empty_one() {
         let dir = std::env::temp_dir().join(format!("sonde-temp-{}", std::process::id()));
         let hw = dir.join("sys/class/hwmon/hwmon3");
         std::fs::create_dir_all(&hw).unwrap();
@@ -170,12 +175,9 @@ mod tests {
         std::fs::write(hw.join("temp1_input"), "52000\n").unwrap();
         std::fs::write(hw.join("temp2_label"), "Core 0\n").unwrap();
         std::fs::write(hw.join("temp2_input"), "49000\n").unwrap();
-        let mut t = CpuTemperature::new(&Roots::under(&dir));
-        assert_eq!(t.read(), Some(52.0));
-
-        let mut none = CpuTemperature::new(&Roots::under(dir.join("empty")));
-        assert_eq!(none.read(), None);
-        assert!(matches!(none.sensor, Some(None)), "absence is remembered");
+        let input = discover(&Roots::under(&dir)).unwrap();
+        assert_eq!(CpuSensor::new(input).read().unwrap(), 52.0);
+        assert_eq!(discover(&Roots::under(dir.join("empty"))), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -48,7 +48,7 @@ impl FromRequestParts<Arc<AppState>> for Authorized {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let Some(expected) = state.config.token.as_deref() else {
+        let Some(expected) = state.config.listen.token.as_deref() else {
             return Ok(Authorized);
         };
         let by_header = bearer(&parts.headers).is_some_and(|t| matches(t, expected));

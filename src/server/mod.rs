@@ -1,11 +1,12 @@
-//! HTTP and WebSocket serving: the router, the serve loop, shutdown.
+//! HTTP and WebSocket serving: the router, the one listener
+//! ([`listener`]), shutdown.
 
 pub mod auth;
+pub mod listener;
 pub mod tls;
 pub mod ws;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use tracing::warn;
 
 use crate::config::Config;
 use crate::state::AppState;
+use listener::Transport;
 
 /// How long shutdown waits for connections to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
@@ -44,62 +46,50 @@ pub enum ServerError {
     /// The TLS certificate could not be set up.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
-    /// Serving failed.
-    #[error("serving failed: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 /// Builds the state from `config` and serves on `listener` (TLS when
-/// configured) until `shutdown`.
+/// configured) until `shutdown`; see [`serve`].
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let tls = if config.tls {
-        Some(tls::setup(&config)?)
-    } else {
-        None
-    };
-    let handshake_timeout = config.tls_handshake_timeout();
-    let state = AppState::new(config);
-    state.warm_up();
-    match tls {
-        None => serve(listener, state, shutdown).await?,
-        Some((acceptor, _)) => {
-            let cancel = state.shutdown.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                cancel.cancel();
-            });
-            tls::serve(listener, state.clone(), acceptor, handshake_timeout).await;
-            wait_for_connections(&state).await;
-        }
-    }
-    Ok(())
+    serve(listener, AppState::new(config), shutdown).await
 }
 
-/// Serves `state` on `listener` over plain HTTP. When `shutdown`
-/// completes, stops accepting, closes every WebSocket with 1001 and returns
-/// once they are gone (or after a short grace period).
+/// Serves `state` on `listener` until `shutdown` completes; then stops
+/// accepting, closes every WebSocket with 1001, finishes requests in
+/// progress and returns once every connection is gone (or after a short
+/// grace period).
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> Result<(), ServerError> {
+    let transport = if state.config.tls.enabled {
+        let (acceptor, _) = tls::setup(&state.config)?;
+        Transport::Tls {
+            acceptor,
+            handshake_timeout: state.config.tls.handshake_timeout(),
+        }
+    } else {
+        Transport::Plain
+    };
+    state.warm_up();
     let cancel = state.shutdown.clone();
-    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            cancel.cancel();
-        })
-        .await?;
+    tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => cancel.cancel(),
+            () = cancel.cancelled() => {}
+        }
+    });
+    listener::accept_loop(listener, transport, app(state.clone()), state.clone()).await;
     wait_for_connections(&state).await;
     Ok(())
 }
 
-/// Waits for the WebSocket connections to finish their goodbyes.
+/// Waits for the connections to finish their goodbyes.
 async fn wait_for_connections(state: &AppState) {
     state.connections.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())

@@ -13,23 +13,18 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::Digest;
 use time::OffsetDateTime;
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::state::AppState;
 
 /// Lifetime of a generated certificate.
 pub const VALIDITY_DAYS: i64 = 3650;
@@ -158,14 +153,14 @@ pub fn default_dir() -> PathBuf {
 
 /// The files the configuration points at.
 pub fn files(config: &Config) -> CertFiles {
-    match (&config.tls_cert, &config.tls_key) {
+    match (&config.tls.cert, &config.tls.key) {
         (Some(cert), Some(key)) => CertFiles {
             cert: cert.clone(),
             key: key.clone(),
             managed: false,
         },
         _ => {
-            let dir = config.tls_dir.clone().unwrap_or_else(default_dir);
+            let dir = config.tls.dir.clone().unwrap_or_else(default_dir);
             CertFiles {
                 cert: dir.join(CERT_FILE),
                 key: dir.join(KEY_FILE),
@@ -407,7 +402,7 @@ pub fn server_config(
 /// near expiry, build the acceptor.
 pub fn setup(config: &Config) -> Result<(TlsAcceptor, CertInfo), TlsError> {
     let files = files(config);
-    let loaded = ensure_cert(&files, &subject_names(&config.tls_extra_sans))?;
+    let loaded = ensure_cert(&files, &subject_names(&config.tls.extra_sans))?;
     let info = loaded.info.clone();
     let acceptor = TlsAcceptor::from(server_config(&files, loaded)?);
     info!(
@@ -432,57 +427,6 @@ fn warn_if_expiring(info: &CertInfo) {
             "TLS certificate {verb} on {}; run `sonde tls rotate` and re-pin clients",
             info.not_after.date()
         );
-    }
-}
-
-/// Serves `state` over TLS until the state's shutdown token is cancelled.
-/// Each connection gets `handshake_timeout` to finish its handshake; a
-/// failed one is logged at debug and affects nobody else.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<AppState>,
-    acceptor: TlsAcceptor,
-    handshake_timeout: std::time::Duration,
-) {
-    let app = super::app(state.clone());
-    loop {
-        let (tcp, peer) = tokio::select! {
-            () = state.shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(conn) => conn,
-                Err(e) => {
-                    // Out of descriptors and the like: back off, do not spin.
-                    debug!(error = %e, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let (acceptor, app, shutdown) = (acceptor.clone(), app.clone(), state.shutdown.clone());
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(e)) => return debug!(%peer, error = %e, "TLS handshake failed"),
-                Err(_) => return debug!(%peer, "TLS handshake timed out"),
-            };
-            let service =
-                app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-                    req
-                });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(
-                    hyper_util::rt::TokioIo::new(tls),
-                    hyper_util::service::TowerToHyperService::new(service),
-                )
-                .with_upgrades();
-            tokio::select! {
-                result = conn => if let Err(e) = result {
-                    debug!(%peer, error = %e, "connection ended with an error");
-                },
-                () = shutdown.cancelled() => {}
-            }
-        });
     }
 }
 

@@ -30,7 +30,7 @@ impl Server {
     pub async fn start(args: &[&str]) -> Server {
         let argv = ["sonde", "--bind", "127.0.0.1"].iter().chain(args);
         let config = Config::parse_with(argv, |_| None).expect("test flags parse");
-        if config.tls {
+        if config.tls.enabled {
             // Make the certificate before serving, so a test can pin it at once
             // (the server loads the same pair when it starts).
             sonde::server::tls::setup(&config).expect("TLS set-up");

@@ -1,0 +1,153 @@
+//! Collector errors, seen: each is logged at warn the first time its
+//! collector meets its kind of error (not on every request), and counted
+//! every time, per collector and kind, for an operator to read. The reply
+//! it was part of goes on with that part empty.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+
+use super::ParseError;
+
+/// Why a collector could not produce its part of a reply.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// A file or directory could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// What was read.
+        path: PathBuf,
+        /// Why it failed.
+        source: io::Error,
+    },
+    /// A file was read but not understood.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// A collection on the blocking pool did not finish (it panicked).
+    #[error("collection did not finish: {0}")]
+    Aborted(String),
+}
+
+impl CollectError {
+    /// A read error of `path`.
+    pub fn read(path: &Path, source: io::Error) -> Self {
+        CollectError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    /// The kind, as counted: `read`, `parse` or `aborted`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CollectError::Read { .. } => "read",
+            CollectError::Parse(_) => "parse",
+            CollectError::Aborted(_) => "aborted",
+        }
+    }
+}
+
+/// How many errors of one kind one collector met.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorCount {
+    /// The collector, e.g. `memory`.
+    pub collector: &'static str,
+    /// The kind, e.g. `parse`.
+    pub kind: &'static str,
+    /// Errors since the server started.
+    pub count: u64,
+}
+
+/// The error counters of one server (no statics: every test has its own).
+#[derive(Debug, Default)]
+pub struct CollectorErrors {
+    /// One entry per (collector, kind) met so far; a handful at most.
+    counts: Mutex<Vec<ErrorCount>>,
+}
+
+impl CollectorErrors {
+    /// Counts `error` against `collector`, and logs it at warn when it is
+    /// the first of its kind there. Returns whether it was logged.
+    pub fn report(&self, collector: &'static str, error: &CollectError) -> bool {
+        let kind = error.kind();
+        let first = {
+            let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+            match counts
+                .iter_mut()
+                .find(|c| c.collector == collector && c.kind == kind)
+            {
+                Some(c) => {
+                    c.count = c.count.saturating_add(1);
+                    false
+                }
+                None => {
+                    counts.push(ErrorCount {
+                        collector,
+                        kind,
+                        count: 1,
+                    });
+                    true
+                }
+            }
+        };
+        if first {
+            tracing::warn!(
+                collector,
+                kind,
+                "{error} (reported once; later errors of this kind are only counted)"
+            );
+        } else {
+            tracing::debug!(collector, kind, "{error}");
+        }
+        first
+    }
+
+    /// The value of `result`, or `None` after reporting its error.
+    pub fn ok<T>(&self, collector: &'static str, result: Result<T, CollectError>) -> Option<T> {
+        result.map_err(|e| self.report(collector, &e)).ok()
+    }
+
+    /// Every counter, in the order first met.
+    pub fn snapshot(&self) -> Vec<ErrorCount> {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Errors `collector` met, of every kind.
+    pub fn count(&self, collector: &str) -> u64 {
+        self.snapshot()
+            .iter()
+            .filter(|c| c.collector == collector)
+            .map(|c| c.count)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_once_per_collector_and_kind_counted_every_time() {
+        let errors = CollectorErrors::default();
+        let parse = || CollectError::Parse(ParseError::new("/proc/meminfo", "MemTotal missing"));
+        let read = || CollectError::read(Path::new("/proc/x"), io::ErrorKind::NotFound.into());
+        assert!(errors.report("memory", &parse()));
+        assert!(!errors.report("memory", &parse()));
+        assert!(errors.report("memory", &read()), "another kind");
+        assert!(errors.report("network", &parse()), "another collector");
+        assert_eq!(errors.count("memory"), 3);
+        assert_eq!(
+            errors.snapshot()[0],
+            ErrorCount {
+                collector: "memory",
+                kind: "parse",
+                count: 2
+            }
+        );
+        assert_eq!(errors.ok::<u8>("network", Err(parse())), None);
+        assert_eq!(errors.count("network"), 2);
+    }
+}

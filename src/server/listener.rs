@@ -1,0 +1,135 @@
+//! The one listener: a single accept loop for plain and TLS connections.
+//!
+//! Every connection — a plain TCP stream, or one that finished its TLS
+//! handshake within the configured time — is served by the same HTTP/1.1
+//! connection code with upgrades, carries its peer address as
+//! `ConnectInfo`, and is spawned on the state's task tracker, so shutdown
+//! waits for all of them. WebSocket sessions are tracked the same way once
+//! upgraded (`ws::handler`). Per-connection limits (a connection cap as one
+//! semaphore acquired before the upgrade, idle timeouts) go where the
+//! connection is accepted or upgraded, in one place each.
+//!
+//! An accept error (out of descriptors, `EMFILE`, and the like) is logged at
+//! warn at the start of a run of them and the loop backs off briefly
+//! instead of spinning on a listener that cannot make progress.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use tracing::{debug, warn};
+
+use crate::state::AppState;
+
+/// How long the loop waits after a failed accept.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// How connections are secured.
+#[derive(Clone)]
+pub enum Transport {
+    /// Plain HTTP and `ws://`.
+    Plain,
+    /// HTTPS and `wss://`: the acceptor and how long a handshake may take.
+    Tls {
+        /// The rustls acceptor.
+        acceptor: TlsAcceptor,
+        /// Handshakes taking longer are dropped.
+        handshake_timeout: Duration,
+    },
+}
+
+/// Accepts connections on `listener` until the state's shutdown token is
+/// cancelled, serving each with `app`. Returns once accepting has stopped;
+/// the connections themselves are on `state.connections`.
+pub async fn accept_loop(
+    listener: TcpListener,
+    transport: Transport,
+    app: Router,
+    state: Arc<AppState>,
+) {
+    let mut failing = false;
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = state.shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    if failing {
+                        debug!(error = %e, "accept failed again");
+                    } else {
+                        warn!(error = %e, "accept failed; backing off {} ms between tries", ACCEPT_BACKOFF.as_millis());
+                        failing = true;
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+        };
+        failing = false;
+        let (app, shutdown) = (app.clone(), state.shutdown.clone());
+        state
+            .connections
+            .spawn(connection(tcp, peer, transport.clone(), app, shutdown));
+    }
+}
+
+/// One accepted TCP connection: its TLS handshake where configured, then
+/// HTTP.
+async fn connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    transport: Transport,
+    app: Router,
+    shutdown: CancellationToken,
+) {
+    match transport {
+        Transport::Plain => serve_http(tcp, peer, app, shutdown).await,
+        Transport::Tls {
+            acceptor,
+            handshake_timeout,
+        } => match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
+            Ok(Ok(tls)) => serve_http(tls, peer, app, shutdown).await,
+            Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
+            Err(_) => debug!(%peer, "TLS handshake timed out"),
+        },
+    }
+}
+
+/// Serves HTTP/1.1 (with upgrades) on one connection until it ends; on
+/// shutdown, a request in progress is finished and the connection closed.
+async fn serve_http<I>(io: I, peer: SocketAddr, app: Router, shutdown: CancellationToken)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+        req
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        // A timer turns on hyper's header read timeout (30 s by default).
+        .timer(TokioTimer::new())
+        .serve_connection(
+            TokioIo::new(io),
+            hyper_util::service::TowerToHyperService::new(service),
+        )
+        .with_upgrades();
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
