@@ -3,17 +3,28 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: socket frame → [`protocol`] (parse) → [`state`]
-//! (cache) → [`collect`] (read the host) → encoded bytes → socket.
+//! Data flows one way: a request (socket frame) → [`protocol`] (parse) →
+//! [`state`] (a cache of typed samples per kind) → [`collect`] (read the
+//! host) → a typed sample → an encoding for the surface that asked (the
+//! WebSocket frame today), made once per sample → the wire.
 //!
-//! - [`config`]: flags and environment (with the socktop names), parsed once.
-//! - [`protocol`]: request parsing, the 768-byte gzip rule, error replies.
+//! - [`config`]: flags and environment in groups (listen, cache TTLs,
+//!   collection, TLS), the socktop names in one alias table; parsed once.
+//! - [`protocol`]: request parsing (both forms), the 768-byte gzip rule,
+//!   error replies, and each sample kind's frame (`protocol::frames`).
 //! - [`model`]: the reply types as they go on the wire, and the protobuf.
-//! - [`cache`]: the one generic single-flight TTL cache.
-//! - [`state`]: the collectors and caches of one server; no statics.
-//! - [`server`]: the router, the WebSocket loop, auth, shutdown.
-//! - [`collect`]: one module per source (`cpu`, `memory`, `network`,
-//!   `disks`, `processes`, `temperature`, `system`, `host`).
+//! - [`cache`]: the one generic single-flight TTL cache of typed samples,
+//!   each with its encodings memoized.
+//! - [`state`]: the samplers and caches of one server, and dispatch; no
+//!   statics.
+//! - [`server`]: the router, the one listener for plain and TLS
+//!   (`server::listener`), the WebSocket loop (`server::ws`), auth
+//!   (`server::auth`), certificates (`server::tls`), shutdown.
+//! - [`collect`]: one module per source: `metrics` (the metrics sampler
+//!   over `cpu`, `memory`, `network`, `system`, `temperature`),
+//!   `processes/` (`parser`, `listing`, `watch`, `sampler`),
+//!   `process_detail`, `journal`, `disks`, `host`, and `errors` (collector
+//!   errors, logged once and counted).
 
 #![cfg_attr(
     not(test),

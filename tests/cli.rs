@@ -170,3 +170,137 @@ fn tls_show_and_rotate() {
     let again = run(&["tls", "rotate"]);
     assert!(!again.contains(&fingerprint), "rotate makes a new pair");
 }
+
+/// The README's configuration table rows, as (flag, environment, socktop
+/// name) cells with the backticks removed.
+fn readme_config_rows() -> Vec<[String; 3]> {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = readme
+        .split("## Configuration")
+        .nth(1)
+        .expect("README has a Configuration section");
+    section
+        .lines()
+        .skip_while(|l| !l.starts_with("| flag"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<String> = l
+                .split('|')
+                .skip(1)
+                .map(|c| c.trim().replace('`', ""))
+                .collect();
+            [cells[0].clone(), cells[1].clone(), cells[2].clone()]
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_configuration_table_lists_the_socktop_names_of_the_alias_table() {
+    let rows = readme_config_rows();
+    assert!(rows.len() > 10, "parsed {} rows", rows.len());
+    for alias in sonde::config::ALIASES {
+        let row = rows
+            .iter()
+            .find(|r| {
+                r[0].split(", ")
+                    .any(|f| f.split(' ').next() == Some(alias.flag))
+            })
+            .unwrap_or_else(|| panic!("no README row for {}", alias.flag));
+        assert!(row[1].contains(alias.sonde_env), "{row:?}");
+        assert_eq!(row[2], alias.socktop_shown, "{row:?}");
+    }
+    let listed: Vec<&str> = rows
+        .iter()
+        .map(|r| r[2].as_str())
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        listed.len(),
+        sonde::config::ALIASES.len(),
+        "the README names a socktop variable the alias table lacks: {listed:?}"
+    );
+    let help = succeeds(sonde().arg("--help"));
+    for alias in sonde::config::ALIASES {
+        assert!(
+            help.contains(alias.socktop_shown),
+            "--help lacks {}",
+            alias.socktop_env
+        );
+    }
+}
+
+#[test]
+fn out_of_descriptors_is_logged_at_warn_and_the_server_recovers() {
+    use std::os::unix::process::CommandExt;
+    const LIMIT: u64 = 48;
+    let mut cmd = sonde();
+    cmd.args(["--port", "0", "--bind", "127.0.0.1", "--log", "info"])
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is a single system call, safe between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = rustix::process::Rlimit {
+                current: Some(LIMIT),
+                maximum: Some(LIMIT),
+            };
+            rustix::process::setrlimit(rustix::process::Resource::Nofile, limit)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut child = Killed(cmd.spawn().unwrap());
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let listening = lines.next().unwrap().unwrap();
+    let addr: std::net::SocketAddr = listening
+        .split_once("ws://")
+        .and_then(|(_, rest)| rest.split_once("/ws"))
+        .and_then(|(a, _)| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {listening:?}"));
+    // More connections than the server has descriptors for.
+    let flood: Vec<_> = (0..2 * LIMIT)
+        .filter_map(|_| std::net::TcpStream::connect(addr).ok())
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(flood);
+    let t0 = Instant::now();
+    loop {
+        let answered = std::net::TcpStream::connect(addr).ok().and_then(|mut s| {
+            use std::io::{Read, Write};
+            s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .ok()?;
+            let mut out = String::new();
+            s.read_to_string(&mut out).ok()?;
+            Some(out.starts_with("HTTP/1.1 200"))
+        });
+        if answered == Some(true) {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "never recovered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = rustix::process::Pid::from_raw(child.0.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let log: Vec<String> = lines.map_while(Result::ok).collect();
+    child.0.wait().unwrap();
+    let warned = log.iter().filter(|l| l.contains("accept failed")).count();
+    assert!(
+        (1..=4).contains(&warned),
+        "{warned} accept warnings (one per run of failures, not one per try): {log:#?}"
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.contains("WARN") && l.contains("accept failed"))
+    );
+}
+
+/// A child process killed when the test ends, passed or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -368,3 +368,26 @@ async fn shutdown_closes_sockets_with_1001_within_a_second() {
         t0.elapsed()
     );
 }
+
+#[tokio::test]
+async fn shutdown_closes_an_idle_http_keep_alive_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = Server::start(&[]).await;
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    server.signal_stop();
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+        .await
+        .expect("the server closes the kept-alive connection")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
+    server.join().await.unwrap();
+}

@@ -176,6 +176,64 @@ async fn a_child_in_detail_and_as_a_child() {
     );
 }
 
+/// The bug: `child_processes` came from the cached process list, so a
+/// child started less than a processes TTL before the request was missing.
+#[tokio::test]
+async fn regression_child_started_after_the_cached_process_list_is_listed() {
+    // A parent that starts a child when told to, on its stdin.
+    let mut parent = Child(
+        Command::new("sh")
+            .args(["-c", "read go; sleep 60 & wait"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let ppid = parent.0.id();
+    // A process list cached for a minute, taken before the child exists.
+    let server = Server::start(&["--processes-ttl-ms", "60000"]).await;
+    let mut ws = server.ws().await;
+    common::processes(&ask(&mut ws, "get_processes").await);
+    {
+        use std::io::Write;
+        let stdin = parent.0.stdin.as_mut().unwrap();
+        writeln!(stdin, "go").unwrap();
+        stdin.flush().unwrap();
+    }
+    let kid = wait_for_child(ppid).await;
+    let reply = json(&ask(&mut ws, &format!("get_process_metrics:{ppid}")).await);
+    let children = detail(&reply)["child_processes"].as_array().unwrap();
+    assert!(
+        children
+            .iter()
+            .any(|c| c["pid"] == kid && c["name"] == "sleep"),
+        "child {kid} of {ppid} missing: {children:?}"
+    );
+}
+
+/// The pid of `ppid`'s first child, as the kernel lists it.
+async fn wait_for_child(ppid: u32) -> u32 {
+    let t0 = Instant::now();
+    loop {
+        let pids = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok());
+        for pid in pids {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            if let Ok(st) = sonde::collect::processes::parse_pid_stat(&stat)
+                && st.ppid == ppid
+                && st.comm == "sleep"
+            {
+                return pid;
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(5), "no child appeared");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn threads_of_a_program_with_n_threads() {
     let child = Child(

@@ -298,3 +298,28 @@ async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
         .unwrap();
     assert!(json(&ask_tls(&mut ws, "get_metrics").await)["cpu_total"].is_number());
 }
+
+#[tokio::test]
+async fn shutdown_closes_wss_clients_with_1001_and_returns() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = tls_server(dir.path(), &[]).await;
+    let mut ws = connect_pinned(&server, &dir.path().join("cert.pem"), "")
+        .await
+        .unwrap();
+    assert!(json(&ask_tls(&mut ws, "get_metrics").await)["cpu_total"].is_number());
+    server.signal_stop();
+    let closed = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("closed within 5 s");
+    match closed {
+        Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(c)))) => {
+            assert_eq!(u16::from(c.code), 1001)
+        }
+        other => panic!("expected close 1001, got {other:?}"),
+    }
+    tokio::time::timeout(Duration::from_secs(5), server.join())
+        .await
+        .expect("run returns")
+        .unwrap();
+}

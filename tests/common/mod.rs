@@ -4,12 +4,14 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
 use sonde::config::Config;
 use sonde::model::pb;
+use sonde::state::AppState;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -21,6 +23,8 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// A server running in this process.
 pub struct Server {
     pub addr: SocketAddr,
+    /// Its state, for counters a test checks.
+    pub state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), sonde::server::ServerError>>,
 }
@@ -38,11 +42,13 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(sonde::server::run(listener, config, async {
+        let state = AppState::new(config);
+        let task = tokio::spawn(sonde::server::serve(listener, state.clone(), async {
             let _ = rx.await;
         }));
         Server {
             addr,
+            state,
             stop: Some(tx),
             task,
         }
