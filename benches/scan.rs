@@ -184,6 +184,8 @@ fn metrics_json(c: &mut Criterion) {
         load_avg: Some([0.5, 0.4, 0.3]),
         uptime_secs: Some(86_400),
         cpu_temp_celsius: Some(48.0),
+        temps: vec![("coretemp Package id 0".into(), 48.0)],
+        gpus: None,
         process_count: 312,
         sampled_at_ms: 1_795_000_000_000,
     };

@@ -78,6 +78,11 @@ pub struct CacheTtls {
     /// How long a disks reply is reused, ms (0: collect on every request).
     #[arg(long, env = "SONDE_DISKS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub disks_ttl_ms: u64,
+
+    /// How long GPU readings are reused, ms, whatever the metrics TTL (0:
+    /// ask the driver on every metrics request).
+    #[arg(long, env = "SONDE_GPU_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    pub gpu_ttl_ms: u64,
 }
 
 impl CacheTtls {
@@ -95,12 +100,18 @@ impl CacheTtls {
     pub fn disks(&self) -> Duration {
         Duration::from_millis(self.disks_ttl_ms)
     }
+
+    /// TTL of the GPU readings.
+    pub fn gpu(&self) -> Duration {
+        Duration::from_millis(self.gpu_ttl_ms)
+    }
 }
 
 /// What to collect and where the host's files are.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Collection {
-    /// Collect GPU metrics (on/off).
+    /// Collect GPU readings (on/off): NVIDIA through NVML, AMD and Intel
+    /// from sysfs; a sleeping GPU is never woken.
     #[arg(long, env = "SONDE_GPU", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
     pub gpu: bool,
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::collect::disks::Disk;
+use crate::collect::gpu;
 use crate::collect::host::HostFacts;
 use crate::collect::journal::Journal;
 use crate::collect::metrics;
@@ -39,7 +40,7 @@ pub struct Metrics<'a> {
     /// Per-interface cumulative byte counters.
     pub networks: Vec<Network<'a>>,
     /// GPUs; null when none or disabled.
-    pub gpus: Option<Vec<Gpu>>,
+    pub gpus: Option<Vec<Gpu<'a>>>,
     /// Always present and empty: socktop clients require the key.
     pub disks: Vec<DiskEntry>,
     /// Always present and empty: socktop clients require the key.
@@ -52,6 +53,9 @@ pub struct Metrics<'a> {
     pub uptime_secs: Option<u64>,
     /// Additive: MemAvailable, bytes.
     pub mem_available: u64,
+    /// Additive: every temperature sensor found (empty when none or
+    /// disabled).
+    pub temps: Vec<Temp<'a>>,
 }
 
 impl<'a> From<&'a metrics::Metrics> for Metrics<'a> {
@@ -76,13 +80,24 @@ impl<'a> From<&'a metrics::Metrics> for Metrics<'a> {
                     transmitted: i.transmitted_bytes,
                 })
                 .collect(),
-            gpus: None,
+            gpus: m
+                .gpus
+                .as_ref()
+                .map(|gpus| gpus.iter().map(Gpu::from).collect()),
             disks: Vec::new(),
             top_processes: Vec::new(),
             process_count: m.process_count,
             load_avg: m.load_avg,
             uptime_secs: m.uptime_secs,
             mem_available: mem.available_bytes,
+            temps: m
+                .temps
+                .iter()
+                .map(|(label, celsius)| Temp {
+                    label,
+                    celsius: *celsius,
+                })
+                .collect(),
         }
     }
 }
@@ -112,11 +127,12 @@ pub struct Network<'a> {
     pub transmitted: u64,
 }
 
-/// One GPU: the documented keys and the keys socktop clients read, each once.
+/// One GPU: the documented keys and the keys socktop clients read, each
+/// once (a socktop client fails on two aliases of one quantity).
 #[derive(Debug, Clone, Serialize)]
-pub struct Gpu {
+pub struct Gpu<'a> {
     /// Device name.
-    pub name: String,
+    pub name: &'a str,
     /// Utilization %, documented key.
     pub usage: Option<f32>,
     /// Utilization %, the key socktop clients read.
@@ -131,10 +147,69 @@ pub struct Gpu {
     pub mem_total_bytes: Option<u64>,
     /// Temperature, °C.
     pub temp_c: Option<f32>,
-    /// Additive: `nvidia` or `amd`.
-    pub vendor: String,
-    /// Additive: device index.
+    /// Additive: `nvidia`, `amd` or `intel`.
+    pub vendor: &'static str,
+    /// Additive: position among the GPUs, in PCI address order.
     pub index: u32,
+    /// Additive: power draw, W.
+    pub power_w: Option<f32>,
+    /// Additive: fan speed, %.
+    pub fan_pct: Option<f32>,
+    /// Additive: graphics clock, MHz.
+    pub clock_mhz: Option<u32>,
+    /// Additive: `active`, `suspended` (left asleep, readings null) or
+    /// `unavailable` (no driver to ask).
+    pub state: &'static str,
+    /// Additive: the processes holding GPU memory.
+    pub processes: Vec<GpuProcess>,
+}
+
+/// A process using a GPU.
+#[derive(Debug, Clone, Serialize)]
+pub struct GpuProcess {
+    /// Process id.
+    pub pid: u32,
+    /// GPU memory it uses, bytes, when the driver says.
+    pub used_memory_bytes: Option<u64>,
+}
+
+impl<'a> From<&'a gpu::Gpu> for Gpu<'a> {
+    fn from(g: &'a gpu::Gpu) -> Self {
+        let r = &g.reading;
+        Gpu {
+            name: &g.name,
+            usage: r.utilization_percent,
+            utilization_gpu_pct: r.utilization_percent,
+            memory_used: r.memory_used_bytes,
+            mem_used_bytes: r.memory_used_bytes,
+            memory_total: r.memory_total_bytes,
+            mem_total_bytes: r.memory_total_bytes,
+            temp_c: r.temperature_celsius,
+            vendor: g.vendor.name(),
+            index: g.index,
+            power_w: r.power_watts,
+            fan_pct: r.fan_percent,
+            clock_mhz: r.clock_mhz,
+            state: g.state.name(),
+            processes: r
+                .processes
+                .iter()
+                .map(|p| GpuProcess {
+                    pid: p.pid,
+                    used_memory_bytes: p.used_memory_bytes,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// One temperature sensor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Temp<'a> {
+    /// Chip and label, e.g. `coretemp Package id 0`.
+    pub label: &'a str,
+    /// °C.
+    pub celsius: f32,
 }
 
 /// One entry of the `disks` reply.

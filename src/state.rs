@@ -12,7 +12,7 @@
 //! lock); the process sampler's mutex is only ever taken on blocking
 //! threads, so a scan, however long, never stalls an async worker.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::cache::{KeyedTtl, Sample, Ttl};
 use crate::collect::disks::Disk;
+use crate::collect::gpu::{self, Gpu, GpuSampler};
 use crate::collect::host::HostFacts;
 use crate::collect::journal::{self, Journal};
 use crate::collect::metrics::{self, Metrics, MetricsSampler};
@@ -44,6 +45,14 @@ const JOURNAL_TTL: Duration = Duration::from_secs(1);
 const JOURNAL_TIMEOUT: Duration = Duration::from_secs(2);
 /// PIDs each per-PID cache holds.
 const PER_PID_ENTRIES: usize = 64;
+/// NVML is released this long after the last GPU reading, so an idle GPU
+/// may suspend.
+pub const GPU_IDLE_RELEASE: Duration = Duration::from_secs(30);
+
+/// What is known of the host's GPUs, readable without a lock.
+const GPUS_UNKNOWN: u8 = 0;
+const GPUS_NONE: u8 = 1;
+const GPUS_FOUND: u8 = 2;
 
 /// A shared sample of one kind.
 pub type Shared<T> = Arc<Sample<T>>;
@@ -65,12 +74,22 @@ pub struct AppState {
     metrics_sampler: Arc<Mutex<MetricsSampler>>,
     /// The process sampler (kept descriptors, CPU% history).
     process_sampler: Arc<Mutex<ProcessSampler>>,
+    /// The GPU sampler; `None` with `--gpu off`. Only locked on blocking
+    /// threads (driver calls).
+    gpu_sampler: Option<Arc<Mutex<GpuSampler>>>,
+    /// `GPUS_UNKNOWN`, `GPUS_NONE` or `GPUS_FOUND`: a GPU-less host skips
+    /// the GPU cache without a lock once it has looked.
+    gpus_known: AtomicU8,
+    /// A task is waiting to release the GPU driver when it goes idle.
+    gpu_release_armed: Arc<AtomicBool>,
     /// Metrics samples.
     metrics: Ttl<Metrics>,
     /// Disks samples.
     disks: Ttl<Vec<Disk>>,
     /// Process tables.
     processes: Ttl<Arc<ProcessTable>>,
+    /// GPU readings, with their own TTL.
+    gpus: Ttl<Arc<Vec<Gpu>>>,
     /// Host facts: collected once, kept for the server's life.
     host: Ttl<HostFacts>,
     /// Per-PID process details, briefly.
@@ -115,6 +134,16 @@ impl AppState {
                 fd_budget(),
                 clock.page_size,
             ))),
+            gpu_sampler: config.collection.gpu.then(|| {
+                Arc::new(Mutex::new(GpuSampler::new(
+                    &roots,
+                    gpu::default_pci_ids(),
+                    Box::new(gpu::nvidia::NvmlReader::default()),
+                )))
+            }),
+            gpus_known: AtomicU8::new(GPUS_UNKNOWN),
+            gpu_release_armed: Arc::new(AtomicBool::new(false)),
+            gpus: Ttl::new(ttl.gpu()),
             metrics: Ttl::new(ttl.metrics()),
             disks: Ttl::new(ttl.disks()),
             processes: Ttl::new(ttl.processes()),
@@ -155,6 +184,11 @@ impl AppState {
             }
             let warmed = lock(&state.process_sampler).warm_up();
             state.errors.ok("processes", warmed);
+            if let Some(gpus) = &state.gpu_sampler {
+                // sysfs only: the driver is not opened until someone asks.
+                let present = lock(gpus).discover();
+                state.note_gpus(present);
+            }
         });
     }
 
@@ -180,35 +214,31 @@ impl AppState {
     /// The WebSocket reply to one request: the sample from its cache (or
     /// collected now), framed once per sample.
     pub async fn reply(&self, request: Request) -> Frame {
-        let encode = |s: &dyn Fn() -> Frame| {
-            self.frames_encoded[request.index()].fetch_add(1, Ordering::Relaxed);
-            s()
-        };
         let frame = match request {
             Request::Metrics => self
                 .metrics()
                 .await
-                .map(|s| s.frame(|s| encode(&|| frames::metrics(s)))),
+                .map(|s| self.framed(request, &s, frames::metrics)),
             Request::Disks => self
                 .disks()
                 .await
-                .map(|s| s.frame(|s| encode(&|| frames::disks(s)))),
+                .map(|s| self.framed(request, &s, frames::disks)),
             Request::Processes => self
                 .processes()
                 .await
-                .map(|s| s.frame(|s| encode(&|| frames::processes(s)))),
+                .map(|s| self.framed(request, &s, frames::processes)),
             Request::Host => self
                 .host()
                 .await
-                .map(|s| s.frame(|s| encode(&|| frames::host(s)))),
+                .map(|s| self.framed(request, &s, frames::host)),
             Request::ProcessMetrics(pid) => self
                 .process_detail(pid)
                 .await
-                .map(|s| s.frame(|s| encode(&|| frames::process_metrics(s)))),
+                .map(|s| self.framed(request, &s, frames::process_metrics)),
             Request::JournalEntries(pid) => self
                 .journal(pid)
                 .await
-                .map(|s| s.frame(|s| encode(&|| frames::journal(s)))),
+                .map(|s| self.framed(request, &s, frames::journal)),
         };
         frame.unwrap_or_else(|e| {
             self.errors.report(request.name(), &e);
@@ -216,10 +246,24 @@ impl AppState {
         })
     }
 
+    /// The sample's frame: `encode` runs once per sample (and is counted),
+    /// later readers share the result.
+    fn framed<T>(
+        &self,
+        request: Request,
+        sample: &Sample<T>,
+        encode: fn(&Sample<T>) -> Frame,
+    ) -> Frame {
+        sample.frame(|s| {
+            self.frames_encoded[request.index()].fetch_add(1, Ordering::Relaxed);
+            encode(s)
+        })
+    }
+
     /// The metrics sample: from its cache, or read now. The reads are
     /// inline (microseconds of kernel counters); a process count older than
     /// a second, or the first sensor lookup, runs on the blocking pool
-    /// first.
+    /// first. GPU readings come from their own cache.
     pub async fn metrics(&self) -> Result<Shared<Metrics>, CollectError> {
         self.metrics
             .get_or_load(|| async {
@@ -229,9 +273,78 @@ impl AppState {
                     let found = blocking(move || metrics::refresh(&roots, wanted)).await?;
                     lock(&self.metrics_sampler).apply(found);
                 }
-                Ok(lock(&self.metrics_sampler).sample())
+                // A GPU failure leaves `gpus` null; the rest goes on.
+                let gpus = self.errors.ok("gpu", self.gpus().await).flatten();
+                let mut sample = lock(&self.metrics_sampler).sample();
+                sample.gpus = gpus.map(|s| Arc::clone(s.value()));
+                Ok(sample)
             })
             .await
+    }
+
+    /// The GPU readings: from their cache, or read now on the blocking
+    /// pool. `None` with GPU collection off or on a host without GPUs
+    /// (known after the first look, and then free).
+    pub async fn gpus(&self) -> Result<Option<Shared<Arc<Vec<Gpu>>>>, CollectError> {
+        let Some(sampler) = &self.gpu_sampler else {
+            return Ok(None);
+        };
+        if self.gpus_known.load(Ordering::Relaxed) == GPUS_NONE {
+            return Ok(None);
+        }
+        let sample = self
+            .gpus
+            .get_or_load(|| async {
+                let sampler = sampler.clone();
+                let (gpus, held) = blocking(move || {
+                    let mut sampler = lock(&sampler);
+                    (sampler.sample(), sampler.driver_held())
+                })
+                .await?;
+                self.note_gpus(!gpus.is_empty());
+                if held {
+                    self.arm_gpu_release();
+                }
+                Ok::<_, CollectError>(Arc::new(gpus))
+            })
+            .await?;
+        Ok((!sample.value().is_empty()).then_some(sample))
+    }
+
+    /// Records whether the host has GPUs.
+    fn note_gpus(&self, present: bool) {
+        let known = if present { GPUS_FOUND } else { GPUS_NONE };
+        self.gpus_known.store(known, Ordering::Relaxed);
+    }
+
+    /// Starts, unless one runs, the task that releases the GPU driver once
+    /// no reading has been taken for [`GPU_IDLE_RELEASE`]. It wakes once
+    /// per period while the driver is held, and ends when it is released.
+    fn arm_gpu_release(&self) {
+        let Some(sampler) = &self.gpu_sampler else {
+            return;
+        };
+        if self.gpu_release_armed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (sampler, armed) = (sampler.clone(), self.gpu_release_armed.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(GPU_IDLE_RELEASE).await;
+                let s = sampler.clone();
+                let released = blocking(move || lock(&s).release_if_idle(GPU_IDLE_RELEASE)).await;
+                if released.unwrap_or(true) {
+                    armed.store(false, Ordering::Release);
+                    // A reading between the release and the store found the
+                    // task still armed and did not start another: look again.
+                    let s = sampler.clone();
+                    let held = blocking(move || lock(&s).driver_held()).await;
+                    if !held.unwrap_or(false) || armed.swap(true, Ordering::AcqRel) {
+                        break;
+                    }
+                }
+            }
+        });
     }
 
     /// The disks sample.

@@ -33,7 +33,12 @@ fn assert_metrics_shape(m: &Value) {
     assert!(m["hostname"].is_string());
     assert!(m["sampled_at_ms"].as_u64().unwrap() > 1_600_000_000_000);
     assert!(m["cpu_temp_c"].is_null() || m["cpu_temp_c"].is_number());
-    assert!(m["gpus"].is_null(), "no GPU collection yet");
+    let host_gpus = sonde::collect::gpu::discover(&sonde::collect::Roots::default(), &[]);
+    if host_gpus.is_empty() {
+        assert!(m["gpus"].is_null(), "this host has no GPU: {}", m["gpus"]);
+    } else {
+        assert_eq!(m["gpus"].as_array().map(Vec::len), Some(host_gpus.len()));
+    }
     assert_eq!(
         m["disks"],
         Value::Array(vec![]),

@@ -11,16 +11,16 @@
 //! on the blocking pool, at most once a second for the count and once for
 //! the sensor.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::cpu::{CpuSampler, CpuUsage};
+use super::gpu::Gpu;
 use super::memory::{Memory, parse_meminfo};
 use super::network::{Interface, parse_net_dev};
 use super::processes::count_processes;
 use super::system::parse_loadavg;
-use super::temperature::{CpuSensor, discover};
+use super::temperature::{SensorFile, SensorSet, discover};
 use super::{CollectError, CollectorErrors, HostClock, Kept, Roots};
 
 /// One metrics sample.
@@ -40,6 +40,11 @@ pub struct Metrics {
     pub uptime_secs: Option<u64>,
     /// CPU package temperature, °C.
     pub cpu_temp_celsius: Option<f32>,
+    /// Every temperature sensor: label and °C.
+    pub temps: Vec<(String, f32)>,
+    /// The GPU sample merged in; `None` when there is no GPU or GPU
+    /// collection is off.
+    pub gpus: Option<Arc<Vec<Gpu>>>,
     /// Processes on the host, at most a second old.
     pub process_count: u64,
     /// Unix epoch ms of the sample.
@@ -49,17 +54,19 @@ pub struct Metrics {
 /// How old a reused process count or hostname may be.
 pub const REUSE_MAX_AGE: Duration = Duration::from_secs(1);
 
-/// The CPU temperature sensor, as far as it is known.
+/// The temperature sensors, as far as they are known.
 #[derive(Debug)]
-enum Sensor {
+enum Sensors {
     /// Temperature collection is off.
     Off,
     /// Not looked for yet.
     Unknown,
-    /// Looked for: there is none.
-    Absent,
-    /// Found; its file is kept open.
-    Found(CpuSensor),
+    /// Looked for: every sensor found (perhaps none), files kept open,
+    /// and which is the CPU's.
+    Found {
+        all: Vec<(String, SensorFile)>,
+        cpu: Option<usize>,
+    },
 }
 
 /// What must be read off the async workers before the next sample.
@@ -67,7 +74,7 @@ enum Sensor {
 pub struct Refresh {
     /// The process count is missing or older than [`REUSE_MAX_AGE`].
     pub count_processes: bool,
-    /// The temperature sensor has not been looked for.
+    /// The temperature sensors have not been looked for.
     pub find_sensor: bool,
 }
 
@@ -76,8 +83,8 @@ pub struct Refresh {
 pub struct Refreshed {
     /// A fresh process count, when one was asked for.
     process_count: Option<Result<u64, CollectError>>,
-    /// The sensor's input file (`Some(None)`: there is none), when asked.
-    sensor: Option<Option<PathBuf>>,
+    /// The sensors found, when asked.
+    sensor: Option<SensorSet>,
 }
 
 /// Does the directory walks a [`Refresh`] asks for. Blocks: run it on the
@@ -107,8 +114,8 @@ pub struct MetricsSampler {
     hostname_read: Option<(Instant, String)>,
     /// `/proc/loadavg`.
     loadavg: Kept,
-    /// The CPU sensor.
-    sensor: Sensor,
+    /// The temperature sensors.
+    sensor: Sensors,
     /// The last process count and when it was taken (by [`refresh`] or by a
     /// process scan): counting means listing all of `/proc`.
     process_count: Option<(Instant, u64)>,
@@ -135,9 +142,9 @@ impl MetricsSampler {
             hostname_read: None,
             loadavg: Kept::new(proc.join("loadavg")),
             sensor: if temperature {
-                Sensor::Unknown
+                Sensors::Unknown
             } else {
-                Sensor::Off
+                Sensors::Off
             },
             process_count: None,
             clock,
@@ -156,7 +163,7 @@ impl MetricsSampler {
             count_processes: self
                 .process_count
                 .is_none_or(|(at, _)| at.elapsed() >= REUSE_MAX_AGE),
-            find_sensor: matches!(self.sensor, Sensor::Unknown),
+            find_sensor: matches!(self.sensor, Sensors::Unknown),
         };
         (wanted.count_processes || wanted.find_sensor).then_some(wanted)
     }
@@ -168,10 +175,17 @@ impl MetricsSampler {
         {
             self.note_process_count(n);
         }
-        if let Some(input) = found.sensor
-            && matches!(self.sensor, Sensor::Unknown)
+        if let Some(set) = found.sensor
+            && matches!(self.sensor, Sensors::Unknown)
         {
-            self.sensor = input.map_or(Sensor::Absent, |i| Sensor::Found(CpuSensor::new(i)));
+            self.sensor = Sensors::Found {
+                all: set
+                    .all
+                    .into_iter()
+                    .map(|(label, input)| (label, SensorFile::new(input)))
+                    .collect(),
+                cpu: set.cpu,
+            };
         }
     }
 
@@ -219,9 +233,21 @@ impl MetricsSampler {
                 name
             }
         };
-        let cpu_temp_celsius = match &mut self.sensor {
-            Sensor::Found(sensor) => errors.ok("temperature", sensor.read()),
-            Sensor::Off | Sensor::Unknown | Sensor::Absent => None,
+        let (temps, cpu_temp_celsius) = match &mut self.sensor {
+            Sensors::Found { all, cpu } => {
+                let mut cpu_reading = None;
+                let mut temps = Vec::with_capacity(all.len());
+                for (i, (label, sensor)) in all.iter_mut().enumerate() {
+                    if let Some(celsius) = errors.ok("temperature", sensor.read()) {
+                        if *cpu == Some(i) {
+                            cpu_reading = Some(celsius);
+                        }
+                        temps.push((label.clone(), celsius));
+                    }
+                }
+                (temps, cpu_reading)
+            }
+            Sensors::Off | Sensors::Unknown => (Vec::new(), None),
         };
         let boot = self.clock.boot_time_secs;
         Metrics {
@@ -232,6 +258,8 @@ impl MetricsSampler {
             load_avg,
             uptime_secs: (boot > 0).then(|| (sampled_at_ms / 1000).saturating_sub(boot)),
             cpu_temp_celsius,
+            temps,
+            gpus: None,
             process_count: self.process_count.map_or(0, |(_, n)| n),
             sampled_at_ms,
         }

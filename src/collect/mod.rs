@@ -17,6 +17,7 @@
 pub mod cpu;
 pub mod disks;
 pub mod errors;
+pub mod gpu;
 pub mod host;
 pub mod journal;
 pub mod memory;

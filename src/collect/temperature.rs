@@ -42,6 +42,8 @@ fn rank(c: &Candidate) -> Option<u8> {
         "x86_pkg_temp" => Some(4),
         "coretemp" | "k10temp" | "zenpower" => Some(3),
         "cpu_thermal" | "cpu-thermal" | "cpu0-thermal" | "soc_thermal" | "soc-thermal" => Some(2),
+        // ACPI's thermal zone: often the CPU's, but only as a last resort.
+        "acpitz" => Some(1),
         _ => None,
     }
 }
@@ -100,22 +102,57 @@ pub fn candidates(roots: &Roots) -> Vec<Candidate> {
     out
 }
 
-/// The input file of the CPU package sensor, if the machine has one.
-/// Walks sysfs directories: run it on the blocking pool.
-pub fn discover(roots: &Roots) -> Option<PathBuf> {
-    choose_cpu_sensor(&candidates(roots)).map(|c| c.input.clone())
+/// hwmon chips of GPU drivers: their GPU is read (or left asleep) by the
+/// GPU collector, and reading their sensors here could wake it.
+const GPU_CHIPS: [&str; 5] = ["amdgpu", "radeon", "nouveau", "i915", "xe"];
+
+/// The sensors found on a machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SensorSet {
+    /// Every readable sensor but the GPUs': its label (`chip label`) and
+    /// input file, in path order.
+    pub all: Vec<(String, PathBuf)>,
+    /// Which of them is the CPU package sensor, by the preference order
+    /// (`coretemp` package, `k10temp`/`zenpower` Tdie/Tctl, `x86_pkg_temp`,
+    /// other CPU chips, ARM `cpu_thermal` zones, `acpitz` last).
+    pub cpu: Option<usize>,
+}
+
+/// Finds every temperature sensor and the CPU package one. Walks sysfs
+/// directories and reads each input once (dropping those that fail): run
+/// it on the blocking pool.
+pub fn discover(roots: &Roots) -> SensorSet {
+    let all: Vec<Candidate> = candidates(roots)
+        .into_iter()
+        .filter(|c| !GPU_CHIPS.contains(&c.chip.as_str()))
+        .filter(|c| std::fs::read_to_string(&c.input).is_ok_and(|t| parse_millidegrees(&t).is_ok()))
+        .collect();
+    let cpu = choose_cpu_sensor(&all).and_then(|best| all.iter().position(|c| c == best));
+    SensorSet {
+        all: all
+            .into_iter()
+            .map(|c| {
+                let label = match &c.label {
+                    Some(l) => format!("{} {l}", c.chip),
+                    None => c.chip.clone(),
+                };
+                (label, c.input)
+            })
+            .collect(),
+        cpu,
+    }
 }
 
 /// The CPU package sensor, its file kept open.
 #[derive(Debug)]
-pub struct CpuSensor {
+pub struct SensorFile {
     input: Kept,
 }
 
-impl CpuSensor {
+impl SensorFile {
     /// The sensor whose reading is in `input` (from [`discover`]).
-    pub fn new(input: PathBuf) -> CpuSensor {
-        CpuSensor {
+    pub fn new(input: PathBuf) -> SensorFile {
+        SensorFile {
             input: Kept::new(input),
         }
     }
@@ -162,7 +199,14 @@ mod tests {
             choose_cpu_sensor(&amd).unwrap().label.as_deref(),
             Some("Tctl")
         );
-        assert!(choose_cpu_sensor(&[c("acpitz", None), c("nvme", None)]).is_none());
+        assert!(choose_cpu_sensor(&[c("iwlwifi_1", None), c("nvme", None)]).is_none());
+        assert_eq!(
+            choose_cpu_sensor(&[c("acpitz", None), c("nvme", None)])
+                .unwrap()
+                .chip,
+            "acpitz",
+            "the last resort"
+        );
     }
 
     #[test]
@@ -175,9 +219,93 @@ mod tests {
         std::fs::write(hw.join("temp1_input"), "52000\n").unwrap();
         std::fs::write(hw.join("temp2_label"), "Core 0\n").unwrap();
         std::fs::write(hw.join("temp2_input"), "49000\n").unwrap();
-        let input = discover(&Roots::under(&dir)).unwrap();
-        assert_eq!(CpuSensor::new(input).read().unwrap(), 52.0);
-        assert_eq!(discover(&Roots::under(dir.join("empty"))), None);
+        let found = discover(&Roots::under(&dir));
+        let (label, input) = &found.all[found.cpu.unwrap()];
+        assert_eq!(label, "coretemp Package id 0");
+        assert_eq!(SensorFile::new(input.clone()).read().unwrap(), 52.0);
+        assert_eq!(found.all.len(), 2);
+        assert_eq!(
+            discover(&Roots::under(dir.join("empty"))),
+            SensorSet::default()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Writes `files` (path under `sys/class`, contents) into a fixture.
+    fn layout(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join("sys/class").join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    fn cpu_label(files: &[(&str, &str)]) -> (Option<String>, Vec<String>) {
+        let dir = layout(files);
+        let found = discover(&Roots::under(dir.path()));
+        (
+            found.cpu.map(|i| found.all[i].0.clone()),
+            found.all.into_iter().map(|(l, _)| l).collect(),
+        )
+    }
+
+    #[test]
+    fn an_intel_desktop() {
+        let (cpu, all) = cpu_label(&[
+            ("hwmon/hwmon0/name", "acpitz\n"),
+            ("hwmon/hwmon0/temp1_input", "27800\n"),
+            ("hwmon/hwmon1/name", "nvme\n"),
+            ("hwmon/hwmon1/temp1_label", "Composite\n"),
+            ("hwmon/hwmon1/temp1_input", "38850\n"),
+            ("hwmon/hwmon2/name", "coretemp\n"),
+            ("hwmon/hwmon2/temp1_label", "Package id 0\n"),
+            ("hwmon/hwmon2/temp1_input", "45000\n"),
+            ("hwmon/hwmon2/temp2_label", "Core 0\n"),
+            ("hwmon/hwmon2/temp2_input", "43000\n"),
+        ]);
+        assert_eq!(cpu.as_deref(), Some("coretemp Package id 0"));
+        assert_eq!(all.len(), 4);
+    }
+
+    #[test]
+    fn an_amd_ryzen_with_a_radeon_whose_sensor_is_left_to_the_gpu_reader() {
+        let (cpu, all) = cpu_label(&[
+            ("hwmon/hwmon1/name", "k10temp\n"),
+            ("hwmon/hwmon1/temp1_label", "Tctl\n"),
+            ("hwmon/hwmon1/temp1_input", "61250\n"),
+            ("hwmon/hwmon1/temp3_label", "Tccd1\n"),
+            ("hwmon/hwmon1/temp3_input", "58000\n"),
+            ("hwmon/hwmon3/name", "amdgpu\n"),
+            ("hwmon/hwmon3/temp1_label", "edge\n"),
+            ("hwmon/hwmon3/temp1_input", "49000\n"),
+        ]);
+        assert_eq!(cpu.as_deref(), Some("k10temp Tctl"));
+        assert!(!all.iter().any(|l| l.starts_with("amdgpu")), "{all:?}");
+    }
+
+    #[test]
+    fn a_raspberry_pi_and_acpitz_as_the_last_resort() {
+        let (cpu, _) = cpu_label(&[
+            ("thermal/thermal_zone0/type", "cpu-thermal\n"),
+            ("thermal/thermal_zone0/temp", "48312\n"),
+        ]);
+        assert_eq!(cpu.as_deref(), Some("cpu-thermal"));
+        let (cpu, _) = cpu_label(&[
+            ("thermal/thermal_zone0/type", "acpitz\n"),
+            ("thermal/thermal_zone0/temp", "30000\n"),
+            ("thermal/thermal_zone1/type", "iwlwifi_1\n"),
+            ("thermal/thermal_zone1/temp", "41000\n"),
+        ]);
+        assert_eq!(cpu.as_deref(), Some("acpitz"));
+        let (cpu, all) = cpu_label(&[
+            ("thermal/thermal_zone1/type", "iwlwifi_1\n"),
+            ("thermal/thermal_zone1/temp", "41000\n"),
+            ("hwmon/hwmon0/name", "nvme\n"),
+            ("hwmon/hwmon0/temp1_input", "garbage\n"),
+        ]);
+        assert_eq!(cpu, None, "no CPU sensor: null, not a guess");
+        assert_eq!(all, ["iwlwifi_1"], "an unreadable input is dropped");
     }
 }

@@ -1,0 +1,108 @@
+//! GPUs end to end: a fixture sysfs tree behind the live server, and the
+//! GPU object in the socktop client's own type.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Server, ask, json};
+use sonde::collect::gpu::{Gpu, GpuProcess, GpuState, Reading, Vendor};
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A sys root with one AMD dGPU, awake, and a sleeping NVIDIA dGPU.
+fn fixture_sys(dir: &Path) -> String {
+    let devices = dir.join("sys/bus/pci/devices");
+    let amd = devices.join("0000:03:00.0");
+    for (file, text) in [
+        ("vendor", "0x1002\n"),
+        ("device", "0x73bf\n"),
+        ("class", "0x030000\n"),
+        ("power/runtime_status", "active\n"),
+        ("gpu_busy_percent", "12\n"),
+        ("mem_info_vram_used", "536870912\n"),
+        ("mem_info_vram_total", "17163091968\n"),
+        ("hwmon/hwmon2/temp1_input", "47000\n"),
+    ] {
+        write(&amd.join(file), text);
+    }
+    let nvidia = devices.join("0000:01:00.0");
+    for (file, text) in [
+        ("vendor", "0x10de\n"),
+        ("device", "0x28e0\n"),
+        ("class", "0x030200\n"),
+        ("power/runtime_status", "suspended\n"),
+        ("power_state", "D3cold\n"),
+    ] {
+        write(&nvidia.join(file), text);
+    }
+    dir.join("sys").to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn gpus_of_a_fixture_host_and_a_sleeping_one_left_asleep() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = fixture_sys(dir.path());
+    let server = Server::start(&["--sys-root", &sys]).await;
+    let mut ws = server.ws().await;
+    let m = json(&ask(&mut ws, "get_metrics").await);
+    let gpus = m["gpus"].as_array().expect("gpus listed");
+    assert_eq!(gpus.len(), 2, "{gpus:?}");
+    let (nvidia, amd) = (&gpus[0], &gpus[1]);
+    assert_eq!(nvidia["vendor"], "nvidia");
+    assert_eq!(nvidia["state"], "suspended");
+    assert!(nvidia["utilization_gpu_pct"].is_null() && nvidia["temp_c"].is_null());
+    assert_eq!(amd["vendor"], "amd");
+    assert_eq!(amd["index"], 1);
+    assert_eq!(amd["state"], "active");
+    assert_eq!(amd["usage"], 12.0);
+    assert_eq!(amd["utilization_gpu_pct"], 12.0);
+    assert_eq!(amd["mem_used_bytes"], 536_870_912);
+    assert_eq!(amd["memory_total"], 17_163_091_968u64);
+    assert_eq!(amd["temp_c"], 47.0);
+    assert!(amd["power_w"].is_null(), "not in the fixture: null");
+
+    let off = Server::start(&["--sys-root", &sys, "--gpu", "off"]).await;
+    let mut ws = off.ws().await;
+    assert!(json(&ask(&mut ws, "get_metrics").await)["gpus"].is_null());
+}
+
+#[test]
+fn a_gpu_decodes_as_the_socktop_client_gpu_without_a_duplicate_field() {
+    let gpu = Gpu {
+        index: 0,
+        vendor: Vendor::Nvidia,
+        pci_address: "0000:18:00.0".into(),
+        name: "NVIDIA H100 80GB HBM3".into(),
+        state: GpuState::Active,
+        reading: Reading {
+            name: None,
+            utilization_percent: Some(3.0),
+            memory_used_bytes: Some(503_316_480),
+            memory_total_bytes: Some(85_520_809_984),
+            temperature_celsius: Some(36.0),
+            power_watts: Some(71.67),
+            fan_percent: None,
+            clock_mhz: Some(345),
+            processes: vec![GpuProcess {
+                pid: 7,
+                used_memory_bytes: Some(503_316_480),
+            }],
+        },
+    };
+    let text = serde_json::to_string(&sonde::model::Gpu::from(&gpu)).unwrap();
+    let theirs: socktop_connector::types::GpuInfo =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(theirs.name.as_deref(), Some("NVIDIA H100 80GB HBM3"));
+    assert_eq!(theirs.utilization, Some(3.0));
+    assert_eq!(theirs.mem_used, Some(503_316_480));
+    assert_eq!(theirs.mem_total, Some(85_520_809_984));
+    assert_eq!(theirs.temp, Some(36.0));
+    let ours: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ours["power_w"].as_f64().map(|w| w as f32), Some(71.67));
+    assert!(ours["fan_pct"].is_null());
+    assert_eq!(ours["processes"][0]["pid"], 7);
+}
