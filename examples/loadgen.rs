@@ -779,6 +779,8 @@ fn report(files: &[String]) -> anyhow::Result<()> {
         })
     };
     let extra_head: String = others.iter().map(|o| format!(" {o} |")).collect();
+    // scenario -> (sonde's, the echo server's) CPU per request, for the floors.
+    let mut medians: BTreeMap<String, (Option<f64>, Option<f64>)> = BTreeMap::new();
     println!("| scenario | figure | socktop_agent | sonde | sonde / socktop |{extra_head}");
     println!("|---|---|---|---|---|{}", "---|".repeat(others.len()));
     for ((scenario, figure), mut servers) in table {
@@ -797,6 +799,35 @@ fn report(files: &[String]) -> anyhow::Result<()> {
             fmt(peer),
             fmt(ours)
         );
+        if figure == "cpu_ms_per_request" {
+            medians.insert(scenario, (ours, servers.get_mut("echo").map(&median)));
+        }
+    }
+    // The cached reply against the do-nothing echo server of the same
+    // placement (compare.sh's "<placement> cached" and "<placement> floor").
+    let floors: Vec<String> = medians
+        .keys()
+        .filter_map(|k| k.strip_suffix(" cached cost processes"))
+        .filter_map(|placement| {
+            let ours = medians
+                .get(&format!("{placement} cached cost processes"))?
+                .0?;
+            let echo = medians.get(&format!("{placement} floor floor"))?.1?;
+            Some(format!(
+                "| {placement} | {} | {} | {:.2}× |",
+                fmt(Some(echo)),
+                fmt(Some(ours)),
+                ours / echo
+            ))
+        })
+        .collect();
+    if !floors.is_empty() {
+        println!();
+        println!("| placement | echo floor, ms | sonde cached processes, ms | sonde / echo |");
+        println!("|---|---|---|---|");
+        for line in floors {
+            println!("{line}");
+        }
     }
     Ok(())
 }

@@ -109,6 +109,9 @@ for rep in $(seq "$REPS"); do
   echo "repetition $rep of $REPS ($(procs) processes)" >&2
   run "base" startup
   run "base ttl0" cost --kind metrics --requests 2000 "${TTL0[@]}"
+  # GPU support on (the default) against off, on this host: an extra column.
+  "$L" cost --kind metrics --requests 2000 --server "$(server_cmd sonde) --gpu off" --url "$URL" \
+    --name sonde-gpu-off --scenario "base ttl0" "${TTL0[@]}" >>"$OUT"
   run "base ttl0" cost --kind processes --requests 300 "${TTL0[@]}"
   run "base cached" cost --kind processes --requests 3000
   floor "base floor"
