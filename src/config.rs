@@ -18,7 +18,7 @@ use crate::collect::Roots;
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "sonde",
-    version,
+    version = crate::LONG_VERSION,
     about = "On-demand host metrics over WebSocket: a drop-in socktop agent.",
     args_override_self = true
 )]
@@ -164,6 +164,16 @@ pub struct Collection {
         help_heading = "Advanced"
     )]
     pub etc_root: PathBuf,
+
+    /// Where the host's root filesystem is (a container mounts it, e.g.
+    /// at /host): disks are measured at their mount points under it.
+    #[arg(
+        long,
+        env = "SONDE_ROOTFS",
+        default_value = "/",
+        help_heading = "Advanced"
+    )]
+    pub rootfs: PathBuf,
 }
 
 /// wss:// and its certificate.
@@ -243,6 +253,23 @@ pub enum Command {
         #[command(subcommand)]
         action: TlsAction,
     },
+    /// Collect every kind once and say what this host gives, with timings;
+    /// fails when a source is broken.
+    Check,
+    /// Ask the server on this host's configured port for /healthz (for
+    /// container health checks); fails unless it answers.
+    Healthcheck {
+        /// How long to wait, ms.
+        #[arg(long, default_value_t = 3000, value_parser = parse_timeout)]
+        timeout_ms: u64,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
 }
 
 /// `sonde tls …`.
@@ -443,6 +470,7 @@ impl Config {
             proc: c.proc_root.clone(),
             sys: c.sys_root.clone(),
             etc: c.etc_root.clone(),
+            rootfs: c.rootfs.clone(),
         }
     }
 }

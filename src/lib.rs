@@ -17,6 +17,8 @@
 //!   each with its encodings memoized.
 //! - [`state`]: the samplers and caches of one server, and dispatch; no
 //!   statics.
+//! - [`ops`]: operator commands: `check`, `healthcheck`, `completions`,
+//!   `man`.
 //! - [`server`]: the router, the one listener for plain and TLS
 //!   (`server::listener`), the WebSocket loop (`server::ws`), auth
 //!   (`server::auth`), certificates (`server::tls`), shutdown.
@@ -35,12 +37,17 @@ pub mod cache;
 pub mod collect;
 pub mod config;
 pub mod model;
+pub mod ops;
 pub mod protocol;
 pub mod server;
 pub mod state;
 
 /// sonde's version, as reported by `/healthz` and the host reply.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The version with the git commit it was built from, when built from a
+/// git checkout (`sonde --version`).
+pub const LONG_VERSION: &str = env!("SONDE_LONG_VERSION");
 
 /// Keeps glibc's allocator from holding on to freed memory. A process scan
 /// allocates a few large, short-lived buffers (rows, protobuf, gzip state);

@@ -16,8 +16,25 @@ fn main() -> anyhow::Result<()> {
         // Colours only for a person at a terminal, not in journald or a file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    if let Some(Command::Tls { action }) = &config.command {
-        return tls_command(&config, action);
+    match &config.command {
+        Some(Command::Tls { action }) => return tls_command(&config, action),
+        Some(Command::Completions { shell }) => {
+            sonde::ops::completions(*shell, &mut std::io::stdout());
+            return Ok(());
+        }
+        Some(Command::Man) => return Ok(sonde::ops::man(&mut std::io::stdout())?),
+        Some(Command::Healthcheck { timeout_ms }) => {
+            let timeout = std::time::Duration::from_millis(*timeout_ms);
+            return Ok(sonde::ops::healthcheck(&config, timeout)?);
+        }
+        Some(Command::Check) => {
+            return tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?
+                .block_on(async { Ok(sonde::ops::check(config, &mut std::io::stdout()).await?) });
+        }
+        None => {}
     }
     sonde::raise_fd_limit();
     tokio::runtime::Builder::new_multi_thread()

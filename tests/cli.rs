@@ -304,3 +304,78 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn check_summarises_this_host_and_fails_on_a_broken_source() {
+    let text = succeeds(sonde().arg("check"));
+    for line in [
+        "CPU ",
+        "memory ",
+        "processes ",
+        "disks ",
+        "GPUs ",
+        "sensors ",
+        "journal ",
+        "errors ",
+    ] {
+        assert!(text.contains(line), "no {line:?} line in:\n{text}");
+    }
+    let out = sonde()
+        .args(["--proc-root", "/nonexistent-proc", "check"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a missing /proc is a broken source");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("errors "), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("broken"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn healthcheck_answers_for_a_running_server_and_fails_without_one() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let out = sonde()
+        .args(["--port", &port, "healthcheck"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "nothing listens yet");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/healthz"));
+    let mut server = Killed(
+        sonde()
+            .args(["--port", &port, "--bind", "127.0.0.1"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().contains("listening"));
+    succeeds(sonde().args(["--port", &port, "healthcheck"]));
+}
+
+#[test]
+fn completions_man_page_and_version() {
+    let bash = succeeds(sonde().args(["completions", "bash"]));
+    assert!(bash.contains("_sonde") && bash.contains("--metrics-ttl-ms"));
+    for shell in ["zsh", "fish"] {
+        assert!(succeeds(sonde().args(["completions", shell])).contains("sonde"));
+    }
+    let man = succeeds(sonde().arg("man"));
+    assert!(
+        man.contains(".TH sonde 1") && man.contains("SOCKTOP_AGENT_GPU"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    let version = succeeds(sonde().arg("--version"));
+    assert!(
+        version.starts_with(&format!("sonde {}", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+}

@@ -176,23 +176,34 @@ pub struct Disk {
     pub is_partition: bool,
 }
 
-/// Reads the mounted real filesystems; one whose `statvfs` fails is
+/// The host's mount table: that of pid 1 under the proc root (the host's
+/// init, also when sonde runs in a container with the host's /proc), else
+/// sonde's own where pid 1's is not readable (`hidepid`).
+fn mount_table(roots: &Roots) -> Result<String, CollectError> {
+    let host = roots.proc.join("1/mountinfo");
+    std::fs::read_to_string(&host).or_else(|_| {
+        let own = roots.proc.join("self/mountinfo");
+        std::fs::read_to_string(&own).map_err(|e| CollectError::read(&own, e))
+    })
+}
+
+/// Reads the mounted real filesystems of the host, each measured at its
+/// mount point under the root filesystem root; one whose `statvfs` fails is
 /// skipped. An error only when the mount table cannot be read or parsed.
 /// Blocks (`statvfs` of every mount): run it on the blocking pool.
 pub fn read(roots: &Roots) -> Result<Vec<Disk>, CollectError> {
-    let path = roots.proc.join("self/mountinfo");
-    let text = std::fs::read_to_string(&path).map_err(|e| CollectError::read(&path, e))?;
+    let text = mount_table(roots)?;
     let mounts = parse_mountinfo(&text)?;
     Ok(select_real(&mounts)
         .into_iter()
         .filter_map(|m| {
-            let st = rustix::fs::statvfs(m.mount_point.as_str()).ok()?;
+            let st = rustix::fs::statvfs(roots.host_path(&m.mount_point)).ok()?;
             let frsize = st.f_frsize;
             let total_bytes = st.f_blocks.saturating_mul(frsize);
             if total_bytes == 0 {
                 return None;
             }
-            let name = device_name(&m.source);
+            let name = device_name(roots, &m.source);
             let block = roots.sys.join("class/block").join(&name);
             Some(Disk {
                 temperature_celsius: drive_temperature(&block),
@@ -211,11 +222,12 @@ pub fn read(roots: &Roots) -> Result<Vec<Disk>, CollectError> {
         .collect())
 }
 
-/// `/dev/mapper/vg-root` → `dm-0` (what sysfs knows it by), `/dev/sda1` →
-/// `sda1`; a source that is no device path is kept as it is.
-fn device_name(source: &str) -> String {
-    let path = Path::new(source);
-    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+/// `/dev/mapper/vg-root` → `dm-0` (what sysfs knows it by, resolved in the
+/// host's `/dev`), `/dev/sda1` → `sda1`; a source that is no device path is
+/// kept as it is.
+fn device_name(roots: &Roots, source: &str) -> String {
+    let path = roots.host_path(source);
+    let resolved = std::fs::canonicalize(&path).unwrap_or(path);
     match resolved.file_name() {
         Some(name) if source.starts_with("/dev/") => name.to_string_lossy().into_owned(),
         _ => source.to_owned(),

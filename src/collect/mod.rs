@@ -36,8 +36,9 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Where the collectors read the host from. Production uses `/proc`, `/sys`
-/// and `/etc`; tests point these at fixture trees.
+/// Where the collectors read the host from. Production uses `/proc`, `/sys`,
+/// `/etc` and `/`; a container points them at the host's trees mounted
+/// elsewhere, and tests at fixture trees.
 #[derive(Debug, Clone)]
 pub struct Roots {
     /// The procfs mount (`/proc`).
@@ -46,6 +47,9 @@ pub struct Roots {
     pub sys: PathBuf,
     /// Configuration files such as `os-release` (`/etc`).
     pub etc: PathBuf,
+    /// The host's root filesystem (`/`): its mount points are reached
+    /// under it.
+    pub rootfs: PathBuf,
 }
 
 impl Default for Roots {
@@ -54,19 +58,27 @@ impl Default for Roots {
             proc: PathBuf::from("/proc"),
             sys: PathBuf::from("/sys"),
             etc: PathBuf::from("/etc"),
+            rootfs: PathBuf::from("/"),
         }
     }
 }
 
 impl Roots {
-    /// Roots laid out under one directory (`DIR/proc`, `DIR/sys`, `DIR/etc`),
-    /// the shape of the fixture trees in `tests/fixtures`.
+    /// `path` (absolute, as the host sees it) under the host's root
+    /// filesystem.
+    pub fn host_path(&self, path: &str) -> PathBuf {
+        self.rootfs.join(path.trim_start_matches('/'))
+    }
+
+    /// Roots laid out under one directory (`DIR/proc`, `DIR/sys`, `DIR/etc`,
+    /// `DIR/rootfs`), the shape of the fixture trees tests build.
     pub fn under(dir: impl AsRef<Path>) -> Roots {
         let dir = dir.as_ref();
         Roots {
             proc: dir.join("proc"),
             sys: dir.join("sys"),
             etc: dir.join("etc"),
+            rootfs: dir.join("rootfs"),
         }
     }
 }

@@ -141,8 +141,18 @@ pub struct CertInfo {
     pub pem: String,
 }
 
+/// `$STATE_DIRECTORY/tls` under systemd (`StateDirectory=` sets it, so
+/// the pin survives restarts and upgrades), else
 /// `$XDG_CONFIG_HOME/sonde/tls`, else `~/.config/sonde/tls`.
 pub fn default_dir() -> PathBuf {
+    // systemd may list several directories, separated by colons: the first
+    // is the unit's own.
+    if let Some(state) = std::env::var_os("STATE_DIRECTORY")
+        && let Some(first) = state.to_string_lossy().split(':').next()
+        && !first.is_empty()
+    {
+        return PathBuf::from(first).join("tls");
+    }
     let base = std::env::var_os("XDG_CONFIG_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)

@@ -1,0 +1,160 @@
+//! Host paths end to end: with every root (`--proc-root`, `--sys-root`,
+//! `--etc-root`, `--rootfs`) pointed at one fixture tree, every reply kind
+//! describes that tree's host, not the machine the test runs on.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Server, ask, json, processes};
+
+fn write(root: &Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn stat_line(pid: u32, comm: &str, ppid: u32) -> String {
+    format!(
+        "{pid} ({comm}) S {ppid} {pid} {pid} 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 1000 10485760 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n"
+    )
+}
+
+/// A small host: two CPUs, 4 GiB, one process tree (init and a daemon),
+/// one ext4 filesystem mounted at /data, Debian 12.
+fn fixture(root: &Path) {
+    write(
+        root,
+        "proc/stat",
+        "cpu 400 0 100 1500 0 0 0 0 0 0\ncpu0 200 0 50 750 0 0 0 0 0 0\ncpu1 200 0 50 750 0 0 0 0 0 0\nbtime 1700000000\n",
+    );
+    write(
+        root,
+        "proc/meminfo",
+        "MemTotal: 4194304 kB\nMemFree: 1048576 kB\nMemAvailable: 3145728 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
+    );
+    write(
+        root,
+        "proc/net/dev",
+        "h\nh\n  eth7: 1000 1 0 0 0 0 0 0 2000 2 0 0 0 0 0 0\n",
+    );
+    write(root, "proc/sys/kernel/hostname", "fixture-host\n");
+    write(root, "proc/sys/kernel/osrelease", "6.1.0-fixture\n");
+    write(root, "proc/loadavg", "0.25 0.50 0.75 1/2 42\n");
+    write(
+        root,
+        "proc/cpuinfo",
+        "processor\t: 0\nmodel name\t: Fixture CPU @ 1.00GHz\nphysical id\t: 0\ncore id\t\t: 0\n\nprocessor\t: 1\nmodel name\t: Fixture CPU @ 1.00GHz\nphysical id\t: 0\ncore id\t\t: 1\n",
+    );
+    write(root, "proc/1/stat", &stat_line(1, "init", 0));
+    write(root, "proc/1/cmdline", "/sbin/init\0");
+    write(
+        root,
+        "proc/1/status",
+        "Name:\tinit\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n",
+    );
+    write(
+        root,
+        "proc/1/mountinfo",
+        "22 1 8:1 / /data rw,relatime shared:1 - ext4 /dev/vdz1 rw\n23 1 0:21 / /proc rw - proc proc rw\n",
+    );
+    write(root, "proc/42/stat", &stat_line(42, "fixtured", 1));
+    write(root, "proc/42/cmdline", "fixtured\0--foreground\0");
+    write(
+        root,
+        "proc/42/status",
+        "Name:\tfixtured\nUid:\t1000\t1000\t1000\t1000\nGid:\t100\t100\t100\t100\n",
+    );
+    write(root, "proc/42/task/42/stat", &stat_line(42, "fixtured", 1));
+    write(
+        root,
+        "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (fixture)\"\n",
+    );
+    std::fs::create_dir_all(root.join("rootfs/data")).unwrap();
+    std::fs::create_dir_all(root.join("sys")).unwrap();
+}
+
+#[tokio::test]
+async fn every_reply_kind_describes_the_fixture_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    let path = |p: &str| root.join(p).to_str().unwrap().to_owned();
+    let (proc, sys, etc, rootfs) = (path("proc"), path("sys"), path("etc"), path("rootfs"));
+    let server = Server::start(&[
+        "--proc-root",
+        &proc,
+        "--sys-root",
+        &sys,
+        "--etc-root",
+        &etc,
+        "--rootfs",
+        &rootfs,
+    ])
+    .await;
+    let mut ws = server.ws().await;
+
+    let m = json(&ask(&mut ws, "get_metrics").await);
+    assert_eq!(m["hostname"], "fixture-host");
+    assert_eq!(m["cpu_per_core"].as_array().unwrap().len(), 2);
+    assert_eq!(m["cpu_total"], 25.0, "busy since boot: 500 of 2000 jiffies");
+    assert_eq!(m["mem_total"], 4u64 << 30);
+    assert_eq!(m["mem_used"], 1u64 << 30);
+    assert_eq!(m["networks"][0]["name"], "eth7");
+    assert_eq!(m["load_avg"][2], 0.75);
+    assert_eq!(m["process_count"], 2);
+    assert!(m["gpus"].is_null());
+
+    let disks = json(&ask(&mut ws, "get_disks").await);
+    let disks = disks.as_array().unwrap();
+    assert_eq!(
+        disks.len(),
+        1,
+        "the host's table, pseudo filesystems left out: {disks:?}"
+    );
+    assert_eq!(disks[0]["name"], "vdz1");
+    assert_eq!(disks[0]["mount_point"], "/data");
+    assert_eq!(disks[0]["fs_type"], "ext4");
+    assert!(
+        disks[0]["total"].as_u64().unwrap() > 0,
+        "measured under --rootfs"
+    );
+
+    let table = processes(&ask(&mut ws, "get_processes").await);
+    let names: Vec<(u32, &str)> = table
+        .rows
+        .iter()
+        .map(|r| (r.pid, r.name.as_str()))
+        .collect();
+    assert_eq!(names, [(1, "init"), (42, "fixtured")]);
+    assert_eq!(table.process_count, 2);
+
+    let h = json(&ask(&mut ws, "get_host").await);
+    assert_eq!(h["hostname"], "fixture-host");
+    assert_eq!(h["os"], "Debian GNU/Linux 12 (fixture)");
+    assert_eq!(h["kernel_version"], "6.1.0-fixture");
+    assert_eq!(h["cpu_name"], "Fixture CPU @ 1.00GHz");
+    assert_eq!(h["cpu_cores"], 2);
+    assert_eq!(h["boot_time"], 1_700_000_000);
+
+    let p = json(&ask(&mut ws, "get_process_metrics:42").await);
+    let p = &p["process"];
+    assert_eq!(p["name"], "fixtured");
+    assert_eq!(p["command"], "fixtured --foreground");
+    assert_eq!(p["parent_pid"], 1);
+    assert_eq!(p["user_id"], 1000);
+    assert_eq!(p["start_time"], 1_700_000_000 + 1000 / 100);
+    let init = json(&ask(&mut ws, "get_process_metrics:1").await);
+    let kids: Vec<u64> = init["process"]["child_processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        kids,
+        [42],
+        "children of the fixture's init, by its parent walk"
+    );
+}
