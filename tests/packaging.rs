@@ -108,3 +108,136 @@ fn the_tls_pair_lives_in_the_state_directory_under_systemd() {
         "{shown}"
     );
 }
+
+/// The container image: built from the Dockerfile with this build's binary
+/// (the image's configuration does not depend on which binary it carries;
+/// `scripts/build-image.sh` puts the static release one in), then inspected.
+#[test]
+fn the_container_image_runs_unprivileged_with_a_shell_free_health_check() {
+    if Command::new("podman").arg("--version").output().is_err() {
+        return skipped(
+            "SKIPPED the_container_image: podman is not installed (.ci/run installs it with apt-get)",
+        );
+    }
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile"),
+        ctx.path().join("Dockerfile"),
+    )
+    .unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_sonde"), ctx.path().join("sonde")).unwrap();
+    let tag = format!("localhost/sonde-test:{}", std::process::id());
+    let built = Command::new("podman")
+        .args([
+            "build",
+            "--format",
+            "docker",
+            "--build-arg",
+            "BINARY=sonde",
+            "-t",
+            &tag,
+        ])
+        .arg(ctx.path())
+        .output()
+        .unwrap();
+    if !built.status.success() {
+        let why = String::from_utf8_lossy(&built.stderr);
+        if why.contains("permission") || why.contains("newuidmap") || why.contains("kernel") {
+            return skipped(&format!(
+                "SKIPPED the_container_image: podman cannot build here: {why}"
+            ));
+        }
+        panic!("podman build failed: {why}");
+    }
+    let inspected = Command::new("podman")
+        .args(["image", "inspect", &tag])
+        .output()
+        .unwrap();
+    let _ = Command::new("podman").args(["rmi", "-f", &tag]).output();
+    assert!(inspected.status.success());
+    let image: serde_json::Value = serde_json::from_slice(&inspected.stdout).unwrap();
+    let image = &image[0];
+    let config = &image["Config"];
+    assert_eq!(config["User"], "65534:65534", "not root");
+    assert_eq!(config["Entrypoint"], serde_json::json!(["/bin/sonde"]));
+    assert!(config["ExposedPorts"]["3000/tcp"].is_object(), "{config}");
+    assert_eq!(
+        image["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "/bin/sonde", "healthcheck"]),
+        "a health check that needs no shell"
+    );
+}
+
+/// The Debian package `scripts/build-deb.sh` built (`.ci/run` builds it
+/// before the tests): its files and control fields.
+#[test]
+fn the_debian_package_installs_the_binary_unit_man_page_and_completions() {
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/target/debian"));
+    let version = env!("CARGO_PKG_VERSION");
+    let deb = dir.join(format!("sonde_{version}-1_amd64.deb"));
+    if !deb.exists() {
+        return skipped(&format!(
+            "SKIPPED the_debian_package: {} not built (run scripts/build-deb.sh)",
+            deb.display()
+        ));
+    }
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        return skipped("SKIPPED the_debian_package: dpkg-deb is not installed");
+    }
+    let listing = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    for file in [
+        "./usr/bin/sonde",
+        "./lib/systemd/system/sonde.service",
+        "./usr/share/man/man1/sonde.1.gz",
+        "./usr/share/bash-completion/completions/sonde",
+        "./usr/share/zsh/vendor-completions/_sonde",
+        "./usr/share/fish/vendor_completions.d/sonde.fish",
+    ] {
+        assert!(
+            listing.contains(file),
+            "the package lacks {file}:\n{listing}"
+        );
+    }
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with("./usr/bin/sonde")),
+        "the binary is executable"
+    );
+    let field = |name: &str| {
+        let out = Command::new("dpkg-deb")
+            .arg("-f")
+            .arg(&deb)
+            .arg(name)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(field("Package"), "sonde");
+    assert_eq!(field("Version"), format!("{version}-1"));
+    assert_eq!(field("Architecture"), "amd64");
+    assert!(field("Depends").contains("libc6"), "{}", field("Depends"));
+    // Installed, not enabled: no maintainer script starts the service.
+    let control = tempfile::tempdir().unwrap();
+    let extracted = Command::new("dpkg-deb")
+        .arg("-e")
+        .arg(&deb)
+        .arg(control.path().join("DEBIAN"))
+        .output()
+        .unwrap();
+    assert!(extracted.status.success());
+    for script in ["postinst", "preinst"] {
+        let path = control.path().join("DEBIAN").join(script);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            assert!(
+                !text.contains("enable"),
+                "{script} enables the unit: {text}"
+            );
+        }
+    }
+}
