@@ -14,8 +14,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// `SONDE_LONG_VERSION`: the package version, with the short commit when
 /// built from a git checkout (and `-dirty` for uncommitted changes).
 fn long_version() {
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/index");
+    // Only where they exist: a missing path makes cargo rerun every build.
+    for path in [".git/HEAD", ".git/index"] {
+        if std::path::Path::new(path).exists() {
+            println!("cargo:rerun-if-changed={path}");
+        }
+    }
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     let git = |args: &[&str]| {
         std::process::Command::new("git")
