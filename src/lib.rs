@@ -24,9 +24,10 @@
 //!   (`server::auth`), certificates (`server::tls`), shutdown.
 //! - [`collect`]: one module per source: `metrics` (the metrics sampler
 //!   over `cpu`, `memory`, `network`, `system`, `temperature`),
-//!   `processes/` (`parser`, `listing`, `watch`, `sampler`),
-//!   `process_detail`, `journal`, `disks`, `host`, and `errors` (collector
-//!   errors, logged once and counted).
+//!   `gpu/` (`mod`: discovery, sleep state and the sampler; `nvidia`: NVML
+//!   behind a trait; `amd`, `intel`: sysfs), `processes/` (`parser`,
+//!   `listing`, `watch`, `sampler`), `process_detail`, `journal`, `disks`,
+//!   `host`, and `errors` (collector errors, logged once and counted).
 
 #![cfg_attr(
     not(test),

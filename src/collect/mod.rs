@@ -9,6 +9,8 @@
 //!
 //! - [`metrics`]: the metrics sampler, over [`cpu`], [`memory`],
 //!   [`network`], [`system`] (load) and [`temperature`];
+//! - [`gpu`]: GPUs (NVML for NVIDIA, sysfs for AMD and Intel), sleeping
+//!   ones left asleep;
 //! - [`processes`]: the process table (parser, listing, watch, sampler);
 //! - [`process_detail`] and [`journal`]: one process in depth;
 //! - [`disks`], [`host`]: mounted filesystems, static host facts;
