@@ -168,6 +168,7 @@ fn metrics_json(c: &mut Criterion) {
         cpu: CpuUsage {
             total_percent: 12.5,
             per_core_percent: vec![10.0, 15.0, 11.5, 13.25],
+            ..CpuUsage::default()
         },
         memory: Some(Memory {
             total_bytes: 16 << 30,

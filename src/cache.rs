@@ -38,6 +38,8 @@ pub struct Sample<T> {
     frame: OnceLock<Frame>,
     /// The JSON bytes, for the JSON kinds (the frame is made from them).
     json: OnceLock<Bytes>,
+    /// The Prometheus text of this sample's series.
+    text: OnceLock<Bytes>,
 }
 
 impl<T> Sample<T> {
@@ -53,6 +55,7 @@ impl<T> Sample<T> {
             taken_at: SystemTime::now(),
             frame: OnceLock::new(),
             json: OnceLock::new(),
+            text: OnceLock::new(),
         }
     }
 
@@ -82,6 +85,24 @@ impl<T> Sample<T> {
         self.json
             .get_or_init(|| Bytes::from(encode(&self.value)))
             .clone()
+    }
+
+    /// The Prometheus text of this sample's series, made once like
+    /// [`Sample::frame`].
+    pub fn text(&self, encode: impl FnOnce(&T) -> String) -> Bytes {
+        self.text
+            .get_or_init(|| Bytes::from(encode(&self.value)))
+            .clone()
+    }
+
+    /// An entity tag for this sample: its wall-clock time in nanoseconds,
+    /// which two samples of one cache never share.
+    pub fn etag(&self, kind: &str) -> String {
+        let nanos = self
+            .taken_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("\"{kind}-{nanos:x}\"")
     }
 }
 

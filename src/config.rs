@@ -39,6 +39,10 @@ pub struct Config {
     #[command(flatten)]
     pub tls: TlsOptions,
 
+    /// The HTTP surfaces beside /ws: JSON, Prometheus.
+    #[command(flatten)]
+    pub http: HttpOptions,
+
     /// Log filter: error, warn, info, debug, trace, or tracing directives.
     #[arg(long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
     pub log: String,
@@ -174,6 +178,20 @@ pub struct Collection {
         help_heading = "Advanced"
     )]
     pub rootfs: PathBuf,
+}
+
+/// The HTTP surfaces beside /ws.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpOptions {
+    /// Let pages from this origin read /api/* (CORS; repeatable, or
+    /// comma-separated in the variable); off by default.
+    #[arg(long = "cors-origin", env = "SONDE_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin, help_heading = "HTTP")]
+    pub cors_origins: Vec<String>,
+
+    /// Also export the top N processes by CPU on /metrics (0: none; each
+    /// process is a series, so keep N small).
+    #[arg(long, env = "SONDE_PROMETHEUS_PROCESSES", default_value_t = 0, value_parser = parse_top, help_heading = "HTTP")]
+    pub prometheus_processes: usize,
 }
 
 /// wss:// and its certificate.
@@ -525,6 +543,31 @@ fn parse_san(v: &str) -> Result<String, String> {
         Ok(v.to_owned())
     } else {
         Err(format!("{v:?} is neither an IP address nor a DNS name"))
+    }
+}
+
+/// A CORS origin: `scheme://host[:port]`, nothing after it.
+fn parse_origin(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .ok_or_else(|| format!("{v:?} is not an origin such as https://dash.example:8080"))?;
+    if rest.is_empty()
+        || rest.contains('/')
+        || v.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "{v:?} is not an origin such as https://dash.example:8080"
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn parse_top(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if n <= 1000 => Ok(n),
+        _ => Err("expected a number of processes from 0 to 1000".to_owned()),
     }
 }
 

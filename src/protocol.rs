@@ -254,6 +254,8 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
 /// The WebSocket frame of each sample kind, from the sample's memoized
 /// encodings: made once per sample, whoever asks.
 pub mod frames {
+    use bytes::Bytes;
+
     use super::{Frame, binary_frame, json_frame, not_found_frame, to_json};
     use crate::cache::Sample;
     use crate::collect::disks::Disk;
@@ -297,20 +299,33 @@ pub mod frames {
     /// The `process_metrics` reply, or its not-found error.
     pub fn process_metrics(s: &Sample<Result<ProcessDetail, NotFound>>) -> Frame {
         match s.value() {
-            Ok(detail) => json_frame(to_json(&model::ProcessMetricsReply {
-                process: detail.clone().into(),
-                cached_at: secs(s.taken_at()),
-            })),
+            Ok(_) => json_frame(process_metrics_json(s).to_vec()),
             Err(NotFound(pid)) => not_found_frame(*pid),
         }
     }
 
+    /// The JSON of a found process (`{}` for a missing one: its reply is the
+    /// not-found error).
+    pub fn process_metrics_json(s: &Sample<Result<ProcessDetail, NotFound>>) -> Bytes {
+        let cached_at = secs(s.taken_at());
+        s.json(|d| match d {
+            Ok(detail) => to_json(&model::ProcessMetricsReply {
+                process: detail.clone().into(),
+                cached_at,
+            }),
+            Err(_) => b"{}".to_vec(),
+        })
+    }
+
     /// The `journal_entries` reply.
     pub fn journal(s: &Sample<Journal>) -> Frame {
-        json_frame(to_json(&model::JournalReply::new(
-            s.value(),
-            secs(s.taken_at()),
-        )))
+        json_frame(journal_json(s).to_vec())
+    }
+
+    /// The JSON of a journal sample.
+    pub fn journal_json(s: &Sample<Journal>) -> Bytes {
+        let cached_at = secs(s.taken_at());
+        s.json(|j| to_json(&model::JournalReply::new(j, cached_at)))
     }
 }
 

@@ -197,6 +197,11 @@ impl AppState {
         self.started.elapsed().as_secs()
     }
 
+    /// Ticks, pages and boot time, read once.
+    pub fn clock(&self) -> HostClock {
+        self.clock
+    }
+
     /// The collector error counters.
     pub fn errors(&self) -> &CollectorErrors {
         &self.errors

@@ -11,7 +11,15 @@ pub struct CpuJiffies {
     pub busy: u64,
     /// All jiffies (guest time is already inside user/nice, so not added).
     pub total: u64,
+    /// Jiffies per mode, in [`MODES`] order (zero where the kernel's line
+    /// is shorter).
+    pub modes: [u64; 8],
 }
+
+/// The modes of a `cpu` line, in order, as node_exporter names them.
+pub const MODES: [&str; 8] = [
+    "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal",
+];
 
 impl CpuJiffies {
     /// Busy % of the interval between `earlier` and `self`, 0–100.
@@ -79,6 +87,7 @@ fn parse_cpu_fields<'a>(fields: impl Iterator<Item = &'a str>) -> Result<CpuJiff
     Ok(CpuJiffies {
         busy: total.saturating_sub(idle),
         total,
+        modes: v,
     })
 }
 
@@ -87,6 +96,9 @@ fn parse_cpu_fields<'a>(fields: impl Iterator<Item = &'a str>) -> Result<CpuJiff
 pub struct CpuUsage {
     /// Whole machine, 0–100.
     pub total_percent: f32,
+    /// The cumulative counters the percentages were computed from (for
+    /// exporters that want seconds by mode).
+    pub times: CpuTimes,
     /// One entry per online logical CPU, in CPU-id order, 0–100 each.
     pub per_core_percent: Vec<f32>,
 }
@@ -151,6 +163,7 @@ pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
     CpuUsage {
         total_percent: now.all.busy_percent_since(&base.all),
         per_core_percent,
+        times: now.clone(),
     }
 }
 
@@ -176,9 +189,11 @@ procs_blocked 0
             t.all,
             CpuJiffies {
                 busy: 4705 + 356 + 584 + 23,
-                total: 4705 + 356 + 584 + 3699 + 23 + 23
+                total: 4705 + 356 + 584 + 3699 + 23 + 23,
+                modes: [4705, 356, 584, 3699, 23, 23, 0, 0],
             }
         );
+        assert_eq!(MODES[3], "idle");
         assert_eq!(t.cores.len(), 2);
         assert_eq!(t.cores[1].0, 1);
         assert_eq!(t.boot_time_secs, Some(1_062_191_376));
@@ -212,10 +227,12 @@ procs_blocked 0
         let a = CpuJiffies {
             busy: 100,
             total: 200,
+            ..CpuJiffies::default()
         };
         let b = CpuJiffies {
             busy: 50,
             total: 100,
+            ..CpuJiffies::default()
         };
         assert_eq!(b.busy_percent_since(&a), 0.0);
     }

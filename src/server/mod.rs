@@ -2,7 +2,9 @@
 //! ([`listener`]), shutdown.
 
 pub mod auth;
+pub mod http;
 pub mod listener;
+pub mod prometheus;
 pub mod tls;
 pub mod ws;
 
@@ -24,10 +26,43 @@ use listener::Transport;
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
 /// The routes, over a state; tests can drive it without a socket.
+///
+/// `/ws` (the WebSocket), `/healthz`, `/api/*` (JSON) and `/metrics`
+/// (Prometheus). The HTTP surfaces are compressed by `Accept-Encoding`
+/// (gzip, br, zstd) and, with `--cors-origin`, readable from those origins.
 pub fn app(state: Arc<AppState>) -> Router {
+    let mut http = Router::new()
+        .route("/api/metrics", get(http::metrics))
+        .route("/api/disks", get(http::disks))
+        .route("/api/host", get(http::host))
+        .route("/api/processes", get(http::processes))
+        .route("/api/processes/{pid}", get(http::process))
+        .route("/api/processes/{pid}/journal", get(http::journal))
+        .route("/metrics", get(prometheus::handler))
+        .layer(tower_http::compression::CompressionLayer::new());
+    let origins: Vec<axum::http::HeaderValue> = state
+        .config
+        .http
+        .cors_origins
+        .iter()
+        .filter_map(|o| axum::http::HeaderValue::from_str(o).ok())
+        .collect();
+    if !origins.is_empty() {
+        http = http.layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::AllowOrigin::list(origins))
+                .allow_methods([axum::http::Method::GET])
+                .allow_headers([
+                    axum::http::header::AUTHORIZATION,
+                    axum::http::header::IF_NONE_MATCH,
+                ])
+                .expose_headers([axum::http::header::ETAG]),
+        );
+    }
     Router::new()
         .route("/ws", get(ws::handler))
         .route("/healthz", get(healthz))
+        .merge(http)
         .with_state(state)
 }
 

@@ -1,0 +1,429 @@
+//! The HTTP surfaces against the live server on port 0, with a real HTTP
+//! client (hyper): `/api/*` JSON with its cache headers, compression, auth
+//! and CORS, and `/metrics` checked by `promtool` and scraped by a real
+//! Prometheus where Debian's `prometheus` package is installed.
+
+mod common;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::Server;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// A GET's status, headers and (decoded) body.
+struct Got {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Got {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Got {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let mut req = hyper::Request::get(format!("http://{addr}{path}"));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.request(req.body(Empty::new()).unwrap()),
+    )
+    .await
+    .expect("an answer within 10 s")
+    .expect("HTTP works");
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let raw = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = match headers
+        .get("content-encoding")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("gzip") => common::gunzip(&raw),
+        Some("br") => {
+            let mut out = Vec::new();
+            brotli_decompressor::Decompressor::new(&raw[..], 4096)
+                .read_to_end(&mut out)
+                .unwrap();
+            out
+        }
+        Some("zstd") => zstd::decode_all(&raw[..]).unwrap(),
+        _ => raw,
+    };
+    Got {
+        status,
+        headers,
+        body,
+    }
+}
+
+#[tokio::test]
+async fn the_json_api_answers_from_the_samples_with_cache_headers() {
+    let server = Server::start(&["--metrics-ttl-ms", "60000"]).await;
+    let a = get(server.addr, "/api/metrics", &[]).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-type"), Some("application/json"));
+    let m = a.json();
+    assert!(m["cpu_total"].is_number() && m["disks"].is_array() && m["top_processes"].is_array());
+    let etag = a.header("etag").expect("an ETag").to_owned();
+    let max_age: u64 = a
+        .header("cache-control")
+        .and_then(|c| c.strip_prefix("max-age="))
+        .and_then(|n| n.parse().ok())
+        .expect("max-age");
+    assert!(
+        (58..=60).contains(&max_age),
+        "what is left of a 60 s TTL: {max_age}"
+    );
+    // The WebSocket reads the same sample.
+    let mut ws = server.ws().await;
+    let over_ws = common::json(&common::ask(&mut ws, "get_metrics").await);
+    assert_eq!(over_ws["sampled_at_ms"], m["sampled_at_ms"]);
+    let again = get(server.addr, "/api/metrics", &[("If-None-Match", &etag)]).await;
+    assert_eq!(again.status, 304, "an unchanged sample is not sent again");
+    assert!(again.body.is_empty());
+
+    for path in ["/api/disks", "/api/host"] {
+        let got = get(server.addr, path, &[]).await;
+        assert_eq!(got.status, 200, "{path}");
+        assert!(got.header("etag").is_some(), "{path}");
+    }
+    assert_eq!(
+        get(server.addr, "/api/host", &[]).await.json()["version"],
+        sonde::VERSION
+    );
+}
+
+#[tokio::test]
+async fn the_process_list_sorts_limits_and_refuses_bad_parameters() {
+    let server = Server::start(&[]).await;
+    let all = get(server.addr, "/api/processes", &[]).await.json();
+    let rows = all["processes"].as_array().unwrap();
+    assert!(rows.len() > 2);
+    assert_eq!(all["process_count"].as_u64(), Some(rows.len() as u64));
+    for key in ["pid", "name", "cpu_usage", "mem_bytes"] {
+        assert!(!rows[0][key].is_null(), "{key} in {}", rows[0]);
+    }
+    let pids: Vec<u64> = rows.iter().map(|r| r["pid"].as_u64().unwrap()).collect();
+    assert!(pids.is_sorted(), "pid order by default");
+    let by_mem = get(server.addr, "/api/processes?sort=mem&limit=3", &[])
+        .await
+        .json();
+    let mem: Vec<u64> = by_mem["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["mem_bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(mem.len(), 3);
+    assert!(
+        mem.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {mem:?}"
+    );
+    let by_name = get(server.addr, "/api/processes?sort=name&order=desc", &[])
+        .await
+        .json();
+    let names: Vec<&str> = by_name["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(names.windows(2).all(|w| w[0] >= w[1]));
+    for (query, parameter) in [
+        ("sort=size", "sort"),
+        ("order=up", "order"),
+        ("limit=0", "limit"),
+        ("limit=x", "limit"),
+    ] {
+        let bad = get(server.addr, &format!("/api/processes?{query}"), &[]).await;
+        assert_eq!(bad.status, 400, "{query}");
+        assert_eq!(bad.json()["parameter"], parameter, "{query}");
+        assert!(bad.json()["error"].as_str().unwrap().contains(parameter));
+    }
+
+    let me = std::process::id();
+    let detail = get(server.addr, &format!("/api/processes/{me}"), &[]).await;
+    assert_eq!(detail.status, 200);
+    assert_eq!(detail.json()["process"]["pid"], me);
+    let missing = get(server.addr, "/api/processes/4294967295", &[]).await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["pid"], 4_294_967_295u64);
+    assert_eq!(
+        get(server.addr, "/api/processes/abc", &[]).await.status,
+        400
+    );
+    let journal = get(server.addr, &format!("/api/processes/{me}/journal"), &[]).await;
+    assert_eq!(journal.status, 200);
+    assert!(journal.json()["entries"].is_array());
+}
+
+#[tokio::test]
+async fn compression_follows_accept_encoding() {
+    let server = Server::start(&[]).await;
+    for encoding in ["gzip", "br", "zstd"] {
+        let got = get(
+            server.addr,
+            "/api/processes",
+            &[("Accept-Encoding", encoding)],
+        )
+        .await;
+        assert_eq!(got.header("content-encoding"), Some(encoding));
+        assert!(got.json()["processes"].is_array(), "{encoding} decodes");
+    }
+    let plain = get(server.addr, "/api/processes", &[]).await;
+    assert_eq!(plain.header("content-encoding"), None);
+}
+
+#[tokio::test]
+async fn the_http_surfaces_need_the_token_and_cors_is_off_unless_asked() {
+    let server = Server::start(&["--token", "s3cret"]).await;
+    for path in ["/api/metrics", "/api/processes", "/metrics"] {
+        assert_eq!(get(server.addr, path, &[]).await.status, 401, "{path}");
+        let bearer = get(server.addr, path, &[("Authorization", "Bearer s3cret")]).await;
+        assert_eq!(bearer.status, 200, "{path}");
+        let query = if path.contains('?') { "&" } else { "?" };
+        let by_query = get(server.addr, &format!("{path}{query}token=s3cret"), &[]).await;
+        assert_eq!(by_query.status, 200, "{path}");
+    }
+    assert_eq!(
+        get(server.addr, "/healthz", &[]).await.status,
+        200,
+        "no token for health"
+    );
+    let origin = [
+        ("Origin", "http://dash.local:8080"),
+        ("Authorization", "Bearer s3cret"),
+    ];
+    let got = get(server.addr, "/api/metrics", &origin).await;
+    assert_eq!(
+        got.header("access-control-allow-origin"),
+        None,
+        "CORS off by default"
+    );
+
+    let server = Server::start(&["--cors-origin", "http://dash.local:8080"]).await;
+    let got = get(
+        server.addr,
+        "/api/metrics",
+        &[("Origin", "http://dash.local:8080")],
+    )
+    .await;
+    assert_eq!(
+        got.header("access-control-allow-origin"),
+        Some("http://dash.local:8080")
+    );
+    let other = get(
+        server.addr,
+        "/api/metrics",
+        &[("Origin", "http://evil.example")],
+    )
+    .await;
+    assert_eq!(other.header("access-control-allow-origin"), None);
+}
+
+fn meminfo_total_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap()
+        * 1024
+}
+
+#[tokio::test]
+async fn prometheus_text_with_node_exporter_names_passes_promtool() {
+    let server = Server::start(&["--prometheus-processes", "3"]).await;
+    let got = get(server.addr, "/metrics", &[]).await;
+    assert_eq!(got.status, 200);
+    assert!(
+        got.header("content-type")
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = String::from_utf8(got.body).unwrap();
+    for series in [
+        "node_cpu_seconds_total{cpu=\"0\",mode=\"idle\"}",
+        "node_memory_MemTotal_bytes ",
+        "node_network_receive_bytes_total{device=\"lo\"}",
+        "node_load1 ",
+        "node_boot_time_seconds ",
+        "sonde_build_info{",
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "sonde_process_cpu_ratio{",
+    ] {
+        assert!(text.contains(series), "no {series} in:\n{text}");
+    }
+    let mem: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("node_memory_MemTotal_bytes "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert_eq!(mem as u64, meminfo_total_bytes());
+    let Ok(mut promtool) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        return common::skipped(
+            "SKIPPED promtool check: promtool is not installed (.ci/run installs Debian's prometheus)",
+        );
+    };
+    {
+        use std::io::Write;
+        promtool
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = promtool.wait_with_output().unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    // node_exporter's memory names are camelCase (MemTotal…) and promtool's
+    // linter says so about node_exporter too; anything else is a finding.
+    let findings: Vec<&str> = said
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !(l.starts_with("node_memory_") && l.contains("camelCase")))
+        .collect();
+    assert!(findings.is_empty(), "promtool: {findings:#?}");
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "promtool failed to parse: {said}"
+    );
+}
+
+/// A free loopback port (there is a small window before the child binds it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Prometheus's instant query result for `query`.
+async fn query(prom: SocketAddr, query: &str) -> Vec<Value> {
+    let path = format!(
+        "/api/v1/query?query={}",
+        query
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' =>
+                    (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    );
+    // Prometheus may not listen yet: no answer is an empty result.
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let Ok(uri) = format!("http://{prom}{path}").parse::<hyper::Uri>() else {
+        return Vec::new();
+    };
+    let Ok(res) = client.get(uri).await else {
+        return Vec::new();
+    };
+    let Ok(body) = res.into_body().collect().await else {
+        return Vec::new();
+    };
+    serde_json::from_slice::<Value>(&body.to_bytes())
+        .ok()
+        .and_then(|v| v["data"]["result"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_real_prometheus_scrapes_sonde_with_a_token() {
+    if std::process::Command::new("prometheus")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return common::skipped(
+            "SKIPPED a_real_prometheus_scrapes_sonde: prometheus is not installed (.ci/run installs Debian's prometheus)",
+        );
+    }
+    let server = Server::start(&["--token", "fleet-token"]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: sonde\n    authorization:\n      credentials: fleet-token\n    static_configs:\n      - targets: ['{}']\n",
+            server.addr
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let prom: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut child = common::Killed(
+        std::process::Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={prom}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let t0 = Instant::now();
+    loop {
+        let scrapes = query(prom, "count_over_time(up{job=\"sonde\"}[1m])").await;
+        let up = query(prom, "up{job=\"sonde\"}").await;
+        let n: f64 = scrapes
+            .first()
+            .and_then(|r| r["value"][1].as_str())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        // Four scrapes: a rate over the first two alone is at the mercy of
+        // Prometheus's extrapolation and of sonde's 250 ms metrics cache.
+        if n >= 4.0 && up.first().and_then(|r| r["value"][1].as_str()) == Some("1") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60) && child.0.try_wait().unwrap().is_none(),
+            "Prometheus did not scrape sonde four times (up: {up:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let mem = query(prom, "node_memory_MemTotal_bytes").await;
+    let value: f64 = mem[0]["value"][1].as_str().unwrap().parse().unwrap();
+    assert_eq!(value as u64, meminfo_total_bytes());
+    // irate: the last two scrapes (rate() would divide a few seconds of
+    // data by the whole range).
+    let rate = query(prom, "sum(irate(node_cpu_seconds_total[1m]))").await;
+    let cores: f64 = rate
+        .first()
+        .and_then(|r| r["value"][1].as_str())
+        .and_then(|v| v.parse().ok())
+        .expect("a CPU rate");
+    // All modes together: one second per second per CPU.
+    let ncpu = common::ncpu() as f64;
+    assert!(
+        (cores - ncpu).abs() < 0.25 * ncpu,
+        "{cores} CPU-seconds per second on {ncpu} CPUs"
+    );
+}
