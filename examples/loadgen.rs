@@ -114,6 +114,15 @@ enum Mode {
         #[arg(long, default_value_t = 1000)]
         reply_bytes: usize,
     },
+    /// R sequential HTTP GETs of PATH on one kept-alive connection
+    /// (`--url http://127.0.0.1:PORT`): server CPU per request, for
+    /// `/metrics` scrapes and `/api/*` polls, against any HTTP server.
+    Http {
+        #[arg(long, default_value = "/metrics")]
+        path: String,
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
     /// Read JSON lines (files or stdin) and print medians and ratios.
     Report { files: Vec<String> },
 }
@@ -398,11 +407,18 @@ fn emit(args: &Args, mode: &str, procs: usize, figures: Value, human: String) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if !args.url.starts_with("ws://127.")
-        && !args.url.starts_with("ws://localhost")
-        && !args.url.starts_with("ws://[::1]")
-    {
-        anyhow::bail!("loadgen talks to loopback only (ws://127.x, ws://localhost, ws://[::1])");
+    let url = args
+        .url
+        .strip_prefix("ws://")
+        .or_else(|| args.url.strip_prefix("http://"))
+        .unwrap_or("");
+    if !url.starts_with("127.") && !url.starts_with("localhost") && !url.starts_with("[::1]") {
+        anyhow::bail!(
+            "loadgen talks to loopback only (ws:// or http:// 127.x, localhost, [::1])"
+        );
+    }
+    if let Mode::Http { path, requests } = &args.mode {
+        return http_cost(&args, path, *requests).await;
     }
     if let Mode::Report { files } = &args.mode {
         return report(files);
@@ -645,12 +661,77 @@ async fn main() -> anyhow::Result<()> {
                 ),
             );
         }
-        Mode::Hold | Mode::Report { .. } | Mode::Floor { .. } | Mode::Echo { .. } => {}
+        Mode::Hold
+        | Mode::Report { .. }
+        | Mode::Floor { .. }
+        | Mode::Echo { .. }
+        | Mode::Http { .. } => {}
     }
     Ok(())
 }
 
 /// Medians per (scenario, mode, figure) and server, with sonde/socktop ratios.
+/// `loadgen http`: sequential GETs on one kept-alive connection.
+async fn http_cost(args: &Args, path: &str, requests: usize) -> anyhow::Result<()> {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let (_server, pid, _) = start_server(args)?;
+    let client = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(1)
+        .build_http::<Empty<bytes::Bytes>>();
+    let uri: hyper::Uri = format!("{}{path}", args.url.trim_end_matches('/')).parse()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let get = || async {
+        let res = client.get(uri.clone()).await?;
+        let ok = res.status().is_success();
+        let body = res.into_body().collect().await?.to_bytes();
+        anyhow::Ok((ok, body.len()))
+    };
+    // Up, and one request so both sides have their connection and caches.
+    while get().await.is_err() {
+        if Instant::now() > deadline {
+            anyhow::bail!("{uri} did not answer within 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let procs = count_processes();
+    let (mut bytes, mut valid) = (0usize, 0usize);
+    let mut latencies = Vec::with_capacity(requests);
+    let a = read_cpu(pid);
+    for _ in 0..requests {
+        let t = Instant::now();
+        let (ok, n) = get().await?;
+        latencies.push(t.elapsed().as_micros() as u64);
+        bytes += n;
+        valid += usize::from(ok);
+    }
+    let b = read_cpu(pid);
+    latencies.sort_unstable();
+    let cpu_ms = b.sched_ns.saturating_sub(a.sched_ns) as f64 / 1e6;
+    let figures = json!({
+        "kind": path, "requests": requests,
+        "cpu_ms_per_request": cpu_ms / requests as f64,
+        "ticks_ms_per_request": (b.ticks - a.ticks) as f64 * 10.0 / requests as f64,
+        "p50_us": percentile(&latencies, 0.5), "p99_us": percentile(&latencies, 0.99),
+        "bytes_per_reply": bytes / requests.max(1), "valid": valid, "rss_kb": rss_kb(pid),
+    });
+    emit(
+        args,
+        "http",
+        procs,
+        figures,
+        format!(
+            "{requests} × GET {path}: {:.3} ms CPU/request, p50 {} µs, {} B/reply, {valid} valid, RSS {} kB",
+            cpu_ms / requests as f64,
+            percentile(&latencies, 0.5),
+            bytes / requests.max(1),
+            rss_kb(pid)
+        ),
+    );
+    Ok(())
+}
+
 /// `loadgen echo`: one connection, each read answered with `reply_bytes`.
 fn echo(reply_bytes: usize) -> anyhow::Result<()> {
     use std::io::Write;

@@ -18,6 +18,8 @@ IDLE_SECS=${IDLE_SECS:-60}
 CADENCE_SECS=${CADENCE_SECS:-30}
 PORT=${PORT:-3999}
 URL="ws://127.0.0.1:$PORT/ws"
+HTTP="http://127.0.0.1:$PORT"
+NODE_EXPORTER=${NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
 PEER=target/peers/bin/socktop_agent
 L=target/release/examples/loadgen
 OUT=${OUT:-target/compare/$(date -u +%Y%m%dT%H%M%SZ).jsonl}
@@ -117,6 +119,21 @@ for rep in $(seq "$REPS"); do
   floor "base floor"
   placed "same-cpu" 0 0 base_placed
   placed "two-cpu" 0 1 base_placed
+  # /metrics against node_exporter (Debian's prometheus-node-exporter),
+  # each scrape a fresh collection (sonde at TTL 0), and the cached
+  # /api/metrics against the cached WebSocket metrics reply.
+  if [ -x "$NODE_EXPORTER" ]; then
+    "$L" http --path /metrics --requests 300 --server "$(server_cmd sonde)" --url "$HTTP" \
+      --name sonde --scenario "scrape ttl0" "${TTL0[@]}" >>"$OUT"
+    "$L" http --path /metrics --requests 300 --server "$NODE_EXPORTER --web.listen-address=127.0.0.1:$PORT" \
+      --url "$HTTP" --name node_exporter --scenario "scrape ttl0" >>"$OUT"
+  fi
+  "$L" http --path /api/metrics --requests 3000 --server "$(server_cmd sonde)" --url "$HTTP" \
+    --name sonde --scenario "cached api" --server-env SONDE_METRICS_TTL_MS=60000 >>"$OUT"
+  "$L" http --path /healthz --requests 3000 --server "$(server_cmd sonde)" --url "$HTTP" \
+    --name sonde-healthz --scenario "cached api" >>"$OUT"
+  "$L" cost --kind metrics --requests 3000 --server "$(server_cmd sonde)" --url "$URL" \
+    --name sonde-ws --scenario "cached api" --server-env SONDE_METRICS_TTL_MS=60000 >>"$OUT"
   run "base 16conn" load --kind processes --connections 16 --seconds 10
   run "base 0clients" idle --clients 0 --seconds "$IDLE_SECS"
   run "base 100clients" idle --clients 100 --seconds "$IDLE_SECS"
