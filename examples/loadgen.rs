@@ -413,9 +413,7 @@ async fn main() -> anyhow::Result<()> {
         .or_else(|| args.url.strip_prefix("http://"))
         .unwrap_or("");
     if !url.starts_with("127.") && !url.starts_with("localhost") && !url.starts_with("[::1]") {
-        anyhow::bail!(
-            "loadgen talks to loopback only (ws:// or http:// 127.x, localhost, [::1])"
-        );
+        anyhow::bail!("loadgen talks to loopback only (ws:// or http:// 127.x, localhost, [::1])");
     }
     if let Mode::Http { path, requests } = &args.mode {
         return http_cost(&args, path, *requests).await;
