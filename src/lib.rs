@@ -3,10 +3,11 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: a request (socket frame) → [`protocol`] (parse) →
-//! [`state`] (a cache of typed samples per kind) → [`collect`] (read the
-//! host) → a typed sample → an encoding for the surface that asked (the
-//! WebSocket frame today), made once per sample → the wire.
+//! Data flows one way: a request (socket frame or HTTP GET) → [`protocol`]
+//! or `server::http` (parse) → [`state`] (a cache of typed samples per
+//! kind) → [`collect`] (read the host) → a typed sample → an encoding for
+//! the surface that asked (WebSocket frame, JSON bytes, Prometheus text),
+//! made once per sample → the wire.
 //!
 //! - [`config`]: flags and environment in groups (listen, cache TTLs,
 //!   collection, TLS), the socktop names in one alias table; parsed once.
@@ -20,8 +21,10 @@
 //! - [`ops`]: operator commands: `check`, `healthcheck`, `completions`,
 //!   `man`.
 //! - [`server`]: the router, the one listener for plain and TLS
-//!   (`server::listener`), the WebSocket loop (`server::ws`), auth
-//!   (`server::auth`), certificates (`server::tls`), shutdown.
+//!   (`server::listener`), the WebSocket loop (`server::ws`), JSON over
+//!   HTTP (`server::http`), Prometheus text (`server::prometheus`), the
+//!   live page (`assets/index.html`, embedded), auth (`server::auth`),
+//!   certificates (`server::tls`), shutdown.
 //! - [`collect`]: one module per source: `metrics` (the metrics sampler
 //!   over `cpu`, `memory`, `network`, `system`, `temperature`),
 //!   `gpu/` (`mod`: discovery, sleep state and the sampler; `nvidia`: NVML

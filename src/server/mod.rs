@@ -60,10 +60,26 @@ pub fn app(state: Arc<AppState>) -> Router {
         );
     }
     Router::new()
+        .route("/", get(page))
         .route("/ws", get(ws::handler))
         .route("/healthz", get(healthz))
         .merge(http)
         .with_state(state)
+}
+
+/// The live page: one self-contained file, embedded. It carries no data
+/// (it reads `/ws` with the token from its own address), so it needs none.
+const PAGE: &str = include_str!("../../assets/index.html");
+
+/// `GET /`: the live page.
+async fn page() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        PAGE,
+    )
 }
 
 /// `GET /healthz`: no auth, no collection.

@@ -1,0 +1,232 @@
+//! The live page in a real browser: Debian's Chromium, headless, driven
+//! through chromedriver (WebDriver, the fantoccini crate) against the live
+//! server on loopback. Skipped, saying why, where Chromium is missing;
+//! `.ci/run` installs it.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Killed, Server, skipped};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// chromedriver, and a headless Chromium session through it.
+async fn browser(profile: &std::path::Path) -> (Killed, Client) {
+    let port = free_port();
+    let driver = Killed(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,1100",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let t0 = Instant::now();
+    loop {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(client) => return (driver, client),
+            Err(e) if t0.elapsed() > Duration::from_secs(20) => panic!("no WebDriver session: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// Waits until `script` returns something truthy, and returns it.
+async fn until(client: &Client, what: &str, script: &str) -> Value {
+    let t0 = Instant::now();
+    loop {
+        let v = client.execute(script, vec![]).await.unwrap();
+        let truthy = match &v {
+            Value::Null | Value::Bool(false) => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            _ => true,
+        };
+        if truthy {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
+    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
+        return skipped(
+            "SKIPPED the_live_page: Chromium or chromedriver is not installed (.ci/run installs chromium and chromium-driver)",
+        );
+    }
+    let server = Server::start(&["--token", "page-token"]).await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, client) = browser(profile.path()).await;
+    let base = format!("http://{}", server.addr);
+
+    // Without the token: a clear message, no data.
+    client.goto(&format!("{base}/")).await.unwrap();
+    let message = until(
+        &client,
+        "the token message",
+        "const s = document.getElementById('status'); return s.classList.contains('bad') && s.textContent;",
+    )
+    .await;
+    assert!(message.as_str().unwrap().contains("token"), "{message}");
+
+    // With it: numbers appear and change.
+    client
+        .goto(&format!("{base}/?token=page-token"))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "live status",
+        "return document.getElementById('status').textContent === 'live';",
+    )
+    .await;
+    let cpu = until(
+        &client,
+        "a CPU figure",
+        "const t = document.getElementById('cpu-total').textContent; return t.endsWith('%') && t;",
+    )
+    .await;
+    assert!(
+        cpu.as_str()
+            .unwrap()
+            .trim_end_matches(" %")
+            .parse::<f64>()
+            .is_ok(),
+        "{cpu}"
+    );
+    let updates =
+        |n: u64| format!("return Number(document.getElementById('updates').textContent) >= {n};");
+    until(&client, "a first update", &updates(1)).await;
+    until(&client, "more updates (500 ms polling)", &updates(3)).await;
+    let host = client
+        .find(Locator::Id("host"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(host.contains(sonde::VERSION), "{host}");
+
+    // The process table, sorted by memory on a click.
+    until(
+        &client,
+        "process rows",
+        "return document.querySelectorAll('#procs tbody tr').length > 2;",
+    )
+    .await;
+    client
+        .find(Locator::Id("sort-mem"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let mem: Vec<f64> = serde_json::from_value(
+        client
+            .execute(
+                "return [...document.querySelectorAll('#procs tbody tr')].slice(0, 20).map(r => Number(r.dataset.mem));",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        mem.len() > 2 && mem.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {mem:?}"
+    );
+    let head = client
+        .execute(
+            "return document.getElementById('sort-mem').className;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(head.as_str().unwrap().contains("on"));
+
+    // A click through to one process's details.
+    client
+        .find(Locator::Css("#procs tbody tr"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the detail pane",
+        "const d = document.getElementById('detail').textContent; return d.includes('command') && d;",
+    )
+    .await;
+
+    let png = client.screenshot().await.unwrap();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/page.png");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(&out, png).unwrap();
+
+    // The filter box narrows the table.
+    let me = std::process::id();
+    client
+        .execute(
+            &format!("const f = document.getElementById('filter'); f.value = '{me}'; f.dispatchEvent(new Event('input'));"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let pids: Vec<u64> = serde_json::from_value(
+        client
+            .execute("return [...document.querySelectorAll('#procs tbody tr')].map(r => Number(r.dataset.pid));", vec![])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        pids.iter()
+            .all(|p| p.to_string().starts_with(&me.to_string())),
+        "{pids:?}"
+    );
+
+    let errors = client
+        .execute("return window.__sondeErrors;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(errors, json!([]), "errors in the page");
+    client.close().await.unwrap();
+}
