@@ -275,20 +275,33 @@ pub mod frames {
 
     /// The `metrics` reply.
     pub fn metrics(s: &Sample<Metrics>) -> Frame {
-        json_frame(s.json(|m| to_json(&model::Metrics::from(m))).to_vec())
+        json_frame(metrics_json(s).to_vec())
+    }
+
+    /// The metrics reply's JSON, made once per sample (the frame and
+    /// `/api/metrics` share it).
+    pub fn metrics_json(s: &Sample<Metrics>) -> Bytes {
+        s.json(|m| to_json(&model::Metrics::from(m)))
     }
 
     /// The `disks` reply.
     pub fn disks(s: &Sample<Vec<Disk>>) -> Frame {
-        json_frame(
-            s.json(|d| to_json(&d.iter().map(model::DiskEntry::from).collect::<Vec<_>>()))
-                .to_vec(),
-        )
+        json_frame(disks_json(s).to_vec())
+    }
+
+    /// The disks reply's JSON, made once per sample.
+    pub fn disks_json(s: &Sample<Vec<Disk>>) -> Bytes {
+        s.json(|d| to_json(&d.iter().map(model::DiskEntry::from).collect::<Vec<_>>()))
     }
 
     /// The `host` reply.
     pub fn host(s: &Sample<HostFacts>) -> Frame {
-        json_frame(s.json(|h| to_json(&model::Host::from(h))).to_vec())
+        json_frame(host_json(s).to_vec())
+    }
+
+    /// The host reply's JSON, made once per sample.
+    pub fn host_json(s: &Sample<HostFacts>) -> Bytes {
+        s.json(|h| to_json(&model::Host::from(h)))
     }
 
     /// The `processes` reply (protobuf).

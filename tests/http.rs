@@ -9,7 +9,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::Server;
+use common::{Server, free_port};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -311,15 +311,6 @@ async fn prometheus_text_with_node_exporter_names_passes_promtool() {
         matches!(out.status.code(), Some(0 | 3)),
         "promtool failed to parse: {said}"
     );
-}
-
-/// A free loopback port (there is a small window before the child binds it).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Prometheus's instant query result for `query`.

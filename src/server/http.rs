@@ -20,8 +20,7 @@ use super::auth::Authorized;
 use crate::cache::Sample;
 use crate::collect::CollectError;
 use crate::collect::processes::{ProcRow, ProcessTable};
-use crate::model;
-use crate::protocol::to_json;
+use crate::protocol::{frames, to_json};
 use crate::state::AppState;
 
 /// A JSON body with its cache headers; `304` when the client has it.
@@ -82,7 +81,7 @@ pub async fn metrics(
 ) -> Response {
     match state.metrics().await {
         Ok(s) => cached_json(&headers, &s, "metrics", state.config.ttl.metrics(), || {
-            s.json(|m| to_json(&model::Metrics::from(m)))
+            frames::metrics_json(&s)
         }),
         Err(e) => collect_failed(&e),
     }
@@ -96,7 +95,7 @@ pub async fn disks(
 ) -> Response {
     match state.disks().await {
         Ok(s) => cached_json(&headers, &s, "disks", state.config.ttl.disks(), || {
-            s.json(|d| to_json(&d.iter().map(model::DiskEntry::from).collect::<Vec<_>>()))
+            frames::disks_json(&s)
         }),
         Err(e) => collect_failed(&e),
     }
@@ -110,7 +109,7 @@ pub async fn host(
 ) -> Response {
     match state.host().await {
         Ok(s) => cached_json(&headers, &s, "host", Duration::from_secs(3600), || {
-            s.json(|h| to_json(&model::Host::from(h)))
+            frames::host_json(&s)
         }),
         Err(e) => collect_failed(&e),
     }
@@ -314,7 +313,7 @@ pub async fn process(
     };
     match state.process_detail(pid).await {
         Ok(s) => match s.value() {
-            Ok(_) => json_of(&s, crate::protocol::frames::process_metrics_json),
+            Ok(_) => json_of(&s, frames::process_metrics_json),
             Err(_) => error(
                 StatusCode::NOT_FOUND,
                 serde_json::json!({ "error": format!("process {pid} not found"), "pid": pid }),
@@ -335,7 +334,7 @@ pub async fn journal(
         Err(r) => return *r,
     };
     match state.journal(pid).await {
-        Ok(s) => json_of(&s, crate::protocol::frames::journal_json),
+        Ok(s) => json_of(&s, frames::journal_json),
         Err(e) => collect_failed(&e),
     }
 }

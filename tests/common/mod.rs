@@ -253,3 +253,12 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// A free loopback port (there is a small window before a child binds it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
