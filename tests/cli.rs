@@ -6,6 +6,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
+use common::Killed;
+
+mod common;
 
 fn sonde() -> Command {
     let mut cmd = Command::cargo_bin("sonde").unwrap();
@@ -293,16 +296,6 @@ fn out_of_descriptors_is_logged_at_warn_and_the_server_recovers() {
         log.iter()
             .any(|l| l.contains("WARN") && l.contains("accept failed"))
     );
-}
-
-/// A child process killed when the test ends, passed or not.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

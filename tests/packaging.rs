@@ -4,13 +4,11 @@
 use std::path::Path;
 use std::process::Command;
 
-const UNIT: &str = include_str!("../packaging/sonde.service");
+use common::skipped;
 
-/// Says that a test skipped part of itself, on the real stderr.
-fn skipped(why: &str) {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{why}");
-}
+mod common;
+
+const UNIT: &str = include_str!("../packaging/sonde.service");
 
 /// The unit with `ExecStart` pointing at the binary this test built.
 fn unit_for_this_build(dir: &Path) -> std::path::PathBuf {

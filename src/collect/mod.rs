@@ -224,6 +224,11 @@ fn read_kept<'a>(
     std::str::from_utf8(&buf[..n]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
+/// A small sysfs or procfs file's text, trimmed; `None` when unreadable.
+pub(crate) fn read_trimmed(path: &Path) -> Option<String> {
+    Some(std::fs::read_to_string(path).ok()?.trim().to_owned())
+}
+
 /// Process-independent facts read once at startup: they convert ticks and
 /// pages, and date process start times.
 #[derive(Debug, Clone, Copy)]

@@ -5,9 +5,9 @@
 //! one (most VMs) remembers that, so asking costs nothing after the first
 //! time.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::{CollectError, Kept, ParseError, Roots};
+use super::{CollectError, Kept, ParseError, Roots, read_trimmed};
 
 /// `"45000\n"` (millidegrees Celsius, as sysfs writes it) → `45.0`.
 pub fn parse_millidegrees(text: &str) -> Result<f32, ParseError> {
@@ -55,10 +55,6 @@ pub fn choose_cpu_sensor(candidates: &[Candidate]) -> Option<&Candidate> {
         .filter_map(|c| rank(c).map(|r| (r, c)))
         .max_by_key(|(r, _)| *r)
         .map(|(_, c)| c)
-}
-
-fn read_trimmed(path: &Path) -> Option<String> {
-    Some(std::fs::read_to_string(path).ok()?.trim().to_owned())
 }
 
 /// Every temperature input under `sys/class/hwmon` and `sys/class/thermal`.

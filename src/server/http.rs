@@ -21,7 +21,7 @@ use crate::cache::Sample;
 use crate::collect::CollectError;
 use crate::collect::processes::{ProcRow, ProcessTable};
 use crate::protocol::{frames, to_json};
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 
 /// A JSON body with its cache headers; `304` when the client has it.
 fn cached_json<T>(
@@ -73,18 +73,34 @@ fn collect_failed(e: &CollectError) -> Response {
     )
 }
 
+/// A whole sample's JSON with its cache headers, or the collection's error.
+fn sample_json<T>(
+    headers: &HeaderMap,
+    sample: Result<Shared<T>, CollectError>,
+    kind: &str,
+    ttl: Duration,
+    json: fn(&Sample<T>) -> Bytes,
+) -> Response {
+    match sample {
+        Ok(s) => cached_json(headers, &s, kind, ttl, || json(&s)),
+        Err(e) => collect_failed(&e),
+    }
+}
+
 /// `GET /api/metrics`: the metrics reply's JSON.
 pub async fn metrics(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Response {
-    match state.metrics().await {
-        Ok(s) => cached_json(&headers, &s, "metrics", state.config.ttl.metrics(), || {
-            frames::metrics_json(&s)
-        }),
-        Err(e) => collect_failed(&e),
-    }
+    let ttl = state.config.ttl.metrics();
+    sample_json(
+        &headers,
+        state.metrics().await,
+        "metrics",
+        ttl,
+        frames::metrics_json,
+    )
 }
 
 /// `GET /api/disks`.
@@ -93,26 +109,24 @@ pub async fn disks(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Response {
-    match state.disks().await {
-        Ok(s) => cached_json(&headers, &s, "disks", state.config.ttl.disks(), || {
-            frames::disks_json(&s)
-        }),
-        Err(e) => collect_failed(&e),
-    }
+    let ttl = state.config.ttl.disks();
+    sample_json(
+        &headers,
+        state.disks().await,
+        "disks",
+        ttl,
+        frames::disks_json,
+    )
 }
 
-/// `GET /api/host`.
+/// `GET /api/host`: kept for the server's life; an hour's max-age.
 pub async fn host(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Response {
-    match state.host().await {
-        Ok(s) => cached_json(&headers, &s, "host", Duration::from_secs(3600), || {
-            frames::host_json(&s)
-        }),
-        Err(e) => collect_failed(&e),
-    }
+    let ttl = Duration::from_secs(3600);
+    sample_json(&headers, state.host().await, "host", ttl, frames::host_json)
 }
 
 /// How `/api/processes` orders its rows.

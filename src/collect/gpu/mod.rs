@@ -24,7 +24,7 @@ pub mod nvidia;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{ParseError, Roots};
+use super::{ParseError, Roots, read_trimmed};
 
 /// PCI vendor ids.
 const NVIDIA: u16 = 0x10de;
@@ -202,10 +202,6 @@ pub fn pci_ids_name(ids: &str, vendor: u16, device: u16) -> Option<String> {
         }
     }
     None
-}
-
-fn read_trimmed(path: &Path) -> Option<String> {
-    Some(std::fs::read_to_string(path).ok()?.trim().to_owned())
 }
 
 /// The first entry of `dir` (in name order) whose name starts with

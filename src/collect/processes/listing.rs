@@ -95,9 +95,7 @@ fn open_dir(path: &Path) -> io::Result<OwnedFd> {
 /// Counts the processes in a procfs root without reading any of them.
 /// Lists a directory: call it from the blocking pool.
 pub fn count_processes(proc_root: &Path) -> io::Result<u64> {
-    let dir = open_dir(proc_root)?;
-    let mut buf = vec![MaybeUninit::uninit(); 32 * 1024];
-    Ok(list_pids_in(dir.as_fd(), &mut buf)?.len() as u64)
+    Ok(list_pids(proc_root)?.len() as u64)
 }
 
 /// Every pid of a procfs root, in directory order. Used by `process_detail`
