@@ -245,10 +245,8 @@ impl AppState {
                 .await
                 .map(|s| self.framed(request, &s, frames::journal)),
         };
-        frame.unwrap_or_else(|e| {
-            self.errors.report(request.name(), &e);
-            protocol::error_frame(&e.to_string(), request.name())
-        })
+        // Collection errors were reported where they happened.
+        frame.unwrap_or_else(|e| protocol::error_frame(&e.to_string(), request.name()))
     }
 
     /// The sample's frame: `encode` runs once per sample (and is counted),
@@ -275,11 +273,15 @@ impl AppState {
                 let wanted = lock(&self.metrics_sampler).refresh_needed();
                 if let Some(wanted) = wanted {
                     let roots = self.roots.clone();
-                    let found = blocking(move || metrics::refresh(&roots, wanted)).await?;
+                    let found = blocking(&self.errors, "metrics", move || {
+                        metrics::refresh(&roots, wanted)
+                    })
+                    .await?;
                     lock(&self.metrics_sampler).apply(found);
                 }
-                // A GPU failure leaves `gpus` null; the rest goes on.
-                let gpus = self.errors.ok("gpu", self.gpus().await).flatten();
+                // A GPU failure (reported where it happened) leaves `gpus`
+                // null; the rest goes on.
+                let gpus = self.gpus().await.ok().flatten();
                 let mut sample = lock(&self.metrics_sampler).sample();
                 sample.gpus = gpus.map(|s| Arc::clone(s.value()));
                 Ok(sample)
@@ -301,7 +303,7 @@ impl AppState {
             .gpus
             .get_or_load(|| async {
                 let sampler = sampler.clone();
-                let (gpus, held) = blocking(move || {
+                let (gpus, held) = blocking(&self.errors, "gpu", move || {
                     let mut sampler = lock(&sampler);
                     (sampler.sample(), sampler.driver_held())
                 })
@@ -333,17 +335,21 @@ impl AppState {
             return;
         }
         let (sampler, armed) = (sampler.clone(), self.gpu_release_armed.clone());
+        let errors = self.errors.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(GPU_IDLE_RELEASE).await;
                 let s = sampler.clone();
-                let released = blocking(move || lock(&s).release_if_idle(GPU_IDLE_RELEASE)).await;
+                let released = blocking(&errors, "gpu", move || {
+                    lock(&s).release_if_idle(GPU_IDLE_RELEASE)
+                })
+                .await;
                 if released.unwrap_or(true) {
                     armed.store(false, Ordering::Release);
                     // A reading between the release and the store found the
                     // task still armed and did not start another: look again.
                     let s = sampler.clone();
-                    let held = blocking(move || lock(&s).driver_held()).await;
+                    let held = blocking(&errors, "gpu", move || lock(&s).driver_held()).await;
                     if !held.unwrap_or(false) || armed.swap(true, Ordering::AcqRel) {
                         break;
                     }
@@ -352,11 +358,18 @@ impl AppState {
         });
     }
 
-    /// The disks sample.
+    /// The disks sample; an unreadable mount table is reported and is an
+    /// error (there is no honest empty answer to give instead).
     pub async fn disks(&self) -> Result<Shared<Vec<Disk>>, CollectError> {
         let roots = self.roots.clone();
         self.disks
-            .get_or_load(|| async move { blocking(move || disks::read(&roots)).await? })
+            .get_or_load(|| async move {
+                blocking(&self.errors, "disks", move || disks::read(&roots))
+                    .await?
+                    .inspect_err(|e| {
+                        self.errors.report("disks", e);
+                    })
+            })
             .await
     }
 
@@ -364,7 +377,7 @@ impl AppState {
     pub async fn host(&self) -> Result<Shared<HostFacts>, CollectError> {
         let (roots, errors) = (self.roots.clone(), self.errors.clone());
         self.host
-            .get_or_load(|| blocking(move || host::collect(&roots, &errors)))
+            .get_or_load(|| blocking(&self.errors, "host", move || host::collect(&roots, &errors)))
             .await
     }
 
@@ -375,7 +388,7 @@ impl AppState {
         self.processes
             .get_or_load(|| async {
                 let (sampler, errors) = (self.process_sampler.clone(), self.errors.clone());
-                let table = blocking(move || {
+                let table = blocking(&self.errors, "processes", move || {
                     let scanned = lock(&sampler).sample();
                     errors.ok("processes", scanned).unwrap_or_default()
                 })
@@ -399,7 +412,10 @@ impl AppState {
             .get_or_load(pid, || async {
                 let table = Arc::clone(self.processes().await?.value());
                 let (proc_root, clock) = (self.roots.proc.clone(), self.clock);
-                blocking(move || process_detail::read(&proc_root, pid, Some(&table), clock)).await
+                blocking(&self.errors, "process_metrics", move || {
+                    process_detail::read(&proc_root, pid, Some(&table), clock)
+                })
+                .await
             })
             .await
     }
@@ -414,13 +430,20 @@ impl AppState {
     }
 }
 
-/// Runs a collection on the blocking pool, off the async workers.
-async fn blocking<T, F>(f: F) -> Result<T, CollectError>
+/// Runs a collection on the blocking pool, off the async workers; a
+/// collection that panics is reported against `collector`.
+async fn blocking<T, F>(
+    errors: &CollectorErrors,
+    collector: &'static str,
+    f: F,
+) -> Result<T, CollectError>
 where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CollectError::Aborted(e.to_string()))
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        let e = CollectError::Aborted(e.to_string());
+        errors.report(collector, &e);
+        e
+    })
 }

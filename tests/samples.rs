@@ -86,3 +86,23 @@ async fn a_malformed_meminfo_is_counted_and_the_rest_of_the_reply_goes_on() {
         .expect("the memory error is counted");
     assert_eq!((counted.kind, counted.count), ("parse", 3));
 }
+
+#[tokio::test]
+async fn an_unreadable_mount_table_is_an_error_reply_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fixture_proc(dir.path(), "MemTotal: 1000 kB\nMemAvailable: 500 kB\n");
+    let server = Server::start(&["--proc-root", &root, "--disks-ttl-ms", "0"]).await;
+    let mut ws = server.ws().await;
+    let reply = json(&ask(&mut ws, "get_disks").await);
+    assert!(
+        reply["error"].as_str().unwrap().contains("mountinfo"),
+        "{reply}"
+    );
+    assert_eq!(
+        server.state.errors().count("disks"),
+        1,
+        "reported once, not per surface"
+    );
+    let again = json(&ask(&mut ws, "get_metrics").await);
+    assert_eq!(again["hostname"], "fixture", "the connection stays usable");
+}
