@@ -173,8 +173,16 @@ impl AppState {
     pub fn warm_up(self: &Arc<Self>) {
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
+            // The process baseline lists /proc anyway: its count serves the
+            // first metrics replies, so the refresh below need not list it
+            // again.
+            let warmed = lock(&state.process_sampler).warm_up();
+            let count = state.errors.ok("processes", warmed).flatten();
             let wanted = {
                 let mut sampler = lock(&state.metrics_sampler);
+                if let Some(count) = count {
+                    sampler.note_process_count(count);
+                }
                 sampler.warm_up();
                 sampler.refresh_needed()
             };
@@ -182,8 +190,6 @@ impl AppState {
                 let found = metrics::refresh(&state.roots, wanted);
                 lock(&state.metrics_sampler).apply(found);
             }
-            let warmed = lock(&state.process_sampler).warm_up();
-            state.errors.ok("processes", warmed);
             if let Some(gpus) = &state.gpu_sampler {
                 // sysfs only: the driver is not opened until someone asks.
                 let present = lock(gpus).discover();

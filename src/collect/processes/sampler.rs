@@ -101,11 +101,13 @@ impl ProcessSampler {
 
     /// Takes a baseline snapshot (startup warm-up), so the first request
     /// needs no wait once `MIN_WINDOW` has passed.
-    pub fn warm_up(&mut self) -> Result<(), CollectError> {
-        if self.history.is_empty() {
-            self.baseline(Instant::now())?;
+    /// Returns the processes the baseline found, when it took one.
+    pub fn warm_up(&mut self) -> Result<Option<u64>, CollectError> {
+        if !self.history.is_empty() {
+            return Ok(None);
         }
-        Ok(())
+        self.baseline(Instant::now())?;
+        Ok(self.last.as_ref().map(|t| t.process_count))
     }
 
     /// One pass kept as a baseline: its snapshot, and its rows for reuse.
