@@ -275,7 +275,8 @@ pub enum Command {
     /// fails when a source is broken.
     Check,
     /// Ask the server on this host's configured port for /healthz (for
-    /// container health checks); fails unless it answers.
+    /// container health checks); fails unless it answers. With --tls, it
+    /// checks that the server completes a TLS handshake instead.
     Healthcheck {
         /// How long to wait, ms.
         #[arg(long, default_value_t = 3000, value_parser = parse_timeout)]
@@ -469,9 +470,15 @@ impl Config {
             full.push(format!("{}={value}", alias.flag).into());
         }
         full.extend(args);
-        let mut command = Config::command().after_help(socktop_names_help());
+        let mut command = Config::cli();
         let matches = command.try_get_matches_from_mut(full)?;
         Config::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+    }
+
+    /// The command line as `--help` and the man page show it, with the
+    /// socktop names section.
+    pub fn cli() -> clap::Command {
+        Config::command().after_help(socktop_names_help())
     }
 
     /// The port to listen on: as given, else 3000 (8443 with TLS).
@@ -700,6 +707,44 @@ mod tests {
             parse(&["--tls-cert", "c.pem"], &[]).is_err(),
             "--tls-cert needs --tls-key"
         );
+    }
+
+    #[test]
+    fn http_options_are_validated() {
+        let c = parse(
+            &[
+                "--cors-origin",
+                "https://dash.example:8080",
+                "--cors-origin",
+                "http://b.lan",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.http.cors_origins,
+            ["https://dash.example:8080", "http://b.lan"]
+        );
+        for bad in [
+            "dash.example",
+            "https://dash.example/path",
+            "ftp://x",
+            "https://",
+        ] {
+            let e = parse(&["--cors-origin", bad], &[]).unwrap_err();
+            assert!(e.contains("--cors-origin"), "{bad}: {e}");
+        }
+        assert_eq!(
+            parse(&["--prometheus-processes", "10"], &[])
+                .unwrap()
+                .http
+                .prometheus_processes,
+            10
+        );
+        let e = parse(&["--prometheus-processes", "5000"], &[]).unwrap_err();
+        assert!(e.contains("--prometheus-processes"), "{e}");
+        let e = parse(&["--gpu-ttl-ms", "soon"], &[]).unwrap_err();
+        assert!(e.contains("--gpu-ttl-ms"), "{e}");
     }
 
     #[test]

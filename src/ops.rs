@@ -42,8 +42,7 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
 
 /// `sonde man`: the manual page (roff), on stdout.
 pub fn man(out: &mut dyn Write) -> Result<(), OpsError> {
-    let command = Config::command().after_help(crate::config::socktop_names_help());
-    quiet_on_closed_pipe(clap_mangen::Man::new(command).render(out))
+    quiet_on_closed_pipe(clap_mangen::Man::new(Config::cli()).render(out))
 }
 
 /// A reader that stopped reading (`sonde man | head`) is not an error.

@@ -354,6 +354,28 @@ fn healthcheck_answers_for_a_running_server_and_fails_without_one() {
 }
 
 #[test]
+fn healthcheck_over_tls_completes_a_handshake() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().to_str().unwrap();
+    let port = common::free_port().to_string();
+    let args = ["--tls", "--tls-dir", tls_dir, "--port", &port];
+    let out = sonde().args(args).arg("healthcheck").output().unwrap();
+    assert!(!out.status.success(), "nothing listens yet");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https://127.0.0.1:"));
+    let mut server = Killed(
+        sonde()
+            .args(args)
+            .args(["--bind", "127.0.0.1"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
+    while !lines.next().unwrap().unwrap().contains("listening") {}
+    succeeds(sonde().args(args).arg("healthcheck"));
+}
+
+#[test]
 fn completions_man_page_and_version() {
     let bash = succeeds(sonde().args(["completions", "bash"]));
     assert!(bash.contains("_sonde") && bash.contains("--metrics-ttl-ms"));
