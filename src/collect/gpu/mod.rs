@@ -320,20 +320,19 @@ impl GpuSampler {
     /// Looks for GPUs on the PCI bus now (sysfs only; the driver is not
     /// opened); returns whether there are any.
     pub fn discover(&mut self) -> bool {
-        self.found();
+        self.look_once();
         self.present().unwrap_or(false)
     }
 
-    /// The GPUs, discovered the first time.
-    fn found(&mut self) -> &[PciGpu] {
-        let (roots, pci_ids) = (&self.roots, &self.pci_ids);
-        self.found.get_or_insert_with(|| {
-            let found = discover(roots, pci_ids);
+    /// Discovers the GPUs the first time it is called.
+    fn look_once(&mut self) {
+        if self.found.is_none() {
+            let found = discover(&self.roots, &self.pci_ids);
             if found.is_empty() {
                 tracing::info!("no NVIDIA, AMD or Intel GPU on the PCI bus; not looking again");
             }
-            found
-        })
+            self.found = Some(found);
+        }
     }
 
     /// Whether a driver handle (NVML) is held now.
@@ -343,7 +342,7 @@ impl GpuSampler {
 
     /// Every GPU, read now (discovering them the first time).
     pub fn sample(&mut self) -> Vec<Gpu> {
-        self.found();
+        self.look_once();
         let found = self.found.as_deref().unwrap_or_default();
         let mut gpus = Vec::with_capacity(found.len());
         for (i, pci) in found.iter().enumerate() {
