@@ -128,7 +128,7 @@ fn proc_floor(c: &mut Criterion) {
 
 fn scan(c: &mut Criterion) {
     sonde::raise_fd_limit();
-    let budget = sonde::state::fd_budget();
+    let budget = sonde::state::FdBudget::current(256).process_sampler;
     let mut group = c.benchmark_group("scan");
     let mut live = ProcessSampler::new(&Roots::default(), budget, page_size());
     live.warm_up().expect("warm-up");

@@ -43,6 +43,10 @@ pub struct Config {
     #[command(flatten)]
     pub http: HttpOptions,
 
+    /// Bounds on what clients may hold or cause.
+    #[command(flatten)]
+    pub limits: Limits,
+
     /// Log filter: error, warn, info, debug, trace, or tracing directives.
     #[arg(long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
     pub log: String,
@@ -192,6 +196,69 @@ pub struct HttpOptions {
     /// process is a series, so keep N small).
     #[arg(long, env = "SONDE_PROMETHEUS_PROCESSES", default_value_t = 0, value_parser = parse_top, help_heading = "HTTP")]
     pub prometheus_processes: usize,
+}
+
+/// Bounds on what clients may hold or cause: every one has a default that
+/// serves a fleet and a flag to change it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Limits {
+    /// WebSocket sessions at once; a further upgrade is answered 503 before
+    /// it upgrades (open sessions and /healthz are unaffected).
+    #[arg(long, env = "SONDE_MAX_CONNECTIONS", default_value_t = 256, value_parser = parse_max_connections, help_heading = "Limits")]
+    pub max_connections: usize,
+
+    /// A WebSocket client that sends nothing this long, ms, is pinged; one
+    /// that then stays silent as long again (no pong) is disconnected.
+    #[arg(long, env = "SONDE_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_parser = parse_timeout, help_heading = "Limits")]
+    pub idle_timeout_ms: u64,
+
+    /// A reply the client does not take within this long, ms, closes its
+    /// connection (a client that stops reading is dropped, not buffered).
+    #[arg(long, env = "SONDE_SEND_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "Limits")]
+    pub send_timeout_ms: u64,
+
+    /// How long a client may take to send a request's headers, ms
+    /// (slow-header attacks); also how long an idle HTTP keep-alive lasts.
+    #[arg(long, env = "SONDE_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "Limits")]
+    pub header_timeout_ms: u64,
+
+    /// A mounted filesystem whose size does not come back within this
+    /// long, ms, is reported unavailable and skipped until it answers (a
+    /// dead NFS server).
+    #[arg(long, env = "SONDE_MOUNT_TIMEOUT_MS", default_value_t = 1_000, value_parser = parse_timeout, help_heading = "Limits")]
+    pub mount_timeout_ms: u64,
+
+    /// journalctl programs running at once, across all clients.
+    #[arg(long, env = "SONDE_MAX_JOURNAL_READS", default_value_t = 2, value_parser = parse_workers, help_heading = "Limits")]
+    pub max_journal_reads: usize,
+
+    /// Uncached per-process reads (process_metrics) running at once,
+    /// across all clients: walking every PID costs at most this many
+    /// threads' time.
+    #[arg(long, env = "SONDE_MAX_PROCESS_READS", default_value_t = 2, value_parser = parse_workers, help_heading = "Limits")]
+    pub max_process_reads: usize,
+}
+
+impl Limits {
+    /// How long a WebSocket client may stay silent before it is pinged.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    /// How long one reply may take to be taken by the client.
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_millis(self.send_timeout_ms)
+    }
+
+    /// How long a request's headers may take.
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_timeout_ms)
+    }
+
+    /// How long one filesystem's statvfs may take.
+    pub fn mount_timeout(&self) -> Duration {
+        Duration::from_millis(self.mount_timeout_ms)
+    }
 }
 
 /// wss:// and its certificate.
@@ -575,6 +642,20 @@ fn parse_top(v: &str) -> Result<usize, String> {
     match v.trim().parse::<usize>() {
         Ok(n) if n <= 1000 => Ok(n),
         _ => Err("expected a number of processes from 0 to 1000".to_owned()),
+    }
+}
+
+fn parse_max_connections(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=65_536).contains(&n) => Ok(n),
+        _ => Err("expected a number of connections from 1 to 65536".to_owned()),
+    }
+}
+
+fn parse_workers(v: &str) -> Result<usize, String> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err("expected a number from 1 to 64".to_owned()),
     }
 }
 

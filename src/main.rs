@@ -62,6 +62,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             local.ip()
         );
     }
+    if let Some(token) = &config.listen.token
+        && token.chars().count() < 16
+    {
+        warn!(
+            "the token is {} characters long: one under 16 can be guessed; use a longer random one (e.g. `openssl rand -hex 16`)",
+            token.chars().count()
+        );
+    }
     sonde::server::run(listener, config, shutdown).await?;
     info!("stopped");
     Ok(())

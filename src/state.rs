@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -105,14 +106,58 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Open connections (HTTP and WebSocket), awaited on shutdown.
     pub connections: TaskTracker,
+    /// How descriptors are shared out.
+    pub fd_budget: FdBudget,
+    /// One permit per accepted TCP connection.
+    pub tcp_slots: Arc<Semaphore>,
+    /// One permit per WebSocket session.
+    pub sessions: Arc<Semaphore>,
+    /// Uncached per-process reads at once.
+    process_reads: Semaphore,
 }
 
-/// How many `/proc/<pid>/stat` descriptors the process sampler may keep:
-/// the soft `RLIMIT_NOFILE` less a reserve for sockets and other files.
-pub fn fd_budget() -> usize {
-    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-    let soft = limit.current.unwrap_or(1 << 20);
-    usize::try_from(soft.saturating_sub(512).min(1 << 20)).unwrap_or(1 << 20)
+/// Descriptors kept for everything but connections and the process
+/// sampler: logs, the metrics sampler's open files, sysfs and `/proc` reads
+/// in flight, journalctl pipes, the listener.
+pub const FILE_RESERVE: u64 = 128;
+
+/// TCP connections beyond the WebSocket cap: room for `/healthz`, `/api`
+/// and `/metrics` while every WebSocket slot is taken.
+pub const HTTP_HEADROOM: usize = 64;
+
+/// How the soft `RLIMIT_NOFILE` is shared out: the connections first (the
+/// WebSocket cap and the HTTP headroom), a fixed reserve, and the rest for
+/// the process sampler's kept `/proc/<pid>/stat` descriptors. Neither
+/// starves the other: the sampler never keeps more than its share, and
+/// reads the rest by path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FdBudget {
+    /// The soft limit the shares come out of.
+    pub soft_limit: u64,
+    /// TCP connections accepted at once (WebSocket cap + HTTP headroom).
+    pub connections: usize,
+    /// Descriptors the process sampler may keep.
+    pub process_sampler: usize,
+}
+
+impl FdBudget {
+    /// The shares of `soft_limit` with `max_connections` WebSocket sessions.
+    pub fn split(soft_limit: u64, max_connections: usize) -> FdBudget {
+        let connections = max_connections.saturating_add(HTTP_HEADROOM);
+        let taken = FILE_RESERVE.saturating_add(connections as u64);
+        let left = soft_limit.saturating_sub(taken).min(1 << 20);
+        FdBudget {
+            soft_limit,
+            connections,
+            process_sampler: usize::try_from(left).unwrap_or(1 << 20),
+        }
+    }
+
+    /// The shares of this process's soft limit now.
+    pub fn current(max_connections: usize) -> FdBudget {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        FdBudget::split(limit.current.unwrap_or(1 << 20), max_connections)
+    }
 }
 
 impl AppState {
@@ -122,6 +167,8 @@ impl AppState {
         let errors = Arc::new(CollectorErrors::default());
         let clock = HostClock::read(&roots, &errors);
         let ttl = &config.ttl;
+        let limits = &config.limits;
+        let fd_budget = FdBudget::current(limits.max_connections);
         Arc::new(AppState {
             metrics_sampler: Arc::new(Mutex::new(MetricsSampler::new(
                 &roots,
@@ -131,7 +178,7 @@ impl AppState {
             ))),
             process_sampler: Arc::new(Mutex::new(ProcessSampler::new(
                 &roots,
-                fd_budget(),
+                fd_budget.process_sampler,
                 clock.page_size,
             ))),
             gpu_sampler: config.collection.gpu.then(|| {
@@ -154,7 +201,12 @@ impl AppState {
                 journalctl: config.collection.journalctl.clone(),
                 journal_dirs: config.collection.journal_dirs.clone(),
                 timeout: JOURNAL_TIMEOUT,
+                running: Arc::new(Semaphore::new(limits.max_journal_reads)),
             },
+            tcp_slots: Arc::new(Semaphore::new(fd_budget.connections)),
+            sessions: Arc::new(Semaphore::new(limits.max_connections)),
+            process_reads: Semaphore::new(limits.max_process_reads),
+            fd_budget,
             frames_encoded: Default::default(),
             shutdown: CancellationToken::new(),
             connections: TaskTracker::new(),
@@ -417,6 +469,8 @@ impl AppState {
         self.process_details
             .get_or_load(pid, || async {
                 let table = Arc::clone(self.processes().await?.value());
+                // Closed only with the state, which outlives this borrow.
+                let _permit = self.process_reads.acquire().await;
                 let (proc_root, clock) = (self.roots.proc.clone(), self.clock);
                 blocking(&self.errors, "process_metrics", move || {
                     process_detail::read(&proc_root, pid, Some(&table), clock)

@@ -88,12 +88,12 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
     let (_driver, client) = browser(profile.path()).await;
     let base = format!("http://{}", server.addr);
 
-    // Without the token: a clear message, no data.
+    // Without the token: not even the page, and a line saying how.
     client.goto(&format!("{base}/")).await.unwrap();
     let message = until(
         &client,
         "the token message",
-        "const s = document.getElementById('status'); return s.classList.contains('bad') && s.textContent;",
+        "return !document.getElementById('status') && document.body.innerText.includes('?token=') && document.body.innerText;",
     )
     .await;
     assert!(message.as_str().unwrap().contains("token"), "{message}");

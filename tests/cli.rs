@@ -58,6 +58,32 @@ fn bad_flags_and_env_values_name_the_option() {
     fails_with(sonde().args(["--bind", "nowhere"]), "--bind");
     fails_with(sonde().args(["--log", "info,[[["]), "--log");
     fails_with(sonde().args(["--frobnicate"]), "--frobnicate");
+    fails_with(
+        sonde().args(["--max-connections", "0"]),
+        "--max-connections",
+    );
+    fails_with(
+        sonde().env("SONDE_IDLE_TIMEOUT_MS", "never"),
+        "--idle-timeout-ms",
+    );
+    fails_with(
+        sonde().args(["--max-journal-reads", "1000"]),
+        "--max-journal-reads",
+    );
+}
+
+#[test]
+fn a_short_token_is_warned_about_at_startup() {
+    let mut cmd = sonde();
+    cmd.args(["--port", "0", "--bind", "127.0.0.1", "--token", "hunter2"])
+        .stderr(Stdio::piped());
+    let mut child = Killed(cmd.spawn().unwrap());
+    let lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let warned = lines
+        .map_while(Result::ok)
+        .take(4)
+        .find(|l| l.contains("WARN") && l.contains("7 characters"));
+    assert!(warned.is_some(), "no warning about a 7-character token");
 }
 
 #[test]

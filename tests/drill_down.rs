@@ -388,6 +388,44 @@ echo '{"__REALTIME_TIMESTAMP":"1700000001000000","PRIORITY":"3","MESSAGE":"faile
 }
 
 #[tokio::test]
+async fn journal_reads_run_one_at_a_time_with_max_journal_reads_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let (journalctl, journal_dir) = fake_journal(
+        dir.path(),
+        &format!("echo run >> {}; sleep 30", started.display()),
+    );
+    let server = Server::start(&[
+        "--journalctl",
+        &journalctl,
+        "--journal-dir",
+        &journal_dir,
+        "--max-journal-reads",
+        "1",
+    ])
+    .await;
+    let mut pending = Vec::new();
+    for pid in 1..=4 {
+        let mut ws = server.ws().await;
+        pending.push(tokio::spawn(async move {
+            json(&ask(&mut ws, &format!("get_journal_entries:{pid}")).await)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let runs = std::fs::read_to_string(&started).unwrap_or_default();
+    assert_eq!(runs.lines().count(), 1, "journalctl programs at once");
+    let mut busy = 0;
+    for p in pending {
+        let v = p.await.unwrap();
+        assert_eq!(v["entries"], Value::Array(vec![]));
+        if v["notice"].as_str().unwrap().contains("slot busy") {
+            busy += 1;
+        }
+    }
+    assert!(busy >= 2, "the others were told the journal was busy");
+}
+
+#[tokio::test]
 async fn a_slow_journal_is_cut_off_and_stalls_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let (journalctl, journal_dir) = fake_journal(dir.path(), "sleep 30");

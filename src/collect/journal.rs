@@ -127,8 +127,10 @@ pub struct Source {
     pub journalctl: PathBuf,
     /// Directories that hold journal files when there is a journal.
     pub journal_dirs: Vec<PathBuf>,
-    /// How long journalctl may take.
+    /// How long a journal read may take, a wait for a free slot included.
     pub timeout: Duration,
+    /// One permit per journalctl allowed to run at once.
+    pub running: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// True when some `*.journal` file exists in `dirs` (or one level below,
@@ -169,6 +171,21 @@ pub async fn read(source: &Source, pid: u32) -> Journal {
             "This host keeps no systemd journal, so there are no journal entries to show.",
         );
     }
+    let deadline = tokio::time::Instant::now() + source.timeout;
+    let busy = || {
+        notice(format!(
+            "Other journal reads kept every slot busy for {} s; ask again in a moment.",
+            source.timeout.as_secs_f32()
+        ))
+    };
+    let Ok(Ok(_running)) = tokio::time::timeout_at(deadline, source.running.acquire()).await else {
+        return busy();
+    };
+    // A slot freed just before the deadline leaves journalctl no time to
+    // answer: starting it would only cost a process.
+    if deadline.saturating_duration_since(tokio::time::Instant::now()) < source.timeout / 4 {
+        return busy();
+    }
     let limit = (MAX_ENTRIES + 1).to_string();
     let spawned = tokio::process::Command::new(&source.journalctl)
         .args(["--output=json", "--no-pager", "--quiet", "-n", &limit])
@@ -201,7 +218,7 @@ pub async fn read(source: &Source, pid: u32) -> Journal {
         let status = child.wait().await.ok();
         (out, err, status)
     };
-    let Ok((out, err, status)) = tokio::time::timeout(source.timeout, run).await else {
+    let Ok((out, err, status)) = tokio::time::timeout_at(deadline, run).await else {
         return notice(format!(
             "The journal did not answer within {} s.",
             source.timeout.as_secs_f32()

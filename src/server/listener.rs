@@ -9,12 +9,19 @@
 //! semaphore acquired before the upgrade, idle timeouts) go where the
 //! connection is accepted or upgraded, in one place each.
 //!
+//! Each accepted connection holds one of the state's TCP slots (the
+//! WebSocket cap plus HTTP headroom, see [`crate::state::FdBudget`]) for its
+//! whole life: an upgrade hands the slot to the WebSocket session
+//! ([`ConnectionSlot`]). A connection over the cap is closed at once, so
+//! descriptors stay within the budget whatever clients do; a client that
+//! sends its headers too slowly is dropped after the header timeout.
+//!
 //! An accept error (out of descriptors, `EMFILE`, and the like) is logged at
 //! warn at the start of a run of them and the loop backs off briefly
 //! instead of spinning on a listener that cannot make progress.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,6 +29,7 @@ use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
@@ -46,6 +54,23 @@ pub enum Transport {
     },
 }
 
+/// A connection's TCP slot, reachable from its requests: the WebSocket
+/// upgrade takes it into the session, so the slot is held until the socket
+/// closes, whichever side of the upgrade that is.
+#[derive(Debug, Clone)]
+pub struct ConnectionSlot(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl ConnectionSlot {
+    fn new(permit: OwnedSemaphorePermit) -> ConnectionSlot {
+        ConnectionSlot(Arc::new(Mutex::new(Some(permit))))
+    }
+
+    /// The slot's permit, for a session that outlives the HTTP connection.
+    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}
+
 /// Accepts connections on `listener` until the state's shutdown token is
 /// cancelled, serving each with `app`. Returns once accepting has stopped;
 /// the connections themselves are on `state.connections`.
@@ -56,6 +81,8 @@ pub async fn accept_loop(
     state: Arc<AppState>,
 ) {
     let mut failing = false;
+    let mut full = false;
+    let header_timeout = state.config.limits.header_timeout();
     loop {
         let (tcp, peer) = tokio::select! {
             () = state.shutdown.cancelled() => break,
@@ -74,29 +101,50 @@ pub async fn accept_loop(
             },
         };
         failing = false;
-        let (app, shutdown) = (app.clone(), state.shutdown.clone());
+        let Ok(permit) = state.tcp_slots.clone().try_acquire_owned() else {
+            if !full {
+                warn!(
+                    limit = state.fd_budget.connections,
+                    "connection limit reached; closing new connections until some end"
+                );
+                full = true;
+            }
+            debug!(%peer, "over the connection limit: closed");
+            drop(tcp);
+            continue;
+        };
+        full = false;
+        let accepted = Accepted {
+            peer,
+            slot: ConnectionSlot::new(permit),
+            header_timeout,
+            shutdown: state.shutdown.clone(),
+        };
         state
             .connections
-            .spawn(connection(tcp, peer, transport.clone(), app, shutdown));
+            .spawn(connection(tcp, accepted, transport.clone(), app.clone()));
     }
+}
+
+/// What one accepted connection carries into its task.
+struct Accepted {
+    peer: SocketAddr,
+    slot: ConnectionSlot,
+    header_timeout: Duration,
+    shutdown: CancellationToken,
 }
 
 /// One accepted TCP connection: its TLS handshake where configured, then
 /// HTTP.
-async fn connection(
-    tcp: TcpStream,
-    peer: SocketAddr,
-    transport: Transport,
-    app: Router,
-    shutdown: CancellationToken,
-) {
+async fn connection(tcp: TcpStream, accepted: Accepted, transport: Transport, app: Router) {
+    let peer = accepted.peer;
     match transport {
-        Transport::Plain => serve_http(tcp, peer, app, shutdown).await,
+        Transport::Plain => serve_http(tcp, accepted, app).await,
         Transport::Tls {
             acceptor,
             handshake_timeout,
         } => match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-            Ok(Ok(tls)) => serve_http(tls, peer, app, shutdown).await,
+            Ok(Ok(tls)) => serve_http(tls, accepted, app).await,
             Ok(Err(e)) => debug!(%peer, error = %e, "TLS handshake failed"),
             Err(_) => debug!(%peer, "TLS handshake timed out"),
         },
@@ -105,17 +153,24 @@ async fn connection(
 
 /// Serves HTTP/1.1 (with upgrades) on one connection until it ends; on
 /// shutdown, a request in progress is finished and the connection closed.
-async fn serve_http<I>(io: I, peer: SocketAddr, app: Router, shutdown: CancellationToken)
+async fn serve_http<I>(io: I, accepted: Accepted, app: Router)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let Accepted {
+        peer,
+        slot,
+        header_timeout,
+        shutdown,
+    } = accepted;
     let service = app.map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
         req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+        req.extensions_mut().insert(slot.clone());
         req
     });
     let conn = hyper::server::conn::http1::Builder::new()
-        // A timer turns on hyper's header read timeout (30 s by default).
         .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
         .serve_connection(
             TokioIo::new(io),
             hyper_util::service::TowerToHyperService::new(service),

@@ -16,7 +16,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -68,11 +68,12 @@ pub fn app(state: Arc<AppState>) -> Router {
 }
 
 /// The live page: one self-contained file, embedded. It carries no data
-/// (it reads `/ws` with the token from its own address), so it needs none.
+/// (it reads `/ws` with the token from its own address), but with a token
+/// set it is not served without one either: only `/healthz` is open.
 const PAGE: &str = include_str!("../../assets/index.html");
 
 /// `GET /`: the live page.
-async fn page() -> impl axum::response::IntoResponse {
+async fn page(_auth: auth::Authorized) -> impl axum::response::IntoResponse {
     (
         [
             (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -127,6 +128,14 @@ pub async fn serve(
     } else {
         Transport::Plain
     };
+    let budget = state.fd_budget;
+    info!(
+        soft_limit = budget.soft_limit,
+        connections = budget.connections,
+        reserve = crate::state::FILE_RESERVE,
+        process_sampler = budget.process_sampler,
+        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept /proc files"
+    );
     state.warm_up();
     let cancel = state.shutdown.clone();
     tokio::spawn(async move {

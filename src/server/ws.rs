@@ -1,24 +1,63 @@
 //! The per-connection loop: one reply per request, in order.
+//!
+//! Bounds, all from `config.limits`: at most `max_connections` sessions (a
+//! further upgrade is refused with 503 before it upgrades); one reply in
+//! flight per connection, and a client that does not take it within the
+//! send timeout is dropped, so nothing queues for a client that stopped
+//! reading; a client silent for the idle timeout is pinged and, silent as
+//! long again, dropped; frames over 64 KiB close with 1009. Pings are
+//! answered by the WebSocket layer, which keeps one pong pending at most,
+//! so a ping flood costs nothing that grows.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, State};
-use axum::response::Response;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
 use tracing::debug;
 
 use super::auth::Authorized;
+use super::listener::ConnectionSlot;
 use crate::protocol::{self, MAX_FRAME_BYTES, Request};
 use crate::state::AppState;
 
-/// `GET /ws`: authorize (before the upgrade), then upgrade.
+/// What a session holds while it is open: its place under the cap and its
+/// TCP connection's slot.
+struct Held {
+    _session: OwnedSemaphorePermit,
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+/// `GET /ws`: authorize and take a session slot (both before the upgrade),
+/// then upgrade.
 pub async fn handler(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    slot: Option<axum::Extension<ConnectionSlot>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let Ok(session) = state.sessions.clone().try_acquire_owned() else {
+        let limit = state.config.limits.max_connections;
+        debug!(%peer, limit, "WebSocket refused: at the connection limit");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "5")],
+            axum::Json(serde_json::json!({
+                "error": format!("this agent serves at most {limit} WebSocket connections at once (--max-connections); try again shortly"),
+                "max_connections": limit,
+            })),
+        )
+            .into_response();
+    };
+    let held = Held {
+        _session: session,
+        _slot: slot.and_then(|s| s.0.take()),
+    };
     // Requests are tiny: a small read buffer keeps idle connections cheap
     // (the default is 128 KiB each); replies are written out at once.
     upgrade
@@ -28,15 +67,23 @@ pub async fn handler(
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
             let tracker = state.connections.clone();
-            tracker.track_future(serve(socket, state, peer))
+            tracker.track_future(serve(socket, state, peer, held))
         })
+}
+
+/// The WebSocket layer's error behind a receive error.
+fn cause(err: &axum::Error) -> Option<&tungstenite::Error> {
+    std::error::Error::source(err).and_then(|e| e.downcast_ref::<tungstenite::Error>())
 }
 
 /// True when a receive error is a frame or message over the size limit.
 fn too_big(err: &axum::Error) -> bool {
-    std::error::Error::source(err)
-        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
-        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+    cause(err).is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
+}
+
+/// True when a receive error is a text frame that is not UTF-8.
+fn not_utf8(err: &axum::Error) -> bool {
+    cause(err).is_some_and(|e| matches!(e, tungstenite::Error::Utf8(_)))
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
@@ -49,22 +96,46 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     }
 }
 
-/// Answers requests until the client leaves, an error, or shutdown.
-async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr) {
+/// Answers requests until the client leaves, an error, a limit, or
+/// shutdown.
+async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, held: Held) {
     debug!(%peer, "connection open");
+    let limits = &state.config.limits;
+    let (idle, send_timeout) = (limits.idle_timeout(), limits.send_timeout());
+    let mut heard = Instant::now();
+    let mut pinged = false;
     let why = loop {
+        // Silent for `idle`: ping once; silent for another `idle`: drop.
+        let deadline = heard + if pinged { idle * 2 } else { idle };
         let received = tokio::select! {
             () = state.shutdown.cancelled() => {
                 close(&mut socket, close_code::AWAY, "server shutting down").await;
                 break "server shutting down";
             }
+            () = tokio::time::sleep_until(deadline) => {
+                if pinged {
+                    close(&mut socket, close_code::POLICY, "idle: no request or pong").await;
+                    break "idle timeout";
+                }
+                pinged = true;
+                match tokio::time::timeout(send_timeout, socket.send(Message::Ping(Default::default()))).await {
+                    Ok(Ok(())) => continue,
+                    _ => break "ping not taken",
+                }
+            }
             received = socket.recv() => received,
         };
+        heard = Instant::now();
+        pinged = false;
         let reply = match received {
             None => break "client went away",
             Some(Err(e)) if too_big(&e) => {
                 close(&mut socket, close_code::SIZE, "frame over 64 KiB").await;
                 break "frame over 64 KiB";
+            }
+            Some(Err(e)) if not_utf8(&e) => {
+                close(&mut socket, close_code::INVALID, "text frame is not UTF-8").await;
+                break "text frame not UTF-8";
             }
             Some(Err(_)) => break "protocol or I/O error",
             Some(Ok(Message::Text(text))) => match Request::parse(&text) {
@@ -85,9 +156,14 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr) {
                 break "client closed";
             }
         };
-        if socket.send(reply.into()).await.is_err() {
-            break "send failed";
+        match tokio::time::timeout(send_timeout, socket.send(reply.into())).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break "send failed",
+            Err(_) => {
+                break "client stopped reading (send timeout)";
+            }
         }
     };
+    drop(held);
     debug!(%peer, why, "connection closed");
 }

@@ -1,0 +1,283 @@
+//! Limits and hostile input against the real server: connection caps,
+//! idle and send timeouts, slow headers, floods, and malformed frames, each
+//! with a bounded, clean outcome.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Server, Ws, ask, json};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// Waits up to `within` for `done`, checking every 20 ms.
+async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < within {
+        if done() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done()
+}
+
+/// True when the server has closed `s` (EOF or reset) within `within`.
+async fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 4096];
+    let t0 = Instant::now();
+    loop {
+        let left = within.saturating_sub(t0.elapsed());
+        match tokio::time::timeout(left, s.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return true,
+            Ok(Ok(_)) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A WebSocket handshake by hand, for frames a client library will not send.
+async fn raw_upgrade(server: &Server) -> TcpStream {
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(
+        b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        String::from_utf8_lossy(&head).starts_with("HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    s
+}
+
+/// A masked client frame (`opcode` 1: text), payload under 126 bytes.
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    assert!(payload.len() < 126);
+    let mask = [7u8, 1, 3, 9];
+    let mut f = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+#[tokio::test]
+async fn over_the_connection_cap_an_upgrade_gets_503_and_the_rest_carry_on() {
+    let server = Server::start(&["--max-connections", "2"]).await;
+    let mut a = server.ws().await;
+    let mut b = server.ws().await;
+    match tokio_tungstenite::connect_async(server.url("/ws")).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            assert!(body.contains("--max-connections"), "{body}");
+        }
+        other => panic!("a third session must be refused with 503, got {other:?}"),
+    }
+    let (status, _) = server.http_get("/healthz", &[]).await;
+    assert_eq!(status, 200, "/healthz answers at the cap");
+    assert!(json(&ask(&mut a, "get_metrics").await)["cpu_total"].is_number());
+    assert!(json(&ask(&mut b, "get_metrics").await)["cpu_total"].is_number());
+
+    // A session that ends gives its place back.
+    a.close(None).await.unwrap();
+    drop(a);
+    let state = server.state.clone();
+    assert!(
+        eventually(Duration::from_secs(5), || state
+            .sessions
+            .available_permits()
+            == 1)
+        .await
+    );
+    let mut c = server.ws().await;
+    assert!(json(&ask(&mut c, "get_disks").await).is_array());
+}
+
+#[tokio::test]
+async fn a_silent_client_that_answers_pings_stays_and_one_that_does_not_is_dropped() {
+    let server = Server::start(&["--idle-timeout-ms", "200"]).await;
+
+    // This one never reads, so it never answers the server's ping.
+    let mut deaf = server.ws().await;
+    // This one reads (tungstenite answers pings while reading) but sends
+    // nothing of its own for over twice the idle timeout.
+    let mut quiet = server.ws().await;
+    let listening = tokio::spawn(async move {
+        let mut pings = 0;
+        let until = tokio::time::Instant::now() + Duration::from_millis(900);
+        while let Ok(Some(Ok(msg))) = tokio::time::timeout_at(until, quiet.next()).await {
+            if msg.is_ping() {
+                pings += 1;
+            }
+        }
+        (quiet, pings)
+    });
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let (mut quiet, pings) = listening.await.unwrap();
+    assert!(pings >= 1, "the server pings a silent client");
+    assert!(json(&ask(&mut quiet, "get_metrics").await)["cpu_total"].is_number());
+
+    // The deaf one was closed with 1008.
+    let mut close = None;
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(2), deaf.next()).await {
+        if let Message::Close(frame) = msg {
+            close = frame;
+            break;
+        }
+    }
+    let close = close.expect("a close frame for the silent client");
+    assert_eq!(u16::from(close.code), 1008, "{close:?}");
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_dropped_not_buffered() {
+    let server = Server::start(&["--send-timeout-ms", "300"]).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let tcp = socket.connect(server.addr).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(server.url("/ws"), tcp)
+        .await
+        .unwrap();
+    let state = server.state.clone();
+    let before = state.sessions.available_permits();
+    // Ask for process lists, never read one; the server's sends back up.
+    let mut sent = 0;
+    for _ in 0..20_000 {
+        match tokio::time::timeout(
+            Duration::from_millis(200),
+            ws.send(Message::Text("get_processes".into())),
+        )
+        .await
+        {
+            Ok(Ok(())) => sent += 1,
+            _ => break,
+        }
+    }
+    assert!(sent > 10, "requests went out: {sent}");
+    assert!(
+        eventually(Duration::from_secs(10), || state
+            .sessions
+            .available_permits()
+            == before + 1)
+        .await,
+        "the session is dropped once a reply is not taken within the send timeout"
+    );
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off() {
+    let server = Server::start(&["--header-timeout-ms", "300"]).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_by_server(&mut s, Duration::from_secs(5)).await,
+        "a request whose headers never end is closed"
+    );
+}
+
+#[tokio::test]
+async fn thousands_of_half_open_connections_stay_within_the_cap_and_then_go() {
+    sonde::raise_fd_limit();
+    let server = Server::start(&["--max-connections", "4", "--header-timeout-ms", "500"]).await;
+    let cap = server.state.fd_budget.connections;
+    assert_eq!(cap, 4 + sonde::state::HTTP_HEADROOM);
+    let mut sockets = Vec::new();
+    for _ in 0..2000 {
+        let mut s = TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        sockets.push(s);
+    }
+    let mut open = 0;
+    for s in &mut sockets {
+        if !closed_by_server(s, Duration::from_millis(5)).await {
+            open += 1;
+        }
+    }
+    assert!(open <= cap, "{open} connections held, the cap is {cap}");
+    // The header timeout frees them all; then the server answers again.
+    let slots = server.state.tcp_slots.clone();
+    assert!(eventually(Duration::from_secs(10), || slots.available_permits() == cap).await);
+    let (status, _) = server.http_get("/healthz", &[]).await;
+    assert_eq!(status, 200);
+    let mut ws = server.ws().await;
+    assert!(json(&ask(&mut ws, "get_metrics").await)["cpu_total"].is_number());
+}
+
+#[tokio::test]
+async fn a_ping_flood_is_answered_without_growing_and_requests_still_work() {
+    let server = Server::start(&[]).await;
+    let mut ws: Ws = server.ws().await;
+    for i in 0..20_000u32 {
+        ws.feed(Message::Ping(i.to_be_bytes().to_vec().into()))
+            .await
+            .unwrap();
+    }
+    ws.flush().await.unwrap();
+    assert!(json(&ask(&mut ws, "get_metrics").await)["cpu_total"].is_number());
+}
+
+#[tokio::test]
+async fn deeply_nested_json_gets_an_error_and_the_connection_stays_usable() {
+    let server = Server::start(&[]).await;
+    let mut ws = server.ws().await;
+    let nested = format!("{{\"type\":{}", "[".repeat(60_000));
+    let reply = json(&ask(&mut ws, &nested).await);
+    assert!(reply["error"].is_string(), "{reply}");
+    assert!(json(&ask(&mut ws, "get_metrics").await)["cpu_total"].is_number());
+}
+
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
+    let server = Server::start(&[]).await;
+    let mut s = raw_upgrade(&server).await;
+    s.write_all(&client_frame(1, b"get_\xff\xfemetrics"))
+        .await
+        .unwrap();
+    let mut head = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut head))
+        .await
+        .expect("a close frame within 5 s")
+        .unwrap();
+    assert_eq!(head[0], 0x88, "a close frame");
+    assert_eq!(u16::from_be_bytes([head[2], head[3]]), 1007);
+}
+
+#[tokio::test]
+async fn a_request_smuggled_behind_conflicting_lengths_is_not_answered() {
+    let server = Server::start(&["--token", "a-long-enough-secret-token"]).await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    // Content-Length and Transfer-Encoding disagree about where the first
+    // request ends; a second request hides in the difference.
+    s.write_all(
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n\
+          Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n\
+          GET /api/metrics HTTP/1.1\r\nHost: localhost\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        !text.contains("cpu_total"),
+        "no host data without the token: {text}"
+    );
+    // The first is answered and the connection closed: what hid behind it
+    // is never read as a request.
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    assert!(text.contains("connection: close"), "{text}");
+}
