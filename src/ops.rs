@@ -283,10 +283,17 @@ pub async fn check(config: Config, out: &mut dyn Write) -> Result<(), OpsError> 
     let timed = Instant::now();
     match state.disks().await {
         Ok(d) => {
-            let list: Vec<String> = d
-                .value()
+            let table = d.value();
+            let list: Vec<String> = table
+                .disks
                 .iter()
                 .map(|d| format!("{} {} {}", d.mount_point, d.fs_type, gib(d.total_bytes)))
+                .chain(
+                    table
+                        .unavailable
+                        .iter()
+                        .map(|u| format!("{} {} NOT ANSWERING", u.mount_point, u.fs_type)),
+                )
                 .collect();
             let _ = writeln!(
                 text,

@@ -258,7 +258,7 @@ pub mod frames {
 
     use super::{Frame, binary_frame, json_frame, not_found_frame, to_json};
     use crate::cache::Sample;
-    use crate::collect::disks::Disk;
+    use crate::collect::disks::DiskTable;
     use crate::collect::host::HostFacts;
     use crate::collect::journal::Journal;
     use crate::collect::metrics::{Metrics, now_ms};
@@ -285,13 +285,22 @@ pub mod frames {
     }
 
     /// The `disks` reply.
-    pub fn disks(s: &Sample<Vec<Disk>>) -> Frame {
+    pub fn disks(s: &Sample<DiskTable>) -> Frame {
         json_frame(disks_json(s).to_vec())
     }
 
-    /// The disks reply's JSON, made once per sample.
-    pub fn disks_json(s: &Sample<Vec<Disk>>) -> Bytes {
-        s.json(|d| to_json(&d.iter().map(model::DiskEntry::from).collect::<Vec<_>>()))
+    /// The disks reply's JSON, made once per sample: the measured
+    /// filesystems (socktop's array has no place for the unavailable ones;
+    /// `/metrics` reports them).
+    pub fn disks_json(s: &Sample<DiskTable>) -> Bytes {
+        s.json(|t| {
+            to_json(
+                &t.disks
+                    .iter()
+                    .map(model::DiskEntry::from)
+                    .collect::<Vec<_>>(),
+            )
+        })
     }
 
     /// The `host` reply.

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cache::{KeyedTtl, Sample, Ttl};
-use crate::collect::disks::Disk;
+use crate::collect::disks::{DiskTable, MountProbe};
 use crate::collect::gpu::{self, Gpu, GpuSampler};
 use crate::collect::host::HostFacts;
 use crate::collect::journal::{self, Journal};
@@ -86,7 +86,9 @@ pub struct AppState {
     /// Metrics samples.
     metrics: Ttl<Metrics>,
     /// Disks samples.
-    disks: Ttl<Vec<Disk>>,
+    disks: Ttl<DiskTable>,
+    /// Measures mounts with a timeout each, remembering hung ones.
+    mount_probe: MountProbe,
     /// Process tables.
     processes: Ttl<Arc<ProcessTable>>,
     /// GPU readings, with their own TTL.
@@ -193,6 +195,7 @@ impl AppState {
             gpus: Ttl::new(ttl.gpu()),
             metrics: Ttl::new(ttl.metrics()),
             disks: Ttl::new(ttl.disks()),
+            mount_probe: MountProbe::new(limits.mount_timeout()),
             processes: Ttl::new(ttl.processes()),
             host: Ttl::new(Duration::MAX),
             process_details: KeyedTtl::new(PROCESS_METRICS_TTL, PER_PID_ENTRIES),
@@ -417,16 +420,25 @@ impl AppState {
     }
 
     /// The disks sample; an unreadable mount table is reported and is an
-    /// error (there is no honest empty answer to give instead).
-    pub async fn disks(&self) -> Result<Shared<Vec<Disk>>, CollectError> {
-        let roots = self.roots.clone();
+    /// error (there is no honest empty answer to give instead). A mount that
+    /// did not answer in time is reported as a timeout.
+    pub async fn disks(&self) -> Result<Shared<DiskTable>, CollectError> {
+        let (roots, probe) = (self.roots.clone(), self.mount_probe.clone());
         self.disks
             .get_or_load(|| async move {
-                blocking(&self.errors, "disks", move || disks::read(&roots))
+                let table = blocking(&self.errors, "disks", move || disks::read(&roots, &probe))
                     .await?
                     .inspect_err(|e| {
                         self.errors.report("disks", e);
-                    })
+                    })?;
+                for hung in &table.unavailable {
+                    let e = CollectError::TimedOut {
+                        what: format!("statvfs of {} ({})", hung.mount_point, hung.source),
+                        after: self.config.limits.mount_timeout(),
+                    };
+                    self.errors.report("disks", &e);
+                }
+                Ok(table)
             })
             .await
     }
@@ -434,8 +446,13 @@ impl AppState {
     /// The host facts.
     pub async fn host(&self) -> Result<Shared<HostFacts>, CollectError> {
         let (roots, errors) = (self.roots.clone(), self.errors.clone());
+        let probe = self.mount_probe.clone();
         self.host
-            .get_or_load(|| blocking(&self.errors, "host", move || host::collect(&roots, &errors)))
+            .get_or_load(|| {
+                blocking(&self.errors, "host", move || {
+                    host::collect(&roots, &probe, &errors)
+                })
+            })
             .await
     }
 

@@ -262,6 +262,8 @@ async fn prometheus_text_with_node_exporter_names_passes_promtool() {
         "node_memory_MemTotal_bytes ",
         "node_network_receive_bytes_total{device=\"lo\"}",
         "node_load1 ",
+        "node_filesystem_size_bytes{",
+        "node_filesystem_device_error{",
         "node_boot_time_seconds ",
         "sonde_build_info{",
         "process_cpu_seconds_total ",

@@ -2,10 +2,20 @@
 //!
 //! One entry per real filesystem: pseudo filesystems (proc, sysfs, tmpfs,
 //! cgroup, devpts, overlay layers…) are left out, and a device mounted twice
-//! (bind mounts, btrfs subvolumes) is counted once. Network filesystems are
-//! left out too: `statvfs` on a dead server blocks for minutes.
+//! (bind mounts, btrfs subvolumes) is counted once. Network filesystems
+//! (NFS, CIFS, sshfs…) are reported like local ones.
+//!
+//! `statvfs` on a dead NFS server, a hung FUSE daemon or a failing disk can
+//! block for minutes, so each mount is measured on a thread of its own and
+//! waited for up to the mount timeout ([`MountProbe`]). One that has not
+//! answered by then is reported unavailable, and skipped — no new thread
+//! piles up behind it — until its statvfs returns.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::{CollectError, ParseError, Roots};
 
@@ -108,7 +118,8 @@ const PSEUDO: &[&str] = &[
     "tracefs",
 ];
 
-/// Network filesystems: skipped (see the module doc).
+/// Network filesystems: their source is `server:/export` or `//server/share`,
+/// not a device path.
 const NETWORK: &[&str] = &[
     "nfs",
     "nfs4",
@@ -123,12 +134,14 @@ const NETWORK: &[&str] = &[
 
 /// Whether a mount is a real filesystem worth reporting.
 pub fn is_real(m: &Mount) -> bool {
-    let base_type = m.fs_type.split('.').next().unwrap_or_default();
-    if PSEUDO.contains(&m.fs_type.as_str()) || NETWORK.contains(&base_type) {
+    if PSEUDO.contains(&m.fs_type.as_str()) {
         return false;
     }
+    if is_network_type(&m.fs_type) {
+        return true;
+    }
     if m.fs_type.starts_with("fuse.") && m.fs_type != "fuse.zfs" {
-        // FUSE helpers (gvfs, lxcfs, portals, sshfs) are views, not storage.
+        // Other FUSE helpers (gvfs, lxcfs, portals) are views, not storage.
         return false;
     }
     if m.fs_type == "overlay" || m.fs_type == "aufs" {
@@ -160,6 +173,8 @@ pub fn select_real(mounts: &[Mount]) -> Vec<&Mount> {
 pub struct Disk {
     /// Device name, e.g. `nvme0n1p2` (the source's file name).
     pub name: String,
+    /// The mount source, e.g. `/dev/nvme0n1p2` or `nas:/export`.
+    pub source: String,
     /// Where it is mounted.
     pub mount_point: String,
     /// Filesystem type.
@@ -187,39 +202,167 @@ fn mount_table(roots: &Roots) -> Result<String, CollectError> {
     })
 }
 
+impl Disk {
+    /// True for a network filesystem (its size is a server's, not this
+    /// host's).
+    pub fn is_network(&self) -> bool {
+        is_network_type(&self.fs_type)
+    }
+}
+
+fn is_network_type(fs_type: &str) -> bool {
+    NETWORK.contains(&fs_type) || fs_type == "fuse.sshfs"
+}
+
+/// A mounted filesystem whose size did not come back in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    /// Where it is mounted.
+    pub mount_point: String,
+    /// Filesystem type.
+    pub fs_type: String,
+    /// The mount source.
+    pub source: String,
+}
+
+/// The host's filesystems: those measured, and those that did not answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DiskTable {
+    /// Measured filesystems.
+    pub disks: Vec<Disk>,
+    /// Filesystems whose statvfs is still outstanding.
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// How a filesystem is measured: `statvfs`, or a stand-in in tests.
+pub type Statvfs = fn(&Path) -> std::io::Result<rustix::fs::StatVfs>;
+
+fn real_statvfs(path: &Path) -> std::io::Result<rustix::fs::StatVfs> {
+    rustix::fs::statvfs(path).map_err(std::io::Error::from)
+}
+
+/// Measures mounts each on its own thread with a deadline, remembering
+/// those whose statvfs is still outstanding.
+#[derive(Debug, Clone)]
+pub struct MountProbe {
+    timeout: Duration,
+    statvfs: Statvfs,
+    /// Paths with a statvfs in flight (a thread still blocked in it).
+    outstanding: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl MountProbe {
+    /// A probe with the real `statvfs`.
+    pub fn new(timeout: Duration) -> MountProbe {
+        MountProbe::with(timeout, real_statvfs)
+    }
+
+    /// A probe measuring with `statvfs`.
+    pub fn with(timeout: Duration, statvfs: Statvfs) -> MountProbe {
+        MountProbe {
+            timeout,
+            statvfs,
+            outstanding: Arc::default(),
+        }
+    }
+
+    fn outstanding(&self) -> std::sync::MutexGuard<'_, HashSet<PathBuf>> {
+        self.outstanding
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// statvfs of every path at once, each waited for until one shared
+    /// deadline: `None` for a path that did not answer (or is still
+    /// blocked from an earlier call), `Some(Err)` for one that failed.
+    fn measure(&self, paths: &[PathBuf]) -> Vec<Option<std::io::Result<rustix::fs::StatVfs>>> {
+        let mut results: Vec<_> = paths.iter().map(|_| None).collect();
+        let (tx, rx) = mpsc::channel();
+        let mut waiting = 0;
+        for (i, path) in paths.iter().enumerate() {
+            if !self.outstanding().insert(path.clone()) {
+                continue;
+            }
+            let (tx, owned, probe) = (tx.clone(), path.clone(), self.clone());
+            let spawned = std::thread::Builder::new()
+                .name("sonde-statvfs".into())
+                .spawn(move || {
+                    let result = (probe.statvfs)(&owned);
+                    probe.outstanding().remove(&owned);
+                    // The reader may have given up on this one: no one to tell.
+                    let _ = tx.send((i, result));
+                });
+            match spawned {
+                Ok(_) => waiting += 1,
+                Err(e) => {
+                    self.outstanding().remove(path);
+                    results[i] = Some(Err(e));
+                }
+            }
+        }
+        let deadline = Instant::now() + self.timeout;
+        while waiting > 0 {
+            let Ok((i, result)) =
+                rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            else {
+                break;
+            };
+            results[i] = Some(result);
+            waiting -= 1;
+        }
+        results
+    }
+}
+
 /// Reads the mounted real filesystems of the host, each measured at its
-/// mount point under the root filesystem root; one whose `statvfs` fails is
-/// skipped. An error only when the mount table cannot be read or parsed.
-/// Blocks (`statvfs` of every mount): run it on the blocking pool.
-pub fn read(roots: &Roots) -> Result<Vec<Disk>, CollectError> {
+/// mount point under the root filesystem root: one whose `statvfs` fails
+/// is skipped, one that does not answer within the probe's timeout is
+/// listed unavailable. An error only when the mount table cannot be read
+/// or parsed. Blocks up to the mount timeout: run it on the blocking pool.
+pub fn read(roots: &Roots, probe: &MountProbe) -> Result<DiskTable, CollectError> {
     let text = mount_table(roots)?;
     let mounts = parse_mountinfo(&text)?;
-    Ok(select_real(&mounts)
-        .into_iter()
-        .filter_map(|m| {
-            let st = rustix::fs::statvfs(roots.host_path(&m.mount_point)).ok()?;
-            let frsize = st.f_frsize;
-            let total_bytes = st.f_blocks.saturating_mul(frsize);
-            if total_bytes == 0 {
-                return None;
-            }
-            let name = device_name(roots, &m.source);
-            let block = roots.sys.join("class/block").join(&name);
-            Some(Disk {
-                temperature_celsius: drive_temperature(&block),
-                is_partition: block.join("partition").exists(),
-                name,
+    let chosen = select_real(&mounts);
+    let paths: Vec<PathBuf> = chosen
+        .iter()
+        .map(|m| roots.host_path(&m.mount_point))
+        .collect();
+    let mut table = DiskTable::default();
+    for (m, measured) in chosen.into_iter().zip(probe.measure(&paths)) {
+        let Some(measured) = measured else {
+            table.unavailable.push(Unavailable {
                 mount_point: m.mount_point.clone(),
                 fs_type: m.fs_type.clone(),
-                total_bytes,
-                available_bytes: st.f_bavail.saturating_mul(frsize),
-                used_bytes: st
-                    .f_blocks
-                    .saturating_sub(st.f_bfree)
-                    .saturating_mul(frsize),
-            })
-        })
-        .collect())
+                source: m.source.clone(),
+            });
+            continue;
+        };
+        let Ok(st) = measured else {
+            continue;
+        };
+        let frsize = st.f_frsize;
+        let total_bytes = st.f_blocks.saturating_mul(frsize);
+        if total_bytes == 0 {
+            continue;
+        }
+        let name = device_name(roots, &m.source);
+        let block = roots.sys.join("class/block").join(&name);
+        table.disks.push(Disk {
+            temperature_celsius: drive_temperature(&block),
+            is_partition: block.join("partition").exists(),
+            name,
+            source: m.source.clone(),
+            mount_point: m.mount_point.clone(),
+            fs_type: m.fs_type.clone(),
+            total_bytes,
+            available_bytes: st.f_bavail.saturating_mul(frsize),
+            used_bytes: st
+                .f_blocks
+                .saturating_sub(st.f_bfree)
+                .saturating_mul(frsize),
+        });
+    }
+    Ok(table)
 }
 
 /// `/dev/mapper/vg-root` → `dm-0` (what sysfs knows it by, resolved in the
@@ -296,7 +439,10 @@ mod tests {
             .iter()
             .map(|m| m.mount_point.as_str())
             .collect();
-        assert_eq!(points, ["/", "/boot/efi", "/mnt/my disk", "/tank"]);
+        assert_eq!(
+            points,
+            ["/", "/boot/efi", "/mnt/my disk", "/mnt/nas", "/tank"]
+        );
     }
 
     #[test]
@@ -323,10 +469,75 @@ mod tests {
 
     #[test]
     fn reads_the_live_root_filesystem() {
-        let disks = read(&Roots::default()).unwrap();
-        for d in &disks {
+        let table = read(&Roots::default(), &MountProbe::new(Duration::from_secs(5))).unwrap();
+        for d in &table.disks {
             assert!(d.total_bytes >= d.available_bytes, "{d:?}");
             assert!(!d.name.is_empty());
         }
+    }
+
+    /// A stand-in statvfs that blocks on any path ending in `nas` until
+    /// [`release_nas`] (a dead NFS server that comes back).
+    static NAS_BACK: (Mutex<bool>, std::sync::Condvar) =
+        (Mutex::new(false), std::sync::Condvar::new());
+
+    fn hanging_nas(path: &Path) -> std::io::Result<rustix::fs::StatVfs> {
+        if path.ends_with("nas") {
+            let (back, changed) = &NAS_BACK;
+            let mut back = back.lock().unwrap();
+            while !*back {
+                back = changed.wait(back).unwrap();
+            }
+        }
+        real_statvfs(Path::new("/"))
+    }
+
+    fn release_nas() {
+        *NAS_BACK.0.lock().unwrap() = true;
+        NAS_BACK.1.notify_all();
+    }
+
+    #[test]
+    fn a_hung_network_mount_is_unavailable_until_it_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        std::fs::create_dir_all(roots.proc.join("1")).unwrap();
+        std::fs::write(
+            roots.proc.join("1/mountinfo"),
+            "27 1 8:1 / / rw - ext4 /dev/sda1 rw\n32 27 0:42 / /mnt/nas rw - nfs4 nas:/export rw\n",
+        )
+        .unwrap();
+        let probe = MountProbe::with(Duration::from_millis(100), hanging_nas);
+
+        let first = read(&roots, &probe).unwrap();
+        assert_eq!(first.disks.len(), 1, "{first:?}");
+        assert_eq!(first.disks[0].mount_point, "/");
+        let nas = Unavailable {
+            mount_point: "/mnt/nas".into(),
+            fs_type: "nfs4".into(),
+            source: "nas:/export".into(),
+        };
+        assert_eq!(first.unavailable, std::slice::from_ref(&nas));
+        // Still blocked: skipped at once, no second thread stuck behind it.
+        let second = read(&roots, &probe).unwrap();
+        assert_eq!(second.unavailable, [nas]);
+        assert_eq!(probe.outstanding().len(), 1);
+
+        release_nas();
+        let t0 = Instant::now();
+        while !probe.outstanding().is_empty() && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let back = read(&roots, &probe).unwrap();
+        assert!(back.unavailable.is_empty(), "{back:?}");
+        let nas = back
+            .disks
+            .iter()
+            .find(|d| d.mount_point == "/mnt/nas")
+            .unwrap();
+        assert_eq!(
+            (nas.source.as_str(), nas.name.as_str()),
+            ("nas:/export", "nas:/export")
+        );
     }
 }

@@ -26,6 +26,14 @@ pub enum CollectError {
     /// A collection on the blocking pool did not finish (it panicked).
     #[error("collection did not finish: {0}")]
     Aborted(String),
+    /// A read did not come back in time (a hung mount).
+    #[error("{what} did not answer within {} ms; skipped until it does", after.as_millis())]
+    TimedOut {
+        /// What was waited for.
+        what: String,
+        /// How long.
+        after: std::time::Duration,
+    },
 }
 
 impl CollectError {
@@ -37,12 +45,13 @@ impl CollectError {
         }
     }
 
-    /// The kind, as counted: `read`, `parse` or `aborted`.
+    /// The kind, as counted: `read`, `parse`, `aborted` or `timeout`.
     pub fn kind(&self) -> &'static str {
         match self {
             CollectError::Read { .. } => "read",
             CollectError::Parse(_) => "parse",
             CollectError::Aborted(_) => "aborted",
+            CollectError::TimedOut { .. } => "timeout",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Static host facts, collected once: OS, kernel, CPU model, core counts,
 //! boot time, virtualization. A fact that cannot be known is `None`.
 
+use super::disks::MountProbe;
 use super::{CollectorErrors, Roots, cpu, memory};
 
 /// What `/proc/cpuinfo` says.
@@ -135,7 +136,7 @@ fn read(path: std::path::PathBuf) -> Option<String> {
 
 /// Collects the facts (a few small file reads and the disks; done once per
 /// server, on the blocking pool). Parse errors go to `errors`.
-pub fn collect(roots: &Roots, errors: &CollectorErrors) -> HostFacts {
+pub fn collect(roots: &Roots, probe: &MountProbe, errors: &CollectorErrors) -> HostFacts {
     let cpuinfo = read(roots.proc.join("cpuinfo")).map(|t| parse_cpuinfo(&t));
     let stat = read(roots.proc.join("stat"))
         .and_then(|t| errors.ok("host", cpu::parse_stat(&t).map_err(Into::into)));
@@ -147,9 +148,15 @@ pub fn collect(roots: &Roots, errors: &CollectorErrors) -> HostFacts {
         .map(|s| s.trim().to_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let disks = errors
-        .ok("disks", super::disks::read(roots))
-        .unwrap_or_default();
+    // This host's own storage: a NAS's size is the server's.
+    let local: Vec<u64> = errors
+        .ok("disks", super::disks::read(roots, probe))
+        .map(|t| t.disks)
+        .unwrap_or_default()
+        .iter()
+        .filter(|d| !d.is_network())
+        .map(|d| d.total_bytes)
+        .collect();
     let trimmed = |p: &str| read(roots.proc.join(p)).map(|s| s.trim().to_owned());
     HostFacts {
         hostname: trimmed("sys/kernel/hostname"),
@@ -166,7 +173,7 @@ pub fn collect(roots: &Roots, errors: &CollectorErrors) -> HostFacts {
         cpu_physical_cores: cpuinfo.as_ref().and_then(|c| c.physical),
         mem_total_bytes: mem.map(|m| m.total_bytes),
         swap_total_bytes: mem.map(|m| m.swap_total_bytes),
-        disk_total_bytes: (!disks.is_empty()).then(|| disks.iter().map(|d| d.total_bytes).sum()),
+        disk_total_bytes: (!local.is_empty()).then(|| local.iter().sum()),
         boot_time_secs: stat.and_then(|s| s.boot_time_secs),
         virtualization: detect_virtualization(
             read(roots.proc.join("1/cgroup")).as_deref(),

@@ -23,7 +23,7 @@ use prometheus_client::registry::Registry;
 
 use super::auth::Authorized;
 use crate::collect::cpu::MODES;
-use crate::collect::disks::Disk;
+use crate::collect::disks::{Disk, DiskTable};
 use crate::collect::errors::ErrorCount;
 use crate::collect::gpu::GpuState;
 use crate::collect::metrics::Metrics;
@@ -268,18 +268,20 @@ impl Collector for MetricsSeries {
 
 /// The disks sample's series.
 #[derive(Debug)]
-struct DiskSeries(Shared<Vec<Disk>>);
+struct DiskSeries(Shared<DiskTable>);
 
 impl Collector for DiskSeries {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        let disks = self.0.value();
-        let labels = |d: &Disk| {
+        let table = self.0.value();
+        // node_exporter's labels: the mount source is the device.
+        let labels = |source: &str, fs_type: &str, mount_point: &str| {
             [
-                ("device", format!("/dev/{}", d.name)),
-                ("fstype", d.fs_type.clone()),
-                ("mountpoint", d.mount_point.clone()),
+                ("device", source.to_owned()),
+                ("fstype", fs_type.to_owned()),
+                ("mountpoint", mount_point.to_owned()),
             ]
         };
+        let of = |d: &Disk| labels(&d.source, &d.fs_type, &d.mount_point);
         for (name, help, bytes) in [
             (
                 "node_filesystem_size_bytes",
@@ -302,10 +304,21 @@ impl Collector for DiskSeries {
                 name,
                 help,
                 MetricType::Gauge,
-                disks.iter().map(|d| (labels(d), bytes(d) as f64)),
+                table.disks.iter().map(|d| (of(d), bytes(d) as f64)),
             )?;
         }
-        Ok(())
+        family(
+            &mut enc,
+            "node_filesystem_device_error",
+            "Whether an error occurred while getting statistics for the given device (1: its statvfs did not answer in time).",
+            MetricType::Gauge,
+            table.disks.iter().map(|d| (of(d), 0.0)).chain(
+                table
+                    .unavailable
+                    .iter()
+                    .map(|u| (labels(&u.source, &u.fs_type, &u.mount_point), 1.0)),
+            ),
+        )
     }
 }
 
