@@ -158,3 +158,93 @@ async fn every_reply_kind_describes_the_fixture_host() {
         "children of the fixture's init, by its parent walk"
     );
 }
+
+/// Faults a host really has, none of which may stall or crash the server:
+/// a process unreadable (hidepid=1) and one that exited mid-scan, pid 1's
+/// files hidden (hidepid=2), a sensor that starts failing, counters that go
+/// backwards (a restored VM, a reused PID).
+#[tokio::test]
+async fn host_faults_leave_honest_partial_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    // Listed but unreadable: `stat` cannot be read as a file.
+    std::fs::create_dir_all(root.join("proc/99/stat")).unwrap();
+    write(root, "proc/99/cmdline", "secret\0");
+    // Listed, then gone: an empty directory.
+    std::fs::create_dir_all(root.join("proc/100")).unwrap();
+    // pid 1's mount table hidden; sonde's own is there.
+    let table = std::fs::read_to_string(root.join("proc/1/mountinfo")).unwrap();
+    std::fs::remove_file(root.join("proc/1/mountinfo")).unwrap();
+    write(root, "proc/self/mountinfo", &table);
+    write(root, "sys/class/hwmon/hwmon0/name", "coretemp\n");
+    write(root, "sys/class/hwmon/hwmon0/temp1_label", "Package id 0\n");
+    write(root, "sys/class/hwmon/hwmon0/temp1_input", "55000\n");
+
+    let path = |p: &str| root.join(p).to_str().unwrap().to_owned();
+    let (proc, sys, etc, rootfs) = (path("proc"), path("sys"), path("etc"), path("rootfs"));
+    let server = Server::start(&[
+        "--proc-root",
+        &proc,
+        "--sys-root",
+        &sys,
+        "--etc-root",
+        &etc,
+        "--rootfs",
+        &rootfs,
+        "--metrics-ttl-ms",
+        "0",
+        "--processes-ttl-ms",
+        "0",
+        "--disks-ttl-ms",
+        "0",
+    ])
+    .await;
+    let mut ws = server.ws().await;
+
+    let m = json(&ask(&mut ws, "get_metrics").await);
+    assert_eq!(m["cpu_temp_c"], 55.0, "{m}");
+    let table = processes(&ask(&mut ws, "get_processes").await);
+    let pids: Vec<u32> = table.rows.iter().map(|r| r.pid).collect();
+    assert_eq!(pids, [1, 42], "the unreadable and the exited are skipped");
+    assert_eq!(table.process_count, 2, "and not counted");
+    for pid in [99, 100] {
+        let v = json(&ask(&mut ws, &format!("get_process_metrics:{pid}")).await);
+        assert!(v["error"].is_string(), "{v}");
+    }
+    let disks = json(&ask(&mut ws, "get_disks").await);
+    assert_eq!(disks[0]["mount_point"], "/data", "from sonde's own table");
+
+    // The sensor fails (a driver answering garbage, as some do on resume):
+    // the temperature is unknown, the rest answers.
+    write(
+        root,
+        "sys/class/hwmon/hwmon0/temp1_input",
+        "No such device\n",
+    );
+    let m = json(&ask(&mut ws, "get_metrics").await);
+    assert!(m["cpu_temp_c"].is_null(), "{m}");
+    assert_eq!(m["mem_total"], 4u64 << 30);
+    assert!(server.state.errors().count("temperature") > 0);
+
+    // Counters going backwards: shares stay within 0–100.
+    write(
+        root,
+        "proc/stat",
+        "cpu 10 0 10 10 0 0 0 0 0 0\ncpu0 5 0 5 5 0 0 0 0 0 0\ncpu1 5 0 5 5 0 0 0 0 0 0\nbtime 1700000000\n",
+    );
+    write(
+        root,
+        "proc/42/stat",
+        &stat_line(42, "fixtured", 1).replace(" 250 50 ", " 1 1 "),
+    );
+    let m = json(&ask(&mut ws, "get_metrics").await);
+    for share in std::iter::once(&m["cpu_total"]).chain(m["cpu_per_core"].as_array().unwrap()) {
+        let share = share.as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&share), "{m}");
+    }
+    let table = processes(&ask(&mut ws, "get_processes").await);
+    for row in &table.rows {
+        assert!((0.0..=100.0).contains(&row.cpu_usage), "{row:?}");
+    }
+}

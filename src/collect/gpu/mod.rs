@@ -632,4 +632,51 @@ mod tests {
         write(&card, "gpu_busy_percent", "1\n");
         assert!(s.sample().is_empty());
     }
+
+    /// A driver that fails every read, as NVML does when the driver and
+    /// library versions disagree.
+    struct Broken;
+
+    impl nvidia::NvidiaReader for Broken {
+        fn read(&mut self, pci_address: &str) -> Result<Reading, nvidia::NvidiaError> {
+            Err(nvidia::NvidiaError::Device {
+                address: pci_address.into(),
+                detail: "Driver/library version mismatch".into(),
+            })
+        }
+        fn release(&mut self) {}
+        fn held(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn readers_that_fail_leave_the_gpu_listed_unavailable_and_the_rest_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = dir.path().join("sys");
+        let nv = pci(&sys, "0000:01:00.0", "0x10de", "0x2330", "0x030200");
+        write(&nv, "power/runtime_status", "active\n");
+        // An AMD card whose sysfs files cannot be read (directories where
+        // files should be) and whose numbers are garbage.
+        let amd = pci(&sys, "0000:03:00.0", "0x1002", "0x73bf", "0x030000");
+        write(&amd, "power/runtime_status", "active\n");
+        std::fs::create_dir_all(amd.join("gpu_busy_percent")).unwrap();
+        write(&amd, "mem_info_vram_used", "lots\n");
+        write(&amd, "hwmon/hwmon4/temp1_input", "-\n");
+        // Writes the pci.ids that names the cards.
+        let _ = sampler(dir.path(), Reading::default());
+        let mut s = GpuSampler::new(
+            &Roots::under(dir.path()),
+            vec![dir.path().join("pci.ids")],
+            Box::new(Broken),
+        );
+        let gpus = s.sample();
+        assert_eq!(gpus.len(), 2);
+        assert_eq!(gpus[0].state, GpuState::Unavailable);
+        assert_eq!(gpus[0].reading, Reading::default());
+        assert_eq!(gpus[1].state, GpuState::Active);
+        assert_eq!(gpus[1].reading.utilization_percent, None);
+        assert_eq!(gpus[1].reading.memory_used_bytes, None);
+        assert_eq!(gpus[1].reading.temperature_celsius, None);
+    }
 }
