@@ -75,14 +75,11 @@ fn fixture(root: &Path) {
     std::fs::create_dir_all(root.join("sys")).unwrap();
 }
 
-#[tokio::test]
-async fn every_reply_kind_describes_the_fixture_host() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path();
-    fixture(root);
+/// The server with every root under `root`, and `extra` flags.
+async fn start_on(root: &Path, extra: &[&str]) -> Server {
     let path = |p: &str| root.join(p).to_str().unwrap().to_owned();
     let (proc, sys, etc, rootfs) = (path("proc"), path("sys"), path("etc"), path("rootfs"));
-    let server = Server::start(&[
+    let mut args = vec![
         "--proc-root",
         &proc,
         "--sys-root",
@@ -91,8 +88,17 @@ async fn every_reply_kind_describes_the_fixture_host() {
         &etc,
         "--rootfs",
         &rootfs,
-    ])
-    .await;
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args).await
+}
+
+#[tokio::test]
+async fn every_reply_kind_describes_the_fixture_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    let server = start_on(root, &[]).await;
     let mut ws = server.ws().await;
 
     let m = json(&ask(&mut ws, "get_metrics").await);
@@ -181,24 +187,17 @@ async fn host_faults_leave_honest_partial_answers() {
     write(root, "sys/class/hwmon/hwmon0/temp1_label", "Package id 0\n");
     write(root, "sys/class/hwmon/hwmon0/temp1_input", "55000\n");
 
-    let path = |p: &str| root.join(p).to_str().unwrap().to_owned();
-    let (proc, sys, etc, rootfs) = (path("proc"), path("sys"), path("etc"), path("rootfs"));
-    let server = Server::start(&[
-        "--proc-root",
-        &proc,
-        "--sys-root",
-        &sys,
-        "--etc-root",
-        &etc,
-        "--rootfs",
-        &rootfs,
-        "--metrics-ttl-ms",
-        "0",
-        "--processes-ttl-ms",
-        "0",
-        "--disks-ttl-ms",
-        "0",
-    ])
+    let server = start_on(
+        root,
+        &[
+            "--metrics-ttl-ms",
+            "0",
+            "--processes-ttl-ms",
+            "0",
+            "--disks-ttl-ms",
+            "0",
+        ],
+    )
     .await;
     let mut ws = server.ws().await;
 
