@@ -10,6 +10,7 @@
 //! - `scan/fixture_5000`: the same on a fixture of 5,000 synthetic processes;
 //! - `parse_pid_stat`, `encode` (1,000 / 5,000 rows), `metrics_json`,
 //!   `cache_hit`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a tool run by hand: failing loudly is its job
 
 use std::hint::black_box;
 use std::os::fd::AsFd;

@@ -5,6 +5,7 @@
 //!
 //!     cargo run --example client -- ws://127.0.0.1:3000/ws
 //!     cargo run --example client -- "ws://127.0.0.1:3000/ws?token=SECRET"
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a tool run by hand: failing loudly is its job
 
 use std::io::Read;
 

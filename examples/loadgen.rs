@@ -16,6 +16,7 @@
 //! Server CPU is read from `/proc/<pid>/task/*/schedstat` (ns on CPU, all
 //! threads) and `/proc/<pid>/stat` (utime+stime ticks). Every loop is bounded
 //! in count and time.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a tool run by hand: failing loudly is its job
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -1,4 +1,5 @@
 //! Token authentication: refused with 401 before any upgrade.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

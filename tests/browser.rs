@@ -2,6 +2,7 @@
 //! through chromedriver (WebDriver, the fantoccini crate) against the live
 //! server on loopback. Skipped, saying why, where Chromium is missing;
 //! `.ci/run` installs it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

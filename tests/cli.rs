@@ -1,5 +1,6 @@
 //! The binary's command line: bad values stop startup naming the option;
 //! SIGTERM shuts down cleanly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,5 +1,6 @@
 //! The wire contract, end to end: the real server on port 0, a real
 //! WebSocket client over loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Process drill-down: `process_metrics` and `journal_entries` against the
 //! live server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! CPU% is real from the first processes reply, and never computed over a
 //! window too short to mean anything. A test binary of its own, so nothing
 //! else competes for the CPUs while it measures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Host paths end to end: with every root (`--proc-root`, `--sys-root`,
 //! `--etc-root`, `--rootfs`) pointed at one fixture tree, every reply kind
 //! describes that tree's host, not the machine the test runs on.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

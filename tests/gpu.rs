@@ -1,5 +1,6 @@
 //! GPUs end to end: a fixture sysfs tree behind the live server, and the
 //! GPU object in the socktop client's own type.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! client (hyper): `/api/*` JSON with its cache headers, compression, auth
 //! and CORS, and `/metrics` checked by `promtool` and scraped by a real
 //! Prometheus where Debian's `prometheus` package is installed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

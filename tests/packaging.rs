@@ -1,5 +1,6 @@
 //! The systemd unit in `packaging/`: it verifies, it is as tight as
 //! documented, and sonde keeps its TLS pair in the unit's state directory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 use std::path::Path;
 use std::process::Command;

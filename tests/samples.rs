@@ -1,5 +1,6 @@
 //! Typed samples end to end: one collection and one encoding per sample,
 //! however many clients read it, and collector errors that are seen.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

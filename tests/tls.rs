@@ -1,4 +1,5 @@
 //! wss:// with a generated, persisted, pinned certificate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
 

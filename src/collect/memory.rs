@@ -56,7 +56,7 @@ pub fn parse_meminfo(text: &str) -> Result<Memory, ParseError> {
         }
     }
     mem.total_bytes = total.ok_or_else(|| ParseError::new(FILE, "MemTotal missing"))?;
-    mem.available_bytes = available.unwrap_or(free + buffers + cached);
+    mem.available_bytes = available.unwrap_or(free.saturating_add(buffers).saturating_add(cached));
     Ok(mem)
 }
 

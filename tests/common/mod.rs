@@ -1,6 +1,7 @@
 //! Test helpers: start the real server in-process on port 0 and talk to it
 //! over loopback with a real WebSocket (tokio-tungstenite) or HTTP client.
 #![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 use std::io::Read;
 use std::net::SocketAddr;
