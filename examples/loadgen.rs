@@ -10,6 +10,8 @@
 //!     $L cadence --clients 10 --seconds 30 --pid 1234
 //!     $L startup --server "target/release/sonde --port 3999" --url ws://127.0.0.1:3999/ws
 //!     $L hold --extra-procs 3000          # keep 3,000 idle processes until killed
+//!     $L soak --clients 200 --seconds 600 --sigterm --server "target/release/sonde --port 3999" \
+//!        --url ws://127.0.0.1:3999/ws    # every kind, both forms; RSS CSV + PNG
 //!     $L report results.jsonl             # medians and sonde/socktop ratios
 //!
 //! Each run prints one JSON line on stdout and a human summary on stderr.
@@ -123,6 +125,22 @@ enum Mode {
         path: String,
         #[arg(long, default_value_t = 300)]
         requests: usize,
+    },
+    /// C clients at the socktop TUI's rates asking every request kind,
+    /// half in the get_* form and half in JSON, for D s: errors, lost
+    /// replies, and the server's RSS each second (CSV and a PNG plot under
+    /// --out). With --sigterm (and --server), the server is sent SIGTERM at
+    /// the end while the clients still poll: every one must get 1001 and the
+    /// server must exit.
+    Soak {
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        #[arg(long, default_value = "target/soak")]
+        out: String,
+        #[arg(long)]
+        sigterm: bool,
     },
     /// Read JSON lines (files or stdin) and print medians and ratios.
     Report { files: Vec<String> },
@@ -429,6 +447,15 @@ async fn main() -> anyhow::Result<()> {
         return floor(&args, requests);
     }
     let _extra = spawn_extra(args.extra_procs)?;
+    if let Mode::Soak {
+        clients,
+        seconds,
+        out,
+        sigterm,
+    } = &args.mode
+    {
+        return soak(&args, *clients, *seconds, out, *sigterm).await;
+    }
     if matches!(args.mode, Mode::Hold) {
         eprintln!(
             "holding {} extra processes ({} in /proc); Ctrl-C to stop",
@@ -661,6 +688,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Mode::Hold
+        | Mode::Soak { .. }
         | Mode::Report { .. }
         | Mode::Floor { .. }
         | Mode::Echo { .. }
@@ -909,5 +937,247 @@ fn report(files: &[String]) -> anyhow::Result<()> {
             println!("{line}");
         }
     }
+    Ok(())
+}
+
+/// One soak request: its period and its text in each form.
+struct SoakKind {
+    name: &'static str,
+    period_ms: u64,
+    get: String,
+    json: String,
+}
+
+/// What one soak client saw.
+#[derive(Default)]
+struct SoakTally {
+    sent: u64,
+    ok: u64,
+    invalid: u64,
+    errors: u64,
+    close_code: Option<u16>,
+}
+
+/// Sends one request and waits for its reply, or the close that ends the
+/// connection instead.
+async fn soak_ask(ws: &mut Ws, request: &str) -> Result<(Vec<u8>, bool), Option<u16>> {
+    if ws.send(Message::Text(request.into())).await.is_err() {
+        return Err(None);
+    }
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Ok((t.as_bytes().to_vec(), false)),
+            Ok(Some(Ok(Message::Binary(b)))) => return Ok((b.to_vec(), true)),
+            Ok(Some(Ok(Message::Close(frame)))) => return Err(frame.map(|f| u16::from(f.code))),
+            Ok(Some(Ok(_))) => continue,
+            _ => return Err(None),
+        }
+    }
+}
+
+fn soak_valid(kind: &SoakKind, payload: &[u8], binary: bool) -> bool {
+    match kind.name {
+        "metrics" => validate(Kind::Metrics, payload, binary).0,
+        "disks" => validate(Kind::Disks, payload, binary).0,
+        "processes" => validate(Kind::Processes, payload, binary).0,
+        _ => serde_json::from_slice::<Value>(&gunzip_if(payload))
+            .is_ok_and(|v| v.is_object() && v.get("error").is_none()),
+    }
+}
+
+async fn soak(
+    args: &Args,
+    clients: usize,
+    seconds: u64,
+    out: &str,
+    sigterm: bool,
+) -> anyhow::Result<()> {
+    let (mut reaper, pid, _) = start_server(args)?;
+    let mut conns = vec![connect_when_up(&args.url).await?];
+    for _ in 1..clients {
+        conns.push(connect(&args.url).await?);
+    }
+    // The server's own pid is a process that exists for process_metrics
+    // and journal_entries throughout.
+    let kinds: std::sync::Arc<Vec<SoakKind>> = std::sync::Arc::new(
+        [
+            ("metrics", 500, false),
+            ("processes", 2000, false),
+            ("disks", 5000, false),
+            ("host", 10_000, false),
+            ("process_metrics", 2000, true),
+            ("journal_entries", 10_000, true),
+        ]
+        .into_iter()
+        .map(|(name, period_ms, per_pid)| SoakKind {
+            name,
+            period_ms,
+            get: if per_pid {
+                format!("get_{name}:{pid}")
+            } else {
+                format!("get_{name}")
+            },
+            json: if per_pid {
+                format!(r#"{{"type":"{name}","pid":{pid}}}"#)
+            } else {
+                format!(r#"{{"type":"{name}"}}"#)
+            },
+        })
+        .collect(),
+    );
+    let t0 = Instant::now();
+    let run_until = tokio::time::Instant::now() + Duration::from_secs(seconds);
+    // With --sigterm the clients keep polling until the server closes them.
+    let hard_stop = run_until + Duration::from_secs(if sigterm { 10 } else { 0 });
+    let mut tasks = Vec::new();
+    for (i, mut ws) in conns.into_iter().enumerate() {
+        let kinds = kinds.clone();
+        tasks.push(tokio::spawn(async move {
+            let json_form = i % 2 == 1;
+            let mut tally = SoakTally::default();
+            tokio::time::sleep(Duration::from_millis(37 * i as u64 % 500)).await;
+            let mut next: Vec<tokio::time::Instant> =
+                kinds.iter().map(|_| tokio::time::Instant::now()).collect();
+            loop {
+                let (k, at) = next
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, at)| **at)
+                    .map(|(k, at)| (k, *at))
+                    .unwrap();
+                if at >= hard_stop {
+                    break;
+                }
+                tokio::time::sleep_until(at).await;
+                let kind = &kinds[k];
+                next[k] = at + Duration::from_millis(kind.period_ms);
+                tally.sent += 1;
+                let text = if json_form { &kind.json } else { &kind.get };
+                match soak_ask(&mut ws, text).await {
+                    Ok((payload, binary)) if soak_valid(kind, &payload, binary) => tally.ok += 1,
+                    Ok(_) => tally.invalid += 1,
+                    Err(code) => {
+                        // The request in flight when the server closed is
+                        // not a lost reply.
+                        tally.sent -= 1;
+                        tally.close_code = code;
+                        if code.is_none() {
+                            tally.errors += 1;
+                        }
+                        break;
+                    }
+                }
+                if !sigterm && tokio::time::Instant::now() >= run_until {
+                    break;
+                }
+            }
+            tally
+        }));
+    }
+    let mut rss: Vec<(f64, u64)> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    while tokio::time::Instant::now() < run_until {
+        tick.tick().await;
+        rss.push((t0.elapsed().as_secs_f64(), rss_kb(pid)));
+    }
+    let mut exit_ms = None;
+    if sigterm && let Some(reaper) = &mut reaper {
+        let raw = rustix::process::Pid::from_raw(pid as i32).unwrap();
+        let signalled = Instant::now();
+        rustix::process::kill_process(raw, rustix::process::Signal::TERM)?;
+        while signalled.elapsed() < Duration::from_secs(10) {
+            if reaper.0[0].try_wait()?.is_some() {
+                exit_ms = Some(signalled.elapsed().as_millis() as u64);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let mut total = SoakTally::default();
+    let mut closed_1001 = 0;
+    for t in tasks {
+        let t = t.await?;
+        total.sent += t.sent;
+        total.ok += t.ok;
+        total.invalid += t.invalid;
+        total.errors += t.errors;
+        closed_1001 += usize::from(t.close_code == Some(1001));
+    }
+    std::fs::create_dir_all(out)?;
+    let csv: String = std::iter::once("seconds,rss_kb\n".to_owned())
+        .chain(rss.iter().map(|(t, kb)| format!("{t:.1},{kb}\n")))
+        .collect();
+    std::fs::write(format!("{out}/rss.csv"), csv)?;
+    let png = format!("{out}/rss.png");
+    plot_rss(
+        &png,
+        &rss,
+        &format!("{clients} clients, every request kind, {seconds} s"),
+    )?;
+    let minute = rss.iter().find(|(t, _)| *t >= 60.0).map_or(0, |r| r.1);
+    let (first, last) = (
+        rss.first().map_or(0, |r| r.1),
+        rss.last().map_or(0, |r| r.1),
+    );
+    let peak = rss.iter().map(|r| r.1).max().unwrap_or(0);
+    let lost = total.sent.saturating_sub(total.ok + total.invalid);
+    let figures = json!({
+        "clients": clients, "seconds": seconds, "sent": total.sent, "ok": total.ok,
+        "invalid": total.invalid, "errors": total.errors, "lost": lost,
+        "rss_kb_first": first, "rss_kb_at_60s": minute, "rss_kb_last": last, "rss_kb_peak": peak,
+        "closed_1001": closed_1001, "exit_ms_after_sigterm": exit_ms,
+    });
+    emit(
+        args,
+        "soak",
+        count_processes(),
+        figures,
+        format!(
+            "{clients} clients × {seconds} s: {} replies, {} invalid, {} errors, {lost} lost; RSS {first} → {minute} (60 s) → {last} kB, peak {peak}; {closed_1001}/{clients} closed 1001, exit {exit_ms:?} ms after SIGTERM; plot {png}",
+            total.ok, total.invalid, total.errors
+        ),
+    );
+    Ok(())
+}
+
+/// RSS over time as a PNG (labels drawn with DejaVu Sans where installed).
+fn plot_rss(path: &str, rss: &[(f64, u64)], caption: &str) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    let font = [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/TTF/DejaVuSans.ttf",
+        "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    ]
+    .iter()
+    .find_map(|p| std::fs::read(p).ok());
+    let labelled = font.is_some_and(|bytes| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, bytes.leak()).is_ok()
+    });
+    let root = BitMapBackend::new(path, (900, 450)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_t = rss.last().map_or(1.0, |r| r.0).max(1.0);
+    let max_mib = rss.iter().map(|r| r.1).max().unwrap_or(1) as f64 / 1024.0 * 1.25;
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(20);
+    if labelled {
+        builder
+            .caption(format!("sonde RSS — {caption}"), ("sans-serif", 20))
+            .x_label_area_size(40)
+            .y_label_area_size(60);
+    }
+    let mut chart = builder.build_cartesian_2d(0f64..max_t, 0f64..max_mib)?;
+    if labelled {
+        chart
+            .configure_mesh()
+            .x_desc("seconds")
+            .y_desc("RSS, MiB")
+            .label_style(("sans-serif", 14))
+            .draw()?;
+    }
+    chart.draw_series(LineSeries::new(
+        rss.iter().map(|(t, kb)| (*t, *kb as f64 / 1024.0)),
+        &BLUE,
+    ))?;
+    root.present()?;
     Ok(())
 }
