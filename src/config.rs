@@ -87,6 +87,11 @@ pub struct CacheTtls {
     #[arg(long, env = "SONDE_DISKS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub disks_ttl_ms: u64,
 
+    /// How long a containers reply is reused, ms (0: measure on every
+    /// request).
+    #[arg(long, env = "SONDE_CONTAINERS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    pub containers_ttl_ms: u64,
+
     /// How long GPU readings are reused, ms, whatever the metrics TTL (0:
     /// ask the driver on every metrics request).
     #[arg(long, env = "SONDE_GPU_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
@@ -107,6 +112,11 @@ impl CacheTtls {
     /// TTL of the disks cache.
     pub fn disks(&self) -> Duration {
         Duration::from_millis(self.disks_ttl_ms)
+    }
+
+    /// TTL of the containers cache.
+    pub fn containers(&self) -> Duration {
+        Duration::from_millis(self.containers_ttl_ms)
     }
 
     /// TTL of the GPU readings.

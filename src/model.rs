@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::collect::containers::ContainerTable;
 use crate::collect::disks::Disk;
 use crate::collect::gpu;
 use crate::collect::host::HostFacts;
@@ -248,6 +249,78 @@ impl From<&Disk> for DiskEntry {
     }
 }
 
+/// One entry of the `containers` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerEntry<'a> {
+    /// Container id (64 hex digits), or the systemd unit name.
+    pub id: &'a str,
+    /// `docker`, `podman`, `containerd`, `kubepods`, `cri-o`,
+    /// `systemd-service`, `systemd-scope`.
+    pub kind: &'a str,
+    /// The unit name; null for containers (only their runtime knows).
+    pub name: Option<&'a str>,
+    /// The cgroup, from the hierarchy's root.
+    pub cgroup: &'a str,
+    /// % of the whole machine since the previous sample; null when first seen.
+    pub cpu_usage: Option<f32>,
+    /// CPU time, µs.
+    pub cpu_time_us: u64,
+    /// Memory in use, bytes.
+    pub mem_bytes: Option<u64>,
+    /// Memory limit, bytes; null when unlimited.
+    pub mem_limit_bytes: Option<u64>,
+    /// Tasks.
+    pub pids: Option<u64>,
+    /// Bytes read from block devices.
+    pub io_read_bytes: Option<u64>,
+    /// Bytes written.
+    pub io_write_bytes: Option<u64>,
+    /// Time throttled by a CPU limit, µs.
+    pub throttled_us: Option<u64>,
+}
+
+/// The `containers` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Containers<'a> {
+    /// Every container and systemd unit, in cgroup path order.
+    pub containers: Vec<ContainerEntry<'a>>,
+    /// 2 with the unified hierarchy; null without it.
+    pub cgroup_version: Option<u8>,
+    /// Why the list is empty or partial.
+    pub notice: Option<&'a str>,
+    /// When it was measured, Unix ms.
+    pub sampled_at_ms: u64,
+}
+
+impl<'a> Containers<'a> {
+    /// The reply for `table`, measured at `sampled_at_ms`.
+    pub fn new(table: &'a ContainerTable, sampled_at_ms: u64) -> Self {
+        Containers {
+            containers: table
+                .containers
+                .iter()
+                .map(|c| ContainerEntry {
+                    id: &c.owner.id,
+                    kind: c.owner.kind,
+                    name: c.owner.name.as_deref(),
+                    cgroup: &c.cgroup,
+                    cpu_usage: c.cpu_percent,
+                    cpu_time_us: c.cpu_time_us,
+                    mem_bytes: c.mem_bytes,
+                    mem_limit_bytes: c.mem_limit_bytes,
+                    pids: c.pids,
+                    io_read_bytes: c.io_read_bytes,
+                    io_write_bytes: c.io_write_bytes,
+                    throttled_us: c.throttled_us,
+                })
+                .collect(),
+            cgroup_version: table.cgroup_version,
+            notice: table.notice.as_deref(),
+            sampled_at_ms,
+        }
+    }
+}
+
 /// The `host` reply: static facts, null where unknown.
 #[derive(Debug, Clone, Serialize)]
 pub struct Host {
@@ -422,6 +495,10 @@ pub struct ProcessInfo {
     pub working_directory: Option<String>,
     /// Executable path.
     pub executable_path: Option<String>,
+    /// Its cgroup, e.g. `/system.slice/nginx.service` (additive).
+    pub cgroup: Option<String>,
+    /// The container it runs in, when its cgroup is a container's (additive).
+    pub container_id: Option<String>,
     /// Direct children, their own lists empty.
     pub child_processes: Vec<ProcessInfo>,
     /// Threads.
@@ -466,6 +543,8 @@ impl From<ProcessDetail> for ProcessInfo {
             write_bytes: d.write_bytes,
             working_directory: d.working_directory,
             executable_path: d.executable_path,
+            cgroup: d.cgroup,
+            container_id: d.container_id,
             child_processes: d.children.into_iter().map(ProcessInfo::from).collect(),
             threads: d
                 .threads

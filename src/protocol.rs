@@ -31,6 +31,8 @@ pub enum Request {
     JournalEntries(u32),
     /// `{"type":"host"}` / `get_host`.
     Host,
+    /// `{"type":"containers"}` / `get_containers`.
+    Containers,
 }
 
 /// Why a request was refused; becomes the error reply.
@@ -65,7 +67,7 @@ struct JsonRequest<'a> {
     pid: Option<serde_json::Value>,
 }
 
-const KNOWN: &str = "metrics, disks, processes, process_metrics, journal_entries, host";
+const KNOWN: &str = "metrics, disks, processes, process_metrics, journal_entries, host, containers";
 
 impl Request {
     /// Parses one text frame in either form; surrounding whitespace is ignored.
@@ -79,6 +81,7 @@ impl Request {
             "get_disks" => return Ok(Request::Disks),
             "get_processes" => return Ok(Request::Processes),
             "get_host" => return Ok(Request::Host),
+            "get_containers" => return Ok(Request::Containers),
             _ => {}
         }
         if let Some(pid) = text.strip_prefix("get_process_metrics:") {
@@ -110,6 +113,7 @@ impl Request {
             "disks" => Ok(Request::Disks),
             "processes" => Ok(Request::Processes),
             "host" => Ok(Request::Host),
+            "containers" => Ok(Request::Containers),
             "process_metrics" => pid().map(Request::ProcessMetrics),
             "journal_entries" => pid().map(Request::JournalEntries),
             other => Err(BadRequest::new(
@@ -120,7 +124,7 @@ impl Request {
     }
 
     /// Number of request kinds, for per-kind counters.
-    pub const KINDS: usize = 6;
+    pub const KINDS: usize = 7;
 
     /// The request names, in [`Request::index`] order.
     pub const NAMES: [&'static str; Request::KINDS] = [
@@ -130,6 +134,7 @@ impl Request {
         "process_metrics",
         "journal_entries",
         "host",
+        "containers",
     ];
 
     /// This kind's position in [`Request::NAMES`].
@@ -141,6 +146,7 @@ impl Request {
             Request::ProcessMetrics(_) => 3,
             Request::JournalEntries(_) => 4,
             Request::Host => 5,
+            Request::Containers => 6,
         }
     }
 
@@ -258,6 +264,7 @@ pub mod frames {
 
     use super::{Frame, binary_frame, json_frame, not_found_frame, to_json};
     use crate::cache::Sample;
+    use crate::collect::containers::ContainerTable;
     use crate::collect::disks::DiskTable;
     use crate::collect::host::HostFacts;
     use crate::collect::journal::Journal;
@@ -282,6 +289,20 @@ pub mod frames {
     /// `/api/metrics` share it).
     pub fn metrics_json(s: &Sample<Metrics>) -> Bytes {
         s.json(|m| to_json(&model::Metrics::from(m)))
+    }
+
+    /// The `containers` reply.
+    pub fn containers(s: &Sample<ContainerTable>) -> Frame {
+        json_frame(containers_json(s).to_vec())
+    }
+
+    /// The containers reply's JSON, made once per sample.
+    pub fn containers_json(s: &Sample<ContainerTable>) -> Bytes {
+        let at_ms = s
+            .taken_at()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or_else(|_| now_ms(), |d| d.as_millis() as u64);
+        s.json(|t| to_json(&model::Containers::new(t, at_ms)))
     }
 
     /// The `disks` reply.
@@ -400,6 +421,8 @@ mod tests {
             ("  get_disks\n", Request::Disks),
             ("get_processes", Request::Processes),
             ("get_host", Request::Host),
+            ("get_containers", Request::Containers),
+            (r#"{"type":"containers"}"#, Request::Containers),
             ("get_process_metrics:42", Request::ProcessMetrics(42)),
             ("get_journal_entries:7", Request::JournalEntries(7)),
             (r#"{"type":"metrics"}"#, Request::Metrics),

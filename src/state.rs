@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cache::{KeyedTtl, Sample, Ttl};
+use crate::collect::containers::{ContainerSampler, ContainerTable};
 use crate::collect::disks::{DiskTable, MountProbe};
 use crate::collect::gpu::{self, Gpu, GpuSampler};
 use crate::collect::host::HostFacts;
@@ -85,6 +86,11 @@ pub struct AppState {
     gpu_release_armed: Arc<AtomicBool>,
     /// Metrics samples.
     metrics: Ttl<Metrics>,
+    /// The containers sampler (each cgroup's previous CPU reading); only
+    /// locked on blocking threads.
+    container_sampler: Arc<Mutex<ContainerSampler>>,
+    /// Containers samples.
+    containers: Ttl<ContainerTable>,
     /// Disks samples.
     disks: Ttl<DiskTable>,
     /// Measures mounts with a timeout each, remembering hung ones.
@@ -194,6 +200,8 @@ impl AppState {
             gpu_release_armed: Arc::new(AtomicBool::new(false)),
             gpus: Ttl::new(ttl.gpu()),
             metrics: Ttl::new(ttl.metrics()),
+            container_sampler: Arc::new(Mutex::new(ContainerSampler::new(&roots.sys, clock.cpus))),
+            containers: Ttl::new(ttl.containers()),
             disks: Ttl::new(ttl.disks()),
             mount_probe: MountProbe::new(limits.mount_timeout()),
             processes: Ttl::new(ttl.processes()),
@@ -297,6 +305,10 @@ impl AppState {
                 .host()
                 .await
                 .map(|s| self.framed(request, &s, frames::host)),
+            Request::Containers => self
+                .containers()
+                .await
+                .map(|s| self.framed(request, &s, frames::containers)),
             Request::ProcessMetrics(pid) => self
                 .process_detail(pid)
                 .await
@@ -440,6 +452,15 @@ impl AppState {
                 }
                 Ok(table)
             })
+            .await
+    }
+
+    /// The containers and services: from their cache, or measured now on
+    /// the blocking pool.
+    pub async fn containers(&self) -> Result<Shared<ContainerTable>, CollectError> {
+        let sampler = self.container_sampler.clone();
+        self.containers
+            .get_or_load(|| blocking(&self.errors, "containers", move || lock(&sampler).sample()))
             .await
     }
 

@@ -3,7 +3,11 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
-    let (a, b) = text.split_at(text.len() / 2);
+    let mid = (0..=text.len() / 2)
+        .rev()
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(0);
+    let (a, b) = text.split_at(mid);
     let (a, b) = (
         sonde::collect::cpu::parse_stat(a),
         sonde::collect::cpu::parse_stat(b),

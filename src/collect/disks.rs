@@ -73,13 +73,16 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..=i + 3]
-                .iter()
+        // An escape the kernel would write is at most \377; a larger one
+        // (only a corrupt or forged table has it) is kept as it is.
+        let escaped = bytes.get(i + 1..=i + 3).and_then(|d| {
+            d.iter()
                 .all(|b| (b'0'..=b'7').contains(b))
+                .then(|| d.iter().fold(0u32, |v, b| v * 8 + u32::from(b - b'0')))
+        });
+        if bytes[i] == b'\\'
+            && let Some(v) = escaped.and_then(|v| u8::try_from(v).ok())
         {
-            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
             out.push(v);
             i += 4;
         } else {
@@ -460,6 +463,15 @@ mod tests {
         let chosen = select_real(&m);
         assert_eq!(chosen.len(), 1);
         assert_eq!(chosen[0].mount_point, "/mnt");
+    }
+
+    #[test]
+    fn an_octal_escape_over_255_is_kept_not_overflowed() {
+        // Found by the mountinfo fuzz target: \777 overflowed a u8.
+        let m = parse_mountinfo("1 0 8:1 / /mnt/\\777x rw - ext4 /dev/sda1 rw\n").unwrap();
+        assert_eq!(m[0].mount_point, "/mnt/\\777x");
+        let m = parse_mountinfo("1 0 8:1 / /mnt/a\\134b\\040 rw - ext4 /dev/sda1 rw\n").unwrap();
+        assert_eq!(m[0].mount_point, "/mnt/a\\b ");
     }
 
     #[test]

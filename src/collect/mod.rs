@@ -14,8 +14,10 @@
 //! - [`processes`]: the process table (parser, listing, watch, sampler);
 //! - [`process_detail`] and [`journal`]: one process in depth;
 //! - [`disks`], [`host`]: mounted filesystems, static host facts;
+//! - [`containers`]: containers and systemd services, from cgroups;
 //! - [`errors`]: collector errors, logged once and counted.
 
+pub mod containers;
 pub mod cpu;
 pub mod disks;
 pub mod errors;
@@ -239,6 +241,9 @@ pub struct HostClock {
     pub boot_time_secs: u64,
     /// Bytes per page.
     pub page_size: u64,
+    /// Logical CPUs in `/proc/stat` (at least 1): the whole machine that
+    /// cgroup CPU shares are of.
+    pub cpus: usize,
 }
 
 impl HostClock {
@@ -246,13 +251,15 @@ impl HostClock {
     /// serving or from the blocking pool) and asks the OS for the rest.
     pub fn read(roots: &Roots, errors: &CollectorErrors) -> HostClock {
         let path = roots.proc.join("stat");
-        let boot = std::fs::read_to_string(&path)
+        let stat = std::fs::read_to_string(&path)
             .map_err(|e| CollectError::read(&path, e))
-            .and_then(|t| Ok(cpu::parse_stat(&t)?.boot_time_secs));
+            .and_then(|t| Ok(cpu::parse_stat(&t)?));
+        let stat = errors.ok("clock", stat);
         HostClock {
             ticks_per_sec: rustix::param::clock_ticks_per_second(),
-            boot_time_secs: errors.ok("clock", boot).flatten().unwrap_or(0),
+            boot_time_secs: stat.as_ref().and_then(|s| s.boot_time_secs).unwrap_or(0),
             page_size: rustix::param::page_size() as u64,
+            cpus: stat.map_or(1, |s| s.cores.len().max(1)),
         }
     }
 

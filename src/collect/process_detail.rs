@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use super::processes::{PidStat, ProcessTable, list_pids, parse_pid_stat};
-use super::{HostClock, ParseError, ProcFile, num};
+use super::{HostClock, ParseError, ProcFile, containers, num};
 
 /// The fields of `/proc/<pid>/status` sonde uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,6 +152,10 @@ pub struct ProcessDetail {
     pub working_directory: Option<String>,
     /// Executable.
     pub executable_path: Option<String>,
+    /// Its cgroup (`/proc/<pid>/cgroup`), e.g. `/system.slice/nginx.service`.
+    pub cgroup: Option<String>,
+    /// The container it runs in, when its cgroup is a container's.
+    pub container_id: Option<String>,
     /// Direct children (their own children and threads left empty).
     pub children: Vec<ProcessDetail>,
     /// Threads.
@@ -262,6 +266,7 @@ fn read_one(
     } else {
         Vec::new()
     };
+    let cgroup = read_text(&dir.join("cgroup")).and_then(|t| containers::parse_proc_cgroup(&t));
     let cpu_percent = table
         .and_then(|t| {
             t.rows
@@ -294,6 +299,12 @@ fn read_one(
         write_bytes: io.map(|(_, w)| w),
         working_directory: link(&dir.join("cwd")),
         executable_path: link(&dir.join("exe")),
+        container_id: cgroup
+            .as_deref()
+            .and_then(containers::classify)
+            .filter(containers::Owner::is_container)
+            .map(|o| o.id),
+        cgroup,
         children: Vec::new(),
         threads,
     };
@@ -389,6 +400,7 @@ mod tests {
             ticks_per_sec: 100,
             boot_time_secs: 0,
             page_size: 4096,
+            cpus: 1,
         };
         let d = read(proc, 10, None, clock).unwrap();
         let kids: Vec<u32> = d.children.iter().map(|c| c.pid).collect();
@@ -409,6 +421,7 @@ mod tests {
             ticks_per_sec: 100,
             boot_time_secs: 0,
             page_size: 4096,
+            cpus: 1,
         };
         let me = std::process::id();
         let d = read(Path::new("/proc"), me, None, clock).unwrap();
