@@ -308,6 +308,25 @@ pub async fn check(config: Config, out: &mut dyn Write) -> Result<(), OpsError> 
             let _ = writeln!(text, "disks      BROKEN: {e}");
         }
     }
+    let timed = Instant::now();
+    if let Ok(c) = state.containers().await {
+        let table = c.value();
+        let line = match &table.notice {
+            Some(notice) => format!("none measured: {notice}"),
+            None => {
+                let containers = table
+                    .containers
+                    .iter()
+                    .filter(|c| c.owner.is_container())
+                    .count();
+                format!(
+                    "{containers} containers, {} systemd units",
+                    table.containers.len() - containers
+                )
+            }
+        };
+        let _ = writeln!(text, "containers {line} … {:.1} ms", ms(timed));
+    }
     match state.host().await {
         Ok(h) => {
             let h = h.value();

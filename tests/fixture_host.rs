@@ -69,6 +69,11 @@ fn fixture(root: &Path) {
     write(root, "proc/42/task/42/stat", &stat_line(42, "fixtured", 1));
     write(
         root,
+        "proc/42/cgroup",
+        "0::/system.slice/docker-4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2.scope\n",
+    );
+    write(
+        root,
         "etc/os-release",
         "PRETTY_NAME=\"Debian GNU/Linux 12 (fixture)\"\n",
     );
@@ -152,7 +157,18 @@ async fn every_reply_kind_describes_the_fixture_host() {
     assert_eq!(p["parent_pid"], 1);
     assert_eq!(p["user_id"], 1000);
     assert_eq!(p["start_time"], 1_700_000_000 + 1000 / 100);
+    assert_eq!(
+        p["container_id"],
+        "4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2"
+    );
+    assert!(
+        p["cgroup"]
+            .as_str()
+            .unwrap()
+            .starts_with("/system.slice/docker-")
+    );
     let init = json(&ask(&mut ws, "get_process_metrics:1").await);
+    assert!(init["process"]["container_id"].is_null());
     let kids: Vec<u64> = init["process"]["child_processes"]
         .as_array()
         .unwrap()

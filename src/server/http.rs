@@ -119,6 +119,22 @@ pub async fn disks(
     )
 }
 
+/// `GET /api/containers`: containers and systemd services.
+pub async fn containers(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
+    let ttl = state.config.ttl.containers();
+    sample_json(
+        &headers,
+        state.containers().await,
+        "containers",
+        ttl,
+        frames::containers_json,
+    )
+}
+
 /// `GET /api/host`: kept for the server's life; an hour's max-age.
 pub async fn host(
     _auth: Authorized,

@@ -35,6 +35,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/metrics", get(http::metrics))
         .route("/api/disks", get(http::disks))
         .route("/api/host", get(http::host))
+        .route("/api/containers", get(http::containers))
         .route("/api/processes", get(http::processes))
         .route("/api/processes/{pid}", get(http::process))
         .route("/api/processes/{pid}/journal", get(http::journal))

@@ -22,6 +22,7 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use super::auth::Authorized;
+use crate::collect::containers::{Container, ContainerTable};
 use crate::collect::cpu::MODES;
 use crate::collect::disks::{Disk, DiskTable};
 use crate::collect::errors::ErrorCount;
@@ -60,6 +61,11 @@ pub async fn exposition(state: &AppState) -> Result<String, crate::collect::Coll
         let sample = disks.clone();
         disks.text(move |_| encode(DiskSeries(sample)))
     };
+    let containers = state.containers().await?;
+    let containers_text = {
+        let sample = containers.clone();
+        containers.text(move |_| encode(ContainerSeries(sample)))
+    };
     let top = match state.config.http.prometheus_processes {
         0 => None,
         n => Some((state.processes().await?, n)),
@@ -67,6 +73,7 @@ pub async fn exposition(state: &AppState) -> Result<String, crate::collect::Coll
     let mut out = String::with_capacity(metrics_text.len() + disks_text.len() + 2048);
     out.push_str(&String::from_utf8_lossy(&metrics_text));
     out.push_str(&String::from_utf8_lossy(&disks_text));
+    out.push_str(&String::from_utf8_lossy(&containers_text));
     out.push_str(&encode(AgentSeries {
         errors: state.errors().snapshot(),
         own: OwnCost::read(ticks),
@@ -318,6 +325,90 @@ impl Collector for DiskSeries {
                     .iter()
                     .map(|u| (labels(&u.source, &u.fs_type, &u.mount_point), 1.0)),
             ),
+        )
+    }
+}
+
+/// The containers sample's series, in cAdvisor's names: `id` is the cgroup
+/// path, `name` the unit name (empty for containers, whose names only their
+/// runtime knows), `kind` what owns it.
+#[derive(Debug)]
+struct ContainerSeries(Shared<ContainerTable>);
+
+impl Collector for ContainerSeries {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        let table = self.0.value();
+        let labels = |c: &Container| {
+            [
+                ("id", c.cgroup.clone()),
+                ("name", c.owner.name.clone().unwrap_or_default()),
+                ("kind", c.owner.kind.to_owned()),
+            ]
+        };
+        // Counter names without `_total`: the encoder appends it.
+        type Value = fn(&Container) -> Option<f64>;
+        let families: [(&str, &str, MetricType, Value); 6] = [
+            (
+                "container_cpu_usage_seconds",
+                "Cumulative cpu time consumed in seconds.",
+                MetricType::Counter,
+                |c| Some(c.cpu_time_us as f64 / 1e6),
+            ),
+            (
+                "container_memory_usage_bytes",
+                "Current memory usage in bytes.",
+                MetricType::Gauge,
+                |c| c.mem_bytes.map(|b| b as f64),
+            ),
+            (
+                "container_spec_memory_limit_bytes",
+                "Memory limit for the container (0: none).",
+                MetricType::Gauge,
+                |c| c.mem_bytes.map(|_| c.mem_limit_bytes.unwrap_or(0) as f64),
+            ),
+            (
+                "container_processes",
+                "Number of processes running inside the container.",
+                MetricType::Gauge,
+                |c| c.pids.map(|p| p as f64),
+            ),
+            (
+                "container_fs_reads_bytes",
+                "Cumulative count of bytes read, all devices.",
+                MetricType::Counter,
+                |c| c.io_read_bytes.map(|b| b as f64),
+            ),
+            (
+                "container_fs_writes_bytes",
+                "Cumulative count of bytes written, all devices.",
+                MetricType::Counter,
+                |c| c.io_write_bytes.map(|b| b as f64),
+            ),
+        ];
+        if table.containers.is_empty() {
+            return Ok(());
+        }
+        for (name, help, kind, value) in families {
+            family(
+                &mut enc,
+                name,
+                help,
+                kind,
+                table
+                    .containers
+                    .iter()
+                    .filter_map(|c| value(c).map(|v| (labels(c), v))),
+            )?;
+        }
+        family(
+            &mut enc,
+            "container_cpu_cfs_throttled_seconds",
+            "Total time duration the container has been throttled.",
+            MetricType::Counter,
+            table
+                .containers
+                .iter()
+                .filter_map(|c| c.throttled_us.map(|t| (labels(c), t as f64 / 1e6))),
         )
     }
 }
