@@ -8,6 +8,9 @@
 //! - `scan/live`: sonde's full process scan + protobuf encode + gzip on this
 //!   machine's `/proc`;
 //! - `scan/fixture_5000`: the same on a fixture of 5,000 synthetic processes;
+//! - `reply/processes_fixture_1000` against `reply/containers_fixture_100`
+//!   and `_1000`: a process list at 1,000 processes and a containers reply
+//!   at 100 and 1,000 cgroups, each read, encoded and framed;
 //! - `parse_pid_stat`, `encode` (1,000 / 5,000 rows), `metrics_json`,
 //!   `cache_hit`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a tool run by hand: failing loudly is its job
@@ -19,6 +22,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use sonde::cache::{Sample, Ttl};
+use sonde::collect::containers::ContainerSampler;
 use sonde::collect::cpu::CpuUsage;
 use sonde::collect::memory::Memory;
 use sonde::collect::metrics;
@@ -147,6 +151,62 @@ fn scan(c: &mut Criterion) {
     group.finish();
 }
 
+/// A cgroup v2 tree of `n` services with every file sonde reads.
+fn cgroup_fixture(n: u32) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("fs/cgroup");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    std::fs::write(root.join("cgroup.controllers"), "cpu io memory pids\n").expect("write");
+    for i in 0..n {
+        let d = root.join(format!("system.slice/svc-{i}.service"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        for (file, text) in [
+            (
+                "cpu.stat",
+                format!(
+                    "usage_usec {}\nuser_usec 1\nsystem_usec 1\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n",
+                    i * 1000
+                ),
+            ),
+            ("memory.current", format!("{}\n", i * 4096)),
+            ("memory.max", "max\n".to_owned()),
+            ("pids.current", "3\n".to_owned()),
+            (
+                "io.stat",
+                "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n".to_owned(),
+            ),
+        ] {
+            std::fs::write(d.join(file), text).expect("write");
+        }
+    }
+    dir
+}
+
+fn replies(c: &mut Criterion) {
+    let mut group = c.benchmark_group("reply");
+    let procs = fixture(1000);
+    let mut sampler = ProcessSampler::new(&Roots::under(procs.path()), 4096, page_size());
+    sampler.warm_up().expect("warm-up");
+    std::thread::sleep(Duration::from_millis(250));
+    group.bench_function("processes_fixture_1000", |b| {
+        b.iter(|| black_box(encode(&sampler.sample().expect("scan"))))
+    });
+    for n in [100, 1000] {
+        let tree = cgroup_fixture(n);
+        let mut sampler = ContainerSampler::new(tree.path(), 4);
+        sampler.sample();
+        group.bench_function(format!("containers_fixture_{n}"), |b| {
+            b.iter(|| {
+                let table = sampler.sample();
+                black_box(protocol::json_frame(protocol::to_json(
+                    &model::Containers::new(&table, 0),
+                )))
+            })
+        });
+    }
+    group.finish();
+}
+
 fn parse(c: &mut Criterion) {
     c.bench_function("parse_pid_stat", |b| {
         b.iter(|| black_box(parse_pid_stat(black_box(STAT_LINE))))
@@ -237,6 +297,6 @@ fn live(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = quick();
-    targets = live, parse, encoding, metrics_json, cache_hit
+    targets = live, replies, parse, encoding, metrics_json, cache_hit
 }
 criterion_main!(benches);

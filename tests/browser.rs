@@ -216,6 +216,29 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         "{pids:?}"
     );
 
+    // A host with containers: their table shows, busiest first.
+    let cgroups = tempfile::tempdir().unwrap();
+    common::docker_host(cgroups.path());
+    let sys = cgroups.path().to_str().unwrap();
+    let docker = Server::start(&["--sys-root", sys, "--temp", "off", "--gpu", "off"]).await;
+    client
+        .goto(&format!("http://{}/", docker.addr))
+        .await
+        .unwrap();
+    let rows = until(
+        &client,
+        "the containers table",
+        "const s = document.getElementById('containers-section'); const r = [...document.querySelectorAll('#containers tbody tr')]; return !s.hidden && r.length === 2 && r.map(t => t.textContent);",
+    )
+    .await;
+    let rows = rows.to_string();
+    assert!(
+        rows.contains("nginx.service") && rows.contains("docker"),
+        "{rows}"
+    );
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(out.with_file_name("page-containers.png"), png).unwrap();
+
     let errors = client
         .execute("return window.__sondeErrors;", vec![])
         .await

@@ -7,56 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Server, ask, json};
-
-const ID: &str = "4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2";
-
-fn cgroup(root: &Path, path: &str, files: &[(&str, &str)]) {
-    let dir = root.join("fs/cgroup").join(path.trim_start_matches('/'));
-    std::fs::create_dir_all(&dir).unwrap();
-    for (file, text) in files {
-        std::fs::write(dir.join(file), text).unwrap();
-    }
-}
-
-/// Docker on systemd with nginx beside it: a sys root with only cgroups.
-fn docker_host(sys: &Path) {
-    cgroup(
-        sys,
-        "/",
-        &[("cgroup.controllers", "cpuset cpu io memory pids\n")],
-    );
-    cgroup(
-        sys,
-        &format!("/system.slice/docker-{ID}.scope"),
-        &[
-            (
-                "cpu.stat",
-                "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 2\nthrottled_usec 1500\n",
-            ),
-            ("memory.current", "52428800\n"),
-            ("memory.max", "536870912\n"),
-            ("pids.current", "4\n"),
-            (
-                "io.stat",
-                "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n",
-            ),
-        ],
-    );
-    cgroup(
-        sys,
-        "/system.slice/nginx.service",
-        &[
-            (
-                "cpu.stat",
-                "usage_usec 1000\nuser_usec 600\nsystem_usec 400\n",
-            ),
-            ("memory.current", "1048576\n"),
-            ("memory.max", "max\n"),
-            ("pids.current", "2\n"),
-        ],
-    );
-}
+use common::{DOCKER_ID as ID, Server, ask, docker_host, json};
 
 #[tokio::test]
 async fn a_docker_host_over_the_socket_api_and_metrics() {
