@@ -193,7 +193,7 @@ fn replies(c: &mut Criterion) {
     });
     for n in [100, 1000] {
         let tree = cgroup_fixture(n);
-        let mut sampler = ContainerSampler::new(tree.path(), 4);
+        let mut sampler = ContainerSampler::new(tree.path(), 4, 8192);
         sampler.sample();
         group.bench_function(format!("containers_fixture_{n}"), |b| {
             b.iter(|| {
@@ -280,7 +280,10 @@ fn cache_hit(c: &mut Criterion) {
 }
 
 fn quick() -> Criterion {
+    // No HTML plots: the figures are the numbers, and plotters' text would
+    // need a registered font (loadgen's soak plot turns on its ab_glyph).
     Criterion::default()
+        .without_plots()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30)

@@ -133,17 +133,24 @@ pub const FILE_RESERVE: u64 = 128;
 /// and `/metrics` while every WebSocket slot is taken.
 pub const HTTP_HEADROOM: usize = 64;
 
+/// At most this many cgroup files are kept open (five per cgroup: 512
+/// cgroups), and never more than a quarter of what connections leave.
+pub const CGROUP_FILES_MAX: usize = 2560;
+
 /// How the soft `RLIMIT_NOFILE` is shared out: the connections first (the
-/// WebSocket cap and the HTTP headroom), a fixed reserve, and the rest for
-/// the process sampler's kept `/proc/<pid>/stat` descriptors. Neither
-/// starves the other: the sampler never keeps more than its share, and
-/// reads the rest by path.
+/// WebSocket cap and the HTTP headroom), a fixed reserve, then the kept
+/// cgroup files (a quarter of the rest at most), and the rest for the
+/// process sampler's kept `/proc/<pid>/stat` descriptors. None starves
+/// another: each sampler keeps no more than its share, and reads the rest
+/// by path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FdBudget {
     /// The soft limit the shares come out of.
     pub soft_limit: u64,
     /// TCP connections accepted at once (WebSocket cap + HTTP headroom).
     pub connections: usize,
+    /// Descriptors the containers sampler may keep.
+    pub cgroup_files: usize,
     /// Descriptors the process sampler may keep.
     pub process_sampler: usize,
 }
@@ -153,11 +160,14 @@ impl FdBudget {
     pub fn split(soft_limit: u64, max_connections: usize) -> FdBudget {
         let connections = max_connections.saturating_add(HTTP_HEADROOM);
         let taken = FILE_RESERVE.saturating_add(connections as u64);
-        let left = soft_limit.saturating_sub(taken).min(1 << 20);
+        let left =
+            usize::try_from(soft_limit.saturating_sub(taken).min(1 << 20)).unwrap_or(1 << 20);
+        let cgroup_files = (left / 4).min(CGROUP_FILES_MAX);
         FdBudget {
             soft_limit,
             connections,
-            process_sampler: usize::try_from(left).unwrap_or(1 << 20),
+            cgroup_files,
+            process_sampler: left - cgroup_files,
         }
     }
 
@@ -200,7 +210,11 @@ impl AppState {
             gpu_release_armed: Arc::new(AtomicBool::new(false)),
             gpus: Ttl::new(ttl.gpu()),
             metrics: Ttl::new(ttl.metrics()),
-            container_sampler: Arc::new(Mutex::new(ContainerSampler::new(&roots.sys, clock.cpus))),
+            container_sampler: Arc::new(Mutex::new(ContainerSampler::new(
+                &roots.sys,
+                clock.cpus,
+                fd_budget.cgroup_files,
+            ))),
             containers: Ttl::new(ttl.containers()),
             disks: Ttl::new(ttl.disks()),
             mount_probe: MountProbe::new(limits.mount_timeout()),
@@ -544,4 +558,25 @@ where
         errors.report(collector, &e);
         e
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_are_shared_out_without_overlap() {
+        let b = FdBudget::split(1 << 20, 256);
+        assert_eq!(b.connections, 256 + HTTP_HEADROOM);
+        assert_eq!(b.cgroup_files, CGROUP_FILES_MAX);
+        let total = FILE_RESERVE as usize + b.connections + b.cgroup_files + b.process_sampler;
+        assert_eq!(total, 1 << 20);
+        // A small limit: the connections and reserve first, a quarter of the
+        // rest for cgroups, none of it negative.
+        let small = FdBudget::split(1024, 256);
+        assert_eq!(small.cgroup_files, (1024 - 128 - 320) / 4);
+        assert_eq!(small.process_sampler, 1024 - 128 - 320 - small.cgroup_files);
+        let starved = FdBudget::split(48, 256);
+        assert_eq!((starved.cgroup_files, starved.process_sampler), (0, 0));
+    }
 }

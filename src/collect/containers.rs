@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{ParseError, num};
+use super::{ParseError, ProcFile, num};
 
 /// How deep the walk goes below the cgroup root (Kubernetes containers sit
 /// at depth 4 to 5; user containers at about 6).
@@ -235,28 +235,21 @@ pub struct ContainerTable {
     pub notice: Option<String>,
 }
 
-/// Reads `<root>/<cgroup>` files into a [`Container`]; `None` when the
-/// cgroup is gone or has no `cpu.stat` (it vanished mid-walk).
-fn measure(dir: &Path, cgroup: String, owner: Owner) -> Option<Container> {
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
-    let cpu = parse_cpu_stat(&read("cpu.stat")?).ok()?;
-    let io = read("io.stat").map(|t| parse_io_stat(&t));
-    Some(Container {
-        owner,
-        cgroup,
-        cpu_percent: None,
-        cpu_time_us: cpu.usage_usec,
-        mem_bytes: read("memory.current").and_then(|t| parse_counter("memory.current", &t).ok()),
-        mem_limit_bytes: read("memory.max").and_then(|t| parse_memory_max(&t).ok().flatten()),
-        pids: read("pids.current").and_then(|t| parse_counter("pids.current", &t).ok()),
-        io_read_bytes: io.map(|(r, _)| r),
-        io_write_bytes: io.map(|(_, w)| w),
-        throttled_us: cpu.throttled_usec,
-    })
+/// A cgroup found by the walk: its directory, path and owner.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The cgroup's directory.
+    pub dir: PathBuf,
+    /// Its path from the hierarchy's root.
+    pub cgroup: String,
+    /// Who it belongs to.
+    pub owner: Owner,
 }
 
-/// Walks the hierarchy under `root`, measuring every owned cgroup.
-pub fn walk(root: &Path) -> Vec<Container> {
+/// Walks the hierarchy under `root` for owned cgroups, in path order. Only
+/// slices and plain directories are listed (owned cgroups are leaves of
+/// the walk), so a sample lists a handful of directories.
+pub fn walk(root: &Path) -> Vec<Found> {
     let mut out = Vec::new();
     let mut stack: Vec<(PathBuf, String, usize)> = vec![(root.to_path_buf(), String::new(), 0)];
     while let Some((dir, cgroup, depth)) = stack.pop() {
@@ -281,9 +274,12 @@ pub fn walk(root: &Path) -> Vec<Container> {
             };
             if let Some(owner) = owner
                 && out.len() < MAX_ENTRIES
-                && let Some(c) = measure(&path, child.clone(), owner)
             {
-                out.push(c);
+                out.push(Found {
+                    dir: path.clone(),
+                    cgroup: child.clone(),
+                    owner,
+                });
             }
             if descend && depth + 1 < MAX_DEPTH {
                 stack.push((path, child, depth + 1));
@@ -292,6 +288,103 @@ pub fn walk(root: &Path) -> Vec<Container> {
     }
     out.sort_by(|a, b| a.cgroup.cmp(&b.cgroup));
     out
+}
+
+/// The files of one cgroup that sonde reads, in [`CgroupFiles::NAMES`]
+/// order.
+const FILES: usize = 5;
+
+/// One cgroup's files, kept open and re-read with `pread` (cgroupfs
+/// regenerates them on every read), as the process scan keeps
+/// `/proc/<pid>/stat`: a steady host costs five reads per cgroup. A file
+/// that is absent (its controller is not enabled there) is remembered as
+/// absent for the cgroup's life in the table.
+#[derive(Debug, Default)]
+struct CgroupFiles {
+    files: [Option<ProcFile>; FILES],
+    absent: [bool; FILES],
+}
+
+impl CgroupFiles {
+    const NAMES: [&'static str; FILES] = [
+        "cpu.stat",
+        "memory.current",
+        "memory.max",
+        "pids.current",
+        "io.stat",
+    ];
+
+    /// Reads file `i` of `dir` into `buf`: through the kept descriptor, or
+    /// opening it (and keeping it while `may_keep`).
+    fn read<'b>(
+        &mut self,
+        dir: &Path,
+        i: usize,
+        buf: &'b mut Vec<u8>,
+        may_keep: bool,
+    ) -> Option<&'b str> {
+        if self.absent[i] {
+            return None;
+        }
+        // A kept file fails once its cgroup is removed (a restarted service
+        // gets a new one under the same path): open the path again.
+        let kept = self.files[i]
+            .take()
+            .and_then(|f| f.read_into(buf).ok().map(|n| (f, n)));
+        let (file, n) = match kept {
+            Some(read) => read,
+            None => {
+                let Ok(file) = ProcFile::open(&dir.join(Self::NAMES[i])) else {
+                    self.absent[i] = true;
+                    return None;
+                };
+                let n = file.read_into(buf).ok()?;
+                (file, n)
+            }
+        };
+        if may_keep {
+            self.files[i] = Some(file);
+        }
+        std::str::from_utf8(&buf[..n]).ok()
+    }
+
+    fn kept(&self) -> usize {
+        self.files.iter().filter(|f| f.is_some()).count()
+    }
+}
+
+/// Measures one found cgroup; `None` when it has no readable `cpu.stat`
+/// (it vanished mid-walk).
+fn measure(
+    found: Found,
+    files: &mut CgroupFiles,
+    buf: &mut Vec<u8>,
+    may_keep: bool,
+) -> Option<Container> {
+    let dir = &found.dir;
+    let cpu = parse_cpu_stat(files.read(dir, 0, buf, may_keep)?).ok()?;
+    let mem_bytes = files
+        .read(dir, 1, buf, may_keep)
+        .and_then(|t| parse_counter("memory.current", t).ok());
+    let mem_limit_bytes = files
+        .read(dir, 2, buf, may_keep)
+        .and_then(|t| parse_memory_max(t).ok().flatten());
+    let pids = files
+        .read(dir, 3, buf, may_keep)
+        .and_then(|t| parse_counter("pids.current", t).ok());
+    let io = files.read(dir, 4, buf, may_keep).map(parse_io_stat);
+    Some(Container {
+        owner: found.owner,
+        cgroup: found.cgroup,
+        cpu_percent: None,
+        cpu_time_us: cpu.usage_usec,
+        mem_bytes,
+        mem_limit_bytes,
+        pids,
+        io_read_bytes: io.map(|(r, _)| r),
+        io_write_bytes: io.map(|(_, w)| w),
+        throttled_us: cpu.throttled_usec,
+    })
 }
 
 /// CPU% between two readings of one cgroup.
@@ -304,23 +397,30 @@ fn share(before: (u64, Instant), now: (u64, Instant), cpus: usize) -> f32 {
     ((used * 100.0 / (elapsed_us * cpus.max(1) as f64)) as f32).clamp(0.0, 100.0)
 }
 
-/// The containers sampler: the hierarchy's root and each cgroup's previous
-/// CPU reading, for CPU% between samples.
+/// The containers sampler: the hierarchy's root, each cgroup's kept files
+/// and previous CPU reading, for CPU% between samples.
 #[derive(Debug)]
 pub struct ContainerSampler {
     root: PathBuf,
     cpus: usize,
+    /// Descriptors it may keep open at once (its share of the budget).
+    fd_budget: usize,
+    files: HashMap<String, CgroupFiles>,
     previous: HashMap<String, (u64, Instant)>,
+    buf: Vec<u8>,
 }
 
 impl ContainerSampler {
     /// A sampler of the hierarchy under `sys/fs/cgroup`, with CPU% as a
-    /// share of `cpus` logical CPUs.
-    pub fn new(sys: &Path, cpus: usize) -> ContainerSampler {
+    /// share of `cpus` logical CPUs, keeping at most `fd_budget` files open.
+    pub fn new(sys: &Path, cpus: usize, fd_budget: usize) -> ContainerSampler {
         ContainerSampler {
             root: sys.join("fs/cgroup"),
             cpus,
+            fd_budget,
+            files: HashMap::new(),
             previous: HashMap::new(),
+            buf: Vec::new(),
         }
     }
 
@@ -329,12 +429,36 @@ impl ContainerSampler {
         self.root.join("cgroup.controllers").is_file()
     }
 
+    /// Every owned cgroup, measured now; the table of kept files follows
+    /// the walk (a cgroup gone from it closes its files).
+    fn measure_all(&mut self) -> Vec<Container> {
+        let found = walk(&self.root);
+        let mut files = std::mem::take(&mut self.files);
+        let mut kept: usize = files.values().map(CgroupFiles::kept).sum();
+        let mut next = HashMap::with_capacity(found.len());
+        let mut out = Vec::with_capacity(found.len());
+        for f in found {
+            let mut mine = files.remove(&f.cgroup).unwrap_or_default();
+            let before = mine.kept();
+            let may_keep = kept.saturating_add(FILES) <= self.fd_budget;
+            let cgroup = f.cgroup.clone();
+            if let Some(c) = measure(f, &mut mine, &mut self.buf, may_keep) {
+                out.push(c);
+            }
+            kept = kept.saturating_add(mine.kept()).saturating_sub(before);
+            next.insert(cgroup, mine);
+        }
+        self.files = next;
+        out
+    }
+
     /// Walks and measures now. The first sample takes two readings
     /// [`FIRST_WINDOW`] apart, so its CPU% covers a real window. Blocks
     /// (directory walk, file reads, the first wait): run it on the
     /// blocking pool.
     pub fn sample(&mut self) -> ContainerTable {
         if !self.unified() {
+            self.files.clear();
             return ContainerTable {
                 notice: Some(format!(
                     "This host has no cgroup v2 (unified) hierarchy at {}, so containers and services cannot be measured from their cgroups.",
@@ -344,10 +468,11 @@ impl ContainerSampler {
             };
         }
         if self.previous.is_empty() {
-            self.remember(&walk(&self.root), Instant::now());
+            let baseline = self.measure_all();
+            self.remember(&baseline, Instant::now());
             std::thread::sleep(FIRST_WINDOW);
         }
-        let mut containers = walk(&self.root);
+        let mut containers = self.measure_all();
         let now = Instant::now();
         for c in &mut containers {
             c.cpu_percent = self
@@ -368,6 +493,11 @@ impl ContainerSampler {
             .iter()
             .map(|c| (c.cgroup.clone(), (c.cpu_time_us, at)))
             .collect();
+    }
+
+    /// Files kept open now.
+    pub fn kept_files(&self) -> usize {
+        self.files.values().map(CgroupFiles::kept).sum()
     }
 }
 
@@ -498,7 +628,7 @@ mod tests {
         )
         .unwrap();
         layout(&root);
-        let sampler = ContainerSampler::new(dir.path(), 4);
+        let sampler = ContainerSampler::new(dir.path(), 4, 1024);
         (dir, sampler)
     }
 
@@ -719,9 +849,28 @@ mod tests {
     fn a_cgroup_v1_host_gets_a_notice() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("fs/cgroup/memory")).unwrap();
-        let t = ContainerSampler::new(dir.path(), 2).sample();
+        let t = ContainerSampler::new(dir.path(), 2, 1024).sample();
         assert!(t.containers.is_empty());
         assert_eq!(t.cgroup_version, None);
         assert!(t.notice.unwrap().contains("no cgroup v2"));
+    }
+
+    #[test]
+    fn kept_files_stay_within_the_budget_and_every_cgroup_is_measured() {
+        let (dir, _) = host(|root| {
+            for i in 0..4 {
+                cg(root, &format!("/system.slice/s{i}.service"), 1, "1\n", &[]);
+            }
+        });
+        let mut s = ContainerSampler::new(dir.path(), 4, 7);
+        let t = s.sample();
+        assert_eq!(t.containers.len(), 4);
+        assert!(t.containers.iter().all(|c| c.mem_bytes == Some(1)));
+        assert!(s.kept_files() <= 7, "{}", s.kept_files());
+        assert!(s.kept_files() > 0);
+        // A cgroup gone from the walk closes its files.
+        std::fs::remove_dir_all(dir.path().join("fs/cgroup/system.slice/s0.service")).unwrap();
+        assert_eq!(s.sample().containers.len(), 3);
+        assert!(s.kept_files() <= 7);
     }
 }

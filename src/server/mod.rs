@@ -134,8 +134,9 @@ pub async fn serve(
         soft_limit = budget.soft_limit,
         connections = budget.connections,
         reserve = crate::state::FILE_RESERVE,
+        cgroup_files = budget.cgroup_files,
         process_sampler = budget.process_sampler,
-        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept /proc files"
+        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup and /proc files"
     );
     state.warm_up();
     let cancel = state.shutdown.clone();
