@@ -219,7 +219,7 @@ pub struct Limits {
 
     /// A WebSocket client that sends nothing this long, ms, is pinged; one
     /// that then stays silent as long again (no pong) is disconnected.
-    #[arg(long, env = "SONDE_IDLE_TIMEOUT_MS", default_value_t = 60_000, value_parser = parse_timeout, help_heading = "Limits")]
+    #[arg(long, env = "SONDE_IDLE_TIMEOUT_MS", default_value_t = 300_000, value_parser = parse_timeout, help_heading = "Limits")]
     pub idle_timeout_ms: u64,
 
     /// A reply the client does not take within this long, ms, closes its
