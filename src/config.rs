@@ -137,6 +137,17 @@ pub struct Collection {
     #[arg(long, env = "SONDE_TEMP", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
     pub temp: bool,
 
+    /// Ask this Docker-compatible API socket for container names
+    /// (repeatable: Docker's /var/run/docker.sock, Podman's
+    /// /run/podman/podman.sock). Off by default: on most hosts access to it
+    /// is as good as root, so give it only where sonde may have that.
+    #[arg(
+        long = "container-socket",
+        env = "SONDE_CONTAINER_SOCKETS",
+        value_delimiter = ','
+    )]
+    pub container_sockets: Vec<PathBuf>,
+
     /// The journalctl program used for journal entries.
     #[arg(
         long,

@@ -12,6 +12,7 @@
 //! lock); the process sampler's mutex is only ever taken on blocking
 //! threads, so a scan, however long, never stalls an async worker.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::cache::{KeyedTtl, Sample, Ttl};
-use crate::collect::containers::{ContainerSampler, ContainerTable};
+use crate::collect::containers::{self, ContainerSampler, ContainerTable};
 use crate::collect::disks::{DiskTable, MountProbe};
 use crate::collect::gpu::{self, Gpu, GpuSampler};
 use crate::collect::host::HostFacts;
@@ -41,6 +42,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// How long a process_metrics answer is reused.
 const PROCESS_METRICS_TTL: Duration = Duration::from_millis(250);
+/// How long container names from a runtime's socket are reused.
+const CONTAINER_NAMES_TTL: Duration = Duration::from_secs(5);
+/// How long a runtime's socket may take to list its containers.
+const CONTAINER_NAMES_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a journal_entries answer is reused.
 const JOURNAL_TTL: Duration = Duration::from_secs(1);
 /// How long journalctl may take before the reply says so.
@@ -91,6 +96,9 @@ pub struct AppState {
     container_sampler: Arc<Mutex<ContainerSampler>>,
     /// Containers samples.
     containers: Ttl<ContainerTable>,
+    /// Container names from the runtimes' sockets (`--container-socket`),
+    /// asked at most every few seconds.
+    container_names: Ttl<Arc<HashMap<String, String>>>,
     /// Disks samples.
     disks: Ttl<DiskTable>,
     /// Measures mounts with a timeout each, remembering hung ones.
@@ -216,6 +224,7 @@ impl AppState {
                 fd_budget.cgroup_files,
             ))),
             containers: Ttl::new(ttl.containers()),
+            container_names: Ttl::new(CONTAINER_NAMES_TTL),
             disks: Ttl::new(ttl.disks()),
             mount_probe: MountProbe::new(limits.mount_timeout()),
             processes: Ttl::new(ttl.processes()),
@@ -474,7 +483,36 @@ impl AppState {
     pub async fn containers(&self) -> Result<Shared<ContainerTable>, CollectError> {
         let sampler = self.container_sampler.clone();
         self.containers
-            .get_or_load(|| blocking(&self.errors, "containers", move || lock(&sampler).sample()))
+            .get_or_load(|| async {
+                let mut table =
+                    blocking(&self.errors, "containers", move || lock(&sampler).sample()).await?;
+                if !table.containers.is_empty()
+                    && !self.config.collection.container_sockets.is_empty()
+                    && let Ok(names) = self.container_names().await
+                {
+                    containers::name_containers(&mut table, names.value());
+                }
+                Ok::<_, CollectError>(table)
+            })
+            .await
+    }
+
+    /// Container names from every configured runtime socket; one that
+    /// cannot be asked is reported and adds none.
+    async fn container_names(&self) -> Result<Shared<Arc<HashMap<String, String>>>, CollectError> {
+        self.container_names
+            .get_or_load(|| async {
+                let mut all = HashMap::new();
+                for socket in &self.config.collection.container_sockets {
+                    match containers::runtime_names(socket, CONTAINER_NAMES_TIMEOUT).await {
+                        Ok(names) => all.extend(names),
+                        Err(e) => {
+                            self.errors.report("containers", &e);
+                        }
+                    }
+                }
+                Ok::<_, CollectError>(Arc::new(all))
+            })
             .await
     }
 

@@ -103,3 +103,60 @@ async fn process_metrics_names_its_cgroup() {
     assert!(own.contains(cgroup), "{cgroup:?} is not in {own:?}");
     assert!(v["process"].get("container_id").is_some(), "{v}");
 }
+
+/// A Docker-compatible API on a Unix socket, listing the fixture's
+/// container as `web` (the runtime sonde may be given to ask).
+async fn fake_runtime(socket: &Path) -> tokio::task::JoinHandle<()> {
+    let listing = serde_json::json!([{ "Id": ID, "Names": ["/web"], "Image": "nginx:1.27" }]);
+    let app = axum::Router::new().route(
+        "/containers/json",
+        axum::routing::get(move || {
+            let listing = listing.clone();
+            async move { axum::Json(listing) }
+        }),
+    );
+    let listener = tokio::net::UnixListener::bind(socket).unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    })
+}
+
+#[tokio::test]
+async fn names_come_from_the_runtime_socket_only_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    docker_host(dir.path());
+    let socket = dir.path().join("docker.sock");
+    let _runtime = fake_runtime(&socket).await;
+    let sys = dir.path().to_str().unwrap();
+    let with = Server::start(&[
+        "--sys-root",
+        sys,
+        "--container-socket",
+        socket.to_str().unwrap(),
+    ])
+    .await;
+    let mut ws = with.ws().await;
+    let v = json(&ask(&mut ws, "get_containers").await);
+    assert_eq!(v["containers"][0]["name"], "web", "{v}");
+    assert_eq!(v["containers"][1]["name"], "nginx.service");
+    let (_, metrics) = with.http_get("/metrics", &[]).await;
+    assert!(
+        metrics.contains("name=\"web\",kind=\"docker\""),
+        "{metrics}"
+    );
+
+    // Without the flag the runtime is not asked; a socket that is not there
+    // leaves names null and the reply whole.
+    for extra in [
+        &[][..],
+        &["--container-socket", "/nonexistent/docker.sock"][..],
+    ] {
+        let mut args = vec!["--sys-root", sys];
+        args.extend_from_slice(extra);
+        let server = Server::start(&args).await;
+        let mut ws = server.ws().await;
+        let v = json(&ask(&mut ws, "get_containers").await);
+        assert!(v["containers"][0]["name"].is_null(), "{v}");
+        assert_eq!(v["containers"].as_array().unwrap().len(), 2);
+    }
+}

@@ -5,7 +5,8 @@
 
 use proptest::prelude::*;
 use sonde::collect::{
-    cpu, disks, gpu, host, journal, memory, network, process_detail, processes, system, temperature,
+    containers, cpu, disks, gpu, host, journal, memory, network, process_detail, processes, system,
+    temperature,
 };
 use sonde::protocol::Request;
 
@@ -90,6 +91,27 @@ proptest! {
         let _ = process_detail::parse_io(&text);
         let _ = process_detail::parse_cmdline(&text);
         let _ = process_detail::parse_children(&text);
+        let _ = containers::parse_cpu_stat(&text);
+        let _ = containers::parse_counter("memory.current", &text);
+        let _ = containers::parse_memory_max(&text);
+        let _ = containers::parse_io_stat(&text);
+        let _ = containers::parse_proc_cgroup(&text);
+        let _ = containers::parse_container_names(&text);
+        let _ = containers::classify(&text);
+    }
+
+    #[test]
+    fn a_container_id_in_any_runtime_layout_is_found(id in "[0-9a-f]{64}", slice in "[a-z]{1,8}") {
+        for (path, kind) in [
+            (format!("/system.slice/docker-{id}.scope"), "docker"),
+            (format!("/docker/{id}"), "docker"),
+            (format!("/machine-{slice}.slice/libpod-{id}.scope"), "podman"),
+            (format!("/kubepods.slice/kubepods-{slice}.slice/cri-containerd-{id}.scope"), "kubepods"),
+        ] {
+            let owner = containers::classify(&path).unwrap();
+            prop_assert_eq!((owner.kind, owner.id.as_str()), (kind, id.as_str()));
+            prop_assert!(owner.is_container());
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The host's small files: cpuinfo, os-release, loadavg, vmstat, sysfs
-//! sensors and PCI ids, and one journalctl JSON line.
+//! sensors and PCI ids, one journalctl JSON line, and a container runtime's
+//! listing.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use sonde::collect::{gpu, host, journal, processes::parser as p, system, temperature};
@@ -13,4 +14,5 @@ fuzz_target!(|text: &str| {
     let _ = temperature::parse_millidegrees(text);
     let _ = gpu::parse_hex_id(text);
     let _ = journal::parse_entry(text);
+    let _ = sonde::collect::containers::parse_container_names(text);
 });

@@ -14,7 +14,10 @@
 //! consistently, and none is invented.
 //!
 //! Names: a systemd unit's name is its cgroup's; a container's name is
-//! known only to its runtime, so it is null rather than guessed.
+//! known only to its runtime, so it is null rather than guessed — unless
+//! the operator gives sonde a Docker-compatible API socket to ask
+//! (`--container-socket`, Docker's or Podman's), whose `/containers/json`
+//! maps ids to names ([`runtime_names`]).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -501,6 +504,81 @@ impl ContainerSampler {
     }
 }
 
+/// Parses a Docker-compatible `/containers/json` reply (Docker, Podman):
+/// container id → name (the first of `Names`, without its leading `/`).
+pub fn parse_container_names(json: &str) -> Result<HashMap<String, String>, ParseError> {
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        #[serde(rename = "Id")]
+        id: String,
+        #[serde(rename = "Names", default)]
+        names: Vec<String>,
+    }
+    let listed: Vec<Listed> = serde_json::from_str(json)
+        .map_err(|e| ParseError::new("/containers/json", e.to_string()))?;
+    Ok(listed
+        .into_iter()
+        .filter_map(|c| {
+            let name = c.names.into_iter().next()?;
+            Some((c.id, name.trim_start_matches('/').to_owned()))
+        })
+        .collect())
+}
+
+/// Asks the container runtime listening on `socket` (a Docker-compatible
+/// API on a Unix socket) for its containers' names, within `timeout`.
+pub async fn runtime_names(
+    socket: &Path,
+    timeout: Duration,
+) -> Result<HashMap<String, String>, super::CollectError> {
+    use http_body_util::BodyExt;
+    let failed = |detail: String| super::CollectError::read(socket, std::io::Error::other(detail));
+    let ask = async {
+        let stream = tokio::net::UnixStream::connect(socket)
+            .await
+            .map_err(|e| super::CollectError::read(socket, e))?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| failed(e.to_string()))?;
+        tokio::spawn(async move {
+            // The connection ends with the reply; its error is the reply's.
+            let _ = conn.await;
+        });
+        let request = hyper::Request::get("/containers/json")
+            .header(hyper::header::HOST, "localhost")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .map_err(|e| failed(e.to_string()))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !response.status().is_success() {
+            return Err(failed(format!("answered {}", response.status())));
+        }
+        let body = http_body_util::Limited::new(response.into_body(), 16 << 20)
+            .collect()
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .to_bytes();
+        Ok(parse_container_names(&String::from_utf8_lossy(&body))?)
+    };
+    tokio::time::timeout(timeout, ask)
+        .await
+        .map_err(|_| failed(format!("no answer within {} ms", timeout.as_millis())))?
+}
+
+/// Gives each container in `table` the name its runtime knows it by.
+pub fn name_containers(table: &mut ContainerTable, names: &HashMap<String, String>) {
+    for c in &mut table.containers {
+        if c.owner.is_container()
+            && let Some(name) = names.get(&c.owner.id)
+        {
+            c.owner.name = Some(name.clone());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -872,5 +950,16 @@ mod tests {
         std::fs::remove_dir_all(dir.path().join("fs/cgroup/system.slice/s0.service")).unwrap();
         assert_eq!(s.sample().containers.len(), 3);
         assert!(s.kept_files() <= 7);
+    }
+
+    #[test]
+    fn names_from_a_docker_compatible_listing() {
+        let json = format!(
+            r#"[{{"Id":"{DOCKER_ID}","Names":["/web"],"Image":"nginx"}},{{"Id":"{POD_ID}","Names":[]}}]"#
+        );
+        let names = parse_container_names(&json).unwrap();
+        assert_eq!(names.get(DOCKER_ID).map(String::as_str), Some("web"));
+        assert_eq!(names.len(), 1, "a container without names is left out");
+        assert!(parse_container_names("{\"message\":\"denied\"}").is_err());
     }
 }
