@@ -17,7 +17,7 @@ fn spinner_share(p: &sonde::model::pb::Processes, pid: u32) -> f32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_child_shows_one_core_share_from_the_first_reply() {
-    let (spinner, cpu) = Spinner::pinned();
+    let spinner = Spinner::start();
     let server = Server::start(&["--processes-ttl-ms", "0"]).await;
     let mut ws = server.ws().await;
     let one_core = 100.0 / common::ncpu() as f32;
@@ -38,8 +38,15 @@ async fn a_busy_child_shows_one_core_share_from_the_first_reply() {
             "back-to-back reply {i}: spinner at {share} %, expected about {one_core} %"
         );
     }
-    // Per-core CPU% too: the core the spinner is held to reads busy.
+    // Per-core CPU% too: the cores together carry about one core's worth
+    // (the scheduler may split the spinner over several, so no single core
+    // need read busy).
     let m = common::json(&ask(&mut ws, "get_metrics").await);
-    let pinned = m["cpu_per_core"][cpu].as_f64().expect("a share per core");
-    assert!(pinned > 50.0, "core {cpu} runs the spinner: {m}");
+    let cores: f64 = m["cpu_per_core"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_f64().unwrap())
+        .sum();
+    assert!(cores > 60.0, "one core's worth over the cores: {m}");
 }

@@ -214,27 +214,14 @@ pub fn processes(reply: &Reply) -> pb::Processes {
 pub struct Spinner(pub std::process::Child);
 
 impl Spinner {
-    /// A busy loop held to one CPU (the last this test may run on), so the
-    /// scheduler cannot spread one core's worth of work over two cores and
-    /// leave neither looking busy.
-    pub fn pinned() -> (Spinner, usize) {
-        use std::os::unix::process::CommandExt;
-        let cpu = last_allowed_cpu();
-        let mut command = std::process::Command::new("sh");
-        command.args(["-c", "while :; do :; done"]);
-        // SAFETY: sched_setaffinity is async-signal-safe and touches only the
-        // child's own mask between fork and exec.
-        unsafe {
-            command.pre_exec(move || {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(cpu, &mut set);
-                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        (Spinner(command.spawn().expect("sh runs")), cpu)
+    /// A busy loop in a child process.
+    pub fn start() -> Spinner {
+        Spinner(
+            std::process::Command::new("sh")
+                .args(["-c", "while :; do :; done"])
+                .spawn()
+                .expect("sh runs"),
+        )
     }
     pub fn pid(&self) -> u32 {
         self.0.id()
@@ -246,17 +233,6 @@ impl Drop for Spinner {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn last_allowed_cpu() -> usize {
-    // SAFETY: a zeroed cpu_set_t is the empty set; the kernel fills it in.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let got =
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    assert_eq!(got, 0, "sched_getaffinity works");
-    (0..libc::CPU_SETSIZE as usize)
-        .rfind(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
-        .expect("this test may run on some CPU")
 }
 
 /// Logical CPUs online.
