@@ -217,6 +217,11 @@ pub struct HttpOptions {
     /// process is a series, so keep N small).
     #[arg(long, env = "SONDE_PROMETHEUS_PROCESSES", default_value_t = 0, value_parser = parse_top, help_heading = "HTTP")]
     pub prometheus_processes: usize,
+
+    /// Export each container and systemd unit on /metrics (on/off): seven
+    /// series each, so a host with a hundred units adds seven hundred.
+    #[arg(long, env = "SONDE_PROMETHEUS_CONTAINERS", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
+    pub prometheus_containers: bool,
 }
 
 /// Bounds on what clients may hold or cause: every one has a default that

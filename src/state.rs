@@ -130,6 +130,30 @@ pub struct AppState {
     pub sessions: Arc<Semaphore>,
     /// Uncached per-process reads at once.
     process_reads: Semaphore,
+    /// Connections refused, per [`Refusal`].
+    refused: [AtomicU64; 2],
+}
+
+/// Why a connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A WebSocket upgrade over `--max-connections` (answered 503).
+    WebsocketCap,
+    /// A TCP connection over the cap plus the HTTP headroom (closed).
+    ConnectionLimit,
+}
+
+impl Refusal {
+    /// Every reason, in counter order.
+    pub const ALL: [Refusal; 2] = [Refusal::WebsocketCap, Refusal::ConnectionLimit];
+
+    /// The reason's label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::WebsocketCap => "websocket_cap",
+            Refusal::ConnectionLimit => "connection_limit",
+        }
+    }
 }
 
 /// Descriptors kept for everything but connections and the process
@@ -240,6 +264,7 @@ impl AppState {
             tcp_slots: Arc::new(Semaphore::new(fd_budget.connections)),
             sessions: Arc::new(Semaphore::new(limits.max_connections)),
             process_reads: Semaphore::new(limits.max_process_reads),
+            refused: Default::default(),
             fd_budget,
             frames_encoded: Default::default(),
             shutdown: CancellationToken::new(),
@@ -282,6 +307,24 @@ impl AppState {
                 state.note_gpus(present);
             }
         });
+    }
+
+    /// Counts a refused connection.
+    pub fn note_refused(&self, why: Refusal) {
+        self.refused[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections refused for `why` since start.
+    pub fn refused(&self, why: Refusal) -> u64 {
+        self.refused[why as usize].load(Ordering::Relaxed)
+    }
+
+    /// WebSocket sessions open now.
+    pub fn sessions_open(&self) -> usize {
+        self.config
+            .limits
+            .max_connections
+            .saturating_sub(self.sessions.available_permits())
     }
 
     /// Seconds since the server started.

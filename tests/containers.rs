@@ -69,6 +69,12 @@ async fn a_docker_host_over_the_socket_api_and_metrics() {
     ] {
         assert!(metrics.contains(&series), "no {series} in:\n{metrics}");
     }
+
+    // Without them, for fleets that count series.
+    let quiet = Server::start(&["--sys-root", sys, "--prometheus-containers", "off"]).await;
+    let (_, metrics) = quiet.http_get("/metrics", &[]).await;
+    assert!(!metrics.contains("container_"), "{metrics}");
+    assert!(metrics.contains("node_load1 "));
 }
 
 #[tokio::test]

@@ -88,6 +88,16 @@ async fn over_the_connection_cap_an_upgrade_gets_503_and_the_rest_carry_on() {
     }
     let (status, _) = server.http_get("/healthz", &[]).await;
     assert_eq!(status, 200, "/healthz answers at the cap");
+    // An operator sees the cap biting.
+    let (_, metrics) = server.http_get("/metrics", &[]).await;
+    for series in [
+        "sonde_websocket_sessions 2",
+        "sonde_websocket_sessions_limit 2",
+        "sonde_connections_refused_total{reason=\"websocket_cap\"} 1",
+        "sonde_connections_refused_total{reason=\"connection_limit\"} 0",
+    ] {
+        assert!(metrics.contains(series), "no {series} in:\n{metrics}");
+    }
     assert!(json(&ask(&mut a, "get_metrics").await)["cpu_total"].is_number());
     assert!(json(&ask(&mut b, "get_metrics").await)["cpu_total"].is_number());
 
@@ -209,6 +219,8 @@ async fn thousands_of_half_open_connections_stay_within_the_cap_and_then_go() {
         }
     }
     assert!(open <= cap, "{open} connections held, the cap is {cap}");
+    let refused = server.state.refused(sonde::state::Refusal::ConnectionLimit);
+    assert!(refused > 0, "the connections over the cap are counted");
     // The header timeout frees them all; then the server answers again.
     let slots = server.state.tcp_slots.clone();
     assert!(eventually(Duration::from_secs(10), || slots.available_permits() == cap).await);

@@ -35,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
-use crate::state::AppState;
+use crate::state::{AppState, Refusal};
 
 /// How long the loop waits after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -109,6 +109,7 @@ pub async fn accept_loop(
                 );
                 full = true;
             }
+            state.note_refused(Refusal::ConnectionLimit);
             debug!(%peer, "over the connection limit: closed");
             drop(tcp);
             continue;

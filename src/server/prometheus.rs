@@ -29,7 +29,7 @@ use crate::collect::errors::ErrorCount;
 use crate::collect::gpu::GpuState;
 use crate::collect::metrics::Metrics;
 use crate::collect::processes::ProcessTable;
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, Refusal, Shared};
 
 /// The content type of the Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -61,10 +61,12 @@ pub async fn exposition(state: &AppState) -> Result<String, crate::collect::Coll
         let sample = disks.clone();
         disks.text(move |_| encode(DiskSeries(sample)))
     };
-    let containers = state.containers().await?;
-    let containers_text = {
+    let containers_text = if state.config.http.prometheus_containers {
+        let containers = state.containers().await?;
         let sample = containers.clone();
         containers.text(move |_| encode(ContainerSeries(sample)))
+    } else {
+        bytes::Bytes::new()
     };
     let top = match state.config.http.prometheus_processes {
         0 => None,
@@ -76,6 +78,11 @@ pub async fn exposition(state: &AppState) -> Result<String, crate::collect::Coll
     out.push_str(&String::from_utf8_lossy(&containers_text));
     out.push_str(&encode(AgentSeries {
         errors: state.errors().snapshot(),
+        sessions: (state.sessions_open(), state.config.limits.max_connections),
+        refused: Refusal::ALL
+            .iter()
+            .map(|r| (r.name(), state.refused(*r)))
+            .collect(),
         own: OwnCost::read(ticks),
         top,
     }));
@@ -442,6 +449,9 @@ impl OwnCost {
 #[derive(Debug)]
 struct AgentSeries {
     errors: Vec<ErrorCount>,
+    /// Sessions open, the cap, and refusals per reason.
+    sessions: (usize, usize),
+    refused: Vec<(&'static str, u64)>,
     own: OwnCost,
     top: Option<(Shared<Arc<ProcessTable>>, usize)>,
 }
@@ -472,6 +482,27 @@ impl Collector for AgentSeries {
                     e.count as f64,
                 )
             }),
+        )?;
+        gauge(
+            &mut enc,
+            "sonde_websocket_sessions",
+            "WebSocket sessions open.",
+            self.sessions.0 as f64,
+        )?;
+        gauge(
+            &mut enc,
+            "sonde_websocket_sessions_limit",
+            "WebSocket sessions allowed at once (--max-connections).",
+            self.sessions.1 as f64,
+        )?;
+        family(
+            &mut enc,
+            "sonde_connections_refused",
+            "Connections refused since start: websocket_cap (503 before the upgrade), connection_limit (closed at accept).",
+            MetricType::Counter,
+            self.refused
+                .iter()
+                .map(|(reason, n)| ([("reason", (*reason).to_owned())], *n as f64)),
         )?;
         if let Some(cpu) = self.own.cpu_seconds {
             enc.encode_descriptor(

@@ -23,7 +23,7 @@ use tracing::debug;
 use super::auth::Authorized;
 use super::listener::ConnectionSlot;
 use crate::protocol::{self, MAX_FRAME_BYTES, Request};
-use crate::state::AppState;
+use crate::state::{AppState, Refusal};
 
 /// What a session holds while it is open: its place under the cap and its
 /// TCP connection's slot.
@@ -43,6 +43,7 @@ pub async fn handler(
 ) -> Response {
     let Ok(session) = state.sessions.clone().try_acquire_owned() else {
         let limit = state.config.limits.max_connections;
+        state.note_refused(Refusal::WebsocketCap);
         debug!(%peer, limit, "WebSocket refused: at the connection limit");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
