@@ -198,6 +198,15 @@ async fn slow_headers_are_cut_off() {
         closed_by_server(&mut s, Duration::from_secs(5)).await,
         "a request whose headers never end is closed"
     );
+    // A kept-alive connection that asks nothing more goes the same way.
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_by_server(&mut s, Duration::from_secs(5)).await,
+        "an idle keep-alive connection is closed"
+    );
 }
 
 #[tokio::test]
