@@ -248,9 +248,9 @@ pub struct Limits {
     #[arg(long, env = "SONDE_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "Limits")]
     pub header_timeout_ms: u64,
 
-    /// A mounted filesystem whose size does not come back within this
-    /// long, ms, is reported unavailable and skipped until it answers (a
-    /// dead NFS server).
+    /// A network or FUSE filesystem whose size does not come back within
+    /// this long, ms, is reported unavailable and skipped until it answers
+    /// (a dead NFS server).
     #[arg(long, env = "SONDE_MOUNT_TIMEOUT_MS", default_value_t = 1_000, value_parser = parse_timeout, help_heading = "Limits")]
     pub mount_timeout_ms: u64,
 

@@ -5,11 +5,13 @@
 //! (bind mounts, btrfs subvolumes) is counted once. Network filesystems
 //! (NFS, CIFS, sshfs…) are reported like local ones.
 //!
-//! `statvfs` on a dead NFS server, a hung FUSE daemon or a failing disk can
-//! block for minutes, so each mount is measured on a thread of its own and
+//! `statvfs` on a dead NFS server or a hung FUSE daemon can block for
+//! minutes, so each such mount is measured on a thread of its own and
 //! waited for up to the mount timeout ([`MountProbe`]). One that has not
 //! answered by then is reported unavailable, and skipped — no new thread
-//! piles up behind it — until its statvfs returns.
+//! piles up behind it — until its statvfs returns. A local filesystem
+//! answers statvfs from counters in memory (it reads nothing from its
+//! device), so it is measured inline, without a thread per sample.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -217,6 +219,12 @@ fn is_network_type(fs_type: &str) -> bool {
     NETWORK.contains(&fs_type) || fs_type == "fuse.sshfs"
 }
 
+/// Whether statvfs of this filesystem type asks something that may not
+/// answer: a server, or a FUSE daemon.
+fn may_hang(fs_type: &str) -> bool {
+    is_network_type(fs_type) || fs_type.starts_with("fuse")
+}
+
 /// A mounted filesystem whose size did not come back in time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unavailable {
@@ -275,14 +283,22 @@ impl MountProbe {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// statvfs of every path at once, each waited for until one shared
-    /// deadline: `None` for a path that did not answer (or is still
-    /// blocked from an earlier call), `Some(Err)` for one that failed.
-    fn measure(&self, paths: &[PathBuf]) -> Vec<Option<std::io::Result<rustix::fs::StatVfs>>> {
+    /// statvfs of every path: those that may hang (`true`) at once on
+    /// threads, each waited for until one shared deadline, the others
+    /// inline. `None` for a path that did not answer (or is still blocked
+    /// from an earlier call), `Some(Err)` for one that failed.
+    fn measure(
+        &self,
+        paths: &[(PathBuf, bool)],
+    ) -> Vec<Option<std::io::Result<rustix::fs::StatVfs>>> {
         let mut results: Vec<_> = paths.iter().map(|_| None).collect();
         let (tx, rx) = mpsc::channel();
         let mut waiting = 0;
-        for (i, path) in paths.iter().enumerate() {
+        for (i, (path, may_hang)) in paths.iter().enumerate() {
+            if !may_hang {
+                results[i] = Some((self.statvfs)(path));
+                continue;
+            }
             if !self.outstanding().insert(path.clone()) {
                 continue;
             }
@@ -326,9 +342,9 @@ pub fn read(roots: &Roots, probe: &MountProbe) -> Result<DiskTable, CollectError
     let text = mount_table(roots)?;
     let mounts = parse_mountinfo(&text)?;
     let chosen = select_real(&mounts);
-    let paths: Vec<PathBuf> = chosen
+    let paths: Vec<(PathBuf, bool)> = chosen
         .iter()
-        .map(|m| roots.host_path(&m.mount_point))
+        .map(|m| (roots.host_path(&m.mount_point), may_hang(&m.fs_type)))
         .collect();
     let mut table = DiskTable::default();
     for (m, measured) in chosen.into_iter().zip(probe.measure(&paths)) {
