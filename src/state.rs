@@ -559,15 +559,19 @@ impl AppState {
             .await
     }
 
-    /// The host facts.
+    /// The host facts; the disk total comes from the disks sample (whose
+    /// failure was reported where it happened, and leaves the total
+    /// unknown).
     pub async fn host(&self) -> Result<Shared<HostFacts>, CollectError> {
         let (roots, errors) = (self.roots.clone(), self.errors.clone());
-        let probe = self.mount_probe.clone();
         self.host
-            .get_or_load(|| {
+            .get_or_load(|| async {
+                let disks = self.disks().await.map(|t| t.value().disks.clone());
+                let disks = disks.unwrap_or_default();
                 blocking(&self.errors, "host", move || {
-                    host::collect(&roots, &probe, &errors)
+                    host::collect(&roots, &disks, &errors)
                 })
+                .await
             })
             .await
     }

@@ -1,7 +1,7 @@
 //! Static host facts, collected once: OS, kernel, CPU model, core counts,
 //! boot time, virtualization. A fact that cannot be known is `None`.
 
-use super::disks::MountProbe;
+use super::disks::Disk;
 use super::{CollectorErrors, Roots, cpu, memory};
 
 /// What `/proc/cpuinfo` says.
@@ -134,9 +134,10 @@ fn read(path: std::path::PathBuf) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// Collects the facts (a few small file reads and the disks; done once per
-/// server, on the blocking pool). Parse errors go to `errors`.
-pub fn collect(roots: &Roots, probe: &MountProbe, errors: &CollectorErrors) -> HostFacts {
+/// Collects the facts (a few small file reads; done once per server, on
+/// the blocking pool), with the disk total from `disks`, the disks sample.
+/// Parse errors go to `errors`.
+pub fn collect(roots: &Roots, disks: &[Disk], errors: &CollectorErrors) -> HostFacts {
     let cpuinfo = read(roots.proc.join("cpuinfo")).map(|t| parse_cpuinfo(&t));
     let stat = read(roots.proc.join("stat"))
         .and_then(|t| errors.ok("host", cpu::parse_stat(&t).map_err(Into::into)));
@@ -149,10 +150,7 @@ pub fn collect(roots: &Roots, probe: &MountProbe, errors: &CollectorErrors) -> H
         .collect::<Vec<_>>()
         .join(" ");
     // This host's own storage: a NAS's size is the server's.
-    let local: Vec<u64> = errors
-        .ok("disks", super::disks::read(roots, probe))
-        .map(|t| t.disks)
-        .unwrap_or_default()
+    let local: Vec<u64> = disks
         .iter()
         .filter(|d| !d.is_network())
         .map(|d| d.total_bytes)

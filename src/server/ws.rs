@@ -160,9 +160,7 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, he
         match tokio::time::timeout(send_timeout, socket.send(reply.into())).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => break "send failed",
-            Err(_) => {
-                break "client stopped reading (send timeout)";
-            }
+            Err(_) => break "client stopped reading (send timeout)",
         }
     };
     drop(held);
