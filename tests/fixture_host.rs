@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Server, ask, json, processes};
+use common::{DOCKER_ID, Server, ask, json, processes};
 
 fn write(root: &Path, path: &str, text: &str) {
     let path = root.join(path);
@@ -70,7 +70,7 @@ fn fixture(root: &Path) {
     write(
         root,
         "proc/42/cgroup",
-        "0::/system.slice/docker-4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2.scope\n",
+        &format!("0::/system.slice/docker-{DOCKER_ID}.scope\n"),
     );
     write(
         root,
@@ -157,10 +157,7 @@ async fn every_reply_kind_describes_the_fixture_host() {
     assert_eq!(p["parent_pid"], 1);
     assert_eq!(p["user_id"], 1000);
     assert_eq!(p["start_time"], 1_700_000_000 + 1000 / 100);
-    assert_eq!(
-        p["container_id"],
-        "4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2"
-    );
+    assert_eq!(p["container_id"], DOCKER_ID);
     assert!(
         p["cgroup"]
             .as_str()
