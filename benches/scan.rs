@@ -29,8 +29,8 @@ use sonde::collect::metrics;
 use sonde::collect::network::Interface;
 use sonde::collect::processes::{ProcRow, ProcessSampler, ProcessTable, parse_pid_stat};
 use sonde::collect::{HostClock, Roots};
-use sonde::model;
-use sonde::protocol::{self, Frame, frames};
+use sonde::kinds;
+use sonde::wire::{self, Frame};
 
 const STAT_LINE: &str = "27114 (sd-pam) S 27113 27113 27113 0 -1 1077936448 47 0 0 0 3 0 0 0 20 0 1 0 4242 27865088 2463 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0";
 
@@ -79,7 +79,7 @@ fn page_size() -> u64 {
 }
 
 fn encode(t: &ProcessTable) -> Frame {
-    protocol::binary_frame(model::encode_processes(t))
+    wire::binary_frame(kinds::processes::encode_processes(t))
 }
 
 /// Idle `sleep` processes held for the whole bench run (killed on drop), so
@@ -133,7 +133,7 @@ fn proc_floor(c: &mut Criterion) {
 
 fn scan(c: &mut Criterion) {
     sonde::raise_fd_limit();
-    let budget = sonde::state::FdBudget::current(256).process_sampler;
+    let budget = sonde::budget::FdBudget::current(256).process_sampler;
     let mut group = c.benchmark_group("scan");
     let mut live = ProcessSampler::new(&Roots::default(), budget, page_size());
     live.warm_up().expect("warm-up");
@@ -193,13 +193,13 @@ fn replies(c: &mut Criterion) {
     });
     for n in [100, 1000] {
         let tree = cgroup_fixture(n);
-        let mut sampler = ContainerSampler::new(tree.path(), 4, 8192);
+        let mut sampler = ContainerSampler::new(tree.path(), 4, 8192, Arc::default());
         sampler.sample();
         group.bench_function(format!("containers_fixture_{n}"), |b| {
             b.iter(|| {
                 let table = sampler.sample();
-                black_box(protocol::json_frame(protocol::to_json(
-                    &model::Containers::new(&table, 0),
+                black_box(wire::json_frame(wire::to_json(
+                    &kinds::containers::Containers::new(&table, 0),
                 )))
             })
         });
@@ -253,7 +253,7 @@ fn metrics_json(c: &mut Criterion) {
     };
     // A new sample each time: what one collection's encoding costs.
     c.bench_function("metrics_json", |b| {
-        b.iter(|| black_box(frames::metrics(&Sample::new(m.clone()))))
+        b.iter(|| black_box(kinds::metrics::frame(&Sample::new(m.clone()))))
     });
 }
 
@@ -273,7 +273,7 @@ fn cache_hit(c: &mut Criterion) {
                 let s = cache
                     .get_or_load(|| async { Ok::<_, ()>(Arc::default()) })
                     .await?;
-                Ok::<_, ()>(s.frame(frames::processes))
+                Ok::<_, ()>(s.frame(kinds::processes::frame))
             })
         })
     });

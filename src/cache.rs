@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use crate::protocol::Frame;
+use crate::wire::Frame;
 
 /// One collected value, when it was taken, and its encodings, each made at
 /// most once.
@@ -392,8 +392,8 @@ mod tests {
                     encoded.fetch_add(1, Ordering::SeqCst);
                     (v + 1).to_string().into_bytes()
                 });
-                let frame = sample
-                    .frame(|s| crate::protocol::json_frame(s.value().to_string().into_bytes()));
+                let frame =
+                    sample.frame(|s| crate::wire::json_frame(s.value().to_string().into_bytes()));
                 (json, frame)
             }));
         }

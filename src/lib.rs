@@ -4,45 +4,61 @@
 //! # Layout
 //!
 //! Data flows one way: a request (socket frame or HTTP GET) → [`protocol`]
-//! or `server::http` (parse) → [`state`] (a cache of typed samples per
-//! kind) → [`collect`] (read the host) → a typed sample → an encoding for
-//! the surface that asked (WebSocket frame, JSON bytes, Prometheus text),
-//! made once per sample → the wire.
+//! or an `/api` route (parse) → a kind of [`kinds`] (its cache of typed
+//! samples in [`state`]) → [`collect`] (read the host) → a typed sample →
+//! the kind's encoding for the surface that asked (WebSocket frame, JSON
+//! bytes, Prometheus text), made once per sample → the wire.
+//!
+//! No two modules import each other (a test walks `src/` to keep it so):
+//! [`wire`] and [`budget`] are leaves, [`cache`] uses only [`wire`],
+//! [`state`] names no kind, the kinds use the state and the collectors,
+//! and only [`protocol`], [`server`] and [`ops`] go through the table of
+//! kinds.
 //!
 //! - [`config`]: flags and environment in groups (listen, cache TTLs,
 //!   collection, TLS, HTTP, limits), the socktop names in one alias table;
 //!   parsed once. Panics (`unwrap`, `expect`, `panic!`) are denied in the
 //!   library and the binary by `Cargo.toml`'s `[lints]`.
-//! - [`protocol`]: request parsing (both forms), the 768-byte gzip rule,
-//!   error replies, and each sample kind's frame (`protocol::frames`).
-//! - [`model`]: the reply types as they go on the wire, and the protobuf.
+//! - [`wire`]: the encoded frame, the 768-byte gzip rule, error frames.
+//! - [`protocol`]: request parsing (both forms) over the table of kinds.
+//! - [`kinds`]: one module per reply kind (`metrics`, `disks`, `processes`,
+//!   `process_metrics`, `journal_entries`, `host`, `containers`): its
+//!   names, part of the state, loader, wire types and encoders for every
+//!   surface; and `kinds::TABLE`, the one list of them.
+//! - [`model`]: the protobuf types generated from `proto/`.
 //! - [`cache`]: the one generic single-flight TTL cache of typed samples,
 //!   each with its encodings memoized.
-//! - [`state`]: the samplers and caches of one server, and dispatch; no
-//!   statics.
+//! - [`state`]: what a kind is, the kinds' parts of one server (caches and
+//!   samplers), and dispatch; no statics.
+//! - [`budget`]: how the open-file limit is shared out.
 //! - [`ops`]: operator commands: `check`, `healthcheck`, `completions`,
 //!   `man`.
-//! - [`server`]: the router, the one listener for plain and TLS
-//!   (`server::listener`), the WebSocket loop (`server::ws`), JSON over
-//!   HTTP (`server::http`), Prometheus text (`server::prometheus`), the
+//! - [`server`]: the router, the one listener for plain and TLS with
+//!   admission (`server::listener`), the WebSocket loop (`server::ws`),
+//!   JSON helpers (`server::http`), Prometheus text (`server::prometheus`,
+//!   `server::exposition`), the
 //!   live page (`assets/index.html`, embedded), auth (`server::auth`),
 //!   certificates (`server::tls`), shutdown.
 //! - [`collect`]: one module per source: `metrics` (the metrics sampler
 //!   over `cpu`, `memory`, `network`, `system`, `temperature`),
-//!   `gpu/` (`mod`: discovery, sleep state and the sampler; `nvidia`: NVML
+//!   `gpu/` (`mod`: discovery, sleep state and the sampler; `lifecycle`:
+//!   the readings' cache and the driver's release; `nvidia`: NVML
 //!   behind a trait; `amd`, `intel`: sysfs), `processes/` (`parser`,
 //!   `listing`, `watch`, `sampler`), `process_detail`, `journal`, `disks`
 //!   (each mount measured with a timeout), `containers` (cgroup v2),
 //!   `host`, and `errors` (collector errors, logged once and counted).
 
+pub mod budget;
 pub mod cache;
 pub mod collect;
 pub mod config;
+pub mod kinds;
 pub mod model;
 pub mod ops;
 pub mod protocol;
 pub mod server;
 pub mod state;
+pub mod wire;
 
 /// sonde's version, as reported by `/healthz` and the host reply.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,13 +8,13 @@ use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::CommandFactory;
 
-use crate::collect::gpu::GpuState;
 use crate::config::Config;
-use crate::state::AppState;
+use crate::kinds;
+use crate::state::{AppState, CheckLine};
 
 /// Why an operator command failed.
 #[derive(Debug, thiserror::Error)]
@@ -154,15 +154,13 @@ fn tls_handshake(tcp: TcpStream) -> Result<(), String> {
 }
 
 /// `sonde check`: collects every kind once, as the server would, and
-/// writes a summary with timings. Fails (after writing it all) when a
-/// source this configuration reads is broken.
+/// writes a summary with timings, one or more lines per kind of the table.
+/// Fails (after writing it all) when a source this configuration reads is
+/// broken.
 pub async fn check(config: Config, out: &mut dyn Write) -> Result<(), OpsError> {
-    let roots = config.roots();
-    let temp_on = config.collection.temp;
-    let gpu_on = config.collection.gpu;
-    let state = AppState::new(config);
+    let state = AppState::new(config, kinds::TABLE);
+    let roots = state.roots();
     let mut text = String::new();
-    let mut broken = 0usize;
     let _ = writeln!(text, "sonde {} — what this host gives", crate::LONG_VERSION);
     let _ = writeln!(
         text,
@@ -172,213 +170,24 @@ pub async fn check(config: Config, out: &mut dyn Write) -> Result<(), OpsError> 
         roots.etc.display(),
         roots.rootfs.display()
     );
-    let timed = Instant::now();
-    let metrics = state.metrics().await;
-    let metrics_ms = ms(timed);
-    match &metrics {
-        Ok(m) => {
-            let m = m.value();
-            let mem = m.memory.unwrap_or_default();
-            let _ = writeln!(
-                text,
-                "CPU        {} cores, {:.1} % busy since boot; load {}",
-                m.cpu.per_core_percent.len(),
-                m.cpu.total_percent,
-                m.load_avg.map_or("unknown".to_owned(), |l| format!(
-                    "{:.2} {:.2} {:.2}",
-                    l[0], l[1], l[2]
-                ))
-            );
-            let _ = writeln!(
-                text,
-                "memory     {} total, {} used, swap {}",
-                gib(mem.total_bytes),
-                gib(mem.used_bytes()),
-                gib(mem.swap_total_bytes)
-            );
-            let names: Vec<&str> = m.networks.iter().map(|n| n.name.as_str()).collect();
-            let _ = writeln!(
-                text,
-                "network    {} interfaces ({})",
-                names.len(),
-                names.join(", ")
-            );
-            let sensors = if !temp_on {
-                "off (--temp off)".to_owned()
-            } else if m.temps.is_empty() {
-                format!(
-                    "none found — looked in {} and {}",
-                    roots.sys.join("class/hwmon").display(),
-                    roots.sys.join("class/thermal").display()
-                )
-            } else {
-                let cpu = m
-                    .cpu_temp_celsius
-                    .map_or("no CPU package sensor".to_owned(), |c| {
-                        format!("CPU {c:.1} °C")
-                    });
-                format!("{} ({cpu})", m.temps.len())
-            };
-            let _ = writeln!(text, "sensors    {sensors}");
-            let _ = writeln!(text, "metrics    collected in {metrics_ms:.1} ms");
-        }
-        Err(e) => {
-            broken += 1;
-            let _ = writeln!(text, "metrics    BROKEN: {e}");
-        }
+    let mut lines = Vec::new();
+    for check in state.kinds().iter().filter_map(|k| k.check) {
+        lines.extend(check(&state).await);
     }
-    let timed = Instant::now();
-    let gpus = state.gpus().await;
-    let gpu_ms = ms(timed);
-    let gpu_line = match (&gpus, gpu_on) {
-        (_, false) => "off (--gpu off)".to_owned(),
-        (Ok(None), true) => format!(
-            "none on the PCI bus — looked in {}",
-            roots.sys.join("bus/pci/devices").display()
-        ),
-        (Ok(Some(g)), true) => g
-            .value()
-            .iter()
-            .map(|g| {
-                let unavailable = g.state == GpuState::Unavailable;
-                if unavailable {
-                    broken += 1;
-                }
-                format!(
-                    "{} {} {} ({}){}",
-                    g.index,
-                    g.vendor.name(),
-                    g.name,
-                    g.state.name(),
-                    if unavailable {
-                        ": its driver could not be asked"
-                    } else {
-                        ""
-                    }
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        (Err(e), true) => {
-            broken += 1;
-            format!("BROKEN: {e}")
-        }
-    };
-    let _ = writeln!(text, "GPUs       {gpu_line} … {gpu_ms:.1} ms");
-    let timed = Instant::now();
-    match state.processes().await {
-        Ok(p) => {
-            let _ = writeln!(
-                text,
-                "processes  {} … {:.1} ms (the first scan waits out the 200 ms CPU window)",
-                p.value().process_count,
-                ms(timed)
-            );
-        }
-        Err(e) => {
-            broken += 1;
-            let _ = writeln!(text, "processes  BROKEN: {e}");
-        }
-    }
-    let timed = Instant::now();
-    match state.disks().await {
-        Ok(d) => {
-            let table = d.value();
-            let list: Vec<String> = table
-                .disks
-                .iter()
-                .map(|d| format!("{} {} {}", d.mount_point, d.fs_type, gib(d.total_bytes)))
-                .chain(
-                    table
-                        .unavailable
-                        .iter()
-                        .map(|u| format!("{} {} NOT ANSWERING", u.mount_point, u.fs_type)),
-                )
-                .collect();
-            let _ = writeln!(
-                text,
-                "disks      {} ({}) … {:.1} ms",
-                list.len(),
-                list.join(", "),
-                ms(timed)
-            );
-        }
-        Err(e) => {
-            broken += 1;
-            let _ = writeln!(text, "disks      BROKEN: {e}");
-        }
-    }
-    let timed = Instant::now();
-    if let Ok(c) = state.containers().await {
-        let table = c.value();
-        let line = match &table.notice {
-            Some(notice) => format!("none measured: {notice}"),
-            None => {
-                let containers = table
-                    .containers
-                    .iter()
-                    .filter(|c| c.owner.is_container())
-                    .count();
-                format!(
-                    "{containers} containers, {} systemd units",
-                    table.containers.len() - containers
-                )
-            }
-        };
-        let _ = writeln!(text, "containers {line} … {:.1} ms", ms(timed));
-    }
-    match state.host().await {
-        Ok(h) => {
-            let h = h.value();
-            let _ = writeln!(
-                text,
-                "host       {} — {} — kernel {} — {}",
-                h.hostname.as_deref().unwrap_or("(no hostname)"),
-                h.os.as_deref().unwrap_or("(unknown OS)"),
-                h.kernel_version.as_deref().unwrap_or("?"),
-                h.virtualization
-                    .as_deref()
-                    .unwrap_or("virtualization unknown")
-            );
-        }
-        Err(e) => {
-            broken += 1;
-            let _ = writeln!(text, "host       BROKEN: {e}");
-        }
-    }
-    let timed = Instant::now();
-    let journal = match state.journal(std::process::id()).await {
-        Ok(j) => match &j.value().notice {
-            None => "readable".to_owned(),
-            Some(why) => format!("not readable: {why}"),
-        },
-        Err(e) => format!("not readable: {e}"),
-    };
-    let _ = writeln!(text, "journal    {journal} … {:.1} ms", ms(timed));
     let errors = state.errors().snapshot();
     if errors.is_empty() {
-        let _ = writeln!(text, "errors     none");
-    } else {
-        broken += errors.len();
-        for e in errors {
-            let _ = writeln!(
-                text,
-                "errors     {} {} ×{} (logged above)",
-                e.collector, e.kind, e.count
-            );
-        }
+        lines.push(CheckLine::ok("errors", "none".to_owned()));
+    }
+    for e in errors {
+        let what = format!("{} {} ×{} (logged above)", e.collector, e.kind, e.count);
+        lines.push(CheckLine::broken("errors", what));
+    }
+    for line in &lines {
+        let _ = writeln!(text, "{:<10} {}", line.label, line.text);
     }
     quiet_on_closed_pipe(out.write_all(text.as_bytes()))?;
-    if broken > 0 {
-        return Err(OpsError::Broken(broken));
+    match lines.iter().filter(|l| l.broken).count() {
+        0 => Ok(()),
+        broken => Err(OpsError::Broken(broken)),
     }
-    Ok(())
-}
-
-fn ms(since: Instant) -> f64 {
-    since.elapsed().as_secs_f64() * 1000.0
-}
-
-fn gib(bytes: u64) -> String {
-    format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }

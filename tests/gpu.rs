@@ -94,7 +94,7 @@ fn a_gpu_decodes_as_the_socktop_client_gpu_without_a_duplicate_field() {
             }],
         },
     };
-    let text = serde_json::to_string(&sonde::model::Gpu::from(&gpu)).unwrap();
+    let text = serde_json::to_string(&sonde::kinds::metrics::Gpu::from(&gpu)).unwrap();
     let theirs: socktop_connector::types::GpuInfo =
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     assert_eq!(theirs.name.as_deref(), Some("NVIDIA H100 80GB HBM3"));

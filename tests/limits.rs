@@ -104,9 +104,9 @@ async fn over_the_connection_cap_an_upgrade_gets_503_and_the_rest_carry_on() {
     // A session that ends gives its place back.
     a.close(None).await.unwrap();
     drop(a);
-    let state = server.state.clone();
+    let admission = server.admission.clone();
     assert!(
-        eventually(Duration::from_secs(5), || state
+        eventually(Duration::from_secs(5), || admission
             .sessions
             .available_permits()
             == 1)
@@ -161,8 +161,8 @@ async fn a_client_that_stops_reading_is_dropped_not_buffered() {
     let (mut ws, _) = tokio_tungstenite::client_async(server.url("/ws"), tcp)
         .await
         .unwrap();
-    let state = server.state.clone();
-    let before = state.sessions.available_permits();
+    let admission = server.admission.clone();
+    let before = admission.sessions.available_permits();
     // Ask for process lists, never read one; the server's sends back up.
     let mut sent = 0;
     for _ in 0..20_000 {
@@ -178,7 +178,7 @@ async fn a_client_that_stops_reading_is_dropped_not_buffered() {
     }
     assert!(sent > 10, "requests went out: {sent}");
     assert!(
-        eventually(Duration::from_secs(10), || state
+        eventually(Duration::from_secs(10), || admission
             .sessions
             .available_permits()
             == before + 1)
@@ -213,8 +213,8 @@ async fn slow_headers_are_cut_off() {
 async fn thousands_of_half_open_connections_stay_within_the_cap_and_then_go() {
     sonde::raise_fd_limit();
     let server = Server::start(&["--max-connections", "4", "--header-timeout-ms", "500"]).await;
-    let cap = server.state.fd_budget.connections;
-    assert_eq!(cap, 4 + sonde::state::HTTP_HEADROOM);
+    let cap = server.admission.fd_budget.connections;
+    assert_eq!(cap, 4 + sonde::budget::HTTP_HEADROOM);
     // Two descriptors per connection in this process (client and server
     // side): stay well inside the limit the test runs under.
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
@@ -235,10 +235,12 @@ async fn thousands_of_half_open_connections_stay_within_the_cap_and_then_go() {
         }
     }
     assert!(open <= cap, "{open} connections held, the cap is {cap}");
-    let refused = server.state.refused(sonde::state::Refusal::ConnectionLimit);
+    let refused = server
+        .admission
+        .refused(sonde::server::listener::Refusal::ConnectionLimit);
     assert!(refused > 0, "the connections over the cap are counted");
     // The header timeout frees them all; then the server answers again.
-    let slots = server.state.tcp_slots.clone();
+    let slots = server.admission.tcp_slots.clone();
     assert!(eventually(Duration::from_secs(10), || slots.available_permits() == cap).await);
     let (status, _) = server.http_get("/healthz", &[]).await;
     assert_eq!(status, 200);

@@ -26,6 +26,13 @@ pub enum CollectError {
     /// A collection on the blocking pool did not finish (it panicked).
     #[error("collection did not finish: {0}")]
     Aborted(String),
+    /// A driver (NVML) could not be asked for a device it should know.
+    #[error("{0}")]
+    Driver(String),
+    /// The server was built without the part this collection needs (a
+    /// kind missing from the table it was started with).
+    #[error("{0} is not served by this server")]
+    NotServed(&'static str),
     /// A read did not come back in time (a hung mount).
     #[error("{what} did not answer within {} ms; skipped until it does", after.as_millis())]
     TimedOut {
@@ -51,6 +58,8 @@ impl CollectError {
             CollectError::Read { .. } => "read",
             CollectError::Parse(_) => "parse",
             CollectError::Aborted(_) => "aborted",
+            CollectError::NotServed(_) => "not_served",
+            CollectError::Driver(_) => "driver",
             CollectError::TimedOut { .. } => "timeout",
         }
     }

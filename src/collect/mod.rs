@@ -40,6 +40,40 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// `used` as a percentage of `capacity` (jiffies of jiffies, µs of µs),
+/// clamped to 0–100: the one CPU-share computation of processes and
+/// cgroups.
+pub fn share_percent(used: u64, capacity: u64) -> f32 {
+    if capacity == 0 {
+        return 0.0;
+    }
+    ((used as f64 * 100.0 / capacity as f64) as f32).clamp(0.0, 100.0)
+}
+
+/// Locks a sampler's mutex; a panic in another collection must not take
+/// every later request down with it, so poisoning is ignored.
+pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Runs a collection on the blocking pool, off the async workers; a
+/// collection that panics is reported against `collector`.
+pub async fn blocking<T, F>(
+    errors: &CollectorErrors,
+    collector: &'static str,
+    f: F,
+) -> Result<T, CollectError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        let e = CollectError::Aborted(e.to_string());
+        errors.report(collector, &e);
+        e
+    })
+}
+
 /// Where the collectors read the host from. Production uses `/proc`, `/sys`,
 /// `/etc` and `/`; a container points them at the host's trees mounted
 /// elsewhere, and tests at fixture trees.

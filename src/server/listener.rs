@@ -9,8 +9,10 @@
 //! semaphore acquired before the upgrade, idle timeouts) go where the
 //! connection is accepted or upgraded, in one place each.
 //!
-//! Each accepted connection holds one of the state's TCP slots (the
-//! WebSocket cap plus HTTP headroom, see [`crate::state::FdBudget`]) for its
+//! Admission lives here ([`Admission`]): the TCP slots, the WebSocket
+//! sessions, the refusals and the shutdown of connections. Each accepted
+//! connection holds one of the TCP slots (the WebSocket cap plus HTTP
+//! headroom, see [`crate::budget::FdBudget`]) for its
 //! whole life: an upgrade hands the slot to the WebSocket session
 //! ([`ConnectionSlot`]). A connection over the cap is closed at once, so
 //! descriptors stay within the budget whatever clients do; a client that
@@ -21,6 +23,7 @@
 //! instead of spinning on a listener that cannot make progress.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -29,13 +32,89 @@ use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
-use crate::state::{AppState, Refusal};
+use crate::budget::FdBudget;
+use crate::config::Limits;
+
+/// Why a connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A WebSocket upgrade over `--max-connections` (answered 503).
+    WebsocketCap,
+    /// A TCP connection over the cap plus the HTTP headroom (closed).
+    ConnectionLimit,
+}
+
+impl Refusal {
+    /// Every reason, in counter order.
+    pub const ALL: [Refusal; 2] = [Refusal::WebsocketCap, Refusal::ConnectionLimit];
+
+    /// The reason's label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Refusal::WebsocketCap => "websocket_cap",
+            Refusal::ConnectionLimit => "connection_limit",
+        }
+    }
+}
+
+/// Who may connect, and the connections open: TCP slots, WebSocket
+/// sessions, refusals, and the shutdown every connection watches.
+#[derive(Debug)]
+pub struct Admission {
+    /// How descriptors are shared out (the connections' share is the TCP
+    /// slots).
+    pub fd_budget: FdBudget,
+    /// One permit per accepted TCP connection.
+    pub tcp_slots: Arc<Semaphore>,
+    /// One permit per WebSocket session.
+    pub sessions: Arc<Semaphore>,
+    /// The WebSocket cap (`--max-connections`).
+    pub max_sessions: usize,
+    /// Connections refused, per [`Refusal`].
+    refused: [AtomicU64; 2],
+    /// Cancelled on shutdown: every connection closes with 1001.
+    pub shutdown: CancellationToken,
+    /// Open connections (HTTP and WebSocket), awaited on shutdown.
+    pub connections: TaskTracker,
+}
+
+impl Admission {
+    /// Admission under `limits`, with the descriptors' shares `fd_budget`.
+    pub fn new(limits: &Limits, fd_budget: FdBudget) -> Arc<Admission> {
+        Arc::new(Admission {
+            fd_budget,
+            tcp_slots: Arc::new(Semaphore::new(fd_budget.connections)),
+            sessions: Arc::new(Semaphore::new(limits.max_connections)),
+            max_sessions: limits.max_connections,
+            refused: Default::default(),
+            shutdown: CancellationToken::new(),
+            connections: TaskTracker::new(),
+        })
+    }
+
+    /// Counts a refused connection.
+    pub fn note_refused(&self, why: Refusal) {
+        self.refused[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Connections refused for `why` since start.
+    pub fn refused(&self, why: Refusal) -> u64 {
+        self.refused[why as usize].load(Ordering::Relaxed)
+    }
+
+    /// WebSocket sessions open now.
+    pub fn sessions_open(&self) -> usize {
+        self.max_sessions
+            .saturating_sub(self.sessions.available_permits())
+    }
+}
 
 /// How long the loop waits after a failed accept.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -71,21 +150,21 @@ impl ConnectionSlot {
     }
 }
 
-/// Accepts connections on `listener` until the state's shutdown token is
+/// Accepts connections on `listener` until admission's shutdown token is
 /// cancelled, serving each with `app`. Returns once accepting has stopped;
-/// the connections themselves are on `state.connections`.
+/// the connections themselves are on `admission.connections`.
 pub async fn accept_loop(
     listener: TcpListener,
     transport: Transport,
     app: Router,
-    state: Arc<AppState>,
+    admission: Arc<Admission>,
+    header_timeout: Duration,
 ) {
     let mut failing = false;
     let mut full = false;
-    let header_timeout = state.config.limits.header_timeout();
     loop {
         let (tcp, peer) = tokio::select! {
-            () = state.shutdown.cancelled() => break,
+            () = admission.shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -101,15 +180,15 @@ pub async fn accept_loop(
             },
         };
         failing = false;
-        let Ok(permit) = state.tcp_slots.clone().try_acquire_owned() else {
+        let Ok(permit) = admission.tcp_slots.clone().try_acquire_owned() else {
             if !full {
                 warn!(
-                    limit = state.fd_budget.connections,
+                    limit = admission.fd_budget.connections,
                     "connection limit reached; closing new connections until some end"
                 );
                 full = true;
             }
-            state.note_refused(Refusal::ConnectionLimit);
+            admission.note_refused(Refusal::ConnectionLimit);
             debug!(%peer, "over the connection limit: closed");
             drop(tcp);
             continue;
@@ -119,9 +198,9 @@ pub async fn accept_loop(
             peer,
             slot: ConnectionSlot::new(permit),
             header_timeout,
-            shutdown: state.shutdown.clone(),
+            shutdown: admission.shutdown.clone(),
         };
-        state
+        admission
             .connections
             .spawn(connection(tcp, accepted, transport.clone(), app.clone()));
     }

@@ -2,6 +2,7 @@
 //! ([`listener`]), shutdown.
 
 pub mod auth;
+pub mod exposition;
 pub mod http;
 pub mod listener;
 pub mod prometheus;
@@ -14,31 +15,30 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::kinds;
 use crate::state::AppState;
-use listener::Transport;
+use listener::{Admission, Transport};
 
 /// How long shutdown waits for connections to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 
-/// The routes, over a state; tests can drive it without a socket.
+/// The routes, over a state and its admission; tests can drive it without
+/// a socket.
 ///
-/// `/ws` (the WebSocket), `/healthz`, `/api/*` (JSON) and `/metrics`
-/// (Prometheus). The HTTP surfaces are compressed by `Accept-Encoding`
-/// (gzip, br, zstd) and, with `--cors-origin`, readable from those origins.
-pub fn app(state: Arc<AppState>) -> Router {
-    let mut http = Router::new()
-        .route("/api/metrics", get(http::metrics))
-        .route("/api/disks", get(http::disks))
-        .route("/api/host", get(http::host))
-        .route("/api/containers", get(http::containers))
-        .route("/api/processes", get(http::processes))
-        .route("/api/processes/{pid}", get(http::process))
-        .route("/api/processes/{pid}/journal", get(http::journal))
+/// `/ws` (the WebSocket), `/healthz`, `/api/*` (JSON, each kind's routes
+/// from the table of kinds) and `/metrics` (Prometheus). The HTTP surfaces
+/// are compressed by `Accept-Encoding` (gzip, br, zstd) and, with
+/// `--cors-origin`, readable from those origins.
+pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
+    let mut http = state
+        .kinds()
+        .iter()
+        .fold(Router::new(), |router, kind| (kind.routes)(router))
         .route("/metrics", get(prometheus::handler))
         .layer(tower_http::compression::CompressionLayer::new());
     let origins: Vec<axum::http::HeaderValue> = state
@@ -65,6 +65,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/ws", get(ws::handler))
         .route("/healthz", get(healthz))
         .merge(http)
+        .layer(Extension(admission))
         .with_state(state)
 }
 
@@ -108,7 +109,9 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    serve(listener, AppState::new(config), shutdown).await
+    let state = AppState::new(config, kinds::TABLE);
+    let admission = Admission::new(&state.config.limits, state.fd_budget());
+    serve(listener, state, admission, shutdown).await
 }
 
 /// Serves `state` on `listener` until `shutdown` completes; then stops
@@ -118,6 +121,7 @@ pub async fn run(
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    admission: Arc<Admission>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let transport = if state.config.tls.enabled {
@@ -129,37 +133,39 @@ pub async fn serve(
     } else {
         Transport::Plain
     };
-    let budget = state.fd_budget;
+    let budget = admission.fd_budget;
     info!(
         soft_limit = budget.soft_limit,
         connections = budget.connections,
-        reserve = crate::state::FILE_RESERVE,
+        reserve = crate::budget::FILE_RESERVE,
         cgroup_files = budget.cgroup_files,
         process_sampler = budget.process_sampler,
         "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup and /proc files"
     );
-    state.warm_up();
-    let cancel = state.shutdown.clone();
+    kinds::warm_up(&state);
+    let cancel = admission.shutdown.clone();
     tokio::spawn(async move {
         tokio::select! {
             () = shutdown => cancel.cancel(),
             () = cancel.cancelled() => {}
         }
     });
-    listener::accept_loop(listener, transport, app(state.clone()), state.clone()).await;
-    wait_for_connections(&state).await;
+    let header_timeout = state.config.limits.header_timeout();
+    let app = app(state, admission.clone());
+    listener::accept_loop(listener, transport, app, admission.clone(), header_timeout).await;
+    wait_for_connections(&admission).await;
     Ok(())
 }
 
 /// Waits for the connections to finish their goodbyes.
-async fn wait_for_connections(state: &AppState) {
-    state.connections.close();
-    if tokio::time::timeout(SHUTDOWN_GRACE, state.connections.wait())
+async fn wait_for_connections(admission: &Admission) {
+    admission.connections.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, admission.connections.wait())
         .await
         .is_err()
     {
         warn!(
-            open = state.connections.len(),
+            open = admission.connections.len(),
             "connections still open at shutdown"
         );
     }

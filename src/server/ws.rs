@@ -8,28 +8,46 @@
 //! long again, dropped; frames over 64 KiB close with 1009. Pings are
 //! answered by the WebSocket layer, which keeps one pong pending at most,
 //! so a ping flood costs nothing that grows.
+//!
+//! The loop ([`serve`]) is generic over the socket's `Sink`/`Stream`, so
+//! unit tests drive it through channels, with paused time for the idle
+//! rules.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
+use axum::Extension;
+use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::auth::Authorized;
-use super::listener::ConnectionSlot;
-use crate::protocol::{self, MAX_FRAME_BYTES, Request};
-use crate::state::{AppState, Refusal};
+use super::listener::{Admission, ConnectionSlot, Refusal};
+use crate::protocol::{self, Request};
+use crate::state::AppState;
+use crate::wire::{self, MAX_FRAME_BYTES};
 
 /// What a session holds while it is open: its place under the cap and its
 /// TCP connection's slot.
-struct Held {
-    _session: OwnedSemaphorePermit,
+pub struct Held {
+    _session: Option<OwnedSemaphorePermit>,
     _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Held {
+    /// Nothing held: a session outside any cap (unit tests).
+    pub fn nothing() -> Held {
+        Held {
+            _session: None,
+            _slot: None,
+        }
+    }
 }
 
 /// `GET /ws`: authorize and take a session slot (both before the upgrade),
@@ -37,13 +55,14 @@ struct Held {
 pub async fn handler(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
+    Extension(admission): Extension<Arc<Admission>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    slot: Option<axum::Extension<ConnectionSlot>>,
+    slot: Option<Extension<ConnectionSlot>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let Ok(session) = state.sessions.clone().try_acquire_owned() else {
-        let limit = state.config.limits.max_connections;
-        state.note_refused(Refusal::WebsocketCap);
+    let Ok(session) = admission.sessions.clone().try_acquire_owned() else {
+        let limit = admission.max_sessions;
+        admission.note_refused(Refusal::WebsocketCap);
         debug!(%peer, limit, "WebSocket refused: at the connection limit");
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -56,7 +75,7 @@ pub async fn handler(
             .into_response();
     };
     let held = Held {
-        _session: session,
+        _session: Some(session),
         _slot: slot.and_then(|s| s.0.take()),
     };
     // Requests are tiny: a small read buffer keeps idle connections cheap
@@ -67,8 +86,10 @@ pub async fn handler(
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
-            let tracker = state.connections.clone();
-            tracker.track_future(serve(socket, state, peer, held))
+            let shutdown = admission.shutdown.clone();
+            admission
+                .connections
+                .track_future(serve(socket, state, shutdown, peer, held))
         })
 }
 
@@ -87,7 +108,11 @@ fn not_utf8(err: &axum::Error) -> bool {
     cause(err).is_some_and(|e| matches!(e, tungstenite::Error::Utf8(_)))
 }
 
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+async fn close<S>(socket: &mut S, code: u16, reason: &'static str)
+where
+    S: Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
     let frame = CloseFrame {
         code,
         reason: reason.into(),
@@ -98,8 +123,17 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 }
 
 /// Answers requests until the client leaves, an error, a limit, or
-/// shutdown.
-async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, held: Held) {
+/// `shutdown`.
+pub async fn serve<S>(
+    mut socket: S,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+    peer: SocketAddr,
+    held: Held,
+) where
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
     debug!(%peer, "connection open");
     let limits = &state.config.limits;
     let (idle, send_timeout) = (limits.idle_timeout(), limits.send_timeout());
@@ -109,7 +143,7 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, he
         // Silent for `idle`: ping once; silent for another `idle`: drop.
         let deadline = heard + if pinged { idle * 2 } else { idle };
         let received = tokio::select! {
-            () = state.shutdown.cancelled() => {
+            () = shutdown.cancelled() => {
                 close(&mut socket, close_code::AWAY, "server shutting down").await;
                 break "server shutting down";
             }
@@ -124,7 +158,7 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, he
                     _ => break "ping not taken",
                 }
             }
-            received = socket.recv() => received,
+            received = socket.next() => received,
         };
         heard = Instant::now();
         pinged = false;
@@ -140,10 +174,10 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, he
             }
             Some(Err(_)) => break "protocol or I/O error",
             Some(Ok(Message::Text(text))) => match Request::parse(&text) {
-                Ok(request) => state.reply(request).await,
+                Ok(request) => state.reply(request.kind, request.pid).await,
                 Err(bad) => protocol::bad_request_frame(&bad),
             },
-            Some(Ok(Message::Binary(data))) => protocol::error_frame(
+            Some(Ok(Message::Binary(data))) => wire::error_frame(
                 "binary frames are not requests; send a text frame such as get_metrics or {\"type\":\"metrics\"}",
                 &format!("<binary frame of {} bytes>", data.len()),
             ),
@@ -151,7 +185,7 @@ async fn serve(mut socket: WebSocket, state: Arc<AppState>, peer: SocketAddr, he
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) => {
                 // The WebSocket layer queued the answering close frame; send it.
-                if let Err(e) = futures_util::SinkExt::flush(&mut socket).await {
+                if let Err(e) = socket.flush().await {
                     debug!(error = %e, "close reply not delivered");
                 }
                 break "client closed";

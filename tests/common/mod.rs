@@ -13,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use prost::Message as _;
 use sonde::config::Config;
 use sonde::model::pb;
+use sonde::server::listener::Admission;
 use sonde::state::AppState;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -27,6 +28,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its state, for counters a test checks.
     pub state: Arc<AppState>,
+    /// Its admission (slots, sessions, refusals).
+    pub admission: Arc<Admission>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), sonde::server::ServerError>>,
 }
@@ -44,13 +47,20 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(config);
-        let task = tokio::spawn(sonde::server::serve(listener, state.clone(), async {
-            let _ = rx.await;
-        }));
+        let state = AppState::new(config, sonde::kinds::TABLE);
+        let admission = Admission::new(&state.config.limits, state.fd_budget());
+        let task = tokio::spawn(sonde::server::serve(
+            listener,
+            state.clone(),
+            admission.clone(),
+            async {
+                let _ = rx.await;
+            },
+        ));
         Server {
             addr,
             state,
+            admission,
             stop: Some(tx),
             task,
         }

@@ -19,12 +19,17 @@
 
 pub mod amd;
 pub mod intel;
+pub mod lifecycle;
 pub mod nvidia;
+
+pub use lifecycle::{GPU_IDLE_RELEASE, GpuSource};
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{ParseError, Roots, read_trimmed};
+use std::sync::Arc;
+
+use super::{CollectError, CollectorErrors, ParseError, Roots, read_trimmed};
 
 /// PCI vendor ids.
 const NVIDIA: u16 = 0x10de;
@@ -84,8 +89,9 @@ impl GpuState {
     }
 }
 
-/// A process holding GPU memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A process holding GPU memory (its fields are the wire's, so replies
+/// serialize it as it is).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct GpuProcess {
     /// Process id.
     pub pid: u32,
@@ -285,6 +291,8 @@ pub struct GpuSampler {
     nvidia: Box<dyn nvidia::NvidiaReader>,
     /// When a driver handle was last used, for the idle release.
     last_driver_use: Option<Instant>,
+    /// Where a GPU the driver could not read is reported.
+    errors: Arc<CollectorErrors>,
 }
 
 impl std::fmt::Debug for GpuSampler {
@@ -302,6 +310,7 @@ impl GpuSampler {
         roots: &Roots,
         pci_ids: Vec<PathBuf>,
         nvidia: Box<dyn nvidia::NvidiaReader>,
+        errors: Arc<CollectorErrors>,
     ) -> GpuSampler {
         GpuSampler {
             roots: roots.clone(),
@@ -309,6 +318,7 @@ impl GpuSampler {
             found: None,
             nvidia,
             last_driver_use: None,
+            errors,
         }
     }
 
@@ -364,7 +374,8 @@ impl GpuSampler {
                 match read {
                     Ok(reading) => (GpuState::Active, reading),
                     Err(e) => {
-                        tracing::debug!(gpu = %pci.address, error = %e, "GPU not read");
+                        self.errors
+                            .report("gpu", &CollectError::Driver(e.to_string()));
                         (GpuState::Unavailable, Reading::default())
                     }
                 }
@@ -511,6 +522,7 @@ mod tests {
             &Roots::under(root),
             vec![root.join("pci.ids")],
             Box::new(canned),
+            Arc::default(),
         );
         (s, reads)
     }
@@ -665,12 +677,15 @@ mod tests {
         write(&amd, "hwmon/hwmon4/temp1_input", "-\n");
         // Writes the pci.ids that names the cards.
         let _ = sampler(dir.path(), Reading::default());
+        let errors = Arc::new(CollectorErrors::default());
         let mut s = GpuSampler::new(
             &Roots::under(dir.path()),
             vec![dir.path().join("pci.ids")],
             Box::new(Broken),
+            errors.clone(),
         );
         let gpus = s.sample();
+        assert_eq!(errors.count("gpu"), 1, "the unreadable GPU is counted");
         assert_eq!(gpus.len(), 2);
         assert_eq!(gpus[0].state, GpuState::Unavailable);
         assert_eq!(gpus[0].reading, Reading::default());

@@ -26,6 +26,8 @@ pub use listing::{count_processes, list_pids};
 pub use parser::{PidStat, parse_pid_stat};
 pub use sampler::ProcessSampler;
 
+pub use super::share_percent;
+
 /// One row of the process list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcRow {
@@ -57,14 +59,6 @@ pub struct ProcessTable {
     pub window: Duration,
     /// When the scan was taken.
     pub sampled_at: Option<std::time::Instant>,
-}
-
-/// `ticks` as a percentage of `total` jiffies, clamped to 0–100.
-pub fn share_percent(ticks: u64, total: u64) -> f32 {
-    if total == 0 {
-        return 0.0;
-    }
-    ((ticks as f64 * 100.0 / total as f64) as f32).clamp(0.0, 100.0)
 }
 
 #[cfg(test)]

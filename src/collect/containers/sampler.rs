@@ -1,0 +1,134 @@
+//! The containers sampler: the walk, each cgroup's kept files, and CPU%
+//! between samples.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::files::{CgroupFiles, FILES, measure};
+use super::types::{Container, ContainerTable, FIRST_WINDOW};
+use super::walk::walk;
+use crate::collect::{CollectorErrors, share_percent};
+
+/// CPU% between two readings of one cgroup (µs of CPU, and when), as a
+/// share of all `cpus` over the time between them.
+fn share(before: (u64, Instant), now: (u64, Instant), cpus: usize) -> f32 {
+    let elapsed_us = now.1.saturating_duration_since(before.1).as_micros();
+    let capacity_us = u64::try_from(elapsed_us)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(cpus.max(1) as u64);
+    share_percent(now.0.saturating_sub(before.0), capacity_us)
+}
+
+/// The containers sampler: the hierarchy's root, each cgroup's kept files
+/// and previous CPU reading, for CPU% between samples.
+#[derive(Debug)]
+pub struct ContainerSampler {
+    root: PathBuf,
+    cpus: usize,
+    /// Descriptors it may keep open at once (its share of the budget).
+    fd_budget: usize,
+    files: HashMap<String, CgroupFiles>,
+    previous: HashMap<String, (u64, Instant)>,
+    buf: Vec<u8>,
+    /// Where a cgroup file that could not be read or parsed is reported.
+    errors: Arc<CollectorErrors>,
+}
+
+impl ContainerSampler {
+    /// A sampler of the hierarchy under `sys/fs/cgroup`, with CPU% as a
+    /// share of `cpus` logical CPUs, keeping at most `fd_budget` files open.
+    pub fn new(
+        sys: &Path,
+        cpus: usize,
+        fd_budget: usize,
+        errors: Arc<CollectorErrors>,
+    ) -> ContainerSampler {
+        ContainerSampler {
+            errors,
+            root: sys.join("fs/cgroup"),
+            cpus,
+            fd_budget,
+            files: HashMap::new(),
+            previous: HashMap::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// True when the unified hierarchy is mounted at the root.
+    fn unified(&self) -> bool {
+        self.root.join("cgroup.controllers").is_file()
+    }
+
+    /// Every owned cgroup, measured now; the table of kept files follows
+    /// the walk (a cgroup gone from it closes its files).
+    fn measure_all(&mut self) -> Vec<Container> {
+        let found = walk(&self.root);
+        let mut files = std::mem::take(&mut self.files);
+        let mut kept: usize = files.values().map(CgroupFiles::kept).sum();
+        let mut next = HashMap::with_capacity(found.len());
+        let mut out = Vec::with_capacity(found.len());
+        for f in found {
+            let mut mine = files.remove(&f.cgroup).unwrap_or_default();
+            let before = mine.kept();
+            let may_keep = kept.saturating_add(FILES) <= self.fd_budget;
+            let cgroup = f.cgroup.clone();
+            if let Some(c) = measure(f, &mut mine, &mut self.buf, may_keep, &self.errors) {
+                out.push(c);
+            }
+            kept = kept.saturating_add(mine.kept()).saturating_sub(before);
+            next.insert(cgroup, mine);
+        }
+        self.files = next;
+        out
+    }
+
+    /// Walks and measures now. The first sample takes two readings
+    /// [`FIRST_WINDOW`] apart, so its CPU% covers a real window. Blocks
+    /// (directory walk, file reads, the first wait): run it on the
+    /// blocking pool.
+    pub fn sample(&mut self) -> ContainerTable {
+        if !self.unified() {
+            self.files.clear();
+            return ContainerTable {
+                notice: Some(format!(
+                    "This host has no cgroup v2 (unified) hierarchy at {}, so containers and services cannot be measured from their cgroups.",
+                    self.root.display()
+                )),
+                ..ContainerTable::default()
+            };
+        }
+        if self.previous.is_empty() {
+            let baseline = self.measure_all();
+            self.remember(&baseline, Instant::now());
+            std::thread::sleep(FIRST_WINDOW);
+        }
+        let mut containers = self.measure_all();
+        let now = Instant::now();
+        for c in &mut containers {
+            c.cpu_percent = self
+                .previous
+                .get(&c.cgroup)
+                .map(|&before| share(before, (c.cpu_time_us, now), self.cpus));
+        }
+        self.remember(&containers, now);
+        ContainerTable {
+            containers,
+            cgroup_version: Some(2),
+            notice: None,
+        }
+    }
+
+    fn remember(&mut self, containers: &[Container], at: Instant) {
+        self.previous = containers
+            .iter()
+            .map(|c| (c.cgroup.clone(), (c.cpu_time_us, at)))
+            .collect();
+    }
+
+    /// Files kept open now.
+    pub fn kept_files(&self) -> usize {
+        self.files.values().map(CgroupFiles::kept).sum()
+    }
+}

@@ -1,0 +1,347 @@
+//! The `containers` kind (`{"type":"containers"}` / `get_containers`):
+//! containers and systemd services from cgroup v2, with CPU% between
+//! samples and, where configured, names from the runtimes' sockets; its JSON
+//! reply, `/api/containers`, cAdvisor-named series and its `sonde check`
+//! line.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
+use serde::Serialize;
+
+use crate::cache::{Sample, Ttl};
+use crate::collect::containers::{self as collector, Container, ContainerSampler, ContainerTable};
+use crate::collect::metrics::now_ms;
+use crate::collect::{CollectError, blocking, lock};
+use crate::server::auth::Authorized;
+use crate::server::exposition::{encode, family};
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "containers";
+
+/// How long container names from a runtime's socket are reused.
+const NAMES_TTL: Duration = Duration::from_secs(5);
+
+/// How long a runtime's socket may take to list its containers.
+const NAMES_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_containers",
+    keyed: false,
+    part,
+    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    routes: |r| r.route("/api/containers", get(handler)),
+    series: Some(|state| series(state).boxed()),
+    check: Some(|state| check(state).boxed()),
+};
+
+/// The containers sampler, its samples and the runtimes' names.
+#[derive(Debug)]
+pub struct ContainersPart {
+    /// The sampler (each cgroup's previous CPU reading, kept files); only
+    /// locked on blocking threads.
+    sampler: Arc<Mutex<ContainerSampler>>,
+    /// Containers samples.
+    cache: Ttl<ContainerTable>,
+    /// Container names from the runtimes' sockets (`--container-socket`),
+    /// asked at most every few seconds.
+    names: Ttl<Arc<HashMap<String, String>>>,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    Box::new(ContainersPart {
+        sampler: Arc::new(Mutex::new(ContainerSampler::new(
+            &cx.roots.sys,
+            cx.clock.cpus,
+            cx.fd_budget.cgroup_files,
+            cx.errors.clone(),
+        ))),
+        cache: Ttl::new(cx.config.ttl.containers()),
+        names: Ttl::new(NAMES_TTL),
+    })
+}
+
+/// The containers and services: from their cache, or measured now on the
+/// blocking pool.
+pub async fn sample(state: &AppState) -> Result<Shared<ContainerTable>, CollectError> {
+    let part = state.part::<ContainersPart>()?;
+    let sampler = part.sampler.clone();
+    part.cache
+        .get_or_load(|| async {
+            let mut table = blocking(state.errors(), NAME, move || lock(&sampler).sample()).await?;
+            if !table.containers.is_empty()
+                && !state.config.collection.container_sockets.is_empty()
+                && let Ok(names) = names(state, part).await
+            {
+                collector::name_containers(&mut table, names.value());
+            }
+            Ok::<_, CollectError>(table)
+        })
+        .await
+}
+
+/// Container names from every configured runtime socket; one that cannot
+/// be asked is reported and adds none.
+async fn names(
+    state: &AppState,
+    part: &ContainersPart,
+) -> Result<Shared<Arc<HashMap<String, String>>>, CollectError> {
+    part.names
+        .get_or_load(|| async {
+            let mut all = HashMap::new();
+            for socket in &state.config.collection.container_sockets {
+                match collector::runtime_names(socket, NAMES_TIMEOUT).await {
+                    Ok(names) => all.extend(names),
+                    Err(e) => {
+                        state.errors().report(NAME, &e);
+                    }
+                }
+            }
+            Ok::<_, CollectError>(Arc::new(all))
+        })
+        .await
+}
+
+/// The reply's JSON, made once per sample.
+pub fn json(s: &Sample<ContainerTable>) -> Bytes {
+    let at_ms = s
+        .taken_at()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or_else(|_| now_ms(), |d| d.as_millis() as u64);
+    s.json(|t| to_json(&Containers::new(t, at_ms)))
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<ContainerTable>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/containers`: containers and systemd services.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.containers();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// Cumulative CPU time (cAdvisor's name, without `_total`).
+pub const CPU_USAGE_SECONDS: &str = "container_cpu_usage_seconds";
+/// Memory in use (cAdvisor's name).
+pub const MEMORY_USAGE_BYTES: &str = "container_memory_usage_bytes";
+/// Memory limit (cAdvisor's name).
+pub const SPEC_MEMORY_LIMIT_BYTES: &str = "container_spec_memory_limit_bytes";
+/// Tasks (cAdvisor's name).
+pub const PROCESSES: &str = "container_processes";
+/// Bytes read (cAdvisor's name, without `_total`).
+pub const FS_READS_BYTES: &str = "container_fs_reads_bytes";
+/// Bytes written (cAdvisor's name, without `_total`).
+pub const FS_WRITES_BYTES: &str = "container_fs_writes_bytes";
+/// Time throttled (cAdvisor's name, without `_total`).
+pub const CPU_CFS_THROTTLED_SECONDS: &str = "container_cpu_cfs_throttled_seconds";
+
+/// The series, made once per sample; none with `--prometheus-containers
+/// off`.
+async fn series(state: &AppState) -> Result<Bytes, CollectError> {
+    if !state.config.http.prometheus_containers {
+        return Ok(Bytes::new());
+    }
+    let sample = sample(state).await?;
+    let s = sample.clone();
+    Ok(sample.text(move |_| encode(Series(s))))
+}
+
+/// The containers sample's series, in cAdvisor's names: `id` is the cgroup
+/// path, `name` the unit name (empty for containers, whose names only their
+/// runtime knows), `kind` what owns it.
+#[derive(Debug)]
+struct Series(Shared<ContainerTable>);
+
+impl Collector for Series {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        let table = self.0.value();
+        let labels = |c: &Container| {
+            [
+                ("id", c.cgroup.clone()),
+                ("name", c.owner.name.clone().unwrap_or_default()),
+                ("kind", c.owner.kind.name().to_owned()),
+            ]
+        };
+        // Counter names without `_total`: the encoder appends it.
+        type Value = fn(&Container) -> Option<f64>;
+        let families: [(&str, &str, MetricType, Value); 6] = [
+            (
+                CPU_USAGE_SECONDS,
+                "Cumulative cpu time consumed in seconds.",
+                MetricType::Counter,
+                |c| Some(c.cpu_time_us as f64 / 1e6),
+            ),
+            (
+                MEMORY_USAGE_BYTES,
+                "Current memory usage in bytes.",
+                MetricType::Gauge,
+                |c| c.mem_bytes.map(|b| b as f64),
+            ),
+            (
+                SPEC_MEMORY_LIMIT_BYTES,
+                "Memory limit for the container (0: none).",
+                MetricType::Gauge,
+                |c| c.mem_bytes.map(|_| c.mem_limit_bytes.unwrap_or(0) as f64),
+            ),
+            (
+                PROCESSES,
+                "Number of processes running inside the container.",
+                MetricType::Gauge,
+                |c| c.pids.map(|p| p as f64),
+            ),
+            (
+                FS_READS_BYTES,
+                "Cumulative count of bytes read, all devices.",
+                MetricType::Counter,
+                |c| c.io_read_bytes.map(|b| b as f64),
+            ),
+            (
+                FS_WRITES_BYTES,
+                "Cumulative count of bytes written, all devices.",
+                MetricType::Counter,
+                |c| c.io_write_bytes.map(|b| b as f64),
+            ),
+        ];
+        if table.containers.is_empty() {
+            return Ok(());
+        }
+        for (name, help, kind, value) in families {
+            family(
+                &mut enc,
+                name,
+                help,
+                kind,
+                table
+                    .containers
+                    .iter()
+                    .filter_map(|c| value(c).map(|v| (labels(c), v))),
+            )?;
+        }
+        family(
+            &mut enc,
+            CPU_CFS_THROTTLED_SECONDS,
+            "Total time duration the container has been throttled.",
+            MetricType::Counter,
+            table
+                .containers
+                .iter()
+                .filter_map(|c| c.throttled_us.map(|t| (labels(c), t as f64 / 1e6))),
+        )
+    }
+}
+
+/// `sonde check`: how many containers and units were measured.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = Instant::now();
+    let line = match sample(state).await {
+        Ok(c) => {
+            let table = c.value();
+            let text = match &table.notice {
+                Some(notice) => format!("none measured: {notice}"),
+                None => {
+                    let containers = table
+                        .containers
+                        .iter()
+                        .filter(|c| c.owner.is_container())
+                        .count();
+                    let units = table.containers.len() - containers;
+                    format!("{containers} containers, {units} systemd units")
+                }
+            };
+            CheckLine::ok(NAME, format!("{text} … {:.1} ms", elapsed_ms(timed)))
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}
+
+/// One entry of the `containers` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerEntry<'a> {
+    /// Container id (64 hex digits), or the systemd unit name.
+    pub id: &'a str,
+    /// `docker`, `podman`, `containerd`, `kubepods`, `cri-o`,
+    /// `systemd-service`, `systemd-scope`.
+    pub kind: &'a str,
+    /// The unit name; null for containers (only their runtime knows).
+    pub name: Option<&'a str>,
+    /// The cgroup, from the hierarchy's root.
+    pub cgroup: &'a str,
+    /// % of the whole machine since the previous sample; null when first seen.
+    pub cpu_usage: Option<f32>,
+    /// CPU time, µs.
+    pub cpu_time_us: u64,
+    /// Memory in use, bytes.
+    pub mem_bytes: Option<u64>,
+    /// Memory limit, bytes; null when unlimited.
+    pub mem_limit_bytes: Option<u64>,
+    /// Tasks.
+    pub pids: Option<u64>,
+    /// Bytes read from block devices.
+    pub io_read_bytes: Option<u64>,
+    /// Bytes written.
+    pub io_write_bytes: Option<u64>,
+    /// Time throttled by a CPU limit, µs.
+    pub throttled_us: Option<u64>,
+}
+
+/// The `containers` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Containers<'a> {
+    /// Every container and systemd unit, in cgroup path order.
+    pub containers: Vec<ContainerEntry<'a>>,
+    /// 2 with the unified hierarchy; null without it.
+    pub cgroup_version: Option<u8>,
+    /// Why the list is empty or partial.
+    pub notice: Option<&'a str>,
+    /// When it was measured, Unix ms.
+    pub sampled_at_ms: u64,
+}
+
+impl<'a> Containers<'a> {
+    /// The reply for `table`, measured at `sampled_at_ms`.
+    pub fn new(table: &'a ContainerTable, sampled_at_ms: u64) -> Self {
+        Containers {
+            containers: table
+                .containers
+                .iter()
+                .map(|c| ContainerEntry {
+                    id: &c.owner.id,
+                    kind: c.owner.kind.name(),
+                    name: c.owner.name.as_deref(),
+                    cgroup: &c.cgroup,
+                    cpu_usage: c.cpu_percent,
+                    cpu_time_us: c.cpu_time_us,
+                    mem_bytes: c.mem_bytes,
+                    mem_limit_bytes: c.mem_limit_bytes,
+                    pids: c.pids,
+                    io_read_bytes: c.io_read_bytes,
+                    io_write_bytes: c.io_write_bytes,
+                    throttled_us: c.throttled_us,
+                })
+                .collect(),
+            cgroup_version: table.cgroup_version,
+            notice: table.notice.as_deref(),
+            sampled_at_ms,
+        }
+    }
+}
+

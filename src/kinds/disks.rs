@@ -1,0 +1,238 @@
+//! The `disks` kind (`{"type":"disks"}` / `get_disks`): mounted
+//! filesystems, each network or FUSE mount measured with a timeout; its
+//! JSON reply, `/api/disks`, node_exporter's `node_filesystem_*` series and
+//! its `sonde check` line.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
+use serde::Serialize;
+
+use crate::cache::{Sample, Ttl};
+use crate::collect::disks::{self as collector, Disk, DiskTable, MountProbe};
+use crate::collect::{CollectError, blocking};
+use crate::server::auth::Authorized;
+use crate::server::exposition::{encode, family};
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "disks";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_disks",
+    keyed: false,
+    part,
+    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    routes: |r| r.route("/api/disks", get(handler)),
+    series: Some(|state| series(state).boxed()),
+    check: Some(|state| check(state).boxed()),
+};
+
+/// The disks samples and the mount prober.
+#[derive(Debug)]
+pub struct DisksPart {
+    /// Disks samples.
+    cache: Ttl<DiskTable>,
+    /// Measures mounts with a timeout each, remembering hung ones.
+    probe: MountProbe,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    Box::new(DisksPart {
+        cache: Ttl::new(cx.config.ttl.disks()),
+        probe: MountProbe::new(cx.config.limits.mount_timeout()),
+    })
+}
+
+/// The disks sample; an unreadable mount table is reported and is an
+/// error (there is no honest empty answer to give instead). A mount that
+/// did not answer in time is reported as a timeout.
+pub async fn sample(state: &AppState) -> Result<Shared<DiskTable>, CollectError> {
+    let part = state.part::<DisksPart>()?;
+    let (roots, probe) = (state.roots().clone(), part.probe.clone());
+    let errors = state.errors();
+    part.cache
+        .get_or_load(|| async move {
+            let table = blocking(errors, NAME, move || collector::read(&roots, &probe))
+                .await?
+                .inspect_err(|e| {
+                    errors.report(NAME, e);
+                })?;
+            for hung in &table.unavailable {
+                let e = CollectError::TimedOut {
+                    what: format!("statvfs of {} ({})", hung.mount_point, hung.source),
+                    after: state.config.limits.mount_timeout(),
+                };
+                errors.report(NAME, &e);
+            }
+            Ok(table)
+        })
+        .await
+}
+
+/// The reply's JSON, made once per sample: the measured filesystems
+/// (socktop's array has no place for the unavailable ones; `/metrics`
+/// reports them).
+pub fn json(s: &Sample<DiskTable>) -> Bytes {
+    s.json(|t| to_json(&t.disks.iter().map(DiskEntry::from).collect::<Vec<_>>()))
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<DiskTable>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/disks`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.disks();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// One entry of the `disks` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiskEntry {
+    /// Device name, e.g. `nvme0n1p2`.
+    pub name: String,
+    /// Size, bytes.
+    pub total: u64,
+    /// Available to unprivileged users, bytes.
+    pub available: u64,
+    /// Drive temperature, °C, or null.
+    pub temperature: Option<f32>,
+    /// True for a partition.
+    pub is_partition: bool,
+    /// Additive: mount point.
+    pub mount_point: String,
+    /// Additive: filesystem type.
+    pub fs_type: String,
+    /// Additive: used, bytes.
+    pub used: u64,
+}
+
+impl From<&Disk> for DiskEntry {
+    fn from(d: &Disk) -> Self {
+        DiskEntry {
+            name: d.name.clone(),
+            total: d.total_bytes,
+            available: d.available_bytes,
+            temperature: d.temperature_celsius,
+            is_partition: d.is_partition,
+            mount_point: d.mount_point.clone(),
+            fs_type: d.fs_type.clone(),
+            used: d.used_bytes,
+        }
+    }
+}
+
+/// Filesystem size (node_exporter's name).
+pub const FILESYSTEM_SIZE_BYTES: &str = "node_filesystem_size_bytes";
+/// Space available to unprivileged users (node_exporter's name).
+pub const FILESYSTEM_AVAIL_BYTES: &str = "node_filesystem_avail_bytes";
+/// Free space (node_exporter's name).
+pub const FILESYSTEM_FREE_BYTES: &str = "node_filesystem_free_bytes";
+/// 1 for a filesystem that did not answer (node_exporter's name).
+pub const FILESYSTEM_DEVICE_ERROR: &str = "node_filesystem_device_error";
+
+/// The sample's series, made once per sample.
+async fn series(state: &AppState) -> Result<Bytes, CollectError> {
+    let sample = sample(state).await?;
+    let s = sample.clone();
+    Ok(sample.text(move |_| encode(Series(s))))
+}
+
+/// The disks sample's series.
+#[derive(Debug)]
+struct Series(Shared<DiskTable>);
+
+/// node_exporter's labels: the mount source is the device.
+fn labels(source: &str, fs_type: &str, mount_point: &str) -> [(&'static str, String); 3] {
+    [
+        ("device", source.to_owned()),
+        ("fstype", fs_type.to_owned()),
+        ("mountpoint", mount_point.to_owned()),
+    ]
+}
+
+impl Collector for Series {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        let table = self.0.value();
+        let of = |d: &Disk| labels(&d.source, &d.fs_type, &d.mount_point);
+        for (name, help, bytes) in [
+            (
+                FILESYSTEM_SIZE_BYTES,
+                "Filesystem size in bytes.",
+                (|d: &Disk| d.total_bytes) as fn(&Disk) -> u64,
+            ),
+            (
+                FILESYSTEM_AVAIL_BYTES,
+                "Filesystem space available to non-root users in bytes.",
+                |d| d.available_bytes,
+            ),
+            (FILESYSTEM_FREE_BYTES, "Filesystem free space in bytes.", |d| {
+                d.total_bytes.saturating_sub(d.used_bytes)
+            }),
+        ] {
+            family(
+                &mut enc,
+                name,
+                help,
+                MetricType::Gauge,
+                table.disks.iter().map(|d| (of(d), bytes(d) as f64)),
+            )?;
+        }
+        family(
+            &mut enc,
+            FILESYSTEM_DEVICE_ERROR,
+            "Whether an error occurred while getting statistics for the given device (1: its statvfs did not answer in time).",
+            MetricType::Gauge,
+            table.disks.iter().map(|d| (of(d), 0.0)).chain(
+                table
+                    .unavailable
+                    .iter()
+                    .map(|u| (labels(&u.source, &u.fs_type, &u.mount_point), 1.0)),
+            ),
+        )
+    }
+}
+
+/// `sonde check`: every filesystem, hung ones marked.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = Instant::now();
+    let line = match sample(state).await {
+        Ok(d) => {
+            let table = d.value();
+            let list: Vec<String> = table
+                .disks
+                .iter()
+                .map(|d| format!("{} {} {}", d.mount_point, d.fs_type, gib(d.total_bytes)))
+                .chain(
+                    table
+                        .unavailable
+                        .iter()
+                        .map(|u| format!("{} {} NOT ANSWERING", u.mount_point, u.fs_type)),
+                )
+                .collect();
+            let ms = elapsed_ms(timed);
+            CheckLine::ok(
+                NAME,
+                format!("{} ({}) … {ms:.1} ms", list.len(), list.join(", ")),
+            )
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}

@@ -1,0 +1,162 @@
+//! The `host` kind (`{"type":"host"}` / `get_host`): static facts about
+//! the machine, collected once and kept for the server's life; its JSON
+//! reply, `/api/host` and its `sonde check` line.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+
+use crate::cache::{Sample, Ttl};
+use crate::collect::host::{self as collector, HostFacts};
+use crate::collect::{CollectError, blocking};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "host";
+
+/// `/api/host`'s max-age: the facts are kept for the server's life.
+const MAX_AGE: Duration = Duration::from_secs(3600);
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_host",
+    keyed: false,
+    part,
+    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    routes: |r| r.route("/api/host", get(handler)),
+    series: None,
+    check: Some(|state| check(state).boxed()),
+};
+
+/// The host facts, once collected.
+#[derive(Debug)]
+pub struct HostPart {
+    /// Collected once, kept for the server's life.
+    cache: Ttl<HostFacts>,
+}
+
+fn part(_: &Context<'_>) -> Part {
+    Box::new(HostPart {
+        cache: Ttl::new(Duration::MAX),
+    })
+}
+
+/// The host facts; the disk total comes from the disks sample
+/// ([`super::disks::sample`], whose failure was reported where it happened
+/// and leaves the total unknown).
+pub async fn sample(state: &AppState) -> Result<Shared<HostFacts>, CollectError> {
+    let part = state.part::<HostPart>()?;
+    let (roots, errors) = (state.roots().clone(), state.errors().clone());
+    part.cache
+        .get_or_load(|| async {
+            let disks = super::disks::sample(state).await;
+            let disks = disks.map(|t| t.value().disks.clone()).unwrap_or_default();
+            blocking(state.errors(), NAME, move || {
+                collector::collect(&roots, &disks, &errors)
+            })
+            .await
+        })
+        .await
+}
+
+/// The reply's JSON, made once per sample.
+pub fn json(s: &Sample<HostFacts>) -> Bytes {
+    s.json(|h| to_json(&Host::from(h)))
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<HostFacts>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/host`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    api::sample_json(&headers, sample(&state).await, NAME, MAX_AGE, json)
+}
+
+/// `sonde check`: name, OS, kernel, virtualization.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let line = match sample(state).await {
+        Ok(h) => {
+            let h = h.value();
+            CheckLine::ok(
+                NAME,
+                format!(
+                    "{} — {} — kernel {} — {}",
+                    h.hostname.as_deref().unwrap_or("(no hostname)"),
+                    h.os.as_deref().unwrap_or("(unknown OS)"),
+                    h.kernel_version.as_deref().unwrap_or("?"),
+                    h.virtualization
+                        .as_deref()
+                        .unwrap_or("virtualization unknown")
+                ),
+            )
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}
+
+/// The `host` reply: static facts, null where unknown.
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    /// Host name.
+    pub hostname: Option<String>,
+    /// OS name and version.
+    pub os: Option<String>,
+    /// Kernel release.
+    pub kernel_version: Option<String>,
+    /// CPU architecture.
+    pub arch: String,
+    /// CPU model.
+    pub cpu_name: Option<String>,
+    /// Logical CPUs.
+    pub cpu_cores: Option<u32>,
+    /// Physical cores.
+    pub cpu_physical_cores: Option<u32>,
+    /// Memory, bytes.
+    pub mem_total: Option<u64>,
+    /// Swap, bytes.
+    pub swap_total: Option<u64>,
+    /// Sum of filesystem sizes, bytes.
+    pub disk_total: Option<u64>,
+    /// Boot time, Unix seconds.
+    pub boot_time: Option<u64>,
+    /// Hypervisor or container, `none` on bare metal.
+    pub virtualization: Option<String>,
+    /// sonde's version.
+    pub version: &'static str,
+}
+
+impl From<&HostFacts> for Host {
+    fn from(h: &HostFacts) -> Self {
+        let h = h.clone();
+        Host {
+            hostname: h.hostname,
+            os: h.os,
+            kernel_version: h.kernel_version,
+            arch: h.arch,
+            cpu_name: h.cpu_name,
+            cpu_cores: h.cpu_cores,
+            cpu_physical_cores: h.cpu_physical_cores,
+            mem_total: h.mem_total_bytes,
+            swap_total: h.swap_total_bytes,
+            disk_total: h.disk_total_bytes,
+            boot_time: h.boot_time_secs,
+            virtualization: h.virtualization,
+            version: crate::VERSION,
+        }
+    }
+}
+

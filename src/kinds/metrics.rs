@@ -1,0 +1,641 @@
+//! The `metrics` kind (`{"type":"metrics"}` / `get_metrics`): CPU, memory,
+//! network, load, sensors and GPUs in one sample; its JSON reply,
+//! `/api/metrics`, node_exporter-named series and its `sonde check` lines.
+//! The GPU readings have their own cache and the driver's lifecycle
+//! ([`GpuSource`]); a metrics sample takes the latest of them.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
+use serde::Serialize;
+
+use super::disks::DiskEntry;
+use crate::cache::{Sample, Ttl};
+use crate::collect::cpu::MODES;
+use crate::collect::gpu::{self, GpuSampler, GpuSource, GpuState};
+use crate::collect::metrics::{self as collector, MetricsSampler};
+use crate::collect::{CollectError, blocking, lock};
+use crate::server::auth::Authorized;
+use crate::server::exposition::{encode, family, gauge};
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "metrics";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_metrics",
+    keyed: false,
+    part,
+    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    routes: |r| r.route("/api/metrics", get(handler)),
+    series: Some(|state| series(state).boxed()),
+    check: Some(|state| check(state).boxed()),
+};
+
+/// The metrics sampler, its samples and the GPUs.
+#[derive(Debug)]
+pub struct MetricsPart {
+    /// The sampler (CPU window, kept files); held only for its inline
+    /// reads.
+    sampler: Mutex<MetricsSampler>,
+    /// Metrics samples.
+    cache: Ttl<collector::Metrics>,
+    /// The GPU readings and the driver's lifecycle.
+    gpus: GpuSource,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    let gpu = cx.config.collection.gpu.then(|| {
+        GpuSampler::new(
+            cx.roots,
+            gpu::default_pci_ids(),
+            Box::new(gpu::nvidia::NvmlReader::default()),
+            cx.errors.clone(),
+        )
+    });
+    Box::new(MetricsPart {
+        sampler: Mutex::new(MetricsSampler::new(
+            cx.roots,
+            cx.config.collection.temp,
+            cx.clock,
+            cx.errors.clone(),
+        )),
+        cache: Ttl::new(cx.config.ttl.metrics()),
+        gpus: GpuSource::new(gpu, cx.config.ttl.gpu(), cx.errors.clone()),
+    })
+}
+
+/// The metrics sample: from its cache, or read now. The reads are inline
+/// (microseconds of kernel counters); a process count older than a second,
+/// or the first sensor lookup, runs on the blocking pool first. GPU
+/// readings come from their own cache; a GPU failure (reported where it
+/// happened) leaves `gpus` null and the rest goes on.
+pub async fn sample(state: &AppState) -> Result<Shared<collector::Metrics>, CollectError> {
+    let part = state.part::<MetricsPart>()?;
+    part.cache
+        .get_or_load(|| async {
+            let wanted = lock(&part.sampler).refresh_needed();
+            if let Some(wanted) = wanted {
+                let roots = state.roots().clone();
+                let found = blocking(state.errors(), NAME, move || {
+                    collector::refresh(&roots, wanted)
+                })
+                .await?;
+                lock(&part.sampler).apply(found);
+            }
+            let gpus = part.gpus.readings().await.ok().flatten();
+            let mut sample = lock(&part.sampler).sample();
+            sample.gpus = gpus.map(|s| Arc::clone(s.value()));
+            Ok(sample)
+        })
+        .await
+}
+
+/// The GPU readings alone (`None`: off, or no GPU on this host).
+pub async fn gpus(state: &AppState) -> Result<Option<Shared<Arc<Vec<gpu::Gpu>>>>, CollectError> {
+    state.part::<MetricsPart>()?.gpus.readings().await
+}
+
+/// A process scan's count, handed over so the next metrics sample need not
+/// list `/proc` again (the one coupling of the process sampler to this one).
+pub fn note_process_count(state: &AppState, count: u64) {
+    if let Ok(part) = state.part::<MetricsPart>() {
+        lock(&part.sampler).note_process_count(count);
+    }
+}
+
+/// Takes the CPU baseline, looks for the sensors and the GPUs (sysfs only),
+/// on the blocking pool.
+pub async fn warm_up(state: &Arc<AppState>) {
+    let s = state.clone();
+    let _ = blocking(state.errors(), NAME, move || {
+        let Ok(part) = s.part::<MetricsPart>() else {
+            return;
+        };
+        let wanted = {
+            let mut sampler = lock(&part.sampler);
+            sampler.warm_up();
+            sampler.refresh_needed()
+        };
+        if let Some(wanted) = wanted {
+            let found = collector::refresh(s.roots(), wanted);
+            lock(&part.sampler).apply(found);
+        }
+        part.gpus.discover();
+    })
+    .await;
+}
+
+/// The reply's JSON, made once per sample (the frame and `/api/metrics`
+/// share it).
+pub fn json(s: &Sample<collector::Metrics>) -> Bytes {
+    s.json(|m| to_json(&Metrics::from(m)))
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<collector::Metrics>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/metrics`: the reply's JSON.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.metrics();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// The `metrics` reply, borrowing from the sample it is made of.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics<'a> {
+    /// Whole-machine CPU busy %, 0–100.
+    pub cpu_total: f32,
+    /// Per logical CPU busy %, 0–100 each.
+    pub cpu_per_core: &'a [f32],
+    /// Memory, bytes.
+    pub mem_total: u64,
+    /// total − available, bytes.
+    pub mem_used: u64,
+    /// Swap size, bytes.
+    pub swap_total: u64,
+    /// Swap in use, bytes.
+    pub swap_used: u64,
+    /// Host name.
+    pub hostname: &'a str,
+    /// Unix epoch ms of collection (a cached reply keeps its sample's time).
+    pub sampled_at_ms: u64,
+    /// CPU package temperature, °C; null when unknown or disabled.
+    pub cpu_temp_c: Option<f32>,
+    /// Per-interface cumulative byte counters.
+    pub networks: Vec<Network<'a>>,
+    /// GPUs; null when none or disabled.
+    pub gpus: Option<Vec<Gpu<'a>>>,
+    /// Always present and empty: socktop clients require the key.
+    pub disks: Vec<DiskEntry>,
+    /// Always present and empty: socktop clients require the key.
+    pub top_processes: Vec<TopProcess>,
+    /// Processes on the host.
+    pub process_count: u64,
+    /// Additive: 1, 5, 15 minute load averages.
+    pub load_avg: Option<[f64; 3]>,
+    /// Additive: seconds since boot.
+    pub uptime_secs: Option<u64>,
+    /// Additive: MemAvailable, bytes.
+    pub mem_available: u64,
+    /// Additive: every temperature sensor found (empty when none or
+    /// disabled).
+    pub temps: Vec<Temp<'a>>,
+}
+
+impl<'a> From<&'a collector::Metrics> for Metrics<'a> {
+    fn from(m: &'a collector::Metrics) -> Self {
+        let mem = m.memory.unwrap_or_default();
+        Metrics {
+            cpu_total: m.cpu.total_percent,
+            cpu_per_core: &m.cpu.per_core_percent,
+            mem_total: mem.total_bytes,
+            mem_used: mem.used_bytes(),
+            swap_total: mem.swap_total_bytes,
+            swap_used: mem.swap_used_bytes(),
+            hostname: &m.hostname,
+            sampled_at_ms: m.sampled_at_ms,
+            cpu_temp_c: m.cpu_temp_celsius,
+            networks: m
+                .networks
+                .iter()
+                .map(|i| Network {
+                    name: &i.name,
+                    received: i.received_bytes,
+                    transmitted: i.transmitted_bytes,
+                })
+                .collect(),
+            gpus: m
+                .gpus
+                .as_ref()
+                .map(|gpus| gpus.iter().map(Gpu::from).collect()),
+            disks: Vec::new(),
+            top_processes: Vec::new(),
+            process_count: m.process_count,
+            load_avg: m.load_avg,
+            uptime_secs: m.uptime_secs,
+            mem_available: mem.available_bytes,
+            temps: m
+                .temps
+                .iter()
+                .map(|(label, celsius)| Temp {
+                    label,
+                    celsius: *celsius,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A row of `top_processes` (the key socktop clients require; sonde sends
+/// the full list through the `processes` request instead).
+#[derive(Debug, Clone, Serialize)]
+pub struct TopProcess {
+    /// Process id.
+    pub pid: u32,
+    /// Name.
+    pub name: String,
+    /// CPU %.
+    pub cpu_usage: f32,
+    /// RSS, bytes.
+    pub mem_bytes: u64,
+}
+
+/// One network interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct Network<'a> {
+    /// Interface name.
+    pub name: &'a str,
+    /// Bytes received since boot.
+    pub received: u64,
+    /// Bytes transmitted since boot.
+    pub transmitted: u64,
+}
+
+/// One GPU: the documented keys and the keys socktop clients read, each
+/// once (a socktop client fails on two aliases of one quantity).
+#[derive(Debug, Clone, Serialize)]
+pub struct Gpu<'a> {
+    /// Device name.
+    pub name: &'a str,
+    /// Utilization %, documented key.
+    pub usage: Option<f32>,
+    /// Utilization %, the key socktop clients read.
+    pub utilization_gpu_pct: Option<f32>,
+    /// Memory used, bytes, documented key.
+    pub memory_used: Option<u64>,
+    /// Memory used, bytes, the key socktop clients read.
+    pub mem_used_bytes: Option<u64>,
+    /// Memory size, bytes, documented key.
+    pub memory_total: Option<u64>,
+    /// Memory size, bytes, the key socktop clients read.
+    pub mem_total_bytes: Option<u64>,
+    /// Temperature, °C.
+    pub temp_c: Option<f32>,
+    /// Additive: `nvidia`, `amd` or `intel`.
+    pub vendor: &'static str,
+    /// Additive: position among the GPUs, in PCI address order.
+    pub index: u32,
+    /// Additive: power draw, W.
+    pub power_w: Option<f32>,
+    /// Additive: fan speed, %.
+    pub fan_pct: Option<f32>,
+    /// Additive: graphics clock, MHz.
+    pub clock_mhz: Option<u32>,
+    /// Additive: `active`, `suspended` (left asleep, readings null) or
+    /// `unavailable` (no driver to ask).
+    pub state: &'static str,
+    /// Additive: the processes holding GPU memory (the collector's own
+    /// type: its fields are the wire's).
+    pub processes: &'a [gpu::GpuProcess],
+}
+
+impl<'a> From<&'a gpu::Gpu> for Gpu<'a> {
+    fn from(g: &'a gpu::Gpu) -> Self {
+        let r = &g.reading;
+        Gpu {
+            name: &g.name,
+            usage: r.utilization_percent,
+            utilization_gpu_pct: r.utilization_percent,
+            memory_used: r.memory_used_bytes,
+            mem_used_bytes: r.memory_used_bytes,
+            memory_total: r.memory_total_bytes,
+            mem_total_bytes: r.memory_total_bytes,
+            temp_c: r.temperature_celsius,
+            vendor: g.vendor.name(),
+            index: g.index,
+            power_w: r.power_watts,
+            fan_pct: r.fan_percent,
+            clock_mhz: r.clock_mhz,
+            state: g.state.name(),
+            processes: &r.processes,
+        }
+    }
+}
+
+/// One temperature sensor.
+#[derive(Debug, Clone, Serialize)]
+pub struct Temp<'a> {
+    /// Chip and label, e.g. `coretemp Package id 0`.
+    pub label: &'a str,
+    /// °C.
+    pub celsius: f32,
+}
+
+/// Seconds the CPUs spent in each mode (node_exporter's name).
+pub const CPU_SECONDS: &str = "node_cpu_seconds";
+/// Bytes received per interface (node_exporter's name).
+pub const NETWORK_RECEIVE_BYTES: &str = "node_network_receive_bytes";
+/// Bytes sent per interface (node_exporter's name).
+pub const NETWORK_TRANSMIT_BYTES: &str = "node_network_transmit_bytes";
+/// Boot time (node_exporter's name).
+pub const BOOT_TIME_SECONDS: &str = "node_boot_time_seconds";
+/// Processes on the host.
+pub const PROCESSES: &str = "sonde_processes";
+/// Every temperature sensor.
+pub const TEMPERATURE_CELSIUS: &str = "sonde_temperature_celsius";
+/// GPUs left asleep.
+pub const GPU_SUSPENDED: &str = "sonde_gpu_suspended";
+/// GPU busy share.
+pub const GPU_UTILIZATION_RATIO: &str = "sonde_gpu_utilization_ratio";
+/// GPU memory in use.
+pub const GPU_MEMORY_USED_BYTES: &str = "sonde_gpu_memory_used_bytes";
+/// GPU memory size.
+pub const GPU_MEMORY_TOTAL_BYTES: &str = "sonde_gpu_memory_total_bytes";
+/// GPU temperature.
+pub const GPU_TEMPERATURE_CELSIUS: &str = "sonde_gpu_temperature_celsius";
+/// GPU power draw.
+pub const GPU_POWER_WATTS: &str = "sonde_gpu_power_watts";
+
+/// The sample's series, made once per sample.
+async fn series(state: &AppState) -> Result<Bytes, CollectError> {
+    let sample = sample(state).await?;
+    let ticks = state.clock().ticks_per_sec.max(1);
+    let s = sample.clone();
+    Ok(sample.text(move |_| encode(Series { sample: s, ticks })))
+}
+
+/// The metrics sample's series.
+#[derive(Debug)]
+struct Series {
+    sample: Shared<collector::Metrics>,
+    ticks: u64,
+}
+
+impl Collector for Series {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        let m = self.sample.value();
+        cpu_series(&mut enc, m, self.ticks as f64)?;
+        memory_series(&mut enc, m)?;
+        network_series(&mut enc, m)?;
+        system_series(&mut enc, m)?;
+        if let Some(gpus) = &m.gpus {
+            gpu_series(&mut enc, gpus)?;
+        }
+        Ok(())
+    }
+}
+
+fn cpu_series(enc: &mut DescriptorEncoder, m: &collector::Metrics, ticks: f64) -> fmt::Result {
+    family(
+        enc,
+        CPU_SECONDS,
+        "Seconds the CPUs spent in each mode.",
+        MetricType::Counter,
+        m.cpu.times.cores.iter().flat_map(|(cpu, j)| {
+            MODES.iter().zip(j.modes).map(move |(mode, jiffies)| {
+                (
+                    [("cpu", cpu.to_string()), ("mode", (*mode).to_owned())],
+                    jiffies as f64 / ticks,
+                )
+            })
+        }),
+    )
+}
+
+fn memory_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Result {
+    let Some(mem) = m.memory else {
+        return Ok(());
+    };
+    for (field, bytes) in [
+        ("MemTotal", mem.total_bytes),
+        ("MemAvailable", mem.available_bytes),
+        ("SwapTotal", mem.swap_total_bytes),
+        ("SwapFree", mem.swap_free_bytes),
+    ] {
+        let name = format!("node_memory_{field}_bytes");
+        let help = format!("Memory information field {field}_bytes.");
+        gauge(enc, &name, &help, bytes as f64)?;
+    }
+    Ok(())
+}
+
+fn network_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Result {
+    family(
+        enc,
+        NETWORK_RECEIVE_BYTES,
+        "Network device statistic receive_bytes.",
+        MetricType::Counter,
+        m.networks
+            .iter()
+            .map(|n| ([("device", n.name.clone())], n.received_bytes as f64)),
+    )?;
+    family(
+        enc,
+        NETWORK_TRANSMIT_BYTES,
+        "Network device statistic transmit_bytes.",
+        MetricType::Counter,
+        m.networks
+            .iter()
+            .map(|n| ([("device", n.name.clone())], n.transmitted_bytes as f64)),
+    )
+}
+
+/// Load, boot time, the process count and the temperatures.
+fn system_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Result {
+    if let Some([one, five, fifteen]) = m.load_avg {
+        gauge(enc, "node_load1", "1m load average.", one)?;
+        gauge(enc, "node_load5", "5m load average.", five)?;
+        gauge(enc, "node_load15", "15m load average.", fifteen)?;
+    }
+    if let Some(up) = m.uptime_secs {
+        let boot = (m.sampled_at_ms / 1000).saturating_sub(up);
+        gauge(
+            enc,
+            BOOT_TIME_SECONDS,
+            "Node boot time, in unixtime.",
+            boot as f64,
+        )?;
+    }
+    gauge(
+        enc,
+        PROCESSES,
+        "Processes on the host.",
+        m.process_count as f64,
+    )?;
+    family(
+        enc,
+        TEMPERATURE_CELSIUS,
+        "Temperature of each sensor (hwmon and thermal zones), °C.",
+        MetricType::Gauge,
+        m.temps
+            .iter()
+            .map(|(label, celsius)| ([("sensor", label.clone())], f64::from(*celsius))),
+    )
+}
+
+/// One GPU reading as a number, if the GPU gave it.
+type ReadingOf = fn(&gpu::Reading) -> Option<f64>;
+
+fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
+    let labels = |g: &gpu::Gpu| {
+        [
+            ("gpu", g.index.to_string()),
+            ("vendor", g.vendor.name().to_owned()),
+            ("name", g.name.clone()),
+        ]
+    };
+    family(
+        enc,
+        GPU_SUSPENDED,
+        "1 while the GPU is runtime-suspended (left asleep, not read).",
+        MetricType::Gauge,
+        gpus.iter().map(|g| {
+            (
+                labels(g),
+                f64::from(u8::from(g.state == GpuState::Suspended)),
+            )
+        }),
+    )?;
+    let readings: [(&str, &str, ReadingOf); 5] = [
+        (GPU_UTILIZATION_RATIO, "GPU busy share, 0-1.", |r| {
+            r.utilization_percent.map(|p| f64::from(p) / 100.0)
+        }),
+        (GPU_MEMORY_USED_BYTES, "GPU memory in use.", |r| {
+            r.memory_used_bytes.map(|b| b as f64)
+        }),
+        (GPU_MEMORY_TOTAL_BYTES, "GPU memory size.", |r| {
+            r.memory_total_bytes.map(|b| b as f64)
+        }),
+        (GPU_TEMPERATURE_CELSIUS, "GPU temperature, °C.", |r| {
+            r.temperature_celsius.map(f64::from)
+        }),
+        (GPU_POWER_WATTS, "GPU power draw, W.", |r| {
+            r.power_watts.map(f64::from)
+        }),
+    ];
+    for (name, help, read) in readings {
+        family(
+            enc,
+            name,
+            help,
+            MetricType::Gauge,
+            gpus.iter()
+                .filter_map(|g| read(&g.reading).map(|v| (labels(g), v))),
+        )?;
+    }
+    Ok(())
+}
+
+/// `sonde check`: CPU, memory, network, sensors, the sample's timing, GPUs.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = Instant::now();
+    let mut lines = match sample(state).await {
+        Ok(m) => sample_lines(state, m.value(), elapsed_ms(timed)),
+        Err(e) => vec![CheckLine::broken(NAME, format!("BROKEN: {e}"))],
+    };
+    let timed = Instant::now();
+    let gpus = gpus(state).await;
+    lines.push(gpu_line(state, gpus, elapsed_ms(timed)));
+    lines
+}
+
+fn sample_lines(state: &AppState, m: &collector::Metrics, ms: f64) -> Vec<CheckLine> {
+    let mem = m.memory.unwrap_or_default();
+    let load = m.load_avg.map_or("unknown".to_owned(), |l| {
+        format!("{:.2} {:.2} {:.2}", l[0], l[1], l[2])
+    });
+    let names: Vec<&str> = m.networks.iter().map(|n| n.name.as_str()).collect();
+    vec![
+        CheckLine::ok(
+            "CPU",
+            format!(
+                "{} cores, {:.1} % busy since boot; load {load}",
+                m.cpu.per_core_percent.len(),
+                m.cpu.total_percent
+            ),
+        ),
+        CheckLine::ok(
+            "memory",
+            format!(
+                "{} total, {} used, swap {}",
+                gib(mem.total_bytes),
+                gib(mem.used_bytes()),
+                gib(mem.swap_total_bytes)
+            ),
+        ),
+        CheckLine::ok(
+            "network",
+            format!("{} interfaces ({})", names.len(), names.join(", ")),
+        ),
+        CheckLine::ok("sensors", sensors_text(state, m)),
+        CheckLine::ok(NAME, format!("collected in {ms:.1} ms")),
+    ]
+}
+
+fn sensors_text(state: &AppState, m: &collector::Metrics) -> String {
+    let sys = &state.roots().sys;
+    if !state.config.collection.temp {
+        return "off (--temp off)".to_owned();
+    }
+    if m.temps.is_empty() {
+        return format!(
+            "none found — looked in {} and {}",
+            sys.join("class/hwmon").display(),
+            sys.join("class/thermal").display()
+        );
+    }
+    let cpu = m
+        .cpu_temp_celsius
+        .map_or("no CPU package sensor".to_owned(), |c| format!("CPU {c:.1} °C"));
+    format!("{} ({cpu})", m.temps.len())
+}
+
+fn gpu_line(
+    state: &AppState,
+    gpus: Result<Option<Shared<Arc<Vec<gpu::Gpu>>>>, CollectError>,
+    ms: f64,
+) -> CheckLine {
+    let line = |text: String, broken| CheckLine {
+        label: "GPUs",
+        text: format!("{text} … {ms:.1} ms"),
+        broken,
+    };
+    if !state.config.collection.gpu {
+        return line("off (--gpu off)".to_owned(), false);
+    }
+    match gpus {
+        Ok(None) => line(
+            format!(
+                "none on the PCI bus — looked in {}",
+                state.roots().sys.join("bus/pci/devices").display()
+            ),
+            false,
+        ),
+        Ok(Some(g)) => {
+            let unavailable = g.value().iter().any(|g| g.state == GpuState::Unavailable);
+            let text = g
+                .value()
+                .iter()
+                .map(|g| {
+                    let why = if g.state == GpuState::Unavailable {
+                        ": its driver could not be asked"
+                    } else {
+                        ""
+                    };
+                    let (i, vendor, state) = (g.index, g.vendor.name(), g.state.name());
+                    format!("{i} {vendor} {} ({state}){why}", g.name)
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            line(text, unavailable)
+        }
+        Err(e) => line(format!("BROKEN: {e}"), true),
+    }
+}

@@ -1,0 +1,254 @@
+//! The `process_metrics` kind (`{"type":"process_metrics","pid":N}` /
+//! `get_process_metrics:N`): one process in detail with its threads and
+//! children, read now and kept briefly per PID; its JSON reply (or the
+//! not-found error) and `/api/processes/<pid>`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::cache::{KeyedTtl, Sample};
+use crate::collect::process_detail::{self, NotFound, ProcessDetail};
+use crate::collect::{CollectError, blocking};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, Context, Kind, Part, Shared};
+use crate::wire::{Frame, json_frame, not_found_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "process_metrics";
+
+/// How long an answer is reused.
+pub const TTL: Duration = Duration::from_millis(250);
+
+/// PIDs the cache holds.
+pub const PER_PID_ENTRIES: usize = 64;
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_process_metrics",
+    keyed: true,
+    part,
+    reply: |state, pid| async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed(),
+    routes: |r| r.route("/api/processes/{pid}", get(handler)),
+    series: None,
+    check: None,
+};
+
+/// Per-PID answers and the bound on uncached reads.
+#[derive(Debug)]
+pub struct ProcessMetricsPart {
+    /// Per-PID details, briefly.
+    details: KeyedTtl<u32, Result<ProcessDetail, NotFound>>,
+    /// Uncached per-process reads at once.
+    reads: Semaphore,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    Box::new(ProcessMetricsPart {
+        details: KeyedTtl::new(TTL, PER_PID_ENTRIES),
+        reads: Semaphore::new(cx.config.limits.max_process_reads),
+    })
+}
+
+/// One process in detail, read now; CPU% comes from the process table
+/// (refreshed through its own cache when stale, [`super::processes::sample`]),
+/// the children from the kernel at the time of the answer.
+pub async fn sample(
+    state: &AppState,
+    pid: u32,
+) -> Result<Shared<Result<ProcessDetail, NotFound>>, CollectError> {
+    let part = state.part::<ProcessMetricsPart>()?;
+    part.details
+        .get_or_load(pid, || async {
+            let table = Arc::clone(super::processes::sample(state).await?.value());
+            // Closed only with the state, which outlives this borrow.
+            let _permit = part.reads.acquire().await;
+            let (proc_root, clock) = (state.roots().proc.clone(), state.clock());
+            blocking(state.errors(), NAME, move || {
+                process_detail::read(&proc_root, pid, Some(&table), clock)
+            })
+            .await
+        })
+        .await
+}
+
+/// Unix seconds of a sample, for the `cached_at` fields.
+pub fn secs(sample_time: std::time::SystemTime) -> u64 {
+    sample_time
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The reply, or its not-found error (counted and memoized by the
+/// caller).
+pub fn frame(s: &Sample<Result<ProcessDetail, NotFound>>) -> Frame {
+    match s.value() {
+        Ok(_) => json_frame(json(s).to_vec()),
+        Err(NotFound(pid)) => not_found_frame(NAME, *pid),
+    }
+}
+
+/// The JSON of a found process (`{}` for a missing one: its reply is the
+/// not-found error).
+pub fn json(s: &Sample<Result<ProcessDetail, NotFound>>) -> Bytes {
+    let cached_at = secs(s.taken_at());
+    s.json(|d| match d {
+        Ok(detail) => to_json(&ProcessMetricsReply {
+            process: detail.clone().into(),
+            cached_at,
+        }),
+        Err(_) => b"{}".to_vec(),
+    })
+}
+
+/// `GET /api/processes/<pid>`: the reply; 404 when the process does not
+/// exist.
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    Path(text): Path<String>,
+) -> Response {
+    let pid = match api::pid(&text) {
+        Ok(p) => p,
+        Err(r) => return *r,
+    };
+    match sample(&state, pid).await {
+        Ok(s) => match s.value() {
+            Ok(_) => api::json_of(&s, json),
+            Err(_) => api::error(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({ "error": format!("process {pid} not found"), "pid": pid }),
+            ),
+        },
+        Err(e) => api::collect_failed(&e),
+    }
+}
+
+/// The `process_metrics` reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessMetricsReply {
+    /// The process.
+    pub process: ProcessInfo,
+    /// Unix seconds when this answer was collected.
+    pub cached_at: u64,
+}
+
+/// One process in detail (every key always present).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: u32,
+    /// Name.
+    pub name: String,
+    /// Full command line, space-joined.
+    pub command: String,
+    /// Share of the whole machine, 0–100 (as in the process list).
+    pub cpu_usage: f32,
+    /// RSS, bytes.
+    pub mem_bytes: u64,
+    /// Virtual size, bytes.
+    pub virtual_mem_bytes: u64,
+    /// Resident shared memory, bytes.
+    pub shared_mem_bytes: Option<u64>,
+    /// Threads.
+    pub thread_count: u32,
+    /// Open descriptors, null when not readable.
+    pub fd_count: Option<u32>,
+    /// State word, e.g. `Sleeping`.
+    pub status: &'static str,
+    /// Parent pid.
+    pub parent_pid: Option<u32>,
+    /// Real uid.
+    pub user_id: u32,
+    /// Real gid.
+    pub group_id: u32,
+    /// Start time, Unix seconds.
+    pub start_time: u64,
+    /// User CPU time, µs.
+    pub cpu_time_user: u64,
+    /// System CPU time, µs.
+    pub cpu_time_system: u64,
+    /// Bytes read from storage.
+    pub read_bytes: Option<u64>,
+    /// Bytes written to storage.
+    pub write_bytes: Option<u64>,
+    /// Current directory.
+    pub working_directory: Option<String>,
+    /// Executable path.
+    pub executable_path: Option<String>,
+    /// Its cgroup, e.g. `/system.slice/nginx.service` (additive).
+    pub cgroup: Option<String>,
+    /// The container it runs in, when its cgroup is a container's (additive).
+    pub container_id: Option<String>,
+    /// Direct children, their own lists empty.
+    pub child_processes: Vec<ProcessInfo>,
+    /// Threads.
+    pub threads: Vec<ThreadInfo>,
+}
+
+/// One thread.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadInfo {
+    /// Thread id.
+    pub tid: u32,
+    /// Name.
+    pub name: String,
+    /// User CPU time, µs.
+    pub cpu_time_user: u64,
+    /// System CPU time, µs.
+    pub cpu_time_system: u64,
+    /// State word.
+    pub status: &'static str,
+}
+
+impl From<ProcessDetail> for ProcessInfo {
+    fn from(d: ProcessDetail) -> Self {
+        ProcessInfo {
+            pid: d.pid,
+            name: d.name,
+            command: d.command,
+            cpu_usage: d.cpu_percent,
+            mem_bytes: d.rss_bytes,
+            virtual_mem_bytes: d.virtual_bytes,
+            shared_mem_bytes: d.shared_bytes,
+            thread_count: d.thread_count,
+            fd_count: d.fd_count,
+            status: d.status,
+            parent_pid: d.parent_pid,
+            user_id: d.uid,
+            group_id: d.gid,
+            start_time: d.start_time_secs,
+            cpu_time_user: d.cpu_time_user_us,
+            cpu_time_system: d.cpu_time_system_us,
+            read_bytes: d.read_bytes,
+            write_bytes: d.write_bytes,
+            working_directory: d.working_directory,
+            executable_path: d.executable_path,
+            cgroup: d.cgroup,
+            container_id: d.container_id,
+            child_processes: d.children.into_iter().map(ProcessInfo::from).collect(),
+            threads: d
+                .threads
+                .into_iter()
+                .map(|t| ThreadInfo {
+                    tid: t.tid,
+                    name: t.name,
+                    cpu_time_user: t.cpu_time_user_us,
+                    cpu_time_system: t.cpu_time_system_us,
+                    status: t.status,
+                })
+                .collect(),
+        }
+    }
+}
+

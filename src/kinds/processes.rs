@@ -1,0 +1,532 @@
+//! The `processes` kind (`{"type":"processes"}` / `get_processes`): the
+//! whole process table with CPU% over the last window; its protobuf reply,
+//! `/api/processes` (sortable JSON), the opt-in top-process series and its
+//! `sonde check` line.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use prometheus_client::metrics::MetricType;
+use serde::Serialize;
+
+use crate::cache::{Sample, Ttl};
+use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
+use crate::collect::{CollectError, blocking, lock};
+use crate::model::pb;
+use crate::server::auth::Authorized;
+use crate::server::exposition::{encode, family};
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, binary_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "processes";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_processes",
+    keyed: false,
+    part,
+    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    routes: |r| r.route("/api/processes", get(handler)),
+    series: Some(|state| series(state).boxed()),
+    check: Some(|state| check(state).boxed()),
+};
+
+/// The process sampler and its tables.
+#[derive(Debug)]
+pub struct ProcessesPart {
+    /// The sampler (kept descriptors, CPU% history); only locked on
+    /// blocking threads.
+    sampler: Arc<Mutex<ProcessSampler>>,
+    /// Process tables.
+    cache: Ttl<Arc<ProcessTable>>,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    Box::new(ProcessesPart {
+        sampler: Arc::new(Mutex::new(ProcessSampler::new(
+            cx.roots,
+            cx.fd_budget.process_sampler,
+            cx.clock.page_size,
+        ))),
+        cache: Ttl::new(cx.config.ttl.processes()),
+    })
+}
+
+/// The process table: from its cache, or a fresh scan on the blocking
+/// pool. A scan that cannot read `/proc` is reported and gives an empty
+/// table (socktop clients expect a process list, not an error). A fresh
+/// table's count is handed to the metrics sampler
+/// ([`super::metrics::note_process_count`]).
+pub async fn sample(state: &AppState) -> Result<Shared<Arc<ProcessTable>>, CollectError> {
+    let part = state.part::<ProcessesPart>()?;
+    part.cache
+        .get_or_load(|| async {
+            let (sampler, errors) = (part.sampler.clone(), state.errors().clone());
+            let table = blocking(state.errors(), NAME, move || {
+                let scanned = lock(&sampler).sample();
+                errors.ok(NAME, scanned).unwrap_or_default()
+            })
+            .await?;
+            if table.sampled_at.is_some() {
+                super::metrics::note_process_count(state, table.process_count);
+            }
+            Ok(table)
+        })
+        .await
+}
+
+/// Takes the first baseline of process counters on the blocking pool;
+/// returns how many processes it found.
+pub async fn warm_up(state: &AppState) -> Option<u64> {
+    let sampler = state.part::<ProcessesPart>().ok()?.sampler.clone();
+    let errors = state.errors().clone();
+    blocking(state.errors(), NAME, move || {
+        let warmed = lock(&sampler).warm_up();
+        errors.ok(NAME, warmed).flatten()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// The reply: the `Processes` protobuf (counted and memoized by the
+/// caller).
+pub fn frame(s: &Sample<Arc<ProcessTable>>) -> Frame {
+    binary_frame(encode_processes(s.value()))
+}
+
+/// Encodes the process table as the `Processes` protobuf, straight from the
+/// rows: the same bytes as `processes_message(table).encode_to_vec()`
+/// without copying every name into an intermediate message first (this is
+/// the hot path of every process list refresh).
+pub fn encode_processes(table: &ProcessTable) -> Vec<u8> {
+    use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+    /// Key of a field: tag and wire type in one varint, one byte for tags < 16.
+    const KEY_LEN: usize = 1;
+    let row_len = |r: &ProcRow| {
+        let mut len = 0;
+        if r.pid != 0 {
+            len += KEY_LEN + encoded_len_varint(u64::from(r.pid));
+        }
+        if !r.name.is_empty() {
+            len += KEY_LEN + encoded_len_varint(r.name.len() as u64) + r.name.len();
+        }
+        if r.cpu_percent != 0.0 {
+            len += KEY_LEN + 4;
+        }
+        if r.rss_bytes != 0 {
+            len += KEY_LEN + encoded_len_varint(r.rss_bytes);
+        }
+        len
+    };
+    let mut buf = Vec::with_capacity(16 + table.rows.len() * 40);
+    if table.process_count != 0 {
+        encode_key(1, WireType::Varint, &mut buf);
+        encode_varint(table.process_count, &mut buf);
+    }
+    for r in &table.rows {
+        encode_key(2, WireType::LengthDelimited, &mut buf);
+        encode_varint(row_len(r) as u64, &mut buf);
+        if r.pid != 0 {
+            encode_key(1, WireType::Varint, &mut buf);
+            encode_varint(u64::from(r.pid), &mut buf);
+        }
+        if !r.name.is_empty() {
+            encode_key(2, WireType::LengthDelimited, &mut buf);
+            encode_varint(r.name.len() as u64, &mut buf);
+            buf.extend_from_slice(r.name.as_bytes());
+        }
+        if r.cpu_percent != 0.0 {
+            encode_key(3, WireType::ThirtyTwoBit, &mut buf);
+            buf.extend_from_slice(&r.cpu_percent.to_le_bytes());
+        }
+        if r.rss_bytes != 0 {
+            encode_key(4, WireType::Varint, &mut buf);
+            encode_varint(r.rss_bytes, &mut buf);
+        }
+    }
+    buf
+}
+
+/// The process table as the protobuf reply message.
+pub fn processes_message(table: &ProcessTable) -> pb::Processes {
+    pb::Processes {
+        process_count: table.process_count,
+        rows: table
+            .rows
+            .iter()
+            .map(|r| pb::Process {
+                pid: r.pid,
+                name: r.name.clone(),
+                cpu_usage: r.cpu_percent,
+                mem_bytes: r.rss_bytes,
+            })
+            .collect(),
+    }
+}
+
+/// How `/api/processes` orders its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// CPU share, busiest first by default.
+    Cpu,
+    /// Resident memory, largest first by default.
+    Mem,
+    /// Process id, ascending by default.
+    Pid,
+    /// Name, ascending by default.
+    Name,
+}
+
+/// The validated query of `/api/processes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListQuery {
+    /// The sort key.
+    pub sort: SortKey,
+    /// Descending when true.
+    pub descending: bool,
+    /// At most this many rows.
+    pub limit: Option<usize>,
+}
+
+/// A query parameter that was refused: its name and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadParameter {
+    /// The parameter.
+    pub name: &'static str,
+    /// One clear sentence.
+    pub reason: String,
+}
+
+impl ListQuery {
+    /// Validates `sort`, `order` and `limit` (other parameters, such as
+    /// `token`, are not this function's).
+    pub fn parse(params: &HashMap<String, String>) -> Result<ListQuery, BadParameter> {
+        let sort = match params.get("sort").map(String::as_str) {
+            None | Some("pid") => SortKey::Pid,
+            Some("cpu") => SortKey::Cpu,
+            Some("mem") => SortKey::Mem,
+            Some("name") => SortKey::Name,
+            Some(other) => {
+                return Err(BadParameter {
+                    name: "sort",
+                    reason: format!("sort must be cpu, mem, pid or name, not {other:?}"),
+                });
+            }
+        };
+        let descending = match params.get("order").map(String::as_str) {
+            None => matches!(sort, SortKey::Cpu | SortKey::Mem),
+            Some("asc") => false,
+            Some("desc") => true,
+            Some(other) => {
+                return Err(BadParameter {
+                    name: "order",
+                    reason: format!("order must be asc or desc, not {other:?}"),
+                });
+            }
+        };
+        let limit =
+            match params.get("limit") {
+                None => None,
+                Some(v) => Some(v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    BadParameter {
+                        name: "limit",
+                        reason: format!("limit must be a whole number above 0, not {v:?}"),
+                    }
+                })?),
+            };
+        Ok(ListQuery {
+            sort,
+            descending,
+            limit,
+        })
+    }
+
+    /// Names this query's view of a sample, for its entity tag.
+    fn tag(&self) -> String {
+        let order = if self.descending { "desc" } else { "asc" };
+        let limit = self.limit.map_or("all".to_owned(), |n| n.to_string());
+        format!("processes-{:?}-{order}-{limit}", self.sort).to_ascii_lowercase()
+    }
+
+    /// The rows of `table` in this query's order, cut to its limit.
+    pub fn apply<'a>(&self, table: &'a ProcessTable) -> Vec<&'a ProcRow> {
+        let mut rows: Vec<&ProcRow> = table.rows.iter().collect();
+        let by: fn(&ProcRow, &ProcRow) -> Ordering = match self.sort {
+            SortKey::Cpu => |a, b| a.cpu_percent.total_cmp(&b.cpu_percent),
+            SortKey::Mem => |a, b| a.rss_bytes.cmp(&b.rss_bytes),
+            SortKey::Pid => |a, b| a.pid.cmp(&b.pid),
+            SortKey::Name => |a, b| a.name.cmp(&b.name),
+        };
+        // Ties in pid order, whichever way the key goes.
+        rows.sort_by(|a, b| {
+            let key = by(a, b);
+            let key = if self.descending { key.reverse() } else { key };
+            key.then(a.pid.cmp(&b.pid))
+        });
+        if let Some(n) = self.limit {
+            rows.truncate(n);
+        }
+        rows
+    }
+}
+
+/// The `/api/processes` body: the protobuf's fields, as JSON.
+#[derive(Serialize)]
+struct ProcessList<'a> {
+    process_count: u64,
+    processes: Vec<ProcessRow<'a>>,
+}
+
+/// One row, with the protobuf's field names.
+#[derive(Serialize)]
+struct ProcessRow<'a> {
+    pid: u32,
+    name: &'a str,
+    cpu_usage: f32,
+    mem_bytes: u64,
+}
+
+fn list_json(table: &ProcessTable, rows: &[&ProcRow]) -> Vec<u8> {
+    to_json(&ProcessList {
+        process_count: table.process_count,
+        processes: rows
+            .iter()
+            .map(|r| ProcessRow {
+                pid: r.pid,
+                name: &r.name,
+                cpu_usage: r.cpu_percent,
+                mem_bytes: r.rss_bytes,
+            })
+            .collect(),
+    })
+}
+
+/// `GET /api/processes?sort=cpu|mem|pid|name&order=asc|desc&limit=N`. The
+/// default order's JSON is made once per sample; a sorted or limited one
+/// per request (it depends on the query).
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let query = match ListQuery::parse(&params) {
+        Ok(q) => q,
+        Err(bad) => {
+            return api::error(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({ "error": bad.reason, "parameter": bad.name }),
+            );
+        }
+    };
+    let sample = match sample(&state).await {
+        Ok(s) => s,
+        Err(e) => return api::collect_failed(&e),
+    };
+    let table: &ProcessTable = sample.value();
+    let plain = query.sort == SortKey::Pid && !query.descending && query.limit.is_none();
+    let ttl = state.config.ttl.processes();
+    if plain {
+        return api::cached_json(&headers, &sample, NAME, ttl, || {
+            sample.json(|t| list_json(t, &t.rows.iter().collect::<Vec<_>>()))
+        });
+    }
+    api::cached_json(&headers, &sample, &query.tag(), ttl, || {
+        Bytes::from(list_json(table, &query.apply(table)))
+    })
+}
+
+
+
+/// A top process's share of the machine's CPU (opt-in,
+/// `--prometheus-processes N`).
+pub const PROCESS_CPU_RATIO: &str = "sonde_process_cpu_ratio";
+/// A top process's resident memory (opt-in).
+pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "sonde_process_resident_memory_bytes";
+
+/// The top processes by CPU, when `--prometheus-processes` asks for them;
+/// made once per sample.
+async fn series(state: &AppState) -> Result<Bytes, CollectError> {
+    let top = state.config.http.prometheus_processes;
+    if top == 0 {
+        return Ok(Bytes::new());
+    }
+    let sample = sample(state).await?;
+    let s = sample.clone();
+    Ok(sample.text(move |_| encode(TopSeries { sample: s, top })))
+}
+
+/// The busiest processes' series.
+#[derive(Debug)]
+struct TopSeries {
+    sample: Shared<Arc<ProcessTable>>,
+    top: usize,
+}
+
+impl Collector for TopSeries {
+    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
+        let mut rows: Vec<_> = self.sample.value().rows.iter().collect();
+        rows.sort_by(|a, b| {
+            b.cpu_percent
+                .total_cmp(&a.cpu_percent)
+                .then(a.pid.cmp(&b.pid))
+        });
+        rows.truncate(self.top);
+        let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
+        family(
+            &mut enc,
+            PROCESS_CPU_RATIO,
+            "Share of the whole machine's CPU a top process used over the last window, 0-1.",
+            MetricType::Gauge,
+            rows.iter()
+                .map(|r| (labels(r), f64::from(r.cpu_percent) / 100.0)),
+        )?;
+        family(
+            &mut enc,
+            PROCESS_RESIDENT_MEMORY_BYTES,
+            "Resident memory of a top process.",
+            MetricType::Gauge,
+            rows.iter().map(|r| (labels(r), r.rss_bytes as f64)),
+        )
+    }
+}
+
+/// `sonde check`: how many processes, and how long the first scan took.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = Instant::now();
+    let line = match sample(state).await {
+        Ok(p) => CheckLine::ok(
+            NAME,
+            format!(
+                "{} … {:.1} ms (the first scan waits out the 200 ms CPU window)",
+                p.value().process_count,
+                elapsed_ms(timed)
+            ),
+        ),
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message as _;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<ListQuery, BadParameter> {
+        ListQuery::parse(
+            &pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn list_queries_are_validated_and_name_the_parameter() {
+        assert_eq!(
+            q(&[]).unwrap(),
+            ListQuery {
+                sort: SortKey::Pid,
+                descending: false,
+                limit: None
+            }
+        );
+        assert!(q(&[("sort", "cpu")]).unwrap().descending, "busiest first");
+        assert!(!q(&[("sort", "cpu"), ("order", "asc")]).unwrap().descending);
+        assert_eq!(q(&[("limit", "5")]).unwrap().limit, Some(5));
+        for (pairs, name) in [
+            (&[("sort", "size")][..], "sort"),
+            (&[("order", "up")][..], "order"),
+            (&[("limit", "0")][..], "limit"),
+            (&[("limit", "-3")][..], "limit"),
+            (&[("limit", "ten")][..], "limit"),
+        ] {
+            assert_eq!(q(pairs).unwrap_err().name, name, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn sorting_and_limits() {
+        let row = |pid, name: &str, cpu, rss| ProcRow {
+            pid,
+            ppid: 1,
+            start_ticks: 0,
+            name: name.into(),
+            cpu_percent: cpu,
+            rss_bytes: rss,
+            cpu_ticks: 0,
+        };
+        let table = ProcessTable {
+            rows: vec![
+                row(1, "init", 0.5, 10),
+                row(2, "b", 9.0, 5),
+                row(3, "a", 9.0, 50),
+            ],
+            process_count: 3,
+            ..ProcessTable::default()
+        };
+        let pids = |pairs: &[(&str, &str)]| -> Vec<u32> {
+            q(pairs)
+                .unwrap()
+                .apply(&table)
+                .iter()
+                .map(|r| r.pid)
+                .collect()
+        };
+        assert_eq!(pids(&[("sort", "cpu")]), [2, 3, 1], "ties in pid order");
+        assert_eq!(pids(&[("sort", "mem")]), [3, 1, 2]);
+        assert_eq!(pids(&[("sort", "name")]), [3, 2, 1]);
+        assert_eq!(
+            pids(&[("sort", "pid"), ("order", "desc"), ("limit", "2")]),
+            [3, 2]
+        );
+    }
+
+    #[test]
+    fn direct_encoding_matches_prost() {
+        let row = |pid, name: &str, cpu, rss| ProcRow {
+            pid,
+            ppid: 1,
+            start_ticks: 5,
+            name: name.into(),
+            cpu_percent: cpu,
+            rss_bytes: rss,
+            cpu_ticks: 0,
+        };
+        let table = ProcessTable {
+            rows: vec![
+                row(1, "systemd", 0.25, 12 << 20),
+                row(0, "", 0.0, 0),
+                row(4_000_000, &"n".repeat(200), 100.0, u64::MAX),
+                row(7, "(sd-pam)", 0.0, 4096),
+            ],
+            process_count: 300,
+            ..ProcessTable::default()
+        };
+        assert_eq!(
+            encode_processes(&table),
+            processes_message(&table).encode_to_vec()
+        );
+        let empty = ProcessTable::default();
+        assert_eq!(
+            encode_processes(&empty),
+            processes_message(&empty).encode_to_vec()
+        );
+    }
+}
