@@ -1,6 +1,6 @@
 //! Whole-machine and per-core CPU busy % from `/proc/stat` deltas.
 
-use super::{CollectError, History, Kept, ParseError, Roots, num};
+use super::{CollectError, CollectorErrors, History, HostClock, Kept, ParseError, Roots, num};
 
 const FILE: &str = "/proc/stat";
 
@@ -164,6 +164,26 @@ pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
         total_percent: now.all.busy_percent_since(&base.all),
         per_core_percent,
         times: now.clone(),
+    }
+}
+
+/// The host clock is read from `/proc/stat` (boot time, core count), so
+/// its reader lives with that file's parser.
+impl HostClock {
+    /// Reads the boot time under `roots` (a small file: call it before
+    /// serving or from the blocking pool) and asks the OS for the rest.
+    pub fn read(roots: &Roots, errors: &CollectorErrors) -> HostClock {
+        let path = roots.proc.join("stat");
+        let stat = std::fs::read_to_string(&path)
+            .map_err(|e| CollectError::read(&path, e))
+            .and_then(|t| Ok(parse_stat(&t)?));
+        let stat = errors.ok("clock", stat);
+        HostClock {
+            ticks_per_sec: rustix::param::clock_ticks_per_second(),
+            boot_time_secs: stat.as_ref().and_then(|s| s.boot_time_secs).unwrap_or(0),
+            page_size: rustix::param::page_size() as u64,
+            cpus: stat.map_or(1, |s| s.cores.len().max(1)),
+        }
     }
 }
 

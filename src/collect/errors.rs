@@ -7,7 +7,24 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use super::ParseError;
+/// A file that could not be parsed: names the file kind and what was wrong.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed {file}: {detail}")]
+pub struct ParseError {
+    /// Which file kind, e.g. `/proc/[pid]/stat`.
+    pub file: &'static str,
+    /// What was wrong, in a few words.
+    pub detail: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(file: &'static str, detail: impl Into<String>) -> Self {
+        ParseError {
+            file,
+            detail: detail.into(),
+        }
+    }
+}
 
 /// Why a collector could not produce its part of a reply.
 #[derive(Debug, thiserror::Error)]

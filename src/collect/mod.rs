@@ -32,7 +32,7 @@ pub mod processes;
 pub mod system;
 pub mod temperature;
 
-pub use errors::{CollectError, CollectorErrors};
+pub use errors::{CollectError, CollectorErrors, ParseError};
 
 use std::collections::VecDeque;
 use std::io;
@@ -117,25 +117,6 @@ impl Roots {
             sys: dir.join("sys"),
             etc: dir.join("etc"),
             rootfs: dir.join("rootfs"),
-        }
-    }
-}
-
-/// A file that could not be parsed: names the file kind and what was wrong.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("malformed {file}: {detail}")]
-pub struct ParseError {
-    /// Which file kind, e.g. `/proc/[pid]/stat`.
-    pub file: &'static str,
-    /// What was wrong, in a few words.
-    pub detail: String,
-}
-
-impl ParseError {
-    pub(crate) fn new(file: &'static str, detail: impl Into<String>) -> Self {
-        ParseError {
-            file,
-            detail: detail.into(),
         }
     }
 }
@@ -281,22 +262,6 @@ pub struct HostClock {
 }
 
 impl HostClock {
-    /// Reads the boot time under `roots` (a small file: call it before
-    /// serving or from the blocking pool) and asks the OS for the rest.
-    pub fn read(roots: &Roots, errors: &CollectorErrors) -> HostClock {
-        let path = roots.proc.join("stat");
-        let stat = std::fs::read_to_string(&path)
-            .map_err(|e| CollectError::read(&path, e))
-            .and_then(|t| Ok(cpu::parse_stat(&t)?));
-        let stat = errors.ok("clock", stat);
-        HostClock {
-            ticks_per_sec: rustix::param::clock_ticks_per_second(),
-            boot_time_secs: stat.as_ref().and_then(|s| s.boot_time_secs).unwrap_or(0),
-            page_size: rustix::param::page_size() as u64,
-            cpus: stat.map_or(1, |s| s.cores.len().max(1)),
-        }
-    }
-
     /// Clock ticks as microseconds.
     pub fn micros(&self, ticks: u64) -> u64 {
         ticks.saturating_mul(1_000_000) / self.ticks_per_sec.max(1)

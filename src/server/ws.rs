@@ -200,3 +200,130 @@ pub async fn serve<S>(
     drop(held);
     debug!(%peer, why, "connection closed");
 }
+
+#[cfg(test)]
+mod tests {
+    //! The loop driven through channels instead of a socket, with paused
+    //! time: the idle rules and shutdown are checked without waiting.
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    use std::time::Duration;
+
+    use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::kinds;
+
+    /// A socket made of two channels: what the client sends, what the
+    /// server sent.
+    struct Duplex {
+        incoming: UnboundedReceiver<Result<Message, axum::Error>>,
+        sent: UnboundedSender<Message>,
+    }
+
+    impl Stream for Duplex {
+        type Item = Result<Message, axum::Error>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.incoming.poll_recv(cx)
+        }
+    }
+
+    impl Sink<Message> for Duplex {
+        type Error = std::io::Error;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+            self.sent.send(item).map_err(std::io::Error::other)
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A session's ends: the client's sender, what the server sends, its
+    /// shutdown and its task.
+    type Session = (
+        UnboundedSender<Result<Message, axum::Error>>,
+        UnboundedReceiver<Message>,
+        CancellationToken,
+        tokio::task::JoinHandle<()>,
+    );
+
+    /// A session on its own task.
+    fn session(args: &[&str]) -> Session {
+        let argv = ["sonde"].iter().chain(args);
+        let config = Config::parse_with(argv, |_| None).unwrap();
+        let state = AppState::new(config, kinds::TABLE);
+        let (client, incoming) = unbounded_channel();
+        let (sent, replies) = unbounded_channel();
+        let shutdown = CancellationToken::new();
+        let peer = SocketAddr::from(([127, 0, 0, 1], 1));
+        let task = tokio::spawn(serve(
+            Duplex { incoming, sent },
+            state,
+            shutdown.clone(),
+            peer,
+            Held::nothing(),
+        ));
+        (client, replies, shutdown, task)
+    }
+
+    fn error_of(m: &Message) -> String {
+        let Message::Text(t) = m else {
+            panic!("an error reply is a text frame: {m:?}")
+        };
+        let v: serde_json::Value = serde_json::from_str(t).unwrap();
+        v["error"].as_str().unwrap().to_owned()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bad_requests_get_an_error_reply_and_the_session_goes_on() {
+        let (client, mut replies, _shutdown, _task) = session(&[]);
+        client
+            .send(Ok(Message::Text("get_everything".into())))
+            .unwrap();
+        assert!(error_of(&replies.recv().await.unwrap()).contains("unknown request"));
+        client
+            .send(Ok(Message::Binary(vec![1, 2, 3].into())))
+            .unwrap();
+        assert!(error_of(&replies.recv().await.unwrap()).contains("binary frames"));
+        client
+            .send(Ok(Message::Text("{\"type\":\"process_metrics\"}".into())))
+            .unwrap();
+        assert!(error_of(&replies.recv().await.unwrap()).contains("\"pid\""));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_client_is_pinged_then_dropped_with_1008() {
+        let (_client, mut replies, _shutdown, task) = session(&["--idle-timeout-ms", "60000"]);
+        let started = Instant::now();
+        assert!(matches!(replies.recv().await.unwrap(), Message::Ping(_)));
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(60),
+            "pinged after one idle period"
+        );
+        let Message::Close(Some(close)) = replies.recv().await.unwrap() else {
+            panic!("closed after a second idle period")
+        };
+        assert_eq!(close.code, close_code::POLICY);
+        assert_eq!(started.elapsed(), Duration::from_secs(120));
+        task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_closes_the_session_with_1001() {
+        let (_client, mut replies, shutdown, task) = session(&[]);
+        shutdown.cancel();
+        let Message::Close(Some(close)) = replies.recv().await.unwrap() else {
+            panic!("a close frame on shutdown")
+        };
+        assert_eq!(close.code, close_code::AWAY);
+        task.await.unwrap();
+    }
+}

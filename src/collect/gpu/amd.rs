@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Reading, first_entry, read_number};
+use super::types::{Reading, first_entry, read_number};
 
 /// The first `hwmon*` directory under `dir/hwmon`.
 pub fn hwmon_dir(dir: &Path) -> Option<PathBuf> {

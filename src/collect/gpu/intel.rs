@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::amd::hwmon_dir;
-use super::{Reading, first_entry, read_number};
+use super::types::{Reading, first_entry, read_number};
 
 /// Reads one Intel GPU whose PCI directory is `dir`.
 pub fn read(dir: &Path) -> Reading {

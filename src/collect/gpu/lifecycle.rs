@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::{Gpu, GpuSampler};
+use super::sampler::GpuSampler;
+use super::types::Gpu;
 use crate::cache::{Sample, Ttl};
 use crate::collect::{CollectError, CollectorErrors, blocking, lock};
 

@@ -10,7 +10,7 @@ use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
 use nvml_wrapper::enums::device::UsedGpuMemory;
 use nvml_wrapper::error::NvmlError;
 
-use super::{GpuProcess, Reading};
+use super::types::{GpuProcess, Reading};
 
 /// Why an NVIDIA GPU could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -35,7 +35,8 @@ pub struct PidStat<'a> {
 /// first `(` and the last `)`, since `comm` may itself contain `)`.
 ///
 /// This runs once per process per scan, so it scans bytes by hand instead
-/// of splitting into strings.
+/// of splitting into strings; it is long for that speed (one pass, no
+/// allocation), not for want of splitting.
 pub fn parse_pid_stat(text: &str) -> Result<PidStat<'_>, ParseError> {
     let bytes = text.as_bytes();
     let open =

@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use super::listing::PidLister;
 use super::parser::parse_reclaim_epoch;
+use super::table::{ProcRow, ProcessTable};
 use super::watch::{Reader, ScanContext, Tracked};
-use super::{ProcRow, ProcessTable, share_percent};
 use crate::collect::cpu::parse_stat;
+use crate::collect::share_percent;
 use crate::collect::{CollectError, History, Kept, MIN_WINDOW, Roots};
 
 /// Per-process cumulative ticks at one instant, sorted by pid.

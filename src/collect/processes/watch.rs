@@ -14,8 +14,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::ProcRow;
 use super::parser::{parse_pid_stat, parse_schedstat};
+use super::table::ProcRow;
 use crate::collect::ProcFile;
 
 /// The longest a row is reused without reading the process's `stat`: a
