@@ -222,6 +222,20 @@ pub struct HttpOptions {
     /// series each, so a host with a hundred units adds seven hundred.
     #[arg(long, env = "SONDE_PROMETHEUS_CONTAINERS", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
     pub prometheus_containers: bool,
+
+    /// A host name browsers may reach this agent by, beside IP addresses,
+    /// localhost, this machine's hostname and the TLS names (repeatable, or
+    /// comma-separated in the variable; `*` turns the check off). A request
+    /// from a browser naming another host is refused (DNS rebinding);
+    /// other clients are never refused for their host name.
+    #[arg(long = "allowed-host", env = "SONDE_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host_name, help_heading = "HTTP")]
+    pub allowed_hosts: Vec<String>,
+
+    /// Withhold command lines, working directories, executable paths and
+    /// journal messages from every surface (on/off): for agents whose
+    /// audience should see load, not secrets. Names and numbers stay.
+    #[arg(long, env = "SONDE_REDACT", default_value = "off", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
+    pub redact: bool,
 }
 
 /// Bounds on what clients may hold or cause: every one has a default that
@@ -682,6 +696,26 @@ fn parse_workers(v: &str) -> Result<usize, String> {
     match v.trim().parse::<usize>() {
         Ok(n) if (1..=64).contains(&n) => Ok(n),
         _ => Err("expected a number from 1 to 64".to_owned()),
+    }
+}
+
+/// A host name for `--allowed-host`: `*`, or a DNS name (letters, digits,
+/// `-`, `.`, an optional leading `*.` for every subdomain), lowercased.
+fn parse_host_name(v: &str) -> Result<String, String> {
+    let name = v.trim().trim_end_matches('.').to_ascii_lowercase();
+    let body = name.strip_prefix("*.").unwrap_or(&name);
+    let valid = name == "*"
+        || (!body.is_empty()
+            && body.len() <= 253
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    if valid {
+        Ok(name)
+    } else {
+        Err(format!(
+            "{v:?} is not a host name (letters, digits, '-' and '.', or '*' for any)"
+        ))
     }
 }
 

@@ -59,6 +59,19 @@ pub struct Journal {
     pub notice: Option<String>,
 }
 
+impl Journal {
+    /// Withholds every message (`--redact`); times, priorities and units
+    /// stay, and the notice says why the messages are empty.
+    pub fn redact(&mut self) {
+        for e in &mut self.entries {
+            e.message.clear();
+        }
+        if !self.entries.is_empty() {
+            self.notice = Some("Messages are withheld by this agent (--redact).".to_owned());
+        }
+    }
+}
+
 /// Syslog priority number → name.
 pub fn priority_name(priority: u8) -> &'static str {
     match priority {

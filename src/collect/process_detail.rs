@@ -162,6 +162,20 @@ pub struct ProcessDetail {
     pub threads: Vec<ThreadDetail>,
 }
 
+impl ProcessDetail {
+    /// Withholds what may hold secrets (`--redact`): the command line, the
+    /// working directory and the executable path, the children's too.
+    /// Names and numbers stay.
+    pub fn redact(&mut self) {
+        self.command.clear();
+        self.working_directory = None;
+        self.executable_path = None;
+        for child in &mut self.children {
+            child.redact();
+        }
+    }
+}
+
 /// The process is gone (or never was).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("process {0} not found")]

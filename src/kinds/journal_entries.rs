@@ -67,12 +67,16 @@ fn part(cx: &Context<'_>) -> Part {
     })
 }
 
-/// What `pid` wrote to the journal.
+/// What `pid` wrote to the journal (the messages withheld with `--redact`).
 pub async fn sample(state: &AppState, pid: u32) -> Result<Shared<Journal>, CollectError> {
     let part = state.part::<JournalPart>()?;
     part.journals
         .get_or_load(pid, || async {
-            Ok::<_, CollectError>(journal::read(&part.source, pid).await)
+            let mut journal = journal::read(&part.source, pid).await;
+            if state.config.http.redact {
+                journal.redact();
+            }
+            Ok::<_, CollectError>(journal)
         })
         .await
 }

@@ -60,7 +60,8 @@ fn part(cx: &Context<'_>) -> Part {
     })
 }
 
-/// One process in detail, read now; CPU% comes from the process table
+/// One process in detail, read now (its command line, directory and
+/// executable withheld with `--redact`); CPU% comes from the process table
 /// (refreshed through its own cache when stale, [`super::processes::sample`]),
 /// the children from the kernel at the time of the answer.
 pub async fn sample(
@@ -74,8 +75,13 @@ pub async fn sample(
             // Closed only with the state, which outlives this borrow.
             let _permit = part.reads.acquire().await;
             let (proc_root, clock) = (state.roots().proc.clone(), state.clock());
+            let redact = state.config.http.redact;
             blocking(state.errors(), NAME, move || {
-                process_detail::read(&proc_root, pid, Some(&table), clock)
+                let mut detail = process_detail::read(&proc_root, pid, Some(&table), clock);
+                if redact && let Ok(d) = &mut detail {
+                    d.redact();
+                }
+                detail
             })
             .await
         })

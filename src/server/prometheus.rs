@@ -24,6 +24,7 @@ use prometheus_client::metrics::MetricType;
 
 use super::auth::Authorized;
 use super::exposition::{CONTENT_TYPE, counter, encode, family, gauge};
+use super::guard::Guard;
 use super::listener::{Admission, Refusal};
 use crate::collect::errors::ErrorCount;
 use crate::state::AppState;
@@ -36,6 +37,10 @@ pub const WEBSOCKET_SESSIONS: &str = "sonde_websocket_sessions";
 pub const WEBSOCKET_SESSIONS_LIMIT: &str = "sonde_websocket_sessions_limit";
 /// Connections refused per reason (without `_total`).
 pub const CONNECTIONS_REFUSED: &str = "sonde_connections_refused";
+/// Wrong or missing tokens (without `_total`).
+pub const AUTH_FAILURES: &str = "sonde_auth_failures";
+/// Browser-safety refusals per reason (without `_total`).
+pub const REQUESTS_REFUSED: &str = "sonde_requests_refused";
 /// The agent's own CPU time (without `_total`).
 pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";
 /// The agent's own resident memory.
@@ -46,8 +51,9 @@ pub async fn handler(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
     Extension(admission): Extension<Arc<Admission>>,
+    Extension(guard): Extension<Arc<Guard>>,
 ) -> Response {
-    match exposition(&state, &admission).await {
+    match exposition(&state, &admission, &guard).await {
         Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -63,6 +69,7 @@ pub async fn handler(
 pub async fn exposition(
     state: &AppState,
     admission: &Admission,
+    guard: &Guard,
 ) -> Result<String, crate::collect::CollectError> {
     let mut out = String::with_capacity(16 * 1024);
     for series in state.kinds().iter().filter_map(|k| k.series) {
@@ -77,6 +84,7 @@ pub async fn exposition(
             .map(|r| (r.name(), admission.refused(*r)))
             .collect(),
         own: OwnCost::read(ticks),
+        guard: GuardCounts::of(guard),
     }));
     Ok(out)
 }
@@ -114,6 +122,28 @@ struct AgentSeries {
     sessions: (usize, usize),
     refused: Vec<(&'static str, u64)>,
     own: OwnCost,
+    guard: GuardCounts,
+}
+
+/// The guard's refusals, read once per scrape.
+#[derive(Debug)]
+struct GuardCounts {
+    failed_tokens: u64,
+    refused: [(&'static str, u64); 3],
+}
+
+impl GuardCounts {
+    fn of(g: &Guard) -> GuardCounts {
+        let n = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        GuardCounts {
+            failed_tokens: n(&g.failed_tokens),
+            refused: [
+                ("origin", n(&g.bad_origins)),
+                ("host", n(&g.bad_hosts)),
+                ("throttled", n(&g.throttled)),
+            ],
+        }
+    }
 }
 
 impl Collector for AgentSeries {
@@ -161,6 +191,22 @@ impl Collector for AgentSeries {
             "Connections refused since start: websocket_cap (503 before the upgrade), connection_limit (closed at accept).",
             MetricType::Counter,
             self.refused
+                .iter()
+                .map(|(reason, n)| ([("reason", (*reason).to_owned())], *n as f64)),
+        )?;
+        counter(
+            &mut enc,
+            AUTH_FAILURES,
+            "Requests refused for a wrong or missing token since start.",
+            self.guard.failed_tokens as f64,
+        )?;
+        family(
+            &mut enc,
+            REQUESTS_REFUSED,
+            "Requests refused since start: origin (a foreign Origin, 403), host (a browser naming an unknown host, 421), throttled (too many wrong tokens from one address, 429).",
+            MetricType::Counter,
+            self.guard
+                .refused
                 .iter()
                 .map(|(reason, n)| ([("reason", (*reason).to_owned())], *n as f64)),
         )?;

@@ -1,0 +1,276 @@
+//! Safe next to a browser: a page from another origin, or one reached
+//! through DNS rebinding, reads nothing; non-browser clients under any
+//! name are unaffected; wrong tokens from one address are slowed; and
+//! `--redact` withholds command lines. Raw requests carry exactly the
+//! headers Chromium sends (the Chromium test is in `browser.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::Server;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
+
+/// One GET from `from` with exactly `headers` (Host included); the status
+/// and the whole reply.
+async fn get_from(
+    from: &str,
+    to: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String) {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut s = socket.connect(to).await.unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| *k == "Connection") {
+        req.push_str("Connection: close\r\n");
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    // A 101 keeps the socket open: its headers are all that is read.
+    let read = async {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = s.read(&mut buf).await {
+            out.extend_from_slice(&buf[..n]);
+            if out.starts_with(b"HTTP/1.1 101") && out.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), read).await;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+async fn get(server: &Server, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    get_from("127.0.0.1", server.addr, path, headers).await
+}
+
+const UPGRADE: [(&str, &str); 4] = [
+    ("Upgrade", "websocket"),
+    ("Connection", "Upgrade"),
+    ("Sec-WebSocket-Version", "13"),
+    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+];
+
+/// Every surface with data, as a path and extra headers (the WebSocket's
+/// upgrade ones).
+fn surfaces() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
+    vec![
+        ("/ws", UPGRADE.to_vec()),
+        ("/api/processes", vec![]),
+        ("/api/processes/1", vec![]),
+        ("/metrics", vec![]),
+        ("/", vec![]),
+    ]
+}
+
+#[tokio::test]
+async fn a_foreign_origin_reads_nothing_with_or_without_a_token() {
+    for args in [&[][..], &["--token", "origin-test-token"][..]] {
+        let server = Server::start(args).await;
+        let own = server.addr.to_string();
+        let token = if args.is_empty() {
+            ""
+        } else {
+            "?token=origin-test-token"
+        };
+        for (path, extra) in surfaces() {
+            let path = format!("{path}{token}");
+            let mut headers = vec![("Host", own.as_str()), ("Origin", "http://evil.example")];
+            headers.extend(extra.iter().copied());
+            let (status, body) = get(&server, &path, &headers).await;
+            assert_eq!(status, 403, "{path}: {body}");
+            assert!(body.contains("--cors-origin"), "{body}");
+            assert!(!body.contains("cpu_total") && !body.contains("process_count"));
+        }
+        // The agent's own origin is served, and so is a request without one.
+        let origin = format!("http://{own}");
+        let (status, _) = get(
+            &server,
+            &format!("/api/host{token}"),
+            &[("Host", &own), ("Origin", &origin)],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = get(
+            &server,
+            &format!("/ws{token}"),
+            &[&[("Host", own.as_str())][..], &UPGRADE].concat(),
+        )
+        .await;
+        assert_eq!(status, 101, "a client without Origin upgrades");
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_rebound_host_name_reads_nothing_but_a_dns_alias_without_a_browser_does() {
+    for args in [&[][..], &["--token", "rebind-test-token"][..]] {
+        let server = Server::start(args).await;
+        let token = if args.is_empty() {
+            ""
+        } else {
+            "?token=rebind-test-token"
+        };
+        let evil = format!("evil.example:{}", server.addr.port());
+        let evil_origin = format!("http://{evil}");
+        for (path, extra) in surfaces() {
+            let path = format!("{path}{token}");
+            // What Chromium sends after rebinding: same-origin, so Origin
+            // matches Host (on the upgrade) or is absent (a navigation),
+            // with Sec-Fetch-* either way.
+            let mut headers = vec![
+                ("Host", evil.as_str()),
+                ("Sec-Fetch-Mode", "cors"),
+                ("Sec-Fetch-Site", "same-origin"),
+            ];
+            if path.starts_with("/ws") {
+                headers.push(("Origin", &evil_origin));
+            }
+            headers.extend(extra.iter().copied());
+            let (status, body) = get(&server, &path, &headers).await;
+            assert_eq!(status, 421, "{path}: {body}");
+            assert!(body.contains("--allowed-host"), "{body}");
+        }
+        // A script or Prometheus reaching the agent by an alias: served.
+        let alias = format!("sonde-alias.internal:{}", server.addr.port());
+        let (status, body) = get(&server, &format!("/api/host{token}"), &[("Host", &alias)]).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = get(
+            &server,
+            &format!("/ws{token}"),
+            &[&[("Host", alias.as_str())][..], &UPGRADE].concat(),
+        )
+        .await;
+        assert_eq!(status, 101);
+        server.stop().await.unwrap();
+    }
+    // A name the operator allows is served to browsers too.
+    let server = Server::start(&["--allowed-host", "dash.example"]).await;
+    let host = format!("dash.example:{}", server.addr.port());
+    let (status, _) = get(
+        &server,
+        "/api/host",
+        &[("Host", &host), ("Sec-Fetch-Mode", "cors")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_tokens_is_slowed_and_a_good_client_elsewhere_is_not() {
+    let server = Server::start(&["--token", "throttle-test-token"]).await;
+    let host = server.addr.to_string();
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let (status, _) = get_from(
+            "127.0.0.3",
+            server.addr,
+            "/api/host?token=guess",
+            &[("Host", &host)],
+        )
+        .await;
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..10], &[401; 10], "{statuses:?}");
+    assert_eq!(&statuses[10..], &[429, 429], "{statuses:?}");
+    let (status, reply) = get_from(
+        "127.0.0.3",
+        server.addr,
+        "/api/host?token=throttle-test-token",
+        &[("Host", &host)],
+    )
+    .await;
+    assert_eq!(
+        status, 429,
+        "the address waits out its window, right token or not"
+    );
+    assert!(
+        reply.to_ascii_lowercase().contains("retry-after: "),
+        "{reply}"
+    );
+    let (status, _) = get_from(
+        "127.0.0.4",
+        server.addr,
+        "/api/host?token=throttle-test-token",
+        &[("Host", &host)],
+    )
+    .await;
+    assert_eq!(status, 200, "another address is not slowed");
+    let (_, metrics) = get_from(
+        "127.0.0.4",
+        server.addr,
+        "/metrics?token=throttle-test-token",
+        &[("Host", &host)],
+    )
+    .await;
+    assert!(
+        metrics.contains("sonde_auth_failures_total 10"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("sonde_requests_refused_total{reason=\"throttled\"} 3"),
+        "{metrics}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_page_carries_its_security_headers() {
+    let server = Server::start(&[]).await;
+    let host = server.addr.to_string();
+    let (status, reply) = get(&server, "/", &[("Host", &host)]).await;
+    assert_eq!(status, 200);
+    let lower = reply.to_ascii_lowercase();
+    for needle in [
+        "content-security-policy: default-src 'none'; script-src 'sha256-",
+        &format!("connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'"),
+        "x-content-type-options: nosniff",
+        "referrer-policy: no-referrer",
+    ] {
+        assert!(
+            lower.contains(&needle.to_ascii_lowercase()),
+            "{needle} in {reply}"
+        );
+    }
+    assert!(
+        reply.contains("history.replaceState"),
+        "the page drops the token from its address"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn redact_withholds_command_lines_and_paths() {
+    let me = std::process::id();
+    for (switch, withheld) in [("off", false), ("on", true)] {
+        let server = Server::start(&["--redact", switch]).await;
+        let host = server.addr.to_string();
+        let (status, reply) =
+            get(&server, &format!("/api/processes/{me}"), &[("Host", &host)]).await;
+        assert_eq!(status, 200, "{reply}");
+        let body = &reply[reply.find("\r\n\r\n").unwrap() + 4..];
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let p = &v["process"];
+        assert_eq!(p["command"].as_str().unwrap().is_empty(), withheld, "{p}");
+        assert_eq!(p["executable_path"].is_null(), withheld, "{p}");
+        assert_eq!(p["working_directory"].is_null(), withheld, "{p}");
+        assert!(!p["name"].as_str().unwrap().is_empty(), "the name stays");
+        server.stop().await.unwrap();
+    }
+}
