@@ -95,13 +95,18 @@ impl<T> Sample<T> {
             .clone()
     }
 
+    /// The collection's wall-clock time since the Unix epoch (zero on a
+    /// clock set before it), for the replies' timestamps.
+    pub fn since_epoch(&self) -> Duration {
+        self.taken_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+
     /// An entity tag for this sample: its wall-clock time in nanoseconds,
     /// which two samples of one cache never share.
     pub fn etag(&self, kind: &str) -> String {
-        let nanos = self
-            .taken_at
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let nanos = self.since_epoch().as_nanos();
         format!("\"{kind}-{nanos:x}\"")
     }
 }

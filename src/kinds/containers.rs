@@ -22,7 +22,6 @@ use serde::Serialize;
 
 use crate::cache::{Sample, Ttl};
 use crate::collect::containers::{self as collector, Container, ContainerSampler, ContainerTable};
-use crate::collect::metrics::now_ms;
 use crate::collect::{CollectError, blocking, lock};
 use crate::server::auth::Authorized;
 use crate::server::exposition::{encode, family};
@@ -120,10 +119,7 @@ async fn names(
 
 /// The reply's JSON, made once per sample.
 pub fn json(s: &Sample<ContainerTable>) -> Bytes {
-    let at_ms = s
-        .taken_at()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or_else(|_| now_ms(), |d| d.as_millis() as u64);
+    let at_ms = u64::try_from(s.since_epoch().as_millis()).unwrap_or(u64::MAX);
     s.json(|t| to_json(&Containers::new(t, at_ms)))
 }
 

@@ -108,19 +108,20 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
     vec![line]
 }
 
-/// The `host` reply: static facts, null where unknown.
+/// The `host` reply: static facts, null where unknown, borrowing from the
+/// sample.
 #[derive(Debug, Clone, Serialize)]
-pub struct Host {
+pub struct Host<'a> {
     /// Host name.
-    pub hostname: Option<String>,
+    pub hostname: Option<&'a str>,
     /// OS name and version.
-    pub os: Option<String>,
+    pub os: Option<&'a str>,
     /// Kernel release.
-    pub kernel_version: Option<String>,
+    pub kernel_version: Option<&'a str>,
     /// CPU architecture.
-    pub arch: String,
+    pub arch: &'a str,
     /// CPU model.
-    pub cpu_name: Option<String>,
+    pub cpu_name: Option<&'a str>,
     /// Logical CPUs.
     pub cpu_cores: Option<u32>,
     /// Physical cores.
@@ -134,29 +135,27 @@ pub struct Host {
     /// Boot time, Unix seconds.
     pub boot_time: Option<u64>,
     /// Hypervisor or container, `none` on bare metal.
-    pub virtualization: Option<String>,
+    pub virtualization: Option<&'a str>,
     /// sonde's version.
     pub version: &'static str,
 }
 
-impl From<&HostFacts> for Host {
-    fn from(h: &HostFacts) -> Self {
-        let h = h.clone();
+impl<'a> From<&'a HostFacts> for Host<'a> {
+    fn from(h: &'a HostFacts) -> Self {
         Host {
-            hostname: h.hostname,
-            os: h.os,
-            kernel_version: h.kernel_version,
-            arch: h.arch,
-            cpu_name: h.cpu_name,
+            hostname: h.hostname.as_deref(),
+            os: h.os.as_deref(),
+            kernel_version: h.kernel_version.as_deref(),
+            arch: &h.arch,
+            cpu_name: h.cpu_name.as_deref(),
             cpu_cores: h.cpu_cores,
             cpu_physical_cores: h.cpu_physical_cores,
             mem_total: h.mem_total_bytes,
             swap_total: h.swap_total_bytes,
             disk_total: h.disk_total_bytes,
             boot_time: h.boot_time_secs,
-            virtualization: h.virtualization,
+            virtualization: h.virtualization.as_deref(),
             version: crate::VERSION,
         }
     }
 }
-

@@ -15,7 +15,6 @@ use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use super::process_metrics::secs;
 use crate::cache::{KeyedTtl, Sample};
 use crate::collect::CollectError;
 use crate::collect::journal::{self, Journal};
@@ -83,7 +82,7 @@ pub async fn sample(state: &AppState, pid: u32) -> Result<Shared<Journal>, Colle
 
 /// The JSON of a journal sample, made once per sample.
 pub fn json(s: &Sample<Journal>) -> Bytes {
-    let cached_at = secs(s.taken_at());
+    let cached_at = s.since_epoch().as_secs();
     s.json(|j| to_json(&JournalReply::new(j, cached_at)))
 }
 
@@ -123,29 +122,28 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
 
 /// The `journal_entries` reply.
 #[derive(Debug, Clone, Serialize)]
-pub struct JournalReply {
+pub struct JournalReply<'a> {
     /// Oldest first, at most 100 (the collector's entries are already in
     /// the wire shape).
-    pub entries: Vec<crate::collect::journal::Entry>,
+    pub entries: &'a [crate::collect::journal::Entry],
     /// Entries in this reply.
     pub total_count: u32,
     /// True when older entries exist beyond those returned.
     pub truncated: bool,
     /// Why the journal could not be (fully) read; null when it could.
-    pub notice: Option<String>,
+    pub notice: Option<&'a str>,
     /// Unix seconds when this answer was collected.
     pub cached_at: u64,
 }
 
-impl JournalReply {
+impl<'a> JournalReply<'a> {
     /// Wraps a journal read taken at `cached_at`.
-    pub fn new(j: &Journal, cached_at: u64) -> Self {
-        let j = j.clone();
+    pub fn new(j: &'a Journal, cached_at: u64) -> Self {
         JournalReply {
             total_count: u32::try_from(j.entries.len()).unwrap_or(u32::MAX),
-            entries: j.entries,
+            entries: &j.entries,
             truncated: j.truncated,
-            notice: j.notice,
+            notice: j.notice.as_deref(),
             cached_at,
         }
     }

@@ -88,13 +88,6 @@ pub async fn sample(
         .await
 }
 
-/// Unix seconds of a sample, for the `cached_at` fields.
-pub fn secs(sample_time: std::time::SystemTime) -> u64 {
-    sample_time
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The reply, or its not-found error (counted and memoized by the
 /// caller).
 pub fn frame(s: &Sample<Result<ProcessDetail, NotFound>>) -> Frame {
@@ -107,10 +100,10 @@ pub fn frame(s: &Sample<Result<ProcessDetail, NotFound>>) -> Frame {
 /// The JSON of a found process (`{}` for a missing one: its reply is the
 /// not-found error).
 pub fn json(s: &Sample<Result<ProcessDetail, NotFound>>) -> Bytes {
-    let cached_at = secs(s.taken_at());
+    let cached_at = s.since_epoch().as_secs();
     s.json(|d| match d {
         Ok(detail) => to_json(&ProcessMetricsReply {
-            process: detail.clone().into(),
+            process: detail.into(),
             cached_at,
         }),
         Err(_) => b"{}".to_vec(),
@@ -142,22 +135,23 @@ async fn handler(
 
 /// The `process_metrics` reply.
 #[derive(Debug, Clone, Serialize)]
-pub struct ProcessMetricsReply {
+pub struct ProcessMetricsReply<'a> {
     /// The process.
-    pub process: ProcessInfo,
+    pub process: ProcessInfo<'a>,
     /// Unix seconds when this answer was collected.
     pub cached_at: u64,
 }
 
-/// One process in detail (every key always present).
+/// One process in detail (every key always present), borrowing from the
+/// sample it is made of.
 #[derive(Debug, Clone, Serialize)]
-pub struct ProcessInfo {
+pub struct ProcessInfo<'a> {
     /// Process id.
     pub pid: u32,
     /// Name.
-    pub name: String,
+    pub name: &'a str,
     /// Full command line, space-joined.
-    pub command: String,
+    pub command: &'a str,
     /// Share of the whole machine, 0–100 (as in the process list).
     pub cpu_usage: f32,
     /// RSS, bytes.
@@ -189,26 +183,26 @@ pub struct ProcessInfo {
     /// Bytes written to storage.
     pub write_bytes: Option<u64>,
     /// Current directory.
-    pub working_directory: Option<String>,
+    pub working_directory: Option<&'a str>,
     /// Executable path.
-    pub executable_path: Option<String>,
+    pub executable_path: Option<&'a str>,
     /// Its cgroup, e.g. `/system.slice/nginx.service` (additive).
-    pub cgroup: Option<String>,
+    pub cgroup: Option<&'a str>,
     /// The container it runs in, when its cgroup is a container's (additive).
-    pub container_id: Option<String>,
+    pub container_id: Option<&'a str>,
     /// Direct children, their own lists empty.
-    pub child_processes: Vec<ProcessInfo>,
+    pub child_processes: Vec<ProcessInfo<'a>>,
     /// Threads.
-    pub threads: Vec<ThreadInfo>,
+    pub threads: Vec<ThreadInfo<'a>>,
 }
 
 /// One thread.
 #[derive(Debug, Clone, Serialize)]
-pub struct ThreadInfo {
+pub struct ThreadInfo<'a> {
     /// Thread id.
     pub tid: u32,
     /// Name.
-    pub name: String,
+    pub name: &'a str,
     /// User CPU time, µs.
     pub cpu_time_user: u64,
     /// System CPU time, µs.
@@ -217,12 +211,12 @@ pub struct ThreadInfo {
     pub status: &'static str,
 }
 
-impl From<ProcessDetail> for ProcessInfo {
-    fn from(d: ProcessDetail) -> Self {
+impl<'a> From<&'a ProcessDetail> for ProcessInfo<'a> {
+    fn from(d: &'a ProcessDetail) -> Self {
         ProcessInfo {
             pid: d.pid,
-            name: d.name,
-            command: d.command,
+            name: &d.name,
+            command: &d.command,
             cpu_usage: d.cpu_percent,
             mem_bytes: d.rss_bytes,
             virtual_mem_bytes: d.virtual_bytes,
@@ -238,17 +232,17 @@ impl From<ProcessDetail> for ProcessInfo {
             cpu_time_system: d.cpu_time_system_us,
             read_bytes: d.read_bytes,
             write_bytes: d.write_bytes,
-            working_directory: d.working_directory,
-            executable_path: d.executable_path,
-            cgroup: d.cgroup,
-            container_id: d.container_id,
-            child_processes: d.children.into_iter().map(ProcessInfo::from).collect(),
+            working_directory: d.working_directory.as_deref(),
+            executable_path: d.executable_path.as_deref(),
+            cgroup: d.cgroup.as_deref(),
+            container_id: d.container_id.as_deref(),
+            child_processes: d.children.iter().map(ProcessInfo::from).collect(),
             threads: d
                 .threads
-                .into_iter()
+                .iter()
                 .map(|t| ThreadInfo {
                     tid: t.tid,
-                    name: t.name,
+                    name: &t.name,
                     cpu_time_user: t.cpu_time_user_us,
                     cpu_time_system: t.cpu_time_system_us,
                     status: t.status,

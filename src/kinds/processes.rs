@@ -380,13 +380,13 @@ struct TopSeries {
 
 impl Collector for TopSeries {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        let mut rows: Vec<_> = self.sample.value().rows.iter().collect();
-        rows.sort_by(|a, b| {
-            b.cpu_percent
-                .total_cmp(&a.cpu_percent)
-                .then(a.pid.cmp(&b.pid))
-        });
-        rows.truncate(self.top);
+        // The busiest first, ties in pid order: `/api/processes?sort=cpu&limit=N`.
+        let busiest = ListQuery {
+            sort: SortKey::Cpu,
+            descending: true,
+            limit: Some(self.top),
+        };
+        let rows = busiest.apply(self.sample.value());
         let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
         family(
             &mut enc,
@@ -461,17 +461,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sorting_and_limits() {
-        let row = |pid, name: &str, cpu, rss| ProcRow {
+    /// A row of the process list (start ticks 5, parent 1).
+    fn row(pid: u32, name: &str, cpu: f32, rss: u64) -> ProcRow {
+        ProcRow {
             pid,
             ppid: 1,
-            start_ticks: 0,
+            start_ticks: 5,
             name: name.into(),
             cpu_percent: cpu,
             rss_bytes: rss,
             cpu_ticks: 0,
-        };
+        }
+    }
+
+    #[test]
+    fn sorting_and_limits() {
         let table = ProcessTable {
             rows: vec![
                 row(1, "init", 0.5, 10),
@@ -500,15 +504,6 @@ mod tests {
 
     #[test]
     fn direct_encoding_matches_prost() {
-        let row = |pid, name: &str, cpu, rss| ProcRow {
-            pid,
-            ppid: 1,
-            start_ticks: 5,
-            name: name.into(),
-            cpu_percent: cpu,
-            rss_bytes: rss,
-            cpu_ticks: 0,
-        };
         let table = ProcessTable {
             rows: vec![
                 row(1, "systemd", 0.25, 12 << 20),
