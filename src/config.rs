@@ -208,8 +208,9 @@ pub struct Collection {
 /// The HTTP surfaces beside /ws.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpOptions {
-    /// Let pages from this origin read /api/* (CORS; repeatable, or
-    /// comma-separated in the variable); off by default.
+    /// Let pages from this origin read /api/* (CORS) and open /ws
+    /// (repeatable, or comma-separated in the variable); every other
+    /// origin is refused with 403. None by default.
     #[arg(long = "cors-origin", env = "SONDE_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin, help_heading = "HTTP")]
     pub cors_origins: Vec<String>,
 
@@ -225,7 +226,8 @@ pub struct HttpOptions {
 
     /// A host name browsers may reach this agent by, beside IP addresses,
     /// localhost, this machine's hostname and the TLS names (repeatable, or
-    /// comma-separated in the variable; `*` turns the check off). A request
+    /// comma-separated in the variable; `*.example.com` for every
+    /// subdomain, `*` turns the check off). A request
     /// from a browser naming another host is refused (DNS rebinding);
     /// other clients are never refused for their host name.
     #[arg(long = "allowed-host", env = "SONDE_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host_name, help_heading = "HTTP")]
@@ -702,14 +704,18 @@ fn parse_workers(v: &str) -> Result<usize, String> {
 /// A host name for `--allowed-host`: `*`, or a DNS name (letters, digits,
 /// `-`, `.`, an optional leading `*.` for every subdomain), lowercased.
 fn parse_host_name(v: &str) -> Result<String, String> {
+    if v.trim() == "*" {
+        return Ok("*".to_owned());
+    }
+    // A trailing dot (a fully qualified name) is dropped; a `*` is only
+    // ever a leading `*.` before a name, never the whole name.
     let name = v.trim().trim_end_matches('.').to_ascii_lowercase();
     let body = name.strip_prefix("*.").unwrap_or(&name);
-    let valid = name == "*"
-        || (!body.is_empty()
-            && body.len() <= 253
-            && body
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    let valid = !body.is_empty()
+        && body.len() <= 253
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
     if valid {
         Ok(name)
     } else {
@@ -875,6 +881,30 @@ mod tests {
             let e = parse(&["--cors-origin", bad], &[]).unwrap_err();
             assert!(e.contains("--cors-origin"), "{bad}: {e}");
         }
+        let c = parse(
+            &[
+                "--allowed-host",
+                "Box.LAN.,*.corp.example",
+                "--allowed-host",
+                "*",
+            ],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.http.allowed_hosts, ["box.lan", "*.corp.example", "*"]);
+        for bad in ["http://box.lan", "box lan", "*.", "*..", "box.lan/x", "a*b"] {
+            let e = parse(&["--allowed-host", bad], &[]).unwrap_err();
+            assert!(e.contains("--allowed-host"), "{bad:?}: {e}");
+        }
+        let e = parse(&[], &[("SONDE_ALLOWED_HOSTS", "ok.lan,bad name")]).unwrap_err();
+        assert!(
+            e.contains("SONDE_ALLOWED_HOSTS") && e.contains("bad name"),
+            "{e}"
+        );
+        assert!(parse(&["--redact", "on"], &[]).unwrap().http.redact);
+        assert!(!parse(&[], &[]).unwrap().http.redact, "off by default");
+        let e = parse(&["--redact", "maybe"], &[]).unwrap_err();
+        assert!(e.contains("--redact"), "{e}");
         assert_eq!(
             parse(&["--prometheus-processes", "10"], &[])
                 .unwrap()
