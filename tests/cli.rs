@@ -71,6 +71,26 @@ fn bad_flags_and_env_values_name_the_option() {
         sonde().args(["--max-journal-reads", "1000"]),
         "--max-journal-reads",
     );
+    fails_with(
+        sonde().env("SONDE_ALLOWED_HOSTS", "ok.lan,bad name"),
+        "--allowed-host",
+    );
+    fails_with(sonde().args(["--allowed-host", "*."]), "--allowed-host");
+    fails_with(sonde().env("SONDE_REDACT", "maybe"), "--redact");
+}
+
+#[test]
+fn turning_the_host_check_off_is_warned_about_at_startup() {
+    let mut cmd = sonde();
+    cmd.args(["--port", "0", "--bind", "127.0.0.1", "--allowed-host", "*"])
+        .stderr(Stdio::piped());
+    let mut child = Killed(cmd.spawn().unwrap());
+    let lines = BufReader::new(child.0.stderr.take().unwrap()).lines();
+    let warned = lines
+        .map_while(Result::ok)
+        .take(6)
+        .find(|l| l.contains("WARN") && l.contains("DNS-rebinding"));
+    assert!(warned.is_some(), "no warning about --allowed-host '*'");
 }
 
 #[test]
