@@ -227,9 +227,10 @@ pub struct HttpOptions {
     /// A host name browsers may reach this agent by, beside IP addresses,
     /// localhost, this machine's hostname and the TLS names (repeatable, or
     /// comma-separated in the variable; `*.example.com` for every
-    /// subdomain, `*` turns the check off). A request
-    /// from a browser naming another host is refused (DNS rebinding);
-    /// other clients are never refused for their host name.
+    /// subdomain, `*` turns the check off). A request from a browser
+    /// (`Origin`, `Sec-Fetch-*` or a `Mozilla/` user agent) naming another
+    /// host is refused (DNS rebinding); other clients are never refused for
+    /// their host name.
     #[arg(long = "allowed-host", env = "SONDE_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host_name, help_heading = "HTTP")]
     pub allowed_hosts: Vec<String>,
 

@@ -18,6 +18,11 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// chromedriver, and a headless Chromium session through it.
 async fn browser(profile: &std::path::Path) -> (Killed, Client) {
+    browser_with(profile, &[]).await
+}
+
+/// The same, with extra Chromium switches.
+async fn browser_with(profile: &std::path::Path, extra: &[&str]) -> (Killed, Client) {
     let port = free_port();
     let driver = Killed(
         Command::new(CHROMEDRIVER)
@@ -27,18 +32,27 @@ async fn browser(profile: &std::path::Path) -> (Killed, Client) {
             .spawn()
             .expect("chromedriver starts"),
     );
+    let mut args: Vec<String> = [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1100",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|a| (*a).to_owned())
+    .collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
     let mut caps = serde_json::Map::new();
     caps.insert(
         "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-quic", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--window-size=1280,1100",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
+        json!({ "binary": CHROMIUM, "args": args }),
     );
     let connector = hyper_util::client::legacy::connect::HttpConnector::new();
     let t0 = Instant::now();
@@ -110,6 +124,14 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         "return document.getElementById('status').textContent === 'live';",
     )
     .await;
+    let address = client
+        .execute("return location.href;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        !address.as_str().unwrap().contains("token"),
+        "the page drops the token from its address: {address}"
+    );
     let cpu = until(
         &client,
         "a CPU figure",
@@ -245,4 +267,174 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         .unwrap();
     assert_eq!(errors, json!([]), "errors in the page");
     client.close().await.unwrap();
+}
+
+fn chromium_missing(test: &str) -> bool {
+    let missing =
+        !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists();
+    if missing {
+        skipped(&format!(
+            "SKIPPED {test}: Chromium or chromedriver is not installed (.ci/run installs chromium and chromium-driver)"
+        ));
+    }
+    missing
+}
+
+/// A page from another origin (another port on loopback) that tries to
+/// read the agent: a WebSocket asking for metrics, and `fetch` of the
+/// process list. What it managed lands in `window.result`.
+const ATTACK_PAGE: &str = r#"<!doctype html><title>attack</title><script>
+const target = location.hash.slice(1);
+window.result = { ws: "pending", fetch: "pending" };
+const ws = new WebSocket("ws://" + target + "/ws" + location.search);
+ws.onopen = () => { window.result.ws = "open"; ws.send("get_metrics"); };
+ws.onmessage = e => { window.result.ws = "read"; };
+ws.onerror = () => { if (window.result.ws !== "read") window.result.ws = "refused"; };
+ws.onclose = () => { if (window.result.ws === "pending" || window.result.ws === "open") window.result.ws = "refused"; };
+fetch("http://" + target + "/api/processes" + location.search)
+  .then(r => r.text())
+  .then(t => { window.result.fetch = "read"; }, () => { window.result.fetch = "refused"; });
+</script>"#;
+
+#[tokio::test]
+async fn a_page_from_another_origin_reads_nothing_in_chromium() {
+    if chromium_missing("a_page_from_another_origin_reads_nothing") {
+        return;
+    }
+    // The attacker's origin: another port on loopback.
+    let attacker = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let attacker_addr = attacker.local_addr().unwrap();
+    let site = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { axum::response::Html(ATTACK_PAGE) }),
+    );
+    tokio::spawn(async move { axum::serve(attacker, site).await });
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, client) = browser(profile.path()).await;
+    for (args, query) in [
+        (&[][..], ""),
+        (
+            &["--token", "attack-test-token"][..],
+            "?token=attack-test-token",
+        ),
+    ] {
+        let server = Server::start(args).await;
+        client
+            .goto(&format!("http://{attacker_addr}/{query}#{}", server.addr))
+            .await
+            .unwrap();
+        let result = until(
+            &client,
+            "the attack's outcome",
+            "const r = window.result; return r && r.ws !== 'pending' && r.ws !== 'open' && r.fetch !== 'pending' && r;",
+        )
+        .await;
+        assert_eq!(
+            result,
+            json!({"ws": "refused", "fetch": "refused"}),
+            "with {args:?}"
+        );
+        // The server saw the upgrade and refused it for its Origin.
+        let (_, metrics) = server.http_get(&format!("/metrics{query}"), &[]).await;
+        let refused = metrics
+            .lines()
+            .find(|l| l.starts_with("sonde_requests_refused_total{reason=\"origin\"}"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        assert!(refused >= 1.0, "{metrics}");
+        server.stop().await.unwrap();
+    }
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_rebound_name_gets_nothing_in_chromium() {
+    if chromium_missing("a_rebound_name_gets_nothing") {
+        return;
+    }
+    let server = Server::start(&[]).await;
+    let profile = tempfile::tempdir().unwrap();
+    // The attacker's name now resolves to the agent, as after rebinding.
+    let (_driver, client) = browser_with(
+        profile.path(),
+        &["--host-resolver-rules=MAP rebind.example 127.0.0.1"],
+    )
+    .await;
+    let port = server.addr.port();
+    for path in ["/", "/api/processes", "/metrics"] {
+        client
+            .goto(&format!("http://rebind.example:{port}{path}"))
+            .await
+            .unwrap();
+        let body = until(
+            &client,
+            "the refusal",
+            "return document.body && document.body.innerText;",
+        )
+        .await;
+        let body = body.as_str().unwrap();
+        assert!(body.contains("--allowed-host"), "{path}: {body}");
+        assert!(
+            !body.contains("process_count") && !body.contains("node_"),
+            "{path}: {body}"
+        );
+    }
+    // The same agent by its IP is the page as usual.
+    client
+        .goto(&format!("http://{}/", server.addr))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "live status",
+        "return document.getElementById('status') && document.getElementById('status').textContent === 'live';",
+    )
+    .await;
+    client.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_live_page_works_over_wss_with_a_token_in_chromium() {
+    if chromium_missing("the_live_page_works_over_wss") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = dir.path().join("tls");
+    let server = Server::start(&[
+        "--tls",
+        "--tls-dir",
+        tls_dir.to_str().unwrap(),
+        "--token",
+        "wss-page-token",
+    ])
+    .await;
+    let profile = tempfile::tempdir().unwrap();
+    // The generated certificate is pinned by clients, not by a CA: the
+    // browser is told to accept it.
+    let (_driver, client) = browser_with(profile.path(), &["--ignore-certificate-errors"]).await;
+    client
+        .goto(&format!("https://{}/?token=wss-page-token", server.addr))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "live status over wss",
+        "return document.getElementById('status').textContent === 'live';",
+    )
+    .await;
+    until(
+        &client,
+        "updates over wss",
+        "return Number(document.getElementById('updates').textContent) >= 2;",
+    )
+    .await;
+    let errors = client
+        .execute("return window.__sondeErrors;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(errors, json!([]), "errors in the page");
+    client.close().await.unwrap();
+    server.stop().await.unwrap();
 }

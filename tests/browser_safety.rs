@@ -35,12 +35,13 @@ async fn get_from(
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut out = Vec::new();
-    // A 101 keeps the socket open: its headers are all that is read.
+    // An upgrade request keeps the socket open whatever the answer: read
+    // until the reply is complete rather than until the socket closes.
     let read = async {
         let mut buf = [0u8; 4096];
         while let Ok(n @ 1..) = s.read(&mut buf).await {
             out.extend_from_slice(&buf[..n]);
-            if out.starts_with(b"HTTP/1.1 101") && out.windows(4).any(|w| w == b"\r\n\r\n") {
+            if complete(&out) {
                 break;
             }
         }
@@ -53,6 +54,22 @@ async fn get_from(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     (status, text)
+}
+
+/// True once `reply` holds a whole response: a 101's headers, or headers
+/// and as much body as `Content-Length` says.
+fn complete(reply: &[u8]) -> bool {
+    let Some(end) = reply.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&reply[..end]).to_ascii_lowercase();
+    if head.starts_with("http/1.1 101") {
+        return true;
+    }
+    head.lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .is_some_and(|n| reply.len() >= end + 4 + n)
 }
 
 async fn get(server: &Server, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
@@ -146,10 +163,22 @@ async fn a_rebound_host_name_reads_nothing_but_a_dns_alias_without_a_browser_doe
             assert_eq!(status, 421, "{path}: {body}");
             assert!(body.contains("--allowed-host"), "{body}");
         }
+        // Over plain HTTP, Chromium's same-origin GET after rebinding carries
+        // neither Origin nor Sec-Fetch-*: its user agent gives it away.
+        let chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+        for path in ["/api/processes", "/metrics", "/"] {
+            let path = format!("{path}{token}");
+            let headers = [("Host", evil.as_str()), ("User-Agent", chromium)];
+            let (status, _) = get(&server, &path, &headers).await;
+            assert_eq!(status, 421, "{path}");
+        }
         // A script or Prometheus reaching the agent by an alias: served.
         let alias = format!("sonde-alias.internal:{}", server.addr.port());
-        let (status, body) = get(&server, &format!("/api/host{token}"), &[("Host", &alias)]).await;
-        assert_eq!(status, 200, "{body}");
+        for agent in ["curl/8.5.0", "Prometheus/2.53.0", "python-requests/2.31"] {
+            let headers = [("Host", alias.as_str()), ("User-Agent", agent)];
+            let (status, body) = get(&server, &format!("/api/host{token}"), &headers).await;
+            assert_eq!(status, 200, "{agent}: {body}");
+        }
         let (status, _) = get(
             &server,
             &format!("/ws{token}"),

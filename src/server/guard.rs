@@ -9,8 +9,9 @@
 //!   (the socktop TUI, `socktop_connector`, scripts, Prometheus) pass.
 //! - **Host** (DNS rebinding): after rebinding, the attacker's page is
 //!   same-origin with the agent; only its `Host` header gives it away. A
-//!   request that looks like a browser's (it carries `Origin` or a
-//!   `Sec-Fetch-*` header) must name an IP address, `localhost` (or
+//!   request that looks like a browser's (it carries `Origin`, a
+//!   `Sec-Fetch-*` header or a browser's `Mozilla/` user agent) must name
+//!   an IP address, `localhost` (or
 //!   `*.localhost`), this machine's hostname, a TLS name, or an
 //!   `--allowed-host`; otherwise 421. Other clients may use any DNS alias.
 //! - **Failed tokens**: an address that presents a wrong token
@@ -186,10 +187,19 @@ fn host_name(host: &str) -> String {
     .to_owned()
 }
 
-/// True when the request carries what only browsers send.
+/// True when the request carries what browsers send: `Origin`, a
+/// `Sec-Fetch-*` header, or a browser's `User-Agent` (`Mozilla/…`). The
+/// last matters most: over plain HTTP to a name that is not `localhost`,
+/// Chromium sends neither `Origin` nor `Sec-Fetch-*` on a same-origin GET,
+/// which is exactly what a page does after rebinding; and a page's script
+/// cannot change its browser's `User-Agent`.
 fn from_browser(headers: &HeaderMap) -> bool {
     headers.contains_key(header::ORIGIN)
         || headers.keys().any(|k| k.as_str().starts_with("sec-fetch-"))
+        || headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ua| ua.starts_with("Mozilla/"))
 }
 
 /// A one-line refusal.
