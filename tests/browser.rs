@@ -16,6 +16,11 @@ use serde_json::{Value, json};
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// One Chromium at a time: each test's browser starts and ends processes
+/// that another test's process table would show, and click, mid-run; and
+/// two cores run one browser well, not four.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// chromedriver, and a headless Chromium session through it.
 async fn browser(profile: &std::path::Path) -> (Killed, Client) {
     browser_with(profile, &[]).await
@@ -98,6 +103,7 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
             "SKIPPED the_live_page: Chromium or chromedriver is not installed (.ci/run installs chromium and chromium-driver)",
         );
     }
+    let _one = ONE_BROWSER.lock().await;
     let server = Server::start(&["--token", "page-token"]).await;
     let profile = tempfile::tempdir().unwrap();
     let (_driver, client) = browser(profile.path()).await;
@@ -301,6 +307,7 @@ async fn a_page_from_another_origin_reads_nothing_in_chromium() {
     if chromium_missing("a_page_from_another_origin_reads_nothing") {
         return;
     }
+    let _one = ONE_BROWSER.lock().await;
     // The attacker's origin: another port on loopback.
     let attacker = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let attacker_addr = attacker.local_addr().unwrap();
@@ -353,6 +360,7 @@ async fn a_rebound_name_gets_nothing_in_chromium() {
     if chromium_missing("a_rebound_name_gets_nothing") {
         return;
     }
+    let _one = ONE_BROWSER.lock().await;
     let server = Server::start(&[]).await;
     let profile = tempfile::tempdir().unwrap();
     // The attacker's name now resolves to the agent, as after rebinding.
@@ -400,6 +408,7 @@ async fn the_live_page_works_over_wss_with_a_token_in_chromium() {
     if chromium_missing("the_live_page_works_over_wss") {
         return;
     }
+    let _one = ONE_BROWSER.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let tls_dir = dir.path().join("tls");
     let server = Server::start(&[
