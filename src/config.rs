@@ -857,6 +857,23 @@ mod tests {
         );
     }
 
+    /// `--allowed-host '*.'` was trimmed of its dot to `*`, which turns the
+    /// host check off: a typo opened the agent to DNS rebinding.
+    #[test]
+    fn regression_allowed_host_star_dot_turned_the_host_check_off() {
+        for typo in ["*.", "*..", " *. "] {
+            let e = parse(&["--allowed-host", typo], &[]).unwrap_err();
+            assert!(e.contains("--allowed-host"), "{typo:?}: {e}");
+        }
+        assert_eq!(
+            parse(&["--allowed-host", "*"], &[])
+                .unwrap()
+                .http
+                .allowed_hosts,
+            ["*"]
+        );
+    }
+
     #[test]
     fn http_options_are_validated() {
         let c = parse(
@@ -893,7 +910,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.http.allowed_hosts, ["box.lan", "*.corp.example", "*"]);
-        for bad in ["http://box.lan", "box lan", "*.", "*..", "box.lan/x", "a*b"] {
+        for bad in ["http://box.lan", "box lan", "box.lan/x", "a*b"] {
             let e = parse(&["--allowed-host", bad], &[]).unwrap_err();
             assert!(e.contains("--allowed-host"), "{bad:?}: {e}");
         }

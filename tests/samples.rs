@@ -89,7 +89,7 @@ async fn a_malformed_meminfo_is_counted_and_the_rest_of_the_reply_goes_on() {
 }
 
 #[tokio::test]
-async fn an_unreadable_mount_table_is_an_error_reply_and_counted_once() {
+async fn regression_a_collector_error_was_counted_per_surface_not_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = fixture_proc(dir.path(), "MemTotal: 1000 kB\nMemAvailable: 500 kB\n");
     let server = Server::start(&["--proc-root", &root, "--disks-ttl-ms", "0"]).await;

@@ -482,7 +482,7 @@ mod tests {
     }
 
     #[test]
-    fn an_octal_escape_over_255_is_kept_not_overflowed() {
+    fn regression_mountinfo_octal_escape_over_255_overflowed_a_u8() {
         // Found by the mountinfo fuzz target: \777 overflowed a u8.
         let m = parse_mountinfo("1 0 8:1 / /mnt/\\777x rw - ext4 /dev/sda1 rw\n").unwrap();
         assert_eq!(m[0].mount_point, "/mnt/\\777x");
