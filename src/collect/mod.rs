@@ -15,8 +15,10 @@
 //! - [`process_detail`] and [`journal`]: one process in depth;
 //! - [`disks`], [`host`]: mounted filesystems, static host facts;
 //! - [`containers`]: containers and systemd services, from cgroups;
-//! - [`errors`]: collector errors, logged once and counted.
+//! - [`errors`]: collector errors, logged once and counted;
+//! - [`clock`]: the samplers' time, real or moved by tests.
 
+pub mod clock;
 pub mod containers;
 pub mod cpu;
 pub mod disks;

@@ -172,7 +172,9 @@ mod tests {
         )
         .unwrap();
         layout(&root);
-        let sampler = ContainerSampler::new(dir.path(), 4, 1024, Arc::default());
+        // A manual clock: a first sample's window costs the test no wait.
+        let sampler = ContainerSampler::new(dir.path(), 4, 1024, Arc::default())
+            .with_clock(crate::collect::clock::ManualClock::new());
         (dir, sampler)
     }
 
@@ -350,7 +352,7 @@ mod tests {
 
     #[test]
     fn a_plain_systemd_server_and_cpu_between_samples() {
-        let (dir, mut s) = host(|root| {
+        let (dir, s) = host(|root| {
             cg(root, "/system.slice/nginx.service", 1_000_000, "1\n", &[]);
             cg(root, "/system.slice/postgresql.service", 0, "1\n", &[]);
             cg(
@@ -361,11 +363,13 @@ mod tests {
                 &[],
             );
         });
+        let clock = crate::collect::clock::ManualClock::new();
+        let mut s = s.with_clock(clock.clone());
         let first = s.sample();
         assert_eq!(first.containers.len(), 3);
-        // nginx uses 400 ms of CPU in the next ~500 ms: up to 20 % of 4 CPUs.
+        // nginx uses 400 ms of CPU in the next 500 ms: 20 % of 4 CPUs.
         let root = dir.path().join("fs/cgroup/system.slice/nginx.service");
-        std::thread::sleep(Duration::from_millis(500));
+        clock.advance(Duration::from_millis(500));
         std::fs::write(root.join("cpu.stat"), "usage_usec 1400000\n").unwrap();
         cg(
             dir.path(),

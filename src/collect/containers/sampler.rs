@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::files::{CgroupFiles, FILES, measure};
 use super::types::{Container, ContainerTable, FIRST_WINDOW};
 use super::walk::walk;
+use crate::collect::clock::{Clock, RealClock};
 use crate::collect::{CollectorErrors, share_percent};
 
 /// CPU% between two readings of one cgroup (µs of CPU, and when), as a
@@ -34,6 +35,8 @@ pub struct ContainerSampler {
     buf: Vec<u8>,
     /// Where a cgroup file that could not be read or parsed is reported.
     errors: Arc<CollectorErrors>,
+    /// The time the CPU% window is measured and waited on.
+    clock: Arc<dyn Clock>,
 }
 
 impl ContainerSampler {
@@ -47,6 +50,7 @@ impl ContainerSampler {
     ) -> ContainerSampler {
         ContainerSampler {
             errors,
+            clock: Arc::new(RealClock),
             root: sys.join("fs/cgroup"),
             cpus,
             fd_budget,
@@ -54,6 +58,12 @@ impl ContainerSampler {
             previous: HashMap::new(),
             buf: Vec::new(),
         }
+    }
+
+    /// The same sampler on another clock (tests move a manual one).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> ContainerSampler {
+        self.clock = clock;
+        self
     }
 
     /// True when the unified hierarchy is mounted at the root.
@@ -101,11 +111,11 @@ impl ContainerSampler {
         }
         if self.previous.is_empty() {
             let baseline = self.measure_all();
-            self.remember(&baseline, Instant::now());
-            std::thread::sleep(FIRST_WINDOW);
+            self.remember(&baseline, self.clock.now());
+            self.clock.sleep(FIRST_WINDOW);
         }
         let mut containers = self.measure_all();
-        let now = Instant::now();
+        let now = self.clock.now();
         for c in &mut containers {
             c.cpu_percent = self
                 .previous

@@ -32,6 +32,7 @@ pub use super::share_percent;
 mod tests {
     use super::*;
     use crate::collect::Roots;
+    use crate::collect::clock::ManualClock;
 
     fn page() -> u64 {
         rustix::param::page_size() as u64
@@ -131,7 +132,8 @@ mod tests {
         write_proc(&proc, 11, 1, 4, 100, 1000); // multi-threaded
         write_proc(&proc, 12, 11, 1, 100, 1000);
         write_proc(&proc, 13, 1, 1, 100, 1000);
-        let mut sampler = ProcessSampler::new(&Roots::under(dir.path()), 16, page());
+        let mut sampler = ProcessSampler::new(&Roots::under(dir.path()), 16, page())
+            .with_clock(ManualClock::new());
         assert!(sampler.schedstat_usable());
         sampler.warm_up().unwrap(); // reads stat: one thread, so…
         sampler.sample().unwrap(); // …moves 12 and 13 to their schedstat
@@ -167,7 +169,8 @@ mod tests {
         // A kernel without scheduler statistics reads zeros.
         let (dir, proc) = schedstat_fixture("0 0 0\n");
         write_proc(&proc, 12, 1, 1, 100, 0);
-        let mut sampler = ProcessSampler::new(&Roots::under(dir.path()), 16, page());
+        let mut sampler = ProcessSampler::new(&Roots::under(dir.path()), 16, page())
+            .with_clock(ManualClock::new());
         assert!(!sampler.schedstat_usable());
         sampler.warm_up().unwrap();
         sampler.sample().unwrap();
@@ -210,7 +213,8 @@ mod tests {
         write_cpu(&proc, 1000);
         write_stat(&proc, 10, 100, 5000);
         write_stat(&proc, 11, 100, 100);
-        let mut sampler = ProcessSampler::new(&Roots::under(&dir), 16, page());
+        let mut sampler =
+            ProcessSampler::new(&Roots::under(&dir), 16, page()).with_clock(ManualClock::new());
         sampler.warm_up().unwrap();
         assert_eq!(sampler.kept_descriptors(), 2);
         // 100 jiffies pass; pid 11 uses 25 of them; pid 10 is a new process

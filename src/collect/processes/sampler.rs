@@ -13,6 +13,7 @@ use super::listing::PidLister;
 use super::parser::parse_reclaim_epoch;
 use super::table::{ProcRow, ProcessTable};
 use super::watch::{Reader, ScanContext, Tracked};
+use crate::collect::clock::{Clock, RealClock};
 use crate::collect::cpu::parse_stat;
 use crate::collect::share_percent;
 use crate::collect::{CollectError, History, Kept, MIN_WINDOW, Roots};
@@ -57,6 +58,8 @@ pub struct ProcessSampler {
     /// the listing while no process is created. Shared with the table
     /// handed out, not copied.
     last: Option<Arc<ProcessTable>>,
+    /// The time the CPU% window is measured and waited on.
+    clock: Arc<dyn Clock>,
 }
 
 impl ProcessSampler {
@@ -73,7 +76,14 @@ impl ProcessSampler {
             fd_budget,
             history: History::default(),
             last: None,
+            clock: Arc::new(RealClock),
         }
+    }
+
+    /// The same sampler on another clock (tests move a manual one).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> ProcessSampler {
+        self.clock = clock;
+        self
     }
 
     /// Number of descriptors currently kept (for tests and benches).
@@ -107,7 +117,7 @@ impl ProcessSampler {
         if !self.history.is_empty() {
             return Ok(None);
         }
-        self.baseline(Instant::now())?;
+        self.baseline(self.clock.now())?;
         Ok(self.last.as_ref().map(|t| t.process_count))
     }
 
@@ -129,16 +139,16 @@ impl ProcessSampler {
     /// call), it takes one and sleeps out the window, so even the first
     /// table carries real CPU%. Blocks: run it on a blocking thread.
     pub fn sample(&mut self) -> Result<Arc<ProcessTable>, CollectError> {
-        let now = Instant::now();
+        let now = self.clock.now();
         match self.history.wait_for_baseline(now) {
             None => {
                 self.baseline(now)?;
-                std::thread::sleep(MIN_WINDOW);
+                self.clock.sleep(MIN_WINDOW);
             }
-            Some(wait) if !wait.is_zero() => std::thread::sleep(wait),
+            Some(wait) if !wait.is_zero() => self.clock.sleep(wait),
             Some(_) => {}
         }
-        let at = Instant::now();
+        let at = self.clock.now();
         let Pass { snapshot, mut rows } = self.pass()?;
         let base = self.history.baseline(at);
         let window = base.map_or(Duration::ZERO, |(then, _)| {
@@ -178,7 +188,7 @@ impl ProcessSampler {
             } else {
                 None
             },
-            now: Instant::now(),
+            now: self.clock.now(),
         };
         let rows = self.read_all(&pids, previous, &ctx);
         let snapshot = Snapshot {
