@@ -202,9 +202,11 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         .unwrap();
     assert!(head.as_str().unwrap().contains("on"));
 
-    // A click through to one process's details.
+    // A click through to one process's details: this test's own, which
+    // stays put (the largest might be a browser process on its way out).
+    let me = std::process::id();
     client
-        .find(Locator::Css("#procs tbody tr"))
+        .find(Locator::Css(&format!("#procs tbody tr[data-pid='{me}']")))
         .await
         .unwrap()
         .click()
@@ -223,7 +225,6 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
     std::fs::write(&out, png).unwrap();
 
     // The filter box narrows the table.
-    let me = std::process::id();
     client
         .execute(
             &format!("const f = document.getElementById('filter'); f.value = '{me}'; f.dispatchEvent(new Event('input'));"),

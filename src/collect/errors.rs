@@ -142,6 +142,13 @@ impl CollectorErrors {
         result.map_err(|e| self.report(collector, &e)).ok()
     }
 
+    /// A parsed value, or `None` with the parse error reported against
+    /// `collector`: a file that is there but not understood is counted,
+    /// never silently dropped.
+    pub fn parsed<T>(&self, collector: &'static str, parsed: Result<T, ParseError>) -> Option<T> {
+        self.ok(collector, parsed.map_err(CollectError::from))
+    }
+
     /// Every counter, in the order first met.
     pub fn snapshot(&self) -> Vec<ErrorCount> {
         self.counts

@@ -17,7 +17,7 @@
 use std::path::{Path, PathBuf};
 
 use super::processes::{PidStat, ProcessTable, list_pids, parse_pid_stat};
-use super::{HostClock, ParseError, ProcFile, containers, num};
+use super::{CollectorErrors, HostClock, ParseError, ProcFile, containers, num};
 
 /// The fields of `/proc/<pid>/status` sonde uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -212,8 +212,9 @@ pub fn read(
     pid: u32,
     table: Option<&ProcessTable>,
     clock: HostClock,
+    errors: &CollectorErrors,
 ) -> Result<ProcessDetail, NotFound> {
-    let mut detail = read_one(proc_root, pid, table, clock, true)?;
+    let mut detail = read_one(proc_root, pid, table, clock, Some(errors))?;
     let mut children = children_of(proc_root, pid, &detail.threads);
     children.sort_unstable();
     children.dedup();
@@ -221,7 +222,8 @@ pub fn read(
         .into_iter()
         .filter(|&child| child != pid)
         .take(MAX_CHILDREN)
-        .filter_map(|child| read_one(proc_root, child, table, clock, false).ok())
+        // A child that exited meanwhile is simply not listed.
+        .filter_map(|child| read_one(proc_root, child, table, clock, None).ok())
         .collect();
     Ok(detail)
 }
@@ -252,12 +254,26 @@ fn children_of(proc_root: &Path, pid: u32, threads: &[ThreadDetail]) -> Vec<u32>
         .collect()
 }
 
+/// A parsed value of the process asked about, its parse error reported:
+/// a file that is there but not understood is counted, and the value left
+/// unknown. (Files that cannot be read, another user's or a process gone,
+/// are not errors.) A child's values are taken as they parse.
+fn parsed<T>(asked: Option<&CollectorErrors>, r: Result<T, ParseError>) -> Option<T> {
+    match asked {
+        Some(errors) => errors.parsed("process_metrics", r),
+        None => r.ok(),
+    }
+}
+
+/// What the detail of one process is read with: its threads too, and
+/// parse errors reported, for the process asked about (`Some`); a child's
+/// detail has neither.
 fn read_one(
     proc_root: &Path,
     pid: u32,
     table: Option<&ProcessTable>,
     clock: HostClock,
-    with_threads: bool,
+    asked: Option<&CollectorErrors>,
 ) -> Result<ProcessDetail, NotFound> {
     let dir: PathBuf = proc_root.join(pid.to_string());
     // The kept stat descriptor pins this process: if it exits while the
@@ -266,17 +282,17 @@ fn read_one(
     let stat_file = ProcFile::open(&dir.join("stat")).map_err(|_| NotFound(pid))?;
     let mut buf = Vec::new();
     let stat_text = stat_file.read_string(&mut buf).map_err(|_| NotFound(pid))?;
-    let st: PidStat<'_> = parse_pid_stat(&stat_text).map_err(|_| NotFound(pid))?;
+    let st: PidStat<'_> = parsed(asked, parse_pid_stat(&stat_text)).ok_or(NotFound(pid))?;
     let status = read_text(&dir.join("status"))
         .map(|t| parse_status(&t))
         .unwrap_or_default();
-    let statm = read_text(&dir.join("statm")).and_then(|t| parse_statm(&t).ok());
-    let io = read_text(&dir.join("io")).and_then(|t| parse_io(&t).ok());
+    let statm = read_text(&dir.join("statm")).and_then(|t| parsed(asked, parse_statm(&t)));
+    let io = read_text(&dir.join("io")).and_then(|t| parsed(asked, parse_io(&t)));
     let fd_count = std::fs::read_dir(dir.join("fd"))
         .ok()
         .map(|d| d.flatten().count() as u32);
-    let threads = if with_threads {
-        read_threads(&dir, clock)
+    let threads = if let Some(errors) = asked {
+        read_threads(&dir, clock, errors)
     } else {
         Vec::new()
     };
@@ -326,7 +342,7 @@ fn read_one(
     Ok(detail)
 }
 
-fn read_threads(dir: &Path, clock: HostClock) -> Vec<ThreadDetail> {
+fn read_threads(dir: &Path, clock: HostClock, errors: &CollectorErrors) -> Vec<ThreadDetail> {
     let Ok(tasks) = std::fs::read_dir(dir.join("task")) else {
         return Vec::new();
     };
@@ -334,7 +350,7 @@ fn read_threads(dir: &Path, clock: HostClock) -> Vec<ThreadDetail> {
         .flatten()
         .filter_map(|t| {
             let text = read_text(&t.path().join("stat"))?;
-            let st = parse_pid_stat(&text).ok()?;
+            let st = errors.parsed("process_metrics", parse_pid_stat(&text))?;
             Some(ThreadDetail {
                 tid: st.pid,
                 name: st.comm.to_owned(),
@@ -416,9 +432,37 @@ mod tests {
             page_size: 4096,
             cpus: 1,
         };
-        let d = read(proc, 10, None, clock).unwrap();
+        let d = read(proc, 10, None, clock, &CollectorErrors::default()).unwrap();
         let kids: Vec<u32> = d.children.iter().map(|c| c.pid).collect();
         assert_eq!(kids, [11, 12]);
+    }
+
+    #[test]
+    fn a_malformed_file_is_counted_and_its_values_left_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("10");
+        std::fs::create_dir_all(&d).unwrap();
+        let stat = "10 (p10) S 1 1 1 0 -1 0 0 0 0 0 7 0 0 0 20 0 1 0 50 1000 10 0";
+        std::fs::write(d.join("stat"), stat).unwrap();
+        std::fs::write(d.join("statm"), "lots of pages\n").unwrap();
+        std::fs::write(d.join("io"), "rchar: 1\n").unwrap();
+        let clock = HostClock {
+            ticks_per_sec: 100,
+            boot_time_secs: 0,
+            page_size: 4096,
+            cpus: 1,
+        };
+        let errors = CollectorErrors::default();
+        let detail = read(dir.path(), 10, None, clock, &errors).unwrap();
+        assert_eq!((detail.shared_bytes, detail.read_bytes), (None, None));
+        assert_eq!(errors.count("process_metrics"), 2, "statm and io");
+        // A stat that does not parse: not found, and counted.
+        std::fs::write(d.join("stat"), "10 p10 S").unwrap();
+        assert_eq!(
+            read(dir.path(), 10, None, clock, &errors),
+            Err(NotFound(10))
+        );
+        assert_eq!(errors.count("process_metrics"), 3);
     }
 
     #[test]
@@ -438,7 +482,8 @@ mod tests {
             cpus: 1,
         };
         let me = std::process::id();
-        let d = read(Path::new("/proc"), me, None, clock).unwrap();
+        let errors = CollectorErrors::default();
+        let d = read(Path::new("/proc"), me, None, clock, &errors).unwrap();
         assert_eq!(d.pid, me);
         assert!(d.thread_count >= 1);
         // Other tests start and end threads meanwhile: the main thread is
@@ -453,8 +498,9 @@ mod tests {
                 .and_then(Path::to_str)
         );
         assert_eq!(
-            read(Path::new("/proc"), u32::MAX, None, clock),
+            read(Path::new("/proc"), u32::MAX, None, clock, &errors),
             Err(NotFound(u32::MAX))
         );
+        assert!(errors.snapshot().is_empty(), "{:?}", errors.snapshot());
     }
 }

@@ -75,9 +75,9 @@ pub async fn sample(
             // Closed only with the state, which outlives this borrow.
             let _permit = part.reads.acquire().await;
             let (proc_root, clock) = (state.roots().proc.clone(), state.clock());
-            let redact = state.config.http.redact;
+            let (redact, errors) = (state.config.http.redact, state.errors().clone());
             blocking(state.errors(), NAME, move || {
-                let mut detail = process_detail::read(&proc_root, pid, Some(&table), clock);
+                let mut detail = process_detail::read(&proc_root, pid, Some(&table), clock, &errors);
                 if redact && let Ok(d) = &mut detail {
                     d.redact();
                 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::parser::{parse_counter, parse_cpu_stat, parse_io_stat, parse_memory_max};
 use super::types::{Container, Found};
-use crate::collect::{CollectError, CollectorErrors, ParseError, ProcFile};
+use crate::collect::{CollectorErrors, ProcFile};
 
 /// The files of one cgroup that sonde reads, in [`CgroupFiles::NAMES`]
 /// order.
@@ -73,12 +73,6 @@ impl CgroupFiles {
     }
 }
 
-/// A parsed value, or `None` with the parse error reported: a file that
-/// is there but not understood is counted, never silently dropped.
-fn reported<T>(errors: &CollectorErrors, parsed: Result<T, ParseError>) -> Option<T> {
-    errors.ok("containers", parsed.map_err(CollectError::from))
-}
-
 /// Measures one found cgroup; `None` when it has no readable `cpu.stat`
 /// (it vanished mid-walk, which is not an error). Files that are there but
 /// do not parse are reported to `errors`.
@@ -90,16 +84,19 @@ pub fn measure(
     errors: &CollectorErrors,
 ) -> Option<Container> {
     let dir = &found.dir;
-    let cpu = reported(errors, parse_cpu_stat(files.read(dir, 0, buf, may_keep)?))?;
+    let cpu = errors.parsed(
+        "containers",
+        parse_cpu_stat(files.read(dir, 0, buf, may_keep)?),
+    )?;
     let mem_bytes = files
         .read(dir, 1, buf, may_keep)
-        .and_then(|t| reported(errors, parse_counter("memory.current", t)));
+        .and_then(|t| errors.parsed("containers", parse_counter("memory.current", t)));
     let mem_limit_bytes = files
         .read(dir, 2, buf, may_keep)
-        .and_then(|t| reported(errors, parse_memory_max(t)).flatten());
+        .and_then(|t| errors.parsed("containers", parse_memory_max(t)).flatten());
     let pids = files
         .read(dir, 3, buf, may_keep)
-        .and_then(|t| reported(errors, parse_counter("pids.current", t)));
+        .and_then(|t| errors.parsed("containers", parse_counter("pids.current", t)));
     let io = files.read(dir, 4, buf, may_keep).map(parse_io_stat);
     Some(Container {
         owner: found.owner,
