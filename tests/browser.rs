@@ -405,46 +405,48 @@ async fn a_rebound_name_gets_nothing_in_chromium() {
 }
 
 #[tokio::test]
-async fn the_live_page_works_over_wss_with_a_token_in_chromium() {
+async fn the_live_page_works_over_wss_with_and_without_a_token_in_chromium() {
     if chromium_missing("the_live_page_works_over_wss") {
         return;
     }
     let _one = ONE_BROWSER.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let tls_dir = dir.path().join("tls");
-    let server = Server::start(&[
-        "--tls",
-        "--tls-dir",
-        tls_dir.to_str().unwrap(),
-        "--token",
-        "wss-page-token",
-    ])
-    .await;
+    let tls_dir = tls_dir.to_str().unwrap();
     let profile = tempfile::tempdir().unwrap();
     // The generated certificate is pinned by clients, not by a CA: the
     // browser is told to accept it.
     let (_driver, client) = browser_with(profile.path(), &["--ignore-certificate-errors"]).await;
-    client
-        .goto(&format!("https://{}/?token=wss-page-token", server.addr))
-        .await
-        .unwrap();
-    until(
-        &client,
-        "live status over wss",
-        "return document.getElementById('status').textContent === 'live';",
-    )
-    .await;
-    until(
-        &client,
-        "updates over wss",
-        "return Number(document.getElementById('updates').textContent) >= 2;",
-    )
-    .await;
-    let errors = client
-        .execute("return window.__sondeErrors;", vec![])
-        .await
-        .unwrap();
-    assert_eq!(errors, json!([]), "errors in the page");
+    for (args, query) in [
+        (
+            &["--tls", "--tls-dir", tls_dir, "--token", "wss-page-token"][..],
+            "?token=wss-page-token",
+        ),
+        (&["--tls", "--tls-dir", tls_dir][..], ""),
+    ] {
+        let server = Server::start(args).await;
+        client
+            .goto(&format!("https://{}/{query}", server.addr))
+            .await
+            .unwrap();
+        until(
+            &client,
+            "live status over wss",
+            "return document.getElementById('status').textContent === 'live';",
+        )
+        .await;
+        until(
+            &client,
+            "updates over wss",
+            "return Number(document.getElementById('updates').textContent) >= 2;",
+        )
+        .await;
+        let errors = client
+            .execute("return window.__sondeErrors;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(errors, json!([]), "errors in the page");
+        server.stop().await.unwrap();
+    }
     client.close().await.unwrap();
-    server.stop().await.unwrap();
 }
