@@ -66,6 +66,8 @@ fn table(rows: u32) -> ProcessTable {
                 cpu_percent: (pid % 13) as f32 * 0.37,
                 rss_bytes: u64::from(pid) * 40_960,
                 cpu_ticks: u64::from(pid),
+                state: 'S',
+                threads: 1,
             })
             .collect(),
         process_count: u64::from(rows),
@@ -237,10 +239,12 @@ fn metrics_json(c: &mut Criterion) {
             swap_total_bytes: 2 << 30,
             swap_free_bytes: 2 << 30,
         }),
+        meminfo: None,
         networks: vec![Interface {
             name: "eth0".into(),
             received_bytes: 123_456_789,
             transmitted_bytes: 98_765_432,
+            counters: [0; 16],
         }],
         hostname: "bench-host".into(),
         load_avg: Some([0.5, 0.4, 0.3]),

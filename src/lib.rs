@@ -54,6 +54,7 @@ pub mod collect;
 pub mod config;
 pub mod kinds;
 pub mod model;
+pub mod node;
 pub mod ops;
 pub mod protocol;
 pub mod server;

@@ -52,15 +52,19 @@ struct JsonRequest<'a> {
     pid: Option<serde_json::Value>,
 }
 
+/// The kinds a request can name (those with a WebSocket reply).
+fn requestable() -> impl Iterator<Item = &'static Kind> {
+    TABLE.iter().copied().filter(|k| k.reply.is_some())
+}
+
 /// Every kind's `type`, for the hint of an unknown request.
 fn known_types() -> String {
-    TABLE.iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
+    requestable().map(|k| k.name).collect::<Vec<_>>().join(", ")
 }
 
 /// Every kind's text form, a keyed one with `:PID`.
 fn known_texts() -> String {
-    TABLE
-        .iter()
+    requestable()
         .map(|k| {
             if k.keyed {
                 format!("{}:PID", k.text)
@@ -84,7 +88,7 @@ impl Request {
         if text.starts_with('{') {
             return Self::parse_json(text);
         }
-        for kind in TABLE {
+        for kind in requestable() {
             let Some(rest) = text.strip_prefix(kind.text) else {
                 continue;
             };
@@ -115,7 +119,7 @@ impl Request {
             };
             BadRequest::new(reason, text)
         })?;
-        let Some(kind) = TABLE.iter().find(|k| k.name == req.kind) else {
+        let Some(kind) = requestable().find(|k| k.name == req.kind) else {
             return Err(BadRequest::new(
                 format!(
                     "unknown request type {:?}; known types: {}",
@@ -205,8 +209,8 @@ mod tests {
             let got = Request::parse(text).unwrap();
             assert_eq!((got.name(), got.pid), (name, pid), "{text}");
         }
-        // Every kind in the table parses in both forms.
-        for kind in TABLE {
+        // Every requestable kind in the table parses in both forms.
+        for kind in requestable() {
             let text = if kind.keyed {
                 format!("{}:3", kind.text)
             } else {
@@ -266,7 +270,7 @@ mod hint {
     fn regression_unknown_request_hint_names_every_kind() {
         let text = Request::parse("hello").unwrap_err().reason;
         let json = Request::parse(r#"{"type":"cpu"}"#).unwrap_err().reason;
-        for kind in TABLE {
+        for kind in requestable() {
             assert!(text.contains(kind.text), "{text} lacks {}", kind.text);
             assert!(text.contains(kind.name), "{text} lacks {}", kind.name);
             assert!(json.contains(kind.name), "{json} lacks {}", kind.name);

@@ -113,8 +113,10 @@ pub struct Kind {
     pub keyed: bool,
     /// Builds this kind's part of the state; reads nothing yet.
     pub part: fn(&Context<'_>) -> Part,
-    /// The WebSocket reply.
-    pub reply: ReplyFn,
+    /// The WebSocket reply; `None` for a kind that only serves other
+    /// surfaces (node_exporter's collectors, on `/metrics`), which requests
+    /// cannot name.
+    pub reply: Option<ReplyFn>,
     /// Adds its `/api` routes.
     pub routes: RoutesFn,
     /// Its series on `/metrics`, if it has any.
@@ -233,7 +235,10 @@ impl AppState {
     /// (or collected now), framed once per sample. A failed collection was
     /// reported where it happened and becomes an error reply.
     pub async fn reply(&self, kind: &'static Kind, pid: u32) -> Frame {
-        (kind.reply)(self, pid)
+        let Some(reply) = kind.reply else {
+            return wire::error_frame("not a request", kind.name);
+        };
+        reply(self, pid)
             .await
             .unwrap_or_else(|e| wire::error_frame(&e.to_string(), kind.name))
     }

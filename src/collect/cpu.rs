@@ -14,6 +14,9 @@ pub struct CpuJiffies {
     /// Jiffies per mode, in [`MODES`] order (zero where the kernel's line
     /// is shorter).
     pub modes: [u64; 8],
+    /// Jiffies running guests: `guest` and `guest_nice` (already counted
+    /// in user and nice).
+    pub guest: [u64; 2],
 }
 
 /// The modes of a `cpu` line, in order, as node_exporter names them.
@@ -42,6 +45,23 @@ pub struct CpuTimes {
     pub cores: Vec<(u32, CpuJiffies)>,
     /// `btime`: boot time, Unix seconds.
     pub boot_time_secs: Option<u64>,
+    /// The rest of the file, as node_exporter's `stat` collector serves it.
+    pub system: SystemCounters,
+}
+
+/// `/proc/stat`'s counters beside the CPU lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SystemCounters {
+    /// `ctxt`: context switches since boot.
+    pub context_switches: Option<u64>,
+    /// `intr`'s first number: interrupts serviced since boot.
+    pub interrupts: Option<u64>,
+    /// `processes`: forks since boot.
+    pub forks: Option<u64>,
+    /// `procs_running`.
+    pub procs_running: Option<u64>,
+    /// `procs_blocked`.
+    pub procs_blocked: Option<u64>,
 }
 
 /// Parses `/proc/stat`.
@@ -59,8 +79,20 @@ pub fn parse_stat(text: &str) -> Result<CpuTimes, ParseError> {
             } else {
                 times.cores.push((num(FILE, "cpu id", Some(id))?, jiffies));
             }
-        } else if key == "btime" {
-            times.boot_time_secs = Some(num(FILE, "btime", fields.next())?);
+        } else {
+            let slot = match key {
+                "btime" => {
+                    times.boot_time_secs = Some(num(FILE, "btime", fields.next())?);
+                    continue;
+                }
+                "ctxt" => &mut times.system.context_switches,
+                "intr" => &mut times.system.interrupts,
+                "processes" => &mut times.system.forks,
+                "procs_running" => &mut times.system.procs_running,
+                "procs_blocked" => &mut times.system.procs_blocked,
+                _ => continue,
+            };
+            *slot = Some(num(FILE, key, fields.next())?);
         }
     }
     if !saw_total {
@@ -71,15 +103,28 @@ pub fn parse_stat(text: &str) -> Result<CpuTimes, ParseError> {
 
 fn parse_cpu_fields<'a>(fields: impl Iterator<Item = &'a str>) -> Result<CpuJiffies, ParseError> {
     // user nice system idle iowait irq softirq steal [guest guest_nice]
-    let mut v = [0u64; 8];
+    let mut all = [0u64; 10];
     let mut n = 0;
-    for (slot, field) in v.iter_mut().zip(fields) {
+    for (slot, field) in all.iter_mut().zip(fields) {
         *slot = num(FILE, "cpu jiffies", Some(field))?;
         n += 1;
     }
     if n < 4 {
         return Err(ParseError::new(FILE, "cpu line has fewer than 4 fields"));
     }
+    let [
+        user,
+        nice,
+        system,
+        idle,
+        iowait,
+        irq,
+        softirq,
+        steal,
+        guest,
+        guest_nice,
+    ] = all;
+    let v = [user, nice, system, idle, iowait, irq, softirq, steal];
     // Saturating: these are the host's numbers, and a garbled file must
     // not wrap into a plausible value.
     let total = v.iter().fold(0u64, |sum, j| sum.saturating_add(*j));
@@ -88,6 +133,7 @@ fn parse_cpu_fields<'a>(fields: impl Iterator<Item = &'a str>) -> Result<CpuJiff
         busy: total.saturating_sub(idle),
         total,
         modes: v,
+        guest: [guest, guest_nice],
     })
 }
 
@@ -211,12 +257,28 @@ procs_blocked 0
                 busy: 4705 + 356 + 584 + 23,
                 total: 4705 + 356 + 584 + 3699 + 23 + 23,
                 modes: [4705, 356, 584, 3699, 23, 23, 0, 0],
+                guest: [0, 0],
             }
         );
         assert_eq!(MODES[3], "idle");
         assert_eq!(t.cores.len(), 2);
         assert_eq!(t.cores[1].0, 1);
         assert_eq!(t.boot_time_secs, Some(1_062_191_376));
+        assert_eq!(t.system.procs_running, Some(1));
+        assert_eq!(t.system.procs_blocked, Some(0));
+    }
+
+    #[test]
+    fn reads_guest_time_and_the_system_counters() {
+        let t = parse_stat(
+            "cpu 10 2 3 40 0 0 0 0 7 1\ncpu0 10 2 3 40 0 0 0 0 7 1\nintr 4386605 15 0 9\nctxt 8728904\nprocesses 171144\n",
+        )
+        .unwrap();
+        assert_eq!(t.cores[0].1.guest, [7, 1]);
+        assert_eq!(t.all.total, 55, "guest time is inside user and nice");
+        assert_eq!(t.system.interrupts, Some(4_386_605));
+        assert_eq!(t.system.context_switches, Some(8_728_904));
+        assert_eq!(t.system.forks, Some(171_144));
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub struct Mount {
     pub fs_type: String,
     /// The mount source, e.g. `/dev/nvme0n1p2`.
     pub source: String,
+    /// Mounted read-only (`ro` in the mount or superblock options).
+    pub read_only: bool,
 }
 
 /// Parses `/proc/self/mountinfo` (see proc(5)); octal escapes such as
@@ -52,14 +54,21 @@ pub fn parse_mountinfo(text: &str) -> Result<Vec<Mount>, ParseError> {
         let device = l.nth(2).ok_or_else(|| missing("major:minor"))?;
         let root = l.next().ok_or_else(|| missing("root"))?;
         let mount_point = l.next().ok_or_else(|| missing("mount point"))?;
+        let options = l.next().unwrap_or_default();
         let fs_type = r.next().ok_or_else(|| missing("fs type"))?;
         let source = r.next().ok_or_else(|| missing("source"))?;
+        let super_options = r.next().unwrap_or_default();
+        let read_only = options.split(',').any(|o| o == "ro")
+            || super_options
+                .split(',')
+                .any(|o| o == "ro" || o == "emergency_ro");
         out.push(Mount {
             device: device.to_owned(),
             root: unescape(root),
             mount_point: unescape(mount_point),
             fs_type: fs_type.to_owned(),
             source: unescape(source),
+            read_only,
         });
     }
     Ok(out)
@@ -243,6 +252,52 @@ pub struct DiskTable {
     pub disks: Vec<Disk>,
     /// Filesystems whose statvfs is still outstanding.
     pub unavailable: Vec<Unavailable>,
+    /// Every mount node_exporter's filesystem collector would serve (empty
+    /// unless asked for), measured by the same statvfs calls.
+    pub exported: Vec<Exported>,
+}
+
+/// Which mounts node_exporter's filesystem collector serves: all but the
+/// excluded mount points and types (tmpfs stays, unlike [`Disk`]s).
+#[derive(Debug, Clone)]
+pub struct ExportFilter {
+    /// Mount points left out.
+    pub mount_points_exclude: regex::Regex,
+    /// Filesystem types left out.
+    pub fs_types_exclude: regex::Regex,
+}
+
+/// One mount as node_exporter's filesystem collector serves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    /// The mount source (node_exporter's `device` label).
+    pub source: String,
+    /// Where it is mounted.
+    pub mount_point: String,
+    /// Filesystem type.
+    pub fs_type: String,
+    /// `major:minor`.
+    pub device: String,
+    /// Mounted read-only.
+    pub read_only: bool,
+    /// Its statvfs, or why there is none (`mountpoint timeout` for one
+    /// that did not answer in time, else the error).
+    pub stats: Result<FsStats, String>,
+}
+
+/// The statvfs figures node_exporter serves.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FsStats {
+    /// Bytes in all.
+    pub size: u64,
+    /// Free bytes.
+    pub free: u64,
+    /// Bytes free to unprivileged users.
+    pub avail: u64,
+    /// Inodes in all.
+    pub files: u64,
+    /// Free inodes.
+    pub files_free: u64,
 }
 
 /// How a filesystem is measured: `statvfs`, or a stand-in in tests.
@@ -336,19 +391,43 @@ impl MountProbe {
 /// Reads the mounted real filesystems of the host, each measured at its
 /// mount point under the root filesystem root: one whose `statvfs` fails
 /// is skipped, one that does not answer within the probe's timeout is
-/// listed unavailable. An error only when the mount table cannot be read
-/// or parsed. Blocks up to the mount timeout: run it on the blocking pool.
-pub fn read(roots: &Roots, probe: &MountProbe) -> Result<DiskTable, CollectError> {
+/// listed unavailable. With `export`, also every mount node_exporter's
+/// filesystem collector serves, measured by the same calls. An error only
+/// when the mount table cannot be read or parsed. Blocks up to the mount
+/// timeout: run it on the blocking pool.
+pub fn read(
+    roots: &Roots,
+    probe: &MountProbe,
+    export: Option<&ExportFilter>,
+) -> Result<DiskTable, CollectError> {
     let text = mount_table(roots)?;
     let mounts = parse_mountinfo(&text)?;
     let chosen = select_real(&mounts);
-    let paths: Vec<(PathBuf, bool)> = chosen
-        .iter()
-        .map(|m| (roots.host_path(&m.mount_point), may_hang(&m.fs_type)))
+    let exported = export
+        .map(|f| select_exported(&mounts, f))
+        .unwrap_or_default();
+    let mut paths: Vec<(PathBuf, bool)> = Vec::new();
+    for m in chosen.iter().chain(&exported) {
+        let path = roots.host_path(&m.mount_point);
+        if !paths.iter().any(|(p, _)| *p == path) {
+            paths.push((path, may_hang(&m.fs_type)));
+        }
+    }
+    let measured: Vec<Option<Result<Vfs, String>>> = probe
+        .measure(&paths)
+        .into_iter()
+        .map(|m| m.map(|r| r.map(|st| Vfs::of(&st)).map_err(|e| error_text(&e))))
         .collect();
+    let of = |m: &Mount| {
+        let path = roots.host_path(&m.mount_point);
+        paths
+            .iter()
+            .position(|(p, _)| *p == path)
+            .and_then(|i| measured[i].clone())
+    };
     let mut table = DiskTable::default();
-    for (m, measured) in chosen.into_iter().zip(probe.measure(&paths)) {
-        let Some(measured) = measured else {
+    for m in chosen {
+        let Some(measured) = of(m) else {
             table.unavailable.push(Unavailable {
                 mount_point: m.mount_point.clone(),
                 fs_type: m.fs_type.clone(),
@@ -359,29 +438,110 @@ pub fn read(roots: &Roots, probe: &MountProbe) -> Result<DiskTable, CollectError
         let Ok(st) = measured else {
             continue;
         };
-        let frsize = st.f_frsize;
-        let total_bytes = st.f_blocks.saturating_mul(frsize);
-        if total_bytes == 0 {
-            continue;
+        if let Some(disk) = disk(roots, m, &st) {
+            table.disks.push(disk);
         }
-        let name = device_name(roots, &m.source);
-        let block = roots.sys.join("class/block").join(&name);
-        table.disks.push(Disk {
-            temperature_celsius: drive_temperature(&block),
-            is_partition: block.join("partition").exists(),
-            name,
+    }
+    table.exported = exported
+        .into_iter()
+        .map(|m| Exported {
             source: m.source.clone(),
             mount_point: m.mount_point.clone(),
             fs_type: m.fs_type.clone(),
-            total_bytes,
-            available_bytes: st.f_bavail.saturating_mul(frsize),
-            used_bytes: st
-                .f_blocks
-                .saturating_sub(st.f_bfree)
-                .saturating_mul(frsize),
-        });
-    }
+            device: m.device.clone(),
+            read_only: m.read_only,
+            stats: match of(m) {
+                None => Err("mountpoint timeout".to_owned()),
+                Some(Err(e)) => Err(e),
+                Some(Ok(st)) => Ok(FsStats {
+                    size: st.blocks.saturating_mul(st.bsize),
+                    free: st.bfree.saturating_mul(st.bsize),
+                    avail: st.bavail.saturating_mul(st.bsize),
+                    files: st.files,
+                    files_free: st.ffree,
+                }),
+            },
+        })
+        .collect();
     Ok(table)
+}
+
+/// The mounts node_exporter's filesystem collector serves, each (source,
+/// mount point, type) once.
+pub fn select_exported<'a>(mounts: &'a [Mount], filter: &ExportFilter) -> Vec<&'a Mount> {
+    let mut out: Vec<&Mount> = Vec::new();
+    for m in mounts {
+        if filter.mount_points_exclude.is_match(&m.mount_point)
+            || filter.fs_types_exclude.is_match(&m.fs_type)
+        {
+            continue;
+        }
+        if !out.iter().any(|o| {
+            o.source == m.source && o.mount_point == m.mount_point && o.fs_type == m.fs_type
+        }) {
+            out.push(m);
+        }
+    }
+    out
+}
+
+/// An error as node_exporter's labels write it (`permission denied`).
+fn error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The statvfs figures used here.
+#[derive(Debug, Clone, Copy)]
+struct Vfs {
+    blocks: u64,
+    bfree: u64,
+    bavail: u64,
+    bsize: u64,
+    frsize: u64,
+    files: u64,
+    ffree: u64,
+}
+
+impl Vfs {
+    fn of(st: &rustix::fs::StatVfs) -> Vfs {
+        Vfs {
+            blocks: st.f_blocks,
+            bfree: st.f_bfree,
+            bavail: st.f_bavail,
+            bsize: st.f_bsize,
+            frsize: st.f_frsize,
+            files: st.f_files,
+            ffree: st.f_ffree,
+        }
+    }
+}
+
+/// One real filesystem's entry; `None` for one of size 0.
+fn disk(roots: &Roots, m: &Mount, st: &Vfs) -> Option<Disk> {
+    let frsize = st.frsize;
+    let total_bytes = st.blocks.saturating_mul(frsize);
+    if total_bytes == 0 {
+        return None;
+    }
+    let name = device_name(roots, &m.source);
+    let block = roots.sys.join("class/block").join(&name);
+    Some(Disk {
+        temperature_celsius: drive_temperature(&block),
+        is_partition: block.join("partition").exists(),
+        name,
+        source: m.source.clone(),
+        mount_point: m.mount_point.clone(),
+        fs_type: m.fs_type.clone(),
+        total_bytes,
+        available_bytes: st.bavail.saturating_mul(frsize),
+        used_bytes: st.blocks.saturating_sub(st.bfree).saturating_mul(frsize),
+    })
 }
 
 /// `/dev/mapper/vg-root` → `dm-0` (what sysfs knows it by, resolved in the
@@ -497,7 +657,12 @@ mod tests {
 
     #[test]
     fn reads_the_live_root_filesystem() {
-        let table = read(&Roots::default(), &MountProbe::new(Duration::from_secs(5))).unwrap();
+        let table = read(
+            &Roots::default(),
+            &MountProbe::new(Duration::from_secs(5)),
+            None,
+        )
+        .unwrap();
         for d in &table.disks {
             assert!(d.total_bytes >= d.available_bytes, "{d:?}");
             assert!(!d.name.is_empty());
@@ -537,7 +702,7 @@ mod tests {
         .unwrap();
         let probe = MountProbe::with(Duration::from_millis(100), hanging_nas);
 
-        let first = read(&roots, &probe).unwrap();
+        let first = read(&roots, &probe, None).unwrap();
         assert_eq!(first.disks.len(), 1, "{first:?}");
         assert_eq!(first.disks[0].mount_point, "/");
         let nas = Unavailable {
@@ -547,7 +712,7 @@ mod tests {
         };
         assert_eq!(first.unavailable, std::slice::from_ref(&nas));
         // Still blocked: skipped at once, no second thread stuck behind it.
-        let second = read(&roots, &probe).unwrap();
+        let second = read(&roots, &probe, None).unwrap();
         assert_eq!(second.unavailable, [nas]);
         assert_eq!(probe.outstanding().len(), 1);
 
@@ -556,7 +721,7 @@ mod tests {
         while !probe.outstanding().is_empty() && t0.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(10));
         }
-        let back = read(&roots, &probe).unwrap();
+        let back = read(&roots, &probe, None).unwrap();
         assert!(back.unavailable.is_empty(), "{back:?}");
         let nas = back
             .disks

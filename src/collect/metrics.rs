@@ -30,6 +30,9 @@ pub struct Metrics {
     pub cpu: CpuUsage,
     /// Memory and swap; `None` when `/proc/meminfo` could not be read.
     pub memory: Option<Memory>,
+    /// The `/proc/meminfo` text those came from, for the exporters that
+    /// serve every line (one reading for every surface).
+    pub meminfo: Option<Arc<str>>,
     /// Per-interface byte counters.
     pub networks: Vec<Interface>,
     /// Host name (empty when unreadable).
@@ -200,12 +203,14 @@ impl MetricsSampler {
         let errors = &*self.errors;
         let cpu = errors.ok("cpu", self.cpu.sample()).unwrap_or_default();
         let sampled_at_ms = now_ms();
-        let memory = errors.ok(
-            "memory",
-            self.meminfo
-                .read_checked()
-                .and_then(|t| Ok(parse_meminfo(t)?)),
-        );
+        let (memory, meminfo) = errors
+            .ok(
+                "memory",
+                self.meminfo
+                    .read_checked()
+                    .and_then(|t| Ok((parse_meminfo(t)?, Arc::<str>::from(t)))),
+            )
+            .unzip();
         let networks = errors
             .ok(
                 "network",
@@ -253,6 +258,7 @@ impl MetricsSampler {
         Metrics {
             cpu,
             memory,
+            meminfo,
             networks,
             hostname,
             load_avg,

@@ -13,7 +13,30 @@ pub struct Interface {
     pub received_bytes: u64,
     /// Bytes transmitted.
     pub transmitted_bytes: u64,
+    /// Every column, in [`COLUMNS`] order.
+    pub counters: [u64; 16],
 }
+
+/// The columns of `/proc/net/dev`, as node_exporter names them
+/// (`node_network_{column}_total`).
+pub const COLUMNS: [&str; 16] = [
+    "receive_bytes",
+    "receive_packets",
+    "receive_errs",
+    "receive_drop",
+    "receive_fifo",
+    "receive_frame",
+    "receive_compressed",
+    "receive_multicast",
+    "transmit_bytes",
+    "transmit_packets",
+    "transmit_errs",
+    "transmit_drop",
+    "transmit_fifo",
+    "transmit_colls",
+    "transmit_carrier",
+    "transmit_compressed",
+];
 
 /// Parses `/proc/net/dev` (two header lines, then `name: 16 counters`).
 pub fn parse_net_dev(text: &str) -> Result<Vec<Interface>, ParseError> {
@@ -23,13 +46,15 @@ pub fn parse_net_dev(text: &str) -> Result<Vec<Interface>, ParseError> {
             continue;
         };
         let mut fields = counters.split_ascii_whitespace();
-        let received_bytes = num(FILE, "rx bytes", fields.next())?;
-        // Skip the 7 remaining receive counters to reach tx bytes.
-        let transmitted_bytes = num(FILE, "tx bytes", fields.nth(7))?;
+        let mut all = [0u64; 16];
+        for (slot, column) in all.iter_mut().zip(COLUMNS) {
+            *slot = num(FILE, column, fields.next())?;
+        }
         out.push(Interface {
             name: name.trim().to_owned(),
-            received_bytes,
-            transmitted_bytes,
+            received_bytes: all[0],
+            transmitted_bytes: all[8],
+            counters: all,
         });
     }
     Ok(out)
@@ -51,6 +76,7 @@ mod tests {
         assert_eq!(v[1].name, "eth0");
         assert_eq!(v[1].received_bytes, 1_215_645);
         assert_eq!(v[1].transmitted_bytes, 1_782_404);
+        assert_eq!(v[1].counters[13], 427, "transmit_colls");
     }
 
     #[test]

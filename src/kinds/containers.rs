@@ -44,7 +44,7 @@ pub static KIND: Kind = Kind {
     text: "get_containers",
     keyed: false,
     part,
-    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
     routes: |r| r.route("/api/containers", get(handler)),
     series: Some(|state| series(state).boxed()),
     check: Some(|state| check(state).boxed()),

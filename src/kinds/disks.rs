@@ -1,9 +1,8 @@
 //! The `disks` kind (`{"type":"disks"}` / `get_disks`): mounted
 //! filesystems, each network or FUSE mount measured with a timeout; its
-//! JSON reply, `/api/disks`, node_exporter's `node_filesystem_*` series and
-//! its `sonde check` line.
+//! JSON reply, `/api/disks` and its `sonde check` line. The same reading
+//! serves node_exporter's filesystem collector (`node::filesystem`).
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,16 +12,12 @@ use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
-use prometheus_client::metrics::MetricType;
 use serde::Serialize;
 
 use crate::cache::{Sample, Ttl};
-use crate::collect::disks::{self as collector, Disk, DiskTable, MountProbe};
+use crate::collect::disks::{self as collector, Disk, DiskTable, ExportFilter, MountProbe};
 use crate::collect::{CollectError, blocking};
 use crate::server::auth::Authorized;
-use crate::server::exposition::{encode, family};
 use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
 use crate::wire::{Frame, json_frame, to_json};
@@ -36,9 +31,9 @@ pub static KIND: Kind = Kind {
     text: "get_disks",
     keyed: false,
     part,
-    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
     routes: |r| r.route("/api/disks", get(handler)),
-    series: Some(|state| series(state).boxed()),
+    series: None,
     check: Some(|state| check(state).boxed()),
 };
 
@@ -49,12 +44,21 @@ pub struct DisksPart {
     cache: Ttl<DiskTable>,
     /// Measures mounts with a timeout each, remembering hung ones.
     probe: MountProbe,
+    /// node_exporter's filesystem selection, measured with the same calls
+    /// (`None` when its collector is off).
+    export: Option<Arc<ExportFilter>>,
 }
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(DisksPart {
         cache: Ttl::new(cx.config.ttl.disks()),
         probe: MountProbe::new(cx.config.limits.mount_timeout()),
+        export: cx.config.exporter.enabled("filesystem").then(|| {
+            Arc::new(ExportFilter {
+                mount_points_exclude: cx.config.exporter.filesystem_mount_points_exclude.clone(),
+                fs_types_exclude: cx.config.exporter.filesystem_fs_types_exclude.clone(),
+            })
+        }),
     })
 }
 
@@ -64,10 +68,13 @@ fn part(cx: &Context<'_>) -> Part {
 pub async fn sample(state: &AppState) -> Result<Shared<DiskTable>, CollectError> {
     let part = state.part::<DisksPart>()?;
     let (roots, probe) = (state.roots().clone(), part.probe.clone());
+    let export = part.export.clone();
     let errors = state.errors();
     part.cache
         .get_or_load(|| async move {
-            let table = blocking(errors, NAME, move || collector::read(&roots, &probe))
+            let table = blocking(errors, NAME, move || {
+                collector::read(&roots, &probe, export.as_deref())
+            })
                 .await?
                 .inspect_err(|e| {
                     errors.report(NAME, e);
@@ -135,77 +142,6 @@ impl From<&Disk> for DiskEntry {
             fs_type: d.fs_type.clone(),
             used: d.used_bytes,
         }
-    }
-}
-
-/// Filesystem size (node_exporter's name).
-pub const FILESYSTEM_SIZE_BYTES: &str = "node_filesystem_size_bytes";
-/// Space available to unprivileged users (node_exporter's name).
-pub const FILESYSTEM_AVAIL_BYTES: &str = "node_filesystem_avail_bytes";
-/// Free space (node_exporter's name).
-pub const FILESYSTEM_FREE_BYTES: &str = "node_filesystem_free_bytes";
-/// 1 for a filesystem that did not answer (node_exporter's name).
-pub const FILESYSTEM_DEVICE_ERROR: &str = "node_filesystem_device_error";
-
-/// The sample's series, made once per sample.
-async fn series(state: &AppState) -> Result<Bytes, CollectError> {
-    let sample = sample(state).await?;
-    let s = sample.clone();
-    Ok(sample.text(move |_| encode(Series(s))))
-}
-
-/// The disks sample's series.
-#[derive(Debug)]
-struct Series(Shared<DiskTable>);
-
-/// node_exporter's labels: the mount source is the device.
-fn labels(source: &str, fs_type: &str, mount_point: &str) -> [(&'static str, String); 3] {
-    [
-        ("device", source.to_owned()),
-        ("fstype", fs_type.to_owned()),
-        ("mountpoint", mount_point.to_owned()),
-    ]
-}
-
-impl Collector for Series {
-    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        let table = self.0.value();
-        let of = |d: &Disk| labels(&d.source, &d.fs_type, &d.mount_point);
-        for (name, help, bytes) in [
-            (
-                FILESYSTEM_SIZE_BYTES,
-                "Filesystem size in bytes.",
-                (|d: &Disk| d.total_bytes) as fn(&Disk) -> u64,
-            ),
-            (
-                FILESYSTEM_AVAIL_BYTES,
-                "Filesystem space available to non-root users in bytes.",
-                |d| d.available_bytes,
-            ),
-            (FILESYSTEM_FREE_BYTES, "Filesystem free space in bytes.", |d| {
-                d.total_bytes.saturating_sub(d.used_bytes)
-            }),
-        ] {
-            family(
-                &mut enc,
-                name,
-                help,
-                MetricType::Gauge,
-                table.disks.iter().map(|d| (of(d), bytes(d) as f64)),
-            )?;
-        }
-        family(
-            &mut enc,
-            FILESYSTEM_DEVICE_ERROR,
-            "Whether an error occurred while getting statistics for the given device (1: its statvfs did not answer in time).",
-            MetricType::Gauge,
-            table.disks.iter().map(|d| (of(d), 0.0)).chain(
-                table
-                    .unavailable
-                    .iter()
-                    .map(|u| (labels(&u.source, &u.fs_type, &u.mount_point), 1.0)),
-            ),
-        )
     }
 }
 

@@ -33,7 +33,7 @@ pub static KIND: Kind = Kind {
     text: "get_host",
     keyed: false,
     part,
-    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
     routes: |r| r.route("/api/host", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),

@@ -21,7 +21,6 @@ use serde::Serialize;
 
 use super::disks::DiskEntry;
 use crate::cache::{Sample, Ttl};
-use crate::collect::cpu::MODES;
 use crate::collect::gpu::{self, GpuSampler, GpuSource, GpuState};
 use crate::collect::metrics::{self as collector, MetricsSampler};
 use crate::collect::{CollectError, blocking, lock};
@@ -40,7 +39,7 @@ pub static KIND: Kind = Kind {
     text: "get_metrics",
     keyed: false,
     part,
-    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
     routes: |r| r.route("/api/metrics", get(handler)),
     series: Some(|state| series(state).boxed()),
     check: Some(|state| check(state).boxed()),
@@ -340,10 +339,6 @@ pub struct Temp<'a> {
 
 /// Seconds the CPUs spent in each mode (node_exporter's name).
 pub const CPU_SECONDS: &str = "node_cpu_seconds";
-/// Bytes received per interface (node_exporter's name).
-pub const NETWORK_RECEIVE_BYTES: &str = "node_network_receive_bytes";
-/// Bytes sent per interface (node_exporter's name).
-pub const NETWORK_TRANSMIT_BYTES: &str = "node_network_transmit_bytes";
 /// Boot time (node_exporter's name).
 pub const BOOT_TIME_SECONDS: &str = "node_boot_time_seconds";
 /// Processes on the host.
@@ -366,24 +361,19 @@ pub const GPU_POWER_WATTS: &str = "sonde_gpu_power_watts";
 /// The sample's series, made once per sample.
 async fn series(state: &AppState) -> Result<Bytes, CollectError> {
     let sample = sample(state).await?;
-    let ticks = state.clock().ticks_per_sec.max(1);
     let s = sample.clone();
-    Ok(sample.text(move |_| encode(Series { sample: s, ticks })))
+    Ok(sample.text(move |_| encode(Series { sample: s })))
 }
 
 /// The metrics sample's series.
 #[derive(Debug)]
 struct Series {
     sample: Shared<collector::Metrics>,
-    ticks: u64,
 }
 
 impl Collector for Series {
     fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
         let m = self.sample.value();
-        cpu_series(&mut enc, m, self.ticks as f64)?;
-        memory_series(&mut enc, m)?;
-        network_series(&mut enc, m)?;
         system_series(&mut enc, m)?;
         if let Some(gpus) = &m.gpus {
             gpu_series(&mut enc, gpus)?;
@@ -392,77 +382,9 @@ impl Collector for Series {
     }
 }
 
-fn cpu_series(enc: &mut DescriptorEncoder, m: &collector::Metrics, ticks: f64) -> fmt::Result {
-    family(
-        enc,
-        CPU_SECONDS,
-        "Seconds the CPUs spent in each mode.",
-        MetricType::Counter,
-        m.cpu.times.cores.iter().flat_map(|(cpu, j)| {
-            MODES.iter().zip(j.modes).map(move |(mode, jiffies)| {
-                (
-                    [("cpu", cpu.to_string()), ("mode", (*mode).to_owned())],
-                    jiffies as f64 / ticks,
-                )
-            })
-        }),
-    )
-}
-
-fn memory_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Result {
-    let Some(mem) = m.memory else {
-        return Ok(());
-    };
-    for (field, bytes) in [
-        ("MemTotal", mem.total_bytes),
-        ("MemAvailable", mem.available_bytes),
-        ("SwapTotal", mem.swap_total_bytes),
-        ("SwapFree", mem.swap_free_bytes),
-    ] {
-        let name = format!("node_memory_{field}_bytes");
-        let help = format!("Memory information field {field}_bytes.");
-        gauge(enc, &name, &help, bytes as f64)?;
-    }
-    Ok(())
-}
-
-fn network_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Result {
-    family(
-        enc,
-        NETWORK_RECEIVE_BYTES,
-        "Network device statistic receive_bytes.",
-        MetricType::Counter,
-        m.networks
-            .iter()
-            .map(|n| ([("device", n.name.clone())], n.received_bytes as f64)),
-    )?;
-    family(
-        enc,
-        NETWORK_TRANSMIT_BYTES,
-        "Network device statistic transmit_bytes.",
-        MetricType::Counter,
-        m.networks
-            .iter()
-            .map(|n| ([("device", n.name.clone())], n.transmitted_bytes as f64)),
-    )
-}
-
-/// Load, boot time, the process count and the temperatures.
+/// The process count and the temperatures (node_exporter's series of
+/// this sample's readings are the `node` module's).
 fn system_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Result {
-    if let Some([one, five, fifteen]) = m.load_avg {
-        gauge(enc, "node_load1", "1m load average.", one)?;
-        gauge(enc, "node_load5", "5m load average.", five)?;
-        gauge(enc, "node_load15", "15m load average.", fifteen)?;
-    }
-    if let Some(up) = m.uptime_secs {
-        let boot = (m.sampled_at_ms / 1000).saturating_sub(up);
-        gauge(
-            enc,
-            BOOT_TIME_SECONDS,
-            "Node boot time, in unixtime.",
-            boot as f64,
-        )?;
-    }
     gauge(
         enc,
         PROCESSES,

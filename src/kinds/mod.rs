@@ -47,6 +47,8 @@ kinds! {
     host,
     /// Containers and systemd services.
     containers,
+    /// node_exporter's collectors, on /metrics only.
+    node,
 }
 
 /// Takes one baseline of CPU and process counters, counts processes and

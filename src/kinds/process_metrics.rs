@@ -38,7 +38,7 @@ pub static KIND: Kind = Kind {
     text: "get_process_metrics",
     keyed: true,
     part,
-    reply: |state, pid| async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed(),
+    reply: Some(|state, pid| async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()),
     routes: |r| r.route("/api/processes/{pid}", get(handler)),
     series: None,
     check: None,

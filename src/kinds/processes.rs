@@ -39,7 +39,7 @@ pub static KIND: Kind = Kind {
     text: "get_processes",
     keyed: false,
     part,
-    reply: |state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed(),
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
     routes: |r| r.route("/api/processes", get(handler)),
     series: Some(|state| series(state).boxed()),
     check: Some(|state| check(state).boxed()),
@@ -471,6 +471,8 @@ mod tests {
             cpu_percent: cpu,
             rss_bytes: rss,
             cpu_ticks: 0,
+            state: 'S',
+            threads: 1,
         }
     }
 

@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
@@ -27,6 +27,7 @@ use super::exposition::{CONTENT_TYPE, counter, encode, family, gauge};
 use super::guard::Guard;
 use super::listener::{Admission, Refusal};
 use crate::collect::errors::ErrorCount;
+use crate::kinds::node;
 use crate::state::AppState;
 
 /// Collector errors per collector and kind (without `_total`).
@@ -46,14 +47,26 @@ pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";
 /// The agent's own resident memory.
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
 
-/// `GET /metrics`.
+/// `GET /metrics`; `collect[]=NAME` (repeatable) serves only those
+/// collectors, as node_exporter does (`collect[]=sonde`: sonde's own
+/// series).
 pub async fn handler(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
     Extension(admission): Extension<Arc<Admission>>,
     Extension(guard): Extension<Arc<Guard>>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    match exposition(&state, &admission, &guard).await {
+    let collect = collect_param(query.as_deref());
+    if let Err(e) = node::check_selection(&state, &collect) {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("collect[]: {e}\n"),
+        )
+            .into_response();
+    }
+    match exposition(&state, &admission, &guard, &collect).await {
         Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,17 +77,34 @@ pub async fn handler(
     }
 }
 
-/// The whole exposition: every kind's memoized series, in table order, then
-/// the agent's own.
+/// The `collect[]` values of a query string.
+fn collect_param(query: Option<&str>) -> Vec<String> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == "collect[]")
+        .map(|(_, v)| v.into_owned())
+        .collect()
+}
+
+/// The whole exposition: node_exporter's collectors, every kind's memoized
+/// series in table order (unless `collect` leaves out `sonde`), the
+/// collectors' scrape bookkeeping, then the agent's own.
 pub async fn exposition(
     state: &AppState,
     admission: &Admission,
     guard: &Guard,
+    collect: &[String],
 ) -> Result<String, crate::collect::CollectError> {
-    let mut out = String::with_capacity(16 * 1024);
-    for series in state.kinds().iter().filter_map(|k| k.series) {
-        out.push_str(&String::from_utf8_lossy(&series(state).await?));
+    let mut out = String::with_capacity(64 * 1024);
+    let outcomes = node::scrape(state, collect).await?;
+    for o in outcomes.iter() {
+        out.push_str(&o.text);
     }
+    if collect.is_empty() || collect.iter().any(|c| c == "sonde") {
+        for series in state.kinds().iter().filter_map(|k| k.series) {
+            out.push_str(&String::from_utf8_lossy(&series(state).await?));
+        }
+    }
+    out.push_str(&crate::node::scrape_series(&outcomes));
     let ticks = state.clock().ticks_per_sec.max(1);
     out.push_str(&encode(AgentSeries {
         errors: state.errors().snapshot(),

@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
+pub mod prom;
+
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::Path;

@@ -19,6 +19,11 @@ pub struct ProcRow {
     pub rss_bytes: u64,
     /// utime + stime, clock ticks, cumulative.
     pub cpu_ticks: u64,
+    /// One-letter state (`R`, `S`, `D`, `Z`…) at its last full read (a
+    /// process that has not run since keeps it).
+    pub state: char,
+    /// Threads, at its last full read.
+    pub threads: u32,
 }
 
 /// The process list of one scan.

@@ -306,6 +306,8 @@ impl Reader {
                 cpu_percent: 0.0,
                 rss_bytes: st.rss_pages.saturating_mul(self.page_size),
                 cpu_ticks,
+                state: st.state,
+                threads: st.num_threads,
             },
             RowFacts {
                 threads: st.num_threads,

@@ -1,0 +1,249 @@
+//! node_exporter's collectors: one module each, with node_exporter's
+//! series names, labels, units and rules for what to include, so the
+//! dashboards and alerts written for it work on sonde unchanged.
+//!
+//! A collector either reads its own files ([`Read::Files`]: small procfs
+//! and sysfs files, run together on the blocking pool) or writes its series
+//! from a kind's sample ([`Read::Sample`]) where sonde already reads that
+//! source for another surface (CPU, memory, network, load, filesystems,
+//! processes, disk I/O, pressure, sockets): one reading, every surface.
+//!
+//! [`TABLE`] lists them; `--collector`, `--no-collector` and `/metrics`'s
+//! `collect[]` choose among them. Each module's parser is a pure function
+//! over the file's text, tested on literal contents.
+
+pub mod families;
+mod util;
+
+use futures_util::future::BoxFuture;
+
+use crate::collect::{CollectError, Roots};
+use crate::config::Exporter;
+use crate::state::AppState;
+pub use families::Families;
+
+/// What a collector gives: its families, or `None` where its source is not
+/// on this host.
+pub type Gathered = Result<Option<Families>, CollectError>;
+/// A collector reading its own files.
+pub type FilesFn = fn(&Source<'_>) -> Gathered;
+/// A collector writing its series from a kind's sample.
+pub type SampleFn = for<'a> fn(&'a AppState) -> BoxFuture<'a, Gathered>;
+
+/// How a collector gets its readings.
+#[derive(Clone, Copy)]
+pub enum Read {
+    /// Reads its own files (microseconds each); `Ok(None)` where the source
+    /// does not exist on this host (a module not loaded, a kernel without
+    /// it): node_exporter's "no data", not an error.
+    Files(FilesFn),
+    /// Writes its series from a kind's sample.
+    Sample(SampleFn),
+}
+
+/// One of node_exporter's collectors.
+pub struct NodeCollector {
+    /// node_exporter's name for it (`meminfo`), as `--collector`,
+    /// `collect[]` and `node_scrape_collector_success` name it.
+    pub name: &'static str,
+    /// How it reads.
+    pub read: Read,
+}
+
+impl std::fmt::Debug for NodeCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeCollector")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+/// What a file collector reads from.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// Where the host's trees are.
+    pub roots: &'a Roots,
+    /// The collectors' filters.
+    pub options: &'a Exporter,
+}
+
+/// Declares the collector modules and lists them in [`TABLE`].
+macro_rules! collectors {
+    ($($(#[$doc:meta])* $module:ident),* $(,)?) => {
+        $($(#[$doc])* pub mod $module;)*
+
+        /// Every collector, in the order `/metrics` writes them.
+        pub static TABLE: &[&NodeCollector] = &[$(&$module::COLLECTOR),*];
+    };
+}
+
+collectors! {
+    /// ARP entries per device (`/proc/net/arp`).
+    arp,
+    /// Connection tracking (`/proc/sys/net/netfilter`, `/proc/net/stat/nf_conntrack`).
+    conntrack,
+    /// Seconds per CPU and mode (the metrics sample's `/proc/stat`).
+    cpu,
+    /// Block device I/O (`/proc/diskstats`, `/sys/block`).
+    diskstats,
+    /// Kernel entropy (`/proc/sys/kernel/random`).
+    entropy,
+    /// File handles (`/proc/sys/fs/file-nr`).
+    filefd,
+    /// Mounted filesystems (the disks sample).
+    filesystem,
+    /// Load averages (the metrics sample).
+    loadavg,
+    /// Every `/proc/meminfo` line (the metrics sample's reading).
+    meminfo,
+    /// Network devices' sysfs attributes (`/sys/class/net`).
+    netclass,
+    /// Every `/proc/net/dev` column (the metrics sample's reading).
+    netdev,
+    /// Protocol counters (`/proc/net/{netstat,snmp,snmp6}`).
+    netstat,
+    /// The OS release (`/etc/os-release`).
+    os,
+    /// Pressure stall information (`/proc/pressure`).
+    pressure,
+    /// Process and thread states (the process scan).
+    processes,
+    /// Scheduler statistics (`/proc/schedstat`).
+    schedstat,
+    /// SELinux state (`/sys/fs/selinux`).
+    selinux,
+    /// Sockets in use (`/proc/net/sockstat{,6}`).
+    sockstat,
+    /// Packet processing per CPU (`/proc/net/softnet_stat`).
+    softnet,
+    /// Context switches, forks, interrupts, boot time (the metrics sample's `/proc/stat`).
+    stat,
+    /// TCP connections per state (netlink sock_diag).
+    tcpstat,
+    /// Series from `*.prom` files (`--textfile-dir`).
+    textfile,
+    /// The clock, its zone and clock sources.
+    time,
+    /// The kernel's NTP state (`adjtimex`).
+    timex,
+    /// UDP queues (`/proc/net/udp{,6}`).
+    udp_queues,
+    /// `uname`.
+    uname,
+    /// Paging and OOM counters (`/proc/vmstat`).
+    vmstat,
+}
+
+/// The collectors that run, in table order: those the flags turn on, and
+/// of them those `collect[]` names when it names any.
+pub fn selected(options: &Exporter, collect: &[String]) -> Vec<&'static NodeCollector> {
+    TABLE
+        .iter()
+        .copied()
+        .filter(|c| options.enabled(c.name))
+        .filter(|c| collect.is_empty() || collect.iter().any(|n| n == c.name))
+        .collect()
+}
+
+/// What one collector gave: its text, how it went and how long it took.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The collector.
+    pub name: &'static str,
+    /// Its series.
+    pub text: String,
+    /// How it went.
+    pub status: Status,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
+/// How a collector went: node_exporter's `node_scrape_collector_success`
+/// is 1 only for `Read` (its source missing on this host is 0 too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// It read its source.
+    Read,
+    /// Its source is not on this host.
+    Absent,
+    /// It failed (reported to the collector error counters).
+    Failed(String),
+}
+
+/// The series of node_exporter's own scrape bookkeeping for `outcomes`.
+pub fn scrape_series(outcomes: &[Outcome]) -> String {
+    let mut f = Families::default();
+    let d = f.gauge_family(
+        "node_scrape_collector_duration_seconds",
+        "node_exporter: Duration of a collector scrape.",
+    );
+    for o in outcomes {
+        d.push([("collector", o.name)], o.seconds);
+    }
+    let s = f.gauge_family(
+        "node_scrape_collector_success",
+        "node_exporter: Whether a collector succeeded.",
+    );
+    for o in outcomes {
+        let success = if o.status == Status::Read { 1.0 } else { 0.0 };
+        s.push([("collector", o.name)], success);
+    }
+    f.encode()
+}
+
+/// Runs one file collector (on a blocking thread: it reads files).
+pub fn run_files(
+    collector: &'static NodeCollector,
+    read: FilesFn,
+    source: &Source<'_>,
+    errors: &crate::collect::CollectorErrors,
+) -> Outcome {
+    let started = std::time::Instant::now();
+    let result = read(source);
+    outcome(collector, result, started, errors)
+}
+
+/// Runs one sample collector.
+pub async fn run_sample(
+    collector: &'static NodeCollector,
+    read: SampleFn,
+    state: &AppState,
+) -> Outcome {
+    let started = std::time::Instant::now();
+    let result = read(state).await;
+    outcome(collector, result, started, state.errors())
+}
+
+fn outcome(
+    collector: &'static NodeCollector,
+    result: Gathered,
+    started: std::time::Instant,
+    errors: &crate::collect::CollectorErrors,
+) -> Outcome {
+    let (text, status) = match result {
+        Ok(Some(f)) => (f.encode(), Status::Read),
+        Ok(None) => (String::new(), Status::Absent),
+        Err(e) => {
+            errors.report(collector.name, &e);
+            (String::new(), Status::Failed(e.to_string()))
+        }
+    };
+    Outcome {
+        name: collector.name,
+        text,
+        status,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_names_every_collector_of_the_table() {
+        let table: Vec<&str> = TABLE.iter().map(|c| c.name).collect();
+        let config: Vec<&str> = crate::config::COLLECTORS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(table, config);
+    }
+}

@@ -1,0 +1,48 @@
+//! `processes`: processes per state, threads and the PID limits, from the
+//! process scan sonde already does (node_exporter's opt-in collector; on
+//! here because the scan is there anyway).
+
+use std::collections::BTreeMap;
+
+use futures_util::FutureExt;
+
+use super::util::attribute;
+use super::{Families, NodeCollector, Read};
+use crate::collect::CollectError;
+use crate::kinds::processes;
+use crate::state::AppState;
+
+/// The collector.
+pub static COLLECTOR: NodeCollector = NodeCollector {
+    name: "processes",
+    read: Read::Sample(|state| read(state).boxed()),
+};
+
+async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
+    let sample = processes::sample(state).await?;
+    let table = sample.value();
+    let mut states: BTreeMap<char, u64> = BTreeMap::new();
+    let mut threads = 0u64;
+    for row in &table.rows {
+        *states.entry(row.state).or_default() += 1;
+        threads += u64::from(row.threads);
+    }
+    let limit = |file: &str| {
+        attribute(&state.roots().proc.join("sys/kernel").join(file))
+            .and_then(|t| t.trim().parse::<f64>().ok())
+    };
+    let mut f = Families::default();
+    f.gauge("node_processes_threads", "Allocated threads in system", threads as f64);
+    if let Some(max) = limit("threads-max") {
+        f.gauge("node_processes_max_threads", "Limit of threads in the system", max);
+    }
+    let by_state = f.gauge_family("node_processes_state", "Number of processes in each state.");
+    for (s, n) in states {
+        by_state.push([("state", s.to_string())], n as f64);
+    }
+    f.gauge("node_processes_pids", "Number of PIDs", table.rows.len() as f64);
+    if let Some(max) = limit("pid_max") {
+        f.gauge("node_processes_max_processes", "Number of max PIDs limit", max);
+    }
+    Ok(Some(f))
+}
