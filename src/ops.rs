@@ -182,8 +182,9 @@ pub async fn check(config: Config, out: &mut dyn Write) -> Result<(), OpsError> 
         let what = format!("{} {} ×{} (logged above)", e.collector, e.kind, e.count);
         lines.push(CheckLine::broken("errors", what));
     }
+    let width = lines.iter().map(|l| l.label.len()).max().unwrap_or(0);
     for line in &lines {
-        let _ = writeln!(text, "{:<10} {}", line.label, line.text);
+        let _ = writeln!(text, "{:<width$} {}", line.label, line.text);
     }
     quiet_on_closed_pipe(out.write_all(text.as_bytes()))?;
     match lines.iter().filter(|l| l.broken).count() {

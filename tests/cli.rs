@@ -77,6 +77,22 @@ fn bad_flags_and_env_values_name_the_option() {
     );
     fails_with(sonde().args(["--allowed-host", "*."]), "--allowed-host");
     fails_with(sonde().env("SONDE_REDACT", "maybe"), "--redact");
+    fails_with(
+        sonde().args(["--collector", "meminfo,bogus"]),
+        "--collector",
+    );
+    fails_with(
+        sonde().env("SONDE_NO_COLLECTORS", "hwmonn"),
+        "--no-collector",
+    );
+    fails_with(
+        sonde().args(["--netstat-fields", "^(Tcp"]),
+        "--netstat-fields",
+    );
+    fails_with(
+        sonde().env("SONDE_COLLECTORS_DEFAULT", "some"),
+        "--collectors-default",
+    );
 }
 
 #[test]
@@ -356,6 +372,12 @@ fn check_summarises_this_host_and_fails_on_a_broken_source() {
         "GPUs ",
         "sensors ",
         "journal ",
+        "disk_io ",
+        "interfaces ",
+        "pressure ",
+        "sockets ",
+        "node.meminfo ",
+        "node.netstat ",
         "errors ",
     ] {
         assert!(text.contains(line), "no {line:?} line in:\n{text}");

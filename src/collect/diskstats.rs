@@ -61,6 +61,123 @@ pub fn parse_diskstats(text: &str) -> Result<Vec<DiskStat>, ParseError> {
     Ok(out)
 }
 
+/// The udev properties of a block device that are served (node_exporter's
+/// `node_disk_info`, `_filesystem_info`, `_device_mapper_info`).
+pub const UDEV_KEYS: [&str; 16] = [
+    "ID_PATH",
+    "ID_WWN",
+    "ID_MODEL",
+    "SCSI_IDENT_SERIAL",
+    "ID_SERIAL_SHORT",
+    "ID_SERIAL",
+    "ID_REVISION",
+    "ID_FS_TYPE",
+    "ID_FS_USAGE",
+    "ID_FS_UUID",
+    "ID_FS_VERSION",
+    "DM_NAME",
+    "DM_UUID",
+    "DM_VG_NAME",
+    "DM_LV_NAME",
+    "DM_LV_LAYER",
+];
+
+/// One block device: its counters and what udev and sysfs say of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockDevice {
+    /// The `/proc/diskstats` line.
+    pub stat: DiskStat,
+    /// udev's properties among [`UDEV_KEYS`] (`/run/udev/data/bM:m`).
+    pub udev: Vec<(&'static str, String)>,
+    /// `queue/rotational` is 1 (a spinning disk).
+    pub rotational: bool,
+}
+
+impl BlockDevice {
+    /// A udev property, empty where unknown.
+    pub fn udev(&self, key: &str) -> &str {
+        self.udev
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// udev's database entry: its `E:KEY=value` properties among [`UDEV_KEYS`].
+pub fn parse_udev(text: &str) -> Vec<(&'static str, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("E:")?.split_once('='))
+        .filter_map(|(k, v)| {
+            UDEV_KEYS
+                .iter()
+                .find(|key| **key == k)
+                .map(|key| (*key, v.to_owned()))
+        })
+        .collect()
+}
+
+/// Reads `/proc/diskstats`, each device's udev entry (under the root
+/// filesystem's `/run/udev/data`) and its `queue/rotational`: small files,
+/// run it on the blocking pool. Nothing here touches the device itself.
+pub fn read(roots: &super::Roots) -> Result<Vec<BlockDevice>, super::CollectError> {
+    let path = roots.proc.join("diskstats");
+    let text = std::fs::read_to_string(&path).map_err(|e| super::CollectError::read(&path, e))?;
+    let udev_dir = roots.rootfs.join("run/udev/data");
+    Ok(parse_diskstats(&text)?
+        .into_iter()
+        .map(|stat| {
+            let udev =
+                std::fs::read_to_string(udev_dir.join(format!("b{}:{}", stat.major, stat.minor)))
+                    .map(|t| parse_udev(&t))
+                    .unwrap_or_default();
+            let rotational = std::fs::read_to_string(
+                roots
+                    .sys
+                    .join("block")
+                    .join(&stat.name)
+                    .join("queue/rotational"),
+            )
+            .is_ok_and(|r| r.trim() == "1");
+            BlockDevice {
+                stat,
+                udev,
+                rotational,
+            }
+        })
+        .collect())
+}
+
+/// One device's activity over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct IoRates {
+    /// Bytes read per second.
+    pub read_bytes_per_sec: f64,
+    /// Bytes written per second.
+    pub write_bytes_per_sec: f64,
+    /// Reads completed per second.
+    pub reads_per_sec: f64,
+    /// Writes completed per second.
+    pub writes_per_sec: f64,
+    /// Share of the window the device had I/O in flight, 0–100.
+    pub busy_percent: f64,
+}
+
+/// The rates between two readings of one device `secs` apart (a counter
+/// that went backwards, as after a device was replaced, counts as 0).
+pub fn rates(now: &DiskStat, then: Option<&DiskStat>, secs: f64) -> IoRates {
+    if secs <= 0.0 {
+        return IoRates::default();
+    }
+    let delta = |i: usize| now.get(i).saturating_sub(then.map_or(0, |t| t.get(i))) as f64;
+    IoRates {
+        read_bytes_per_sec: delta(2) * 512.0 / secs,
+        write_bytes_per_sec: delta(6) * 512.0 / secs,
+        reads_per_sec: delta(0) / secs,
+        writes_per_sec: delta(4) / secs,
+        busy_percent: (delta(9) / 1000.0 / secs * 100.0).min(100.0),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +195,40 @@ mod tests {
         assert_eq!(d[1].counters.len(), 11);
         assert_eq!(d[1].get(15), 0);
         assert!(parse_diskstats(" 8 0 sda 1 2 3\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    use super::*;
+
+    #[test]
+    fn rates_over_a_window_in_bytes_and_percent() {
+        let then = parse_diskstats(" 8 0 sda 100 0 2000 0 50 0 4000 0 0 1000 0\n").unwrap();
+        let now = parse_diskstats(" 8 0 sda 300 0 6000 0 60 0 8096 0 1 1500 0\n").unwrap();
+        let r = rates(&now[0], Some(&then[0]), 2.0);
+        assert_eq!(r.reads_per_sec, 100.0);
+        assert_eq!(r.read_bytes_per_sec, 4000.0 * 512.0 / 2.0);
+        assert_eq!(r.write_bytes_per_sec, 4096.0 * 512.0 / 2.0);
+        assert_eq!(r.busy_percent, 25.0);
+        let back = rates(&then[0], Some(&now[0]), 2.0);
+        assert_eq!(
+            back.reads_per_sec, 0.0,
+            "a counter going back is no activity"
+        );
+    }
+
+    #[test]
+    fn keeps_only_the_udev_properties_it_serves() {
+        let p = parse_udev(
+            "S:disk/by-id/x\nE:ID_MODEL=Samsung_SSD\nE:ID_FS_TYPE=ext4\nE:DEVLINKS=/dev/a /dev/b\nG:systemd\n",
+        );
+        assert_eq!(
+            p,
+            vec![
+                ("ID_MODEL", "Samsung_SSD".to_owned()),
+                ("ID_FS_TYPE", "ext4".to_owned())
+            ]
+        );
     }
 }

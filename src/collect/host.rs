@@ -2,7 +2,7 @@
 //! boot time, virtualization. A fact that cannot be known is `None`.
 
 use super::disks::Disk;
-use super::{CollectorErrors, Roots, cpu, memory};
+use super::{CollectError, CollectorErrors, Roots, cpu, memory};
 
 /// What `/proc/cpuinfo` says.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -128,13 +128,15 @@ pub struct HostFacts {
     pub boot_time_secs: Option<u64>,
     /// Hypervisor or container name, `none` on bare metal.
     pub virtualization: Option<String>,
+    /// IP addresses per interface.
+    pub addresses: Vec<super::addresses::Address>,
 }
 
 fn read(path: std::path::PathBuf) -> Option<String> {
     std::fs::read_to_string(path).ok()
 }
 
-/// Collects the facts (a few small file reads; done once per server, on
+/// Collects the facts (a few small file reads and the address list; on
 /// the blocking pool), with the disk total from `disks`, the disks sample.
 /// Parse errors go to `errors`.
 pub fn collect(roots: &Roots, disks: &[Disk], errors: &CollectorErrors) -> HostFacts {
@@ -178,6 +180,13 @@ pub fn collect(roots: &Roots, disks: &[Disk], errors: &CollectorErrors) -> HostF
             &dmi,
             cpuinfo.and_then(|c| c.hypervisor),
         ),
+        addresses: errors
+            .ok(
+                "host",
+                super::addresses::read()
+                    .map_err(|e| CollectError::read(std::path::Path::new("getifaddrs"), e)),
+            )
+            .unwrap_or_default(),
     }
 }
 

@@ -18,6 +18,7 @@
 //! - [`errors`]: collector errors, logged once and counted;
 //! - [`clock`]: the samplers' time, real or moved by tests.
 
+pub mod addresses;
 pub mod clock;
 pub mod containers;
 pub mod cpu;
@@ -29,6 +30,7 @@ pub mod host;
 pub mod journal;
 pub mod memory;
 pub mod metrics;
+pub mod netclass;
 pub mod network;
 pub mod pressure;
 pub mod process_detail;

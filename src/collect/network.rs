@@ -60,6 +60,38 @@ pub fn parse_net_dev(text: &str) -> Result<Vec<Interface>, ParseError> {
     Ok(out)
 }
 
+/// One interface's activity over a window, per second.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct NetRates {
+    pub rx_bytes_per_sec: f64,
+    pub tx_bytes_per_sec: f64,
+    pub rx_packets_per_sec: f64,
+    pub tx_packets_per_sec: f64,
+    pub rx_errors_per_sec: f64,
+    pub tx_errors_per_sec: f64,
+    pub rx_drops_per_sec: f64,
+    pub tx_drops_per_sec: f64,
+}
+
+/// The rates between two readings `secs` apart (a counter that went back,
+/// as when an interface was recreated, counts as 0).
+pub fn rates(now: &[u64; 16], then: Option<&[u64; 16]>, secs: f64) -> NetRates {
+    if secs <= 0.0 {
+        return NetRates::default();
+    }
+    let d = |i: usize| now[i].saturating_sub(then.map_or(0, |t| t[i])) as f64 / secs;
+    NetRates {
+        rx_bytes_per_sec: d(0),
+        rx_packets_per_sec: d(1),
+        rx_errors_per_sec: d(2),
+        rx_drops_per_sec: d(3),
+        tx_bytes_per_sec: d(8),
+        tx_packets_per_sec: d(9),
+        tx_errors_per_sec: d(10),
+        tx_drops_per_sec: d(11),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,5 +114,22 @@ mod tests {
     #[test]
     fn rejects_a_truncated_line() {
         assert!(parse_net_dev("h\nh\n eth0: 1 2 3\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod rate_tests {
+    #[test]
+    fn rates_per_second_and_no_bogus_rate_after_a_reset() {
+        let mut then = [0u64; 16];
+        let mut now = [0u64; 16];
+        then[0] = 1000;
+        now[0] = 3000;
+        now[10] = 4;
+        let r = super::rates(&now, Some(&then), 2.0);
+        assert_eq!(r.rx_bytes_per_sec, 1000.0);
+        assert_eq!(r.tx_errors_per_sec, 2.0);
+        let reset = super::rates(&then, Some(&now), 2.0);
+        assert_eq!(reset.rx_bytes_per_sec, 0.0);
     }
 }

@@ -54,6 +54,54 @@ pub fn parse_pressure(text: &str) -> Result<Pressure, ParseError> {
     Ok(out)
 }
 
+/// Every resource's pressure; `None` for one the kernel does not report
+/// (IRQ before 6.1, all of them without CONFIG_PSI or with `psi=0`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct PressureReading {
+    /// Waiting for CPU.
+    pub cpu: Option<Pressure>,
+    /// Waiting for memory.
+    pub memory: Option<Pressure>,
+    /// Waiting for I/O.
+    pub io: Option<Pressure>,
+    /// Stalled by interrupts.
+    pub irq: Option<Pressure>,
+}
+
+impl PressureReading {
+    /// The resources with a reading, by name.
+    pub fn present(&self) -> Vec<(&'static str, Pressure)> {
+        [
+            ("cpu", self.cpu),
+            ("io", self.io),
+            ("memory", self.memory),
+            ("irq", self.irq),
+        ]
+        .into_iter()
+        .filter_map(|(n, p)| p.map(|p| (n, p)))
+        .collect()
+    }
+}
+
+/// Reads `/proc/pressure/*` (four small files: run it on the blocking
+/// pool). A missing file is a resource the kernel does not report; an
+/// unreadable one (`psi=0` makes them fail with EOPNOTSUPP) too.
+pub fn read(roots: &super::Roots) -> Result<PressureReading, super::CollectError> {
+    let dir = roots.proc.join("pressure");
+    let one = |name: &str| -> Result<Option<Pressure>, super::CollectError> {
+        match std::fs::read_to_string(dir.join(name)) {
+            Ok(text) => Ok(Some(parse_pressure(&text)?)),
+            Err(_) => Ok(None),
+        }
+    };
+    Ok(PressureReading {
+        cpu: one("cpu")?,
+        memory: one("memory")?,
+        io: one("io")?,
+        irq: one("irq")?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -58,6 +58,22 @@ pub fn parse_sockstat(text: &str) -> Result<Sockstat, ParseError> {
     Ok(out)
 }
 
+/// Reads `/proc/net/sockstat` and `/proc/net/sockstat6`; `None` for one
+/// that is not there (no IPv6). Small files: run it on the blocking pool.
+pub fn read(
+    roots: &super::Roots,
+) -> Result<(Option<Sockstat>, Option<Sockstat>), super::CollectError> {
+    let one = |name: &str| -> Result<Option<Sockstat>, super::CollectError> {
+        let path = roots.proc.join("net").join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(parse_sockstat(&text)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(super::CollectError::read(&path, e)),
+        }
+    };
+    Ok((one("sockstat")?, one("sockstat6")?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

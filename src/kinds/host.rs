@@ -1,6 +1,7 @@
-//! The `host` kind (`{"type":"host"}` / `get_host`): static facts about
-//! the machine, collected once and kept for the server's life; its JSON
-//! reply, `/api/host` and its `sonde check` line.
+//! The `host` kind (`{"type":"host"}` / `get_host`): facts about the
+//! machine that rarely change, its IP addresses among them, collected when
+//! asked and kept a minute; its JSON reply, `/api/host` and its
+//! `sonde check` line.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use futures_util::FutureExt;
 use serde::Serialize;
 
 use crate::cache::{Sample, Ttl};
+use crate::collect::addresses::Address;
 use crate::collect::host::{self as collector, HostFacts};
 use crate::collect::{CollectError, blocking};
 use crate::server::auth::Authorized;
@@ -24,8 +26,9 @@ use crate::wire::{Frame, json_frame, to_json};
 /// The request's name.
 pub const NAME: &str = "host";
 
-/// `/api/host`'s max-age: the facts are kept for the server's life.
-const MAX_AGE: Duration = Duration::from_secs(3600);
+/// How long the facts are kept (and `/api/host`'s max-age): the host name
+/// and the addresses can change under a running server.
+const MAX_AGE: Duration = Duration::from_secs(60);
 
 /// The kind, for the table.
 pub static KIND: Kind = Kind {
@@ -39,16 +42,16 @@ pub static KIND: Kind = Kind {
     check: Some(|state| check(state).boxed()),
 };
 
-/// The host facts, once collected.
+/// The host facts, as last collected.
 #[derive(Debug)]
 pub struct HostPart {
-    /// Collected once, kept for the server's life.
+    /// Kept [`MAX_AGE`].
     cache: Ttl<HostFacts>,
 }
 
 fn part(_: &Context<'_>) -> Part {
     Box::new(HostPart {
-        cache: Ttl::new(Duration::MAX),
+        cache: Ttl::new(MAX_AGE),
     })
 }
 
@@ -138,6 +141,8 @@ pub struct Host<'a> {
     pub virtualization: Option<&'a str>,
     /// sonde's version.
     pub version: &'static str,
+    /// Additive: IP addresses, each with its interface.
+    pub addresses: &'a [Address],
 }
 
 impl<'a> From<&'a HostFacts> for Host<'a> {
@@ -156,6 +161,7 @@ impl<'a> From<&'a HostFacts> for Host<'a> {
             boot_time: h.boot_time_secs,
             virtualization: h.virtualization.as_deref(),
             version: crate::VERSION,
+            addresses: &h.addresses,
         }
     }
 }

@@ -47,6 +47,14 @@ kinds! {
     host,
     /// Containers and systemd services.
     containers,
+    /// Block device I/O rates.
+    disk_io,
+    /// Network interfaces: state, addresses, rates.
+    interfaces,
+    /// Pressure stall information.
+    pressure,
+    /// Sockets per protocol and TCP states.
+    sockets,
     /// node_exporter's collectors, on /metrics only.
     node,
 }

@@ -146,10 +146,16 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
         .map(|o| {
             let series = o.text.lines().filter(|l| !l.starts_with('#')).count();
             let ms = o.seconds * 1000.0;
+            let label = node::TABLE
+                .iter()
+                .position(|c| c.name == o.name)
+                .and_then(|i| node::CHECK_LABELS.get(i))
+                .copied()
+                .unwrap_or(NAME);
             match &o.status {
-                Status::Read => CheckLine::ok(o.name, format!("{series} series … {ms:.1} ms")),
-                Status::Absent => CheckLine::ok(o.name, "not on this host".to_owned()),
-                Status::Failed(e) => CheckLine::broken(o.name, format!("BROKEN: {e}")),
+                Status::Read => CheckLine::ok(label, format!("{series} series … {ms:.1} ms")),
+                Status::Absent => CheckLine::ok(label, "not on this host".to_owned()),
+                Status::Failed(e) => CheckLine::broken(label, format!("BROKEN: {e}")),
             }
         })
         .collect();

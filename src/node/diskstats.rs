@@ -1,17 +1,18 @@
-//! `diskstats`: I/O per block device (`/proc/diskstats`), with its udev
-//! identity (`/run/udev/data`) in `node_disk_info`.
+//! `diskstats`: I/O per block device, with its udev identity in
+//! `node_disk_info`, from the `disk_io` kind's reading.
 
-use std::collections::HashMap;
+use futures_util::FutureExt;
 
-use super::util::{attribute, read};
-use super::{Families, NodeCollector, Read, Source};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
-use crate::collect::diskstats::{DiskStat, parse_diskstats};
+use crate::collect::diskstats::BlockDevice;
+use crate::kinds::disk_io;
+use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "diskstats",
-    read: Read::Files(collect),
+    read: Read::Sample(|state| read(state).boxed()),
 };
 
 /// The counters in `/proc/diskstats` order: series, help, unit factor
@@ -36,96 +37,57 @@ const SERIES: [(&str, &str, f64, bool); 17] = [
     ("node_disk_flush_requests_time_seconds_total", "This is the total number of seconds spent by all flush requests.", 0.001, true),
 ];
 
-fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let text = read(&src.roots.proc.join("diskstats"))?;
-    let disks: Vec<DiskStat> = parse_diskstats(&text)?
-        .into_iter()
-        .filter(|d| !src.options.diskstats_device_exclude.is_match(&d.name))
-        .collect();
-    let udev_dir = src.roots.rootfs.join("run/udev/data");
+async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
+    let sample = disk_io::sample(state).await?;
+    let disks: Vec<&BlockDevice> = sample.value().listed().map(|(d, _)| d).collect();
     let mut f = Families::default();
     let info = f.gauge_family("node_disk_info", "Info of /sys/block/<block_device>.");
-    let mut fs_info = Vec::new();
-    let mut dm_info = Vec::new();
     for d in &disks {
-        let udev = attribute(&udev_dir.join(format!("b{}:{}", d.major, d.minor)))
-            .map(|t| parse_udev(&t))
-            .unwrap_or_default();
-        let get = |k: &str| udev.get(k).cloned().unwrap_or_default();
         let serial = ["SCSI_IDENT_SERIAL", "ID_SERIAL_SHORT", "ID_SERIAL"]
             .iter()
-            .map(|k| get(k))
+            .map(|k| d.udev(k))
             .find(|s| !s.is_empty())
             .unwrap_or_default();
-        let rotational = attribute(&src.roots.sys.join("block").join(&d.name).join("queue/rotational"))
-            .filter(|r| r.trim() == "1")
-            .map_or("0", |_| "1");
         info.push(
             [
-                ("device", d.name.clone()),
-                ("major", d.major.to_string()),
-                ("minor", d.minor.to_string()),
-                ("path", get("ID_PATH")),
-                ("wwn", get("ID_WWN")),
-                ("model", get("ID_MODEL")),
+                ("device", d.stat.name.as_str()),
+                ("major", &d.stat.major.to_string()),
+                ("minor", &d.stat.minor.to_string()),
+                ("path", d.udev("ID_PATH")),
+                ("wwn", d.udev("ID_WWN")),
+                ("model", d.udev("ID_MODEL")),
                 ("serial", serial),
-                ("revision", get("ID_REVISION")),
-                ("rotational", rotational.to_owned()),
+                ("revision", d.udev("ID_REVISION")),
+                ("rotational", if d.rotational { "1" } else { "0" }),
             ],
             1.0,
         );
-        if !get("ID_FS_TYPE").is_empty() {
-            fs_info.push([
-                ("device", d.name.clone()),
-                ("type", get("ID_FS_TYPE")),
-                ("usage", get("ID_FS_USAGE")),
-                ("uuid", get("ID_FS_UUID")),
-                ("version", get("ID_FS_VERSION")),
-            ]);
-        }
-        if !get("DM_NAME").is_empty() {
-            dm_info.push([
-                ("device", d.name.clone()),
-                ("name", get("DM_NAME")),
-                ("uuid", get("DM_UUID")),
-                ("vg_name", get("DM_VG_NAME")),
-                ("lv_name", get("DM_LV_NAME")),
-                ("lv_layer", get("DM_LV_LAYER")),
-            ]);
-        }
     }
     for (i, (name, help, factor, counter)) in SERIES.iter().enumerate() {
-        let family = if *counter { f.counter_family(*name, *help) } else { f.gauge_family(*name, *help) };
-        for d in disks.iter().filter(|d| i < d.counters.len()) {
-            family.push([("device", d.name.as_str())], d.get(i) as f64 * factor);
+        let family = if *counter {
+            f.counter_family(*name, *help)
+        } else {
+            f.gauge_family(*name, *help)
+        };
+        for d in disks.iter().filter(|d| i < d.stat.counters.len()) {
+            family.push([("device", d.stat.name.as_str())], d.stat.get(i) as f64 * factor);
         }
     }
     let fs = f.gauge_family("node_disk_filesystem_info", "Info about disk filesystem.");
-    for labels in fs_info {
-        fs.push(labels, 1.0);
+    for d in disks.iter().filter(|d| !d.udev("ID_FS_TYPE").is_empty()) {
+        let keys = [("type", "ID_FS_TYPE"), ("usage", "ID_FS_USAGE"), ("uuid", "ID_FS_UUID"), ("version", "ID_FS_VERSION")];
+        fs.push(
+            std::iter::once(("device", d.stat.name.as_str())).chain(keys.map(|(l, k)| (l, d.udev(k)))),
+            1.0,
+        );
     }
     let dm = f.gauge_family("node_disk_device_mapper_info", "Info about disk device mapper.");
-    for labels in dm_info {
-        dm.push(labels, 1.0);
+    for d in disks.iter().filter(|d| !d.udev("DM_NAME").is_empty()) {
+        let keys = [("name", "DM_NAME"), ("uuid", "DM_UUID"), ("vg_name", "DM_VG_NAME"), ("lv_name", "DM_LV_NAME"), ("lv_layer", "DM_LV_LAYER")];
+        dm.push(
+            std::iter::once(("device", d.stat.name.as_str())).chain(keys.map(|(l, k)| (l, d.udev(k)))),
+            1.0,
+        );
     }
     Ok(Some(f))
-}
-
-/// udev's database entry: its `E:KEY=value` properties.
-pub fn parse_udev(text: &str) -> HashMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("E:")?.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn reads_udev_properties() {
-        let p = super::parse_udev("S:disk/by-id/x\nE:ID_MODEL=Samsung_SSD\nE:ID_FS_TYPE=ext4\nG:systemd\n");
-        assert_eq!(p["ID_MODEL"], "Samsung_SSD");
-        assert_eq!(p["ID_FS_TYPE"], "ext4");
-        assert_eq!(p.len(), 2);
-    }
 }

@@ -74,6 +74,9 @@ macro_rules! collectors {
 
         /// Every collector, in the order `/metrics` writes them.
         pub static TABLE: &[&NodeCollector] = &[$(&$module::COLLECTOR),*];
+
+        /// Each collector's label in `sonde check`, in table order.
+        pub static CHECK_LABELS: &[&str] = &[$(concat!("node.", stringify!($module))),*];
     };
 }
 

@@ -1,119 +1,27 @@
 //! `netclass`: each network device's sysfs attributes (`/sys/class/net`):
-//! up, carrier, speed, MTU, flags…
+//! up, carrier, speed, MTU, flags…, from the `interfaces` kind's reading.
 
-use std::path::Path;
+use futures_util::FutureExt;
 
-use super::util::attribute;
-use super::{Families, NodeCollector, Read, Source};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
+use crate::collect::netclass::{NUMERIC, NetClass};
+use crate::kinds::interfaces;
+use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "netclass",
-    read: Read::Files(read),
+    read: Read::Sample(|state| read(state).boxed()),
 };
 
-/// The numeric attributes node_exporter serves: series suffix, file,
-/// counter or not.
-const NUMERIC: [(&str, &str, bool); 14] = [
-    ("address_assign_type", "addr_assign_type", false),
-    ("carrier", "carrier", false),
-    ("carrier_changes_total", "carrier_changes", true),
-    ("carrier_up_changes_total", "carrier_up_count", true),
-    ("carrier_down_changes_total", "carrier_down_count", true),
-    ("device_id", "dev_id", false),
-    ("dormant", "dormant", false),
-    ("flags", "flags", false),
-    ("iface_id", "ifindex", false),
-    ("iface_link", "iflink", false),
-    ("iface_link_mode", "link_mode", false),
-    ("mtu_bytes", "mtu", false),
-    ("name_assign_type", "name_assign_type", false),
-    ("net_dev_group", "netdev_group", false),
-];
-
-/// One device's attributes.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NetClass {
-    /// The device name.
-    pub name: String,
-    /// `operstate`, `address`, `broadcast`, `duplex`, `ifalias`.
-    pub operstate: String,
-    pub address: String,
-    pub broadcast: String,
-    pub duplex: String,
-    pub ifalias: String,
-    /// The numeric attributes that could be read, in [`NUMERIC`] order.
-    pub numbers: Vec<(&'static str, bool, i64)>,
-    /// Mbit/s (-1 where the driver does not know).
-    pub speed: Option<i64>,
-    /// `tx_queue_len`.
-    pub tx_queue_len: Option<i64>,
-    /// `type` (ARPHRD_*).
-    pub protocol_type: Option<i64>,
-    /// `flags`, for the admin state.
-    pub flags: Option<i64>,
-    /// `statistics/rx_nohandler`: packets dropped for want of a protocol
-    /// handler (node_exporter's netdev serves it from netlink; `/proc/net/dev`
-    /// lacks it, sysfs has it).
-    pub rx_nohandler: Option<i64>,
-}
-
-/// A number as sysfs writes it: decimal, or hexadecimal with `0x`.
-pub fn number(text: &str) -> Option<i64> {
-    let t = text.trim();
-    match t.strip_prefix("0x") {
-        Some(hex) => i64::from_str_radix(hex, 16).ok(),
-        None => t.parse().ok(),
-    }
-}
-
-/// Reads one device's directory.
-pub fn read_device(dir: &Path, name: &str) -> NetClass {
-    let text = |f: &str| attribute(&dir.join(f)).unwrap_or_default();
-    let num = |f: &str| attribute(&dir.join(f)).and_then(|t| number(&t));
-    NetClass {
-        name: name.to_owned(),
-        operstate: text("operstate"),
-        address: text("address"),
-        broadcast: text("broadcast"),
-        duplex: text("duplex"),
-        ifalias: text("ifalias"),
-        numbers: NUMERIC
-            .iter()
-            .filter_map(|(series, file, counter)| num(file).map(|v| (*series, *counter, v)))
-            .collect(),
-        speed: num("speed"),
-        tx_queue_len: num("tx_queue_len"),
-        protocol_type: num("type"),
-        flags: num("flags"),
-        rx_nohandler: num("statistics/rx_nohandler"),
-    }
-}
-
-/// Every device under `/sys/class/net`, by name.
-pub fn read_all(sys: &Path) -> Result<Option<Vec<NetClass>>, CollectError> {
-    let dir = sys.join("class/net");
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(CollectError::read(&dir, e)),
-    };
-    let mut out: Vec<NetClass> = entries
-        .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| read_device(&e.path(), &e.file_name().to_string_lossy()))
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Some(out))
-}
-
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let Some(devices) = read_all(&src.roots.sys)? else {
+async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
+    let sample = interfaces::sample(state).await?;
+    let Some(devices) = &sample.value().classes else {
         return Ok(None);
     };
-    let mut f = families(&devices);
-    let exclude = src.options.netdev_device_exclude.as_ref();
+    let mut f = families(devices);
+    let exclude = state.config.exporter.netdev_device_exclude.as_ref();
     let nohandler = f.counter_family(
         "node_network_receive_nohandler_total",
         "Network device statistic receive_nohandler.",
@@ -193,13 +101,8 @@ pub fn families(devices: &[NetClass]) -> Families {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::netclass::read_all;
 
-    #[test]
-    fn reads_numbers_in_both_bases() {
-        assert_eq!(number("0x1003\n"), Some(0x1003));
-        assert_eq!(number("-1\n"), Some(-1));
-        assert_eq!(number("fast"), None);
-    }
 
     #[test]
     fn reads_a_device_directory() {

@@ -1,26 +1,23 @@
-//! `pressure`: total stall time per resource, from `/proc/pressure`.
+//! `pressure`: total stall time per resource, from the `pressure` kind's
+//! reading of `/proc/pressure`.
 
-use super::util::read_optional;
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
-use crate::collect::pressure::{Pressure, parse_pressure};
+use crate::collect::pressure::Pressure;
+use crate::kinds::pressure;
+use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "pressure",
-    read: Read::Files(read),
+    read: Read::Sample(|state| read(state).boxed()),
 };
 
-/// The resources, in node_exporter's order.
-pub const RESOURCES: [&str; 4] = ["cpu", "io", "memory", "irq"];
-
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let mut found = Vec::new();
-    for resource in RESOURCES {
-        if let Some(text) = read_optional(&src.roots.proc.join("pressure").join(resource))? {
-            found.push((resource, parse_pressure(&text)?));
-        }
-    }
+async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
+    let sample = pressure::sample(state).await?;
+    let found = sample.value().present();
     if found.is_empty() {
         return Ok(None);
     }

@@ -1,26 +1,30 @@
-//! `sockstat`: sockets in use per protocol, IPv4 and IPv6.
+//! `sockstat`: sockets in use per protocol, IPv4 and IPv6, from the
+//! `sockets` kind's reading.
 
-use super::util::read_optional;
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
-use crate::collect::sockstat::{Sockstat, parse_sockstat};
+use crate::collect::sockstat::Sockstat;
+use crate::kinds::sockets;
+use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "sockstat",
-    read: Read::Files(read),
+    read: Read::Sample(|state| read(state).boxed()),
 };
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let v4 = read_optional(&src.roots.proc.join("net/sockstat"))?;
-    let v6 = read_optional(&src.roots.proc.join("net/sockstat6"))?;
-    if v4.is_none() && v6.is_none() {
+async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
+    let sample = sockets::sample(state).await?;
+    let v = sample.value();
+    if v.v4.is_none() && v.v6.is_none() {
         return Ok(None);
     }
     let page = rustix::param::page_size() as u64;
     let mut f = Families::default();
-    for text in [v4, v6].into_iter().flatten() {
-        families(&mut f, &parse_sockstat(&text)?, page);
+    for s in v.v4.iter().chain(&v.v6) {
+        families(&mut f, s, page);
     }
     Ok(Some(f))
 }

@@ -1,20 +1,24 @@
 //! `tcpstat`: TCP connections per state (node_exporter's opt-in
-//! collector; on here because netlink makes it cheap at any count).
+//! collector; on here because netlink makes it cheap at any count), from
+//! the `sockets` kind's reading.
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
-use crate::collect::tcp_states::{self, STATES, TcpStates};
+use crate::collect::tcp_states::{STATES, TcpStates};
+use crate::kinds::sockets;
+use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "tcpstat",
-    read: Read::Files(read),
+    read: Read::Sample(|state| read(state).boxed()),
 };
 
-fn read(_: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let states = tcp_states::read()
-        .map_err(|e| CollectError::read(std::path::Path::new("netlink sock_diag"), e))?;
-    Ok(Some(families(&states)))
+async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
+    let sample = sockets::sample(state).await?;
+    Ok(sample.value().tcp.map(|t| families(&t)))
 }
 
 /// Every state (zero included, so a dashboard's line does not break) and

@@ -1,0 +1,200 @@
+//! The `disk_io` kind (`{"type":"disk_io"}` / `get_disk_io`): per block
+//! device, bytes and operations per second and busy %, computed here
+//! between samples as CPU% is, beside the raw counters; `/api/disk_io`;
+//! its `sonde check` line. Whole disks (the devices node_exporter's
+//! diskstats keeps: `--diskstats-device-exclude`). The same reading
+//! serves node_exporter's diskstats collector.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+
+use crate::cache::{Sample, Ttl};
+use crate::collect::diskstats::{self as collector, BlockDevice, DiskStat, IoRates};
+use crate::collect::{CollectError, History, blocking, lock};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "disk_io";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_disk_io",
+    keyed: false,
+    part,
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    routes: |r| r.route("/api/disk_io", get(handler)),
+    series: None,
+    check: Some(|state| check(state).boxed()),
+};
+
+/// One disk I/O sample: every block device, with its rates.
+#[derive(Debug, Clone)]
+pub struct DiskIo {
+    /// Every device of `/proc/diskstats`, with its rates over the window.
+    pub devices: Vec<(BlockDevice, IoRates)>,
+    /// Seconds the rates cover (since boot for the first sample).
+    pub window_secs: f64,
+    /// The devices the reply leaves out (`--diskstats-device-exclude`:
+    /// partitions, loop and RAM disks).
+    pub exclude: Arc<regex::Regex>,
+}
+
+impl DiskIo {
+    /// The devices the reply lists.
+    pub fn listed(&self) -> impl Iterator<Item = &(BlockDevice, IoRates)> {
+        self.devices
+            .iter()
+            .filter(|(d, _)| !self.exclude.is_match(&d.stat.name))
+    }
+}
+
+/// Disk I/O samples and the counters' recent history.
+#[derive(Debug)]
+pub struct DiskIoPart {
+    cache: Ttl<DiskIo>,
+    history: Mutex<History<Vec<DiskStat>>>,
+    exclude: Arc<regex::Regex>,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    Box::new(DiskIoPart {
+        cache: Ttl::new(cx.config.ttl.metrics()),
+        history: Mutex::new(History::default()),
+        exclude: Arc::new(cx.config.exporter.diskstats_device_exclude.clone()),
+    })
+}
+
+/// The disk I/O sample: read on the blocking pool, its rates against the
+/// newest earlier reading at least a second old (or boot, the first time:
+/// a since-boot average rather than no answer).
+pub async fn sample(state: &AppState) -> Result<Shared<DiskIo>, CollectError> {
+    let part = state.part::<DiskIoPart>()?;
+    let errors = state.errors();
+    part.cache
+        .get_or_load(|| async {
+            let roots = state.roots().clone();
+            let devices = blocking(errors, NAME, move || collector::read(&roots))
+                .await?
+                .inspect_err(|e| {
+                    errors.report(NAME, e);
+                })?;
+            let now = Instant::now();
+            let mut history = lock(&part.history);
+            let since_boot = crate::collect::metrics::now_ms() as f64 / 1000.0
+                - state.clock().boot_time_secs as f64;
+            let (window_secs, base) = match history.baseline(now) {
+                Some((at, base)) => (now.duration_since(at).as_secs_f64(), Some(base)),
+                None => (since_boot.max(0.0), None),
+            };
+            let devices: Vec<(BlockDevice, IoRates)> = devices
+                .into_iter()
+                .map(|d| {
+                    let then = base.and_then(|b| b.iter().find(|s| s.name == d.stat.name));
+                    let rates = collector::rates(&d.stat, then, window_secs);
+                    (d, rates)
+                })
+                .collect();
+            history.push(now, devices.iter().map(|(d, _)| d.stat.clone()).collect());
+            Ok(DiskIo {
+                devices,
+                window_secs,
+                exclude: part.exclude.clone(),
+            })
+        })
+        .await
+}
+
+/// One device of the reply.
+#[derive(Debug, Serialize)]
+struct Device<'a> {
+    name: &'a str,
+    #[serde(flatten)]
+    rates: IoRates,
+    /// I/Os in flight now.
+    in_flight: u64,
+    /// Cumulative counters since boot.
+    read_bytes: u64,
+    written_bytes: u64,
+    reads: u64,
+    writes: u64,
+    io_time_ms: u64,
+    /// udev's model, if known.
+    model: Option<&'a str>,
+    /// A spinning disk.
+    rotational: bool,
+}
+
+/// The `disk_io` reply.
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    /// Milliseconds the rates cover.
+    window_ms: u64,
+    devices: Vec<Device<'a>>,
+}
+
+/// The reply's JSON, made once per sample: the devices the diskstats
+/// filter keeps (whole disks).
+pub fn json(s: &Sample<DiskIo>) -> Bytes {
+    s.json(|v| {
+        let devices = v
+            .listed()
+            .map(|(d, rates)| Device {
+                name: &d.stat.name,
+                rates: *rates,
+                in_flight: d.stat.get(8),
+                read_bytes: d.stat.get(2).saturating_mul(512),
+                written_bytes: d.stat.get(6).saturating_mul(512),
+                reads: d.stat.get(0),
+                writes: d.stat.get(4),
+                io_time_ms: d.stat.get(9),
+                model: Some(d.udev("ID_MODEL")).filter(|m| !m.is_empty()),
+                rotational: d.rotational,
+            })
+            .collect();
+        to_json(&Reply {
+            window_ms: (v.window_secs * 1000.0) as u64,
+            devices,
+        })
+    })
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<DiskIo>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/disk_io`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.metrics();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// `sonde check`: each whole disk's activity.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = Instant::now();
+    let line = match sample(state).await {
+        Ok(s) => {
+            let list: Vec<String> = s
+                .value()
+                .listed()
+                .map(|(d, r)| format!("{} {:.0}% busy", d.stat.name, r.busy_percent))
+                .collect();
+            let ms = elapsed_ms(timed);
+            CheckLine::ok(NAME, format!("{} ({}) … {ms:.1} ms", list.len(), list.join(", ")))
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}

@@ -1,0 +1,261 @@
+//! The `interfaces` kind (`{"type":"interfaces"}` / `get_interfaces`): per
+//! network interface, its state, speed, MTU, MAC and addresses, and bytes,
+//! packets, errors and drops per second (computed here between samples, as
+//! CPU% is) beside the raw counters; `/api/interfaces`; its `sonde check`
+//! line. The counters are the metrics sample's reading of `/proc/net/dev`;
+//! the sysfs attributes serve node_exporter's netclass collector too.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+
+use crate::cache::{Sample, Ttl};
+use crate::collect::addresses::{self, Address};
+use crate::collect::netclass::{self, NetClass};
+use crate::collect::network::{self, Interface, NetRates};
+use crate::collect::{CollectError, History, blocking, lock};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "interfaces";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_interfaces",
+    keyed: false,
+    part,
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    routes: |r| r.route("/api/interfaces", get(handler)),
+    series: None,
+    check: Some(|state| check(state).boxed()),
+};
+
+/// One interfaces sample.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Interfaces {
+    /// Each interface of `/proc/net/dev` with its rates over the window.
+    pub counters: Vec<(Interface, NetRates)>,
+    /// Every device's sysfs attributes (`None` without `/sys/class/net`).
+    pub classes: Option<Vec<NetClass>>,
+    /// Every address (empty where they could not be listed: reported).
+    pub addresses: Vec<Address>,
+    /// Seconds the rates cover (since boot for the first sample).
+    pub window_secs: f64,
+}
+
+/// Interfaces samples and the counters' recent history.
+#[derive(Debug)]
+pub struct InterfacesPart {
+    cache: Ttl<Interfaces>,
+    history: Mutex<History<Counters>>,
+}
+
+/// Each interface's `/proc/net/dev` counters, by name.
+type Counters = Vec<(String, [u64; 16])>;
+
+fn part(cx: &Context<'_>) -> Part {
+    Box::new(InterfacesPart {
+        cache: Ttl::new(cx.config.ttl.metrics()),
+        history: Mutex::new(History::default()),
+    })
+}
+
+/// The interfaces sample: the counters from the metrics sample, the sysfs
+/// attributes and addresses read on the blocking pool, the rates against
+/// the newest earlier reading at least a second old (boot the first time).
+pub async fn sample(state: &AppState) -> Result<Shared<Interfaces>, CollectError> {
+    let part = state.part::<InterfacesPart>()?;
+    let errors = state.errors();
+    part.cache
+        .get_or_load(|| async {
+            let metrics = super::metrics::sample(state).await?;
+            let (roots, errs) = (state.roots().clone(), errors.clone());
+            let (classes, addresses) = blocking(errors, NAME, move || {
+                let classes = errs.ok(NAME, netclass::read_all(&roots.sys)).flatten();
+                let addresses = errs
+                    .ok(
+                        NAME,
+                        addresses::read().map_err(|e| {
+                            CollectError::read(std::path::Path::new("getifaddrs"), e)
+                        }),
+                    )
+                    .unwrap_or_default();
+                (classes, addresses)
+            })
+            .await?;
+            let now = Instant::now();
+            let mut history = lock(&part.history);
+            let since_boot = crate::collect::metrics::now_ms() as f64 / 1000.0
+                - state.clock().boot_time_secs as f64;
+            let (window_secs, base) = match history.baseline(now) {
+                Some((at, base)) => (now.duration_since(at).as_secs_f64(), Some(base)),
+                None => (since_boot.max(0.0), None),
+            };
+            let counters: Vec<(Interface, NetRates)> = metrics
+                .value()
+                .networks
+                .iter()
+                .map(|i| {
+                    let then = base.and_then(|b| b.iter().find(|(n, _)| *n == i.name).map(|(_, c)| c));
+                    (i.clone(), network::rates(&i.counters, then, window_secs))
+                })
+                .collect();
+            history.push(now, counters.iter().map(|(i, _)| (i.name.clone(), i.counters)).collect());
+            Ok(Interfaces {
+                counters,
+                classes,
+                addresses,
+                window_secs,
+            })
+        })
+        .await
+}
+
+/// One address in the reply.
+#[derive(Debug, Serialize)]
+struct Addr<'a> {
+    family: &'static str,
+    address: &'a str,
+    prefix: u8,
+}
+
+/// One interface of the reply.
+#[derive(Debug, Serialize)]
+struct Entry<'a> {
+    name: &'a str,
+    /// `operstate` is `up`.
+    up: Option<bool>,
+    /// The kernel's `operstate` (`up`, `down`, `unknown`, `dormant`…).
+    operstate: Option<&'a str>,
+    /// Link speed, Mbit/s; null where the driver does not know.
+    speed_mbps: Option<i64>,
+    mtu: Option<i64>,
+    mac: Option<&'a str>,
+    addresses: Vec<Addr<'a>>,
+    #[serde(flatten)]
+    rates: NetRates,
+    /// Cumulative counters since the interface appeared.
+    rx_bytes: u64,
+    tx_bytes: u64,
+    rx_packets: u64,
+    tx_packets: u64,
+    rx_errors: u64,
+    tx_errors: u64,
+    rx_drops: u64,
+    tx_drops: u64,
+}
+
+/// The `interfaces` reply.
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    /// Milliseconds the rates cover.
+    window_ms: u64,
+    interfaces: Vec<Entry<'a>>,
+}
+
+/// The reply's JSON, made once per sample.
+pub fn json(s: &Sample<Interfaces>) -> Bytes {
+    s.json(|v| {
+        let interfaces = v
+            .counters
+            .iter()
+            .map(|(i, rates)| {
+                let class = v.classes.iter().flatten().find(|c| c.name == i.name);
+                let mtu = class.and_then(|c| c.numbers.iter().find(|(s, _, _)| *s == "mtu_bytes"));
+                Entry {
+                    name: &i.name,
+                    up: class.map(is_up),
+                    operstate: class.map(|c| c.operstate.as_str()),
+                    speed_mbps: class.and_then(|c| c.speed).filter(|s| *s >= 0),
+                    mtu: mtu.map(|(_, _, v)| *v),
+                    mac: class.map(|c| c.address.as_str()).filter(|a| !a.is_empty()),
+                    addresses: v
+                        .addresses
+                        .iter()
+                        .filter(|a| a.interface == i.name)
+                        .map(|a| Addr {
+                            family: a.family,
+                            address: &a.address,
+                            prefix: a.prefix,
+                        })
+                        .collect(),
+                    rates: *rates,
+                    rx_bytes: i.counters[0],
+                    rx_packets: i.counters[1],
+                    rx_errors: i.counters[2],
+                    rx_drops: i.counters[3],
+                    tx_bytes: i.counters[8],
+                    tx_packets: i.counters[9],
+                    tx_errors: i.counters[10],
+                    tx_drops: i.counters[11],
+                }
+            })
+            .collect();
+        to_json(&Reply {
+            window_ms: (v.window_secs * 1000.0) as u64,
+            interfaces,
+        })
+    })
+}
+
+/// Whether an interface carries traffic: its operstate is `up`, or
+/// `unknown` (loopback, tunnels: drivers that do not track it) with the
+/// interface set up (`IFF_UP`).
+fn is_up(c: &NetClass) -> bool {
+    c.operstate == "up" || (c.operstate == "unknown" && c.flags.is_some_and(|f| f & 1 == 1))
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<Interfaces>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/interfaces`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.metrics();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// `sonde check`: each interface, its state and addresses.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = Instant::now();
+    let line = match sample(state).await {
+        Ok(s) => {
+            let v = s.value();
+            let list: Vec<String> = v
+                .counters
+                .iter()
+                .map(|(i, _)| {
+                    let state = v
+                        .classes
+                        .iter()
+                        .flatten()
+                        .find(|c| c.name == i.name)
+                        .map_or("?", |c| c.operstate.as_str());
+                    let addrs: Vec<&str> = v
+                        .addresses
+                        .iter()
+                        .filter(|a| a.interface == i.name)
+                        .map(|a| a.address.as_str())
+                        .collect();
+                    format!("{} {state} [{}]", i.name, addrs.join(" "))
+                })
+                .collect();
+            let ms = elapsed_ms(timed);
+            CheckLine::ok(NAME, format!("{} ({}) … {ms:.1} ms", list.len(), list.join(", ")))
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}

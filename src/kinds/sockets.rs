@@ -1,0 +1,161 @@
+//! The `sockets` kind (`{"type":"sockets"}` / `get_sockets`): sockets in
+//! use per protocol (`/proc/net/sockstat{,6}`) and TCP connections per
+//! state (netlink sock_diag); `/api/sockets`; its `sonde check` line. The
+//! same reading serves node_exporter's sockstat and tcpstat collectors.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+
+use crate::cache::{Sample, Ttl};
+use crate::collect::sockstat::{self, Sockstat};
+use crate::collect::tcp_states::{self, STATES, TcpStates};
+use crate::collect::{CollectError, blocking};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "sockets";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_sockets",
+    keyed: false,
+    part,
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    routes: |r| r.route("/api/sockets", get(handler)),
+    series: None,
+    check: Some(|state| check(state).boxed()),
+};
+
+/// One sockets sample.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sockets {
+    /// `/proc/net/sockstat`, if there.
+    pub v4: Option<Sockstat>,
+    /// `/proc/net/sockstat6`, if there.
+    pub v6: Option<Sockstat>,
+    /// TCP states; `None` where netlink refused (reported).
+    pub tcp: Option<TcpStates>,
+}
+
+/// Sockets samples.
+#[derive(Debug)]
+pub struct SocketsPart {
+    cache: Ttl<Sockets>,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    Box::new(SocketsPart {
+        cache: Ttl::new(cx.config.ttl.metrics()),
+    })
+}
+
+/// The sockets sample, from its cache or read now on the blocking pool. A
+/// netlink failure is reported and leaves the TCP states null.
+pub async fn sample(state: &AppState) -> Result<Shared<Sockets>, CollectError> {
+    let part = state.part::<SocketsPart>()?;
+    let errors = state.errors();
+    part.cache
+        .get_or_load(|| async {
+            let (roots, errs) = (state.roots().clone(), errors.clone());
+            blocking(errors, NAME, move || {
+                let (v4, v6) = sockstat::read(&roots).inspect_err(|e| {
+                    errs.report(NAME, e);
+                })?;
+                let tcp = errs.ok(
+                    NAME,
+                    tcp_states::read().map_err(|e| {
+                        CollectError::read(std::path::Path::new("netlink sock_diag"), e)
+                    }),
+                );
+                Ok(Sockets { v4, v6, tcp })
+            })
+            .await?
+        })
+        .await
+}
+
+/// The `sockets` reply, borrowing from the sample.
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    /// IPv4 sockets in use (`sockets: used`).
+    sockets_used: Option<u64>,
+    /// Per protocol (`TCP`, `UDP`, `TCP6`…), its counters (`inuse`,
+    /// `orphan`, `tw`, `alloc`, `mem` in pages, `memory`).
+    protocols: BTreeMap<&'a str, BTreeMap<&'a str, u64>>,
+    /// TCP connections per state, IPv4 and IPv6 together; null where
+    /// netlink is refused.
+    tcp_states: Option<BTreeMap<&'static str, u64>>,
+    /// Bytes waiting in TCP receive queues.
+    tcp_rx_queued_bytes: Option<u64>,
+    /// Bytes waiting in TCP send queues.
+    tcp_tx_queued_bytes: Option<u64>,
+}
+
+/// The reply's JSON, made once per sample.
+pub fn json(s: &Sample<Sockets>) -> Bytes {
+    s.json(|v| {
+        let protocols = v
+            .v4
+            .iter()
+            .chain(&v.v6)
+            .flat_map(|s| &s.protocols)
+            .map(|p| {
+                let fields = p.fields.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+                (p.name.as_str(), fields)
+            })
+            .collect();
+        to_json(&Reply {
+            sockets_used: v.v4.as_ref().and_then(|s| s.used),
+            protocols,
+            tcp_states: v.tcp.map(|t| STATES.iter().copied().zip(t.counts).collect()),
+            tcp_rx_queued_bytes: v.tcp.map(|t| t.rx_queued_bytes),
+            tcp_tx_queued_bytes: v.tcp.map(|t| t.tx_queued_bytes),
+        })
+    })
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<Sockets>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/sockets`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.metrics();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// `sonde check`: sockets in use and TCP connections.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = std::time::Instant::now();
+    let line = match sample(state).await {
+        Ok(s) => {
+            let v = s.value();
+            let ms = elapsed_ms(timed);
+            let used = v.v4.as_ref().and_then(|s| s.used).map_or("?".to_owned(), |u| u.to_string());
+            let tcp = match v.tcp {
+                Some(t) => format!(
+                    "TCP {} established, {} listening",
+                    t.get("established").unwrap_or(0),
+                    t.get("listen").unwrap_or(0)
+                ),
+                None => "TCP states unavailable (netlink sock_diag refused)".to_owned(),
+            };
+            CheckLine::ok(NAME, format!("{used} in use, {tcp} … {ms:.1} ms"))
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}

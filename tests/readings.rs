@@ -1,0 +1,223 @@
+//! The readings beside socktop's against the live server on port 0: the
+//! `disk_io`, `interfaces`, `pressure` and `sockets` kinds over the
+//! WebSocket (both request forms) and `/api`, their rates checked against
+//! real traffic; the host's addresses; and `/metrics`'s collector
+//! selection and textfile collector.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
+
+mod common;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::prom::scrape;
+use common::{Server, ask, json};
+use serde_json::Value;
+
+async fn api(server: &Server, kind: &str) -> Value {
+    let (status, body) = scrape(server.addr, &format!("/api/{kind}")).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn each_new_kind_answers_in_both_forms_and_on_the_api() {
+    let server = Server::start(&[]).await;
+    let mut ws = server.ws().await;
+    for kind in ["disk_io", "interfaces", "pressure", "sockets"] {
+        let by_json = json(&ask(&mut ws, &format!("{{\"type\":\"{kind}\"}}")).await);
+        let by_text = json(&ask(&mut ws, &format!("get_{kind}")).await);
+        assert!(
+            by_json.is_object() && by_json.get("error").is_none(),
+            "{kind}: {by_json}"
+        );
+        assert_eq!(
+            by_json.as_object().unwrap().keys().collect::<Vec<_>>(),
+            by_text.as_object().unwrap().keys().collect::<Vec<_>>(),
+            "{kind}"
+        );
+        let over_http = api(&server, kind).await;
+        assert_eq!(
+            over_http.as_object().unwrap().keys().collect::<Vec<_>>(),
+            by_json.as_object().unwrap().keys().collect::<Vec<_>>(),
+            "{kind}"
+        );
+    }
+    // The connection stays usable after them.
+    let metrics = json(&ask(&mut ws, "get_metrics").await);
+    assert!(metrics["cpu_total"].is_number(), "{metrics}");
+}
+
+#[tokio::test]
+async fn sockets_count_a_listener_and_its_connections() {
+    let server = Server::start(&["--metrics-ttl-ms", "0"]).await;
+    let before = api(&server, "sockets").await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clients: Vec<_> = (0..5)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let accepted: Vec<_> = (0..5).map(|_| listener.accept().unwrap()).collect();
+    let after = api(&server, "sockets").await;
+    let n = |v: &Value, s: &str| v["tcp_states"][s].as_u64().unwrap();
+    assert!(
+        n(&after, "listen") > n(&before, "listen"),
+        "{before} → {after}"
+    );
+    // Both ends of each connection are established sockets on this host.
+    assert!(
+        n(&after, "established") >= n(&before, "established") + 10,
+        "{before} → {after}"
+    );
+    assert!(after["protocols"]["TCP"]["inuse"].as_u64().unwrap() >= 11);
+    drop((clients, accepted));
+}
+
+#[tokio::test]
+async fn interface_rates_follow_the_traffic_sent_over_loopback() {
+    let server = Server::start(&["--metrics-ttl-ms", "0"]).await;
+    let lo = |v: &Value| {
+        v["interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == "lo")
+            .cloned()
+            .unwrap()
+    };
+    let first = lo(&api(&server, "interfaces").await);
+    assert!(
+        first["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["address"] == "127.0.0.1" && a["prefix"] == 8),
+        "{first}"
+    );
+    assert_eq!(first["up"], true, "loopback is up: {first}");
+    // A window of at least a second, with 8 MiB sent over loopback in it.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sender = std::thread::spawn(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(&vec![7u8; 8 << 20]).unwrap();
+    });
+    let (mut conn, _) = listener.accept().unwrap();
+    let mut sink = Vec::new();
+    std::io::Read::read_to_end(&mut conn, &mut sink).unwrap();
+    sender.join().unwrap();
+    assert_eq!(sink.len(), 8 << 20);
+    let second = api(&server, "interfaces").await;
+    let window = second["window_ms"].as_f64().unwrap() / 1000.0;
+    let second = lo(&second);
+    let sent = second["rx_bytes"].as_f64().unwrap() - first["rx_bytes"].as_f64().unwrap();
+    assert!(sent >= f64::from(8u32 << 20), "lo received {sent} bytes");
+    let rate = second["rx_bytes_per_sec"].as_f64().unwrap();
+    // The rate covers the window since the first reading (the only one at
+    // least a second old), so it is the counters' difference over it.
+    assert!(
+        (rate * window - sent).abs() <= 0.01 * sent,
+        "rate {rate} over {window} s is not the {sent} bytes received"
+    );
+}
+
+#[tokio::test]
+async fn disk_io_lists_whole_disks_with_rates_and_counters() {
+    let server = Server::start(&[]).await;
+    let v = api(&server, "disk_io").await;
+    assert!(v["window_ms"].as_u64().unwrap() > 0, "{v}");
+    for d in v["devices"].as_array().unwrap() {
+        let name = d["name"].as_str().unwrap();
+        assert!(
+            !name.starts_with("loop") && !name.starts_with("ram"),
+            "{name}"
+        );
+        let busy = d["busy_percent"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&busy), "{d}");
+        assert!(d["read_bytes"].as_u64().is_some() && d["reads_per_sec"].as_f64().is_some());
+    }
+}
+
+#[tokio::test]
+async fn the_host_lists_its_addresses() {
+    let server = Server::start(&[]).await;
+    let host = api(&server, "host").await;
+    let addrs = host["addresses"].as_array().unwrap();
+    assert!(
+        addrs.iter().any(|a| a["interface"] == "lo"
+            && a["address"] == "127.0.0.1"
+            && a["family"] == "ipv4"),
+        "{host}"
+    );
+}
+
+#[tokio::test]
+async fn collect_selects_collectors_and_refuses_unknown_or_disabled_ones() {
+    let server = Server::start(&["--no-collector", "vmstat"]).await;
+    let (status, only) = scrape(
+        server.addr,
+        "/metrics?collect[]=meminfo&collect%5B%5D=uname",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(only.contains("node_memory_MemTotal_bytes "), "{only}");
+    assert!(only.contains("node_uname_info{"), "{only}");
+    assert!(!only.contains("node_cpu_seconds_total"), "{only}");
+    assert!(
+        !only.contains("sonde_processes "),
+        "sonde's own series are not asked for"
+    );
+    assert!(
+        only.contains("node_scrape_collector_success{collector=\"meminfo\"} 1"),
+        "{only}"
+    );
+    let (_, with_sonde) = scrape(server.addr, "/metrics?collect[]=uname&collect[]=sonde").await;
+    assert!(with_sonde.contains("sonde_processes "), "{with_sonde}");
+    let (status, body) = scrape(server.addr, "/metrics?collect[]=bogus").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("bogus"), "{body}");
+    let (status, body) = scrape(server.addr, "/metrics?collect[]=vmstat").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("turned off"), "{body}");
+    let (_, all) = scrape(server.addr, "/metrics").await;
+    assert!(!all.contains("node_vmstat_"), "vmstat is off");
+    assert!(all.contains("node_cpu_seconds_total"), "the rest is on");
+}
+
+#[tokio::test]
+async fn a_malformed_textfile_is_reported_and_the_rest_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("backup.prom"),
+        "# HELP backup_age_seconds Age of the last backup.\n# TYPE backup_age_seconds gauge\nbackup_age_seconds{job=\"db\"} 3600\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("broken.prom"), "half_written{job=\"x\" 1\n").unwrap();
+    std::fs::write(dir.path().join("stamped.prom"), "stamped 1 1700000000000\n").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a metric file\n").unwrap();
+    let server = Server::start(&["--textfile-dir", dir.path().to_str().unwrap()]).await;
+    let (status, text) = scrape(server.addr, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(text.contains("# HELP backup_age_seconds Age of the last backup.\n# TYPE backup_age_seconds gauge\nbackup_age_seconds{job=\"db\"} 3600\n"), "{text}");
+    assert!(text.contains("node_textfile_scrape_error 1"), "{text}");
+    let good = dir.path().join("backup.prom");
+    assert!(
+        text.contains(&format!(
+            "node_textfile_mtime_seconds{{file=\"{}\"}}",
+            good.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("half_written") && !text.contains("stamped "),
+        "{text}"
+    );
+    assert!(text.contains("node_uname_info{") && text.contains("node_cpu_seconds_total{"));
+    // Fixed, the next scrape has no error.
+    std::fs::remove_file(dir.path().join("broken.prom")).unwrap();
+    std::fs::remove_file(dir.path().join("stamped.prom")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, text) = scrape(server.addr, "/metrics").await;
+    assert!(text.contains("node_textfile_scrape_error 0"), "{text}");
+}
