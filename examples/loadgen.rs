@@ -125,6 +125,11 @@ enum Mode {
         path: String,
         #[arg(long, default_value_t = 300)]
         requests: usize,
+        /// Hold this many established loopback TCP sockets (half as many
+        /// connections, both ends here) while measuring: the load a TCP
+        /// state count sees.
+        #[arg(long, default_value_t = 0)]
+        tcp_sockets: usize,
     },
     /// C clients at the socktop TUI's rates asking every request kind,
     /// half in the get_* form and half in JSON, for D s: errors, lost
@@ -142,8 +147,15 @@ enum Mode {
         #[arg(long)]
         sigterm: bool,
     },
-    /// Read JSON lines (files or stdin) and print medians and ratios.
-    Report { files: Vec<String> },
+    /// Read JSON lines (files or stdin) and print medians and the ratios
+    /// of the server named --ours to the one named --peer.
+    Report {
+        files: Vec<String>,
+        #[arg(long, default_value = "socktop")]
+        peer: String,
+        #[arg(long, default_value = "sonde")]
+        ours: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
@@ -257,14 +269,7 @@ fn read_cpu(pid: u32) -> Cpu {
 }
 
 fn rss_kb(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
+    status_kb(pid, "VmRSS:")
 }
 
 fn self_ticks() -> u64 {
@@ -434,11 +439,16 @@ async fn main() -> anyhow::Result<()> {
     if !url.starts_with("127.") && !url.starts_with("localhost") && !url.starts_with("[::1]") {
         anyhow::bail!("loadgen talks to loopback only (ws:// or http:// 127.x, localhost, [::1])");
     }
-    if let Mode::Http { path, requests } = &args.mode {
-        return http_cost(&args, path, *requests).await;
+    if let Mode::Http {
+        path,
+        requests,
+        tcp_sockets,
+    } = &args.mode
+    {
+        return http_cost(&args, path, *requests, *tcp_sockets).await;
     }
-    if let Mode::Report { files } = &args.mode {
-        return report(files);
+    if let Mode::Report { files, peer, ours } = &args.mode {
+        return report(files, peer, ours);
     }
     if let Mode::Echo { reply_bytes } = args.mode {
         return echo(reply_bytes);
@@ -699,10 +709,16 @@ async fn main() -> anyhow::Result<()> {
 
 /// Medians per (scenario, mode, figure) and server, with sonde/socktop ratios.
 /// `loadgen http`: sequential GETs on one kept-alive connection.
-async fn http_cost(args: &Args, path: &str, requests: usize) -> anyhow::Result<()> {
+async fn http_cost(
+    args: &Args,
+    path: &str,
+    requests: usize,
+    tcp_sockets: usize,
+) -> anyhow::Result<()> {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;
+    let _held = hold_tcp_sockets(tcp_sockets)?;
     let (_server, pid, _) = start_server(args)?;
     let client = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(1)
@@ -736,12 +752,23 @@ async fn http_cost(args: &Args, path: &str, requests: usize) -> anyhow::Result<(
     let b = read_cpu(pid);
     latencies.sort_unstable();
     let cpu_ms = b.sched_ns.saturating_sub(a.sched_ns) as f64 / 1e6;
+    let gzipped = gzipped_size(
+        &client
+            .get(uri.clone())
+            .await?
+            .into_body()
+            .collect()
+            .await?
+            .to_bytes(),
+    );
+    let rss_anon = status_kb(pid, "RssAnon:");
     let figures = json!({
-        "kind": path, "requests": requests,
+        "kind": path, "requests": requests, "tcp_sockets": tcp_sockets,
         "cpu_ms_per_request": cpu_ms / requests as f64,
         "ticks_ms_per_request": (b.ticks - a.ticks) as f64 * 10.0 / requests as f64,
         "p50_us": percentile(&latencies, 0.5), "p99_us": percentile(&latencies, 0.99),
-        "bytes_per_reply": bytes / requests.max(1), "valid": valid, "rss_kb": rss_kb(pid),
+        "bytes_per_reply": bytes / requests.max(1), "gzip_bytes_per_reply": gzipped,
+        "valid": valid, "rss_kb": rss_kb(pid), "rss_anon_kb": rss_anon,
     });
     emit(
         args,
@@ -749,7 +776,7 @@ async fn http_cost(args: &Args, path: &str, requests: usize) -> anyhow::Result<(
         procs,
         figures,
         format!(
-            "{requests} × GET {path}: {:.3} ms CPU/request, p50 {} µs, {} B/reply, {valid} valid, RSS {} kB",
+            "{requests} × GET {path}: {:.3} ms CPU/request, p50 {} µs, {} B/reply ({gzipped} B gzip'd), {valid} valid, RSS {} kB, RssAnon {rss_anon} kB",
             cpu_ms / requests as f64,
             percentile(&latencies, 0.5),
             bytes / requests.max(1),
@@ -757,6 +784,49 @@ async fn http_cost(args: &Args, path: &str, requests: usize) -> anyhow::Result<(
         ),
     );
     Ok(())
+}
+
+/// A body's size gzip'd at the default level (what a scraper sending
+/// `Accept-Encoding: gzip` transfers).
+fn gzipped_size(body: &[u8]) -> usize {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = enc.write_all(body);
+    enc.finish().map_or(0, |v| v.len())
+}
+
+/// `n` established loopback sockets (n/2 connections, both ends held
+/// here), the open-file limit raised for them.
+fn hold_tcp_sockets(n: usize) -> anyhow::Result<Vec<std::net::TcpStream>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    sonde::raise_fd_limit();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n / 2 {
+        held.push(std::net::TcpStream::connect(addr)?);
+        held.push(listener.accept()?.0);
+    }
+    // Closed with a reset, not into TIME_WAIT: lingering sockets would be
+    // counted by the next scenario's TCP state dump.
+    for s in &held {
+        rustix::net::sockopt::set_socket_linger(s, Some(Duration::ZERO))?;
+    }
+    Ok(held)
+}
+
+/// A `/proc/PID/status` field in kB.
+fn status_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// `loadgen echo`: one connection, each read answered with `reply_bytes`.
@@ -832,7 +902,7 @@ fn floor(args: &Args, requests: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn report(files: &[String]) -> anyhow::Result<()> {
+fn report(files: &[String], peer_name: &str, our_name: &str) -> anyhow::Result<()> {
     let mut text = String::new();
     if files.is_empty() {
         std::io::stdin().read_to_string(&mut text)?;
@@ -872,7 +942,7 @@ fn report(files: &[String]) -> anyhow::Result<()> {
     let mut others: Vec<String> = table
         .values()
         .flat_map(|servers| servers.keys())
-        .filter(|name| *name != "socktop" && *name != "sonde")
+        .filter(|name| *name != peer_name && *name != our_name)
         .cloned()
         .collect();
     others.sort();
@@ -889,11 +959,13 @@ fn report(files: &[String]) -> anyhow::Result<()> {
     let extra_head: String = others.iter().map(|o| format!(" {o} |")).collect();
     // scenario -> (sonde's, the echo server's) CPU per request, for the floors.
     let mut medians: BTreeMap<String, (Option<f64>, Option<f64>)> = BTreeMap::new();
-    println!("| scenario | figure | socktop_agent | sonde | sonde / socktop |{extra_head}");
+    println!(
+        "| scenario | figure | {peer_name} | {our_name} | {our_name} / {peer_name} |{extra_head}"
+    );
     println!("|---|---|---|---|---|{}", "---|".repeat(others.len()));
     for ((scenario, figure), mut servers) in table {
-        let peer = servers.get_mut("socktop").map(&median);
-        let ours = servers.get_mut("sonde").map(&median);
+        let peer = servers.get_mut(peer_name).map(&median);
+        let ours = servers.get_mut(our_name).map(&median);
         let ratio = match (ours, peer) {
             (Some(o), Some(p)) if p != 0.0 => format!("{:.3}", o / p),
             _ => "–".to_owned(),

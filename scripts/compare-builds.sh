@@ -42,4 +42,4 @@ for rep in $(seq "$REPS"); do
     "$L" http --path /api/metrics --requests 3000 --server "$server" --url "$HTTP" --name "$name" --scenario "cached api" --server-env SONDE_METRICS_TTL_MS=60000 >>"$OUT"
   done
 done
-"$L" report "$OUT"
+"$L" report --peer before --ours after "$OUT"

@@ -15,10 +15,17 @@ pub const HTTP_HEADROOM: usize = 64;
 /// cgroups), and never more than a quarter of what connections leave.
 pub const CGROUP_FILES_MAX: usize = 2560;
 
+/// At most this many procfs and sysfs files of node_exporter's collectors
+/// and of the network interfaces' attributes are kept open (their fixed
+/// files and 24 attributes of each of some 30 interfaces), and never more
+/// than a quarter of what connections leave.
+pub const READINGS_FILES_MAX: usize = 1024;
+
 /// How the soft `RLIMIT_NOFILE` is shared out: the connections first (the
 /// WebSocket cap and the HTTP headroom), a fixed reserve, then the kept
-/// cgroup files (a quarter of the rest at most), and the rest for the
-/// process sampler's kept `/proc/<pid>/stat` descriptors. None starves
+/// cgroup files and the readings' kept files (a quarter of the rest at most
+/// each), and the rest for the process sampler's kept `/proc/<pid>/stat`
+/// descriptors. None starves
 /// another: each sampler keeps no more than its share, and reads the rest
 /// by path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +36,9 @@ pub struct FdBudget {
     pub connections: usize,
     /// Descriptors the containers sampler may keep.
     pub cgroup_files: usize,
+    /// Descriptors node_exporter's collectors and the interfaces kind may
+    /// keep (procfs and sysfs files re-read with `pread`).
+    pub readings_files: usize,
     /// Descriptors the process sampler may keep.
     pub process_sampler: usize,
 }
@@ -41,11 +51,13 @@ impl FdBudget {
         let left =
             usize::try_from(soft_limit.saturating_sub(taken).min(1 << 20)).unwrap_or(1 << 20);
         let cgroup_files = (left / 4).min(CGROUP_FILES_MAX);
+        let readings_files = (left / 4).min(READINGS_FILES_MAX);
         FdBudget {
             soft_limit,
             connections,
             cgroup_files,
-            process_sampler: left - cgroup_files,
+            readings_files,
+            process_sampler: left - cgroup_files - readings_files,
         }
     }
 
@@ -65,14 +77,30 @@ mod tests {
         let b = FdBudget::split(1 << 20, 256);
         assert_eq!(b.connections, 256 + HTTP_HEADROOM);
         assert_eq!(b.cgroup_files, CGROUP_FILES_MAX);
-        let total = FILE_RESERVE as usize + b.connections + b.cgroup_files + b.process_sampler;
+        assert_eq!(b.readings_files, READINGS_FILES_MAX);
+        let total = FILE_RESERVE as usize
+            + b.connections
+            + b.cgroup_files
+            + b.readings_files
+            + b.process_sampler;
         assert_eq!(total, 1 << 20);
         // A small limit: the connections and reserve first, a quarter of the
         // rest for cgroups, none of it negative.
         let small = FdBudget::split(1024, 256);
         assert_eq!(small.cgroup_files, (1024 - 128 - 320) / 4);
-        assert_eq!(small.process_sampler, 1024 - 128 - 320 - small.cgroup_files);
+        assert_eq!(small.readings_files, (1024 - 128 - 320) / 4);
+        assert_eq!(
+            small.process_sampler,
+            1024 - 128 - 320 - small.cgroup_files - small.readings_files
+        );
         let starved = FdBudget::split(48, 256);
-        assert_eq!((starved.cgroup_files, starved.process_sampler), (0, 0));
+        assert_eq!(
+            (
+                starved.cgroup_files,
+                starved.readings_files,
+                starved.process_sampler
+            ),
+            (0, 0, 0)
+        );
     }
 }

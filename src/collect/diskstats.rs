@@ -82,24 +82,44 @@ pub const UDEV_KEYS: [&str; 16] = [
     "DM_LV_LAYER",
 ];
 
-/// One block device: its counters and what udev and sysfs say of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockDevice {
-    /// The `/proc/diskstats` line.
-    pub stat: DiskStat,
+/// What udev and sysfs say of a block device.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
     /// udev's properties among [`UDEV_KEYS`] (`/run/udev/data/bM:m`).
     pub udev: Vec<(&'static str, String)>,
     /// `queue/rotational` is 1 (a spinning disk).
     pub rotational: bool,
 }
 
-impl BlockDevice {
+impl Identity {
     /// A udev property, empty where unknown.
     pub fn udev(&self, key: &str) -> &str {
         self.udev
             .iter()
             .find(|(k, _)| *k == key)
             .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// One block device: its counters and, for the devices that are served,
+/// its identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockDevice {
+    /// The `/proc/diskstats` line.
+    pub stat: DiskStat,
+    /// What udev and sysfs say of it (empty for a device left out).
+    pub identity: std::sync::Arc<Identity>,
+}
+
+impl BlockDevice {
+    /// A udev property, empty where unknown.
+    pub fn udev(&self, key: &str) -> &str {
+        self.identity.udev(key)
+    }
+
+    /// A spinning disk.
+    pub fn rotational(&self) -> bool {
+        self.identity.rotational
     }
 }
 
@@ -116,35 +136,32 @@ pub fn parse_udev(text: &str) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// Reads `/proc/diskstats`, each device's udev entry (under the root
-/// filesystem's `/run/udev/data`) and its `queue/rotational`: small files,
-/// run it on the blocking pool. Nothing here touches the device itself.
-pub fn read(roots: &super::Roots) -> Result<Vec<BlockDevice>, super::CollectError> {
+/// Reads `/proc/diskstats` (a small file: run it on the blocking pool).
+pub fn read_stats(roots: &super::Roots) -> Result<Vec<DiskStat>, super::CollectError> {
     let path = roots.proc.join("diskstats");
     let text = std::fs::read_to_string(&path).map_err(|e| super::CollectError::read(&path, e))?;
-    let udev_dir = roots.rootfs.join("run/udev/data");
-    Ok(parse_diskstats(&text)?
-        .into_iter()
-        .map(|stat| {
-            let udev =
-                std::fs::read_to_string(udev_dir.join(format!("b{}:{}", stat.major, stat.minor)))
-                    .map(|t| parse_udev(&t))
-                    .unwrap_or_default();
-            let rotational = std::fs::read_to_string(
-                roots
-                    .sys
-                    .join("block")
-                    .join(&stat.name)
-                    .join("queue/rotational"),
-            )
-            .is_ok_and(|r| r.trim() == "1");
-            BlockDevice {
-                stat,
-                udev,
-                rotational,
-            }
-        })
-        .collect())
+    Ok(parse_diskstats(&text)?)
+}
+
+/// Reads a device's udev entry (under the root filesystem's
+/// `/run/udev/data`) and its `queue/rotational`. Nothing here touches the
+/// device itself.
+pub fn read_identity(roots: &super::Roots, stat: &DiskStat) -> Identity {
+    let udev_file = roots
+        .rootfs
+        .join("run/udev/data")
+        .join(format!("b{}:{}", stat.major, stat.minor));
+    let rotational = roots
+        .sys
+        .join("block")
+        .join(&stat.name)
+        .join("queue/rotational");
+    Identity {
+        udev: std::fs::read_to_string(udev_file)
+            .map(|t| parse_udev(&t))
+            .unwrap_or_default(),
+        rotational: std::fs::read_to_string(rotational).is_ok_and(|r| r.trim() == "1"),
+    }
 }
 
 /// One device's activity over a window.

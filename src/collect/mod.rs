@@ -25,6 +25,7 @@ pub mod cpu;
 pub mod disks;
 pub mod diskstats;
 pub mod errors;
+pub mod files;
 pub mod gpu;
 pub mod host;
 pub mod journal;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::CollectError;
+use super::files::FileCache;
 
 /// The numeric attributes node_exporter serves: series suffix, file,
 /// counter or not.
@@ -60,39 +61,49 @@ pub fn number(text: &str) -> Option<i64> {
     }
 }
 
-/// A small attribute's text without its newline; `None` where missing or
-/// unreadable (attributes a device does not support fail with EINVAL).
-fn attribute(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim_end_matches('\n').to_owned())
-}
-
-/// Reads one device's directory.
-pub fn read_device(dir: &Path, name: &str) -> NetClass {
-    let text = |f: &str| attribute(&dir.join(f)).unwrap_or_default();
-    let num = |f: &str| attribute(&dir.join(f)).and_then(|t| number(&t));
+/// Reads one device's directory through `files` (its attributes kept
+/// open between samples).
+pub fn read_device(dir: &Path, name: &str, files: &mut FileCache) -> NetClass {
+    let mut attribute = |f: &str| {
+        files
+            .read(&dir.join(f))
+            .ok()
+            .map(|s| s.trim_end_matches('\n').to_owned())
+    };
+    let operstate = attribute("operstate").unwrap_or_default();
+    let address = attribute("address").unwrap_or_default();
+    let broadcast = attribute("broadcast").unwrap_or_default();
+    let duplex = attribute("duplex").unwrap_or_default();
+    let ifalias = attribute("ifalias").unwrap_or_default();
+    let mut num = |f: &str| attribute(f).and_then(|t| number(&t));
+    let numbers: Vec<_> = NUMERIC
+        .iter()
+        .filter_map(|(series, file, counter)| num(file).map(|v| (*series, *counter, v)))
+        .collect();
+    let flags = numbers
+        .iter()
+        .find(|(s, _, _)| *s == "flags")
+        .map(|(_, _, v)| *v);
     NetClass {
         name: name.to_owned(),
-        operstate: text("operstate"),
-        address: text("address"),
-        broadcast: text("broadcast"),
-        duplex: text("duplex"),
-        ifalias: text("ifalias"),
-        numbers: NUMERIC
-            .iter()
-            .filter_map(|(series, file, counter)| num(file).map(|v| (*series, *counter, v)))
-            .collect(),
+        operstate,
+        address,
+        broadcast,
+        duplex,
+        ifalias,
         speed: num("speed"),
         tx_queue_len: num("tx_queue_len"),
         protocol_type: num("type"),
-        flags: num("flags"),
         rx_nohandler: num("statistics/rx_nohandler"),
+        numbers,
+        flags,
     }
 }
 
-/// Every device under `/sys/class/net`, by name.
-pub fn read_all(sys: &Path) -> Result<Option<Vec<NetClass>>, CollectError> {
+/// Every device under `/sys/class/net` (its entries other than plain
+/// files: devices are symlinks), by name; the attributes of devices gone
+/// are let go.
+pub fn read_all(sys: &Path, files: &mut FileCache) -> Result<Option<Vec<NetClass>>, CollectError> {
     let dir = sys.join("class/net");
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -101,10 +112,16 @@ pub fn read_all(sys: &Path) -> Result<Option<Vec<NetClass>>, CollectError> {
     };
     let mut out: Vec<NetClass> = entries
         .flatten()
-        .filter(|e| e.path().is_dir())
-        .map(|e| read_device(&e.path(), &e.file_name().to_string_lossy()))
+        .filter(|e| e.file_type().is_ok_and(|t| !t.is_file()))
+        .map(|e| read_device(&e.path(), &e.file_name().to_string_lossy(), files))
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
+    files.retain_under(&dir, |path| {
+        path.strip_prefix(&dir)
+            .ok()
+            .and_then(|p| p.components().next())
+            .is_some_and(|c| out.iter().any(|d| c.as_os_str() == d.name.as_str()))
+    });
     Ok(Some(out))
 }
 

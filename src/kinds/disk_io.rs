@@ -5,8 +5,9 @@
 //! diskstats keeps: `--diskstats-device-exclude`). The same reading
 //! serves node_exporter's diskstats collector.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,7 +18,7 @@ use futures_util::FutureExt;
 use serde::Serialize;
 
 use crate::cache::{Sample, Ttl};
-use crate::collect::diskstats::{self as collector, BlockDevice, DiskStat, IoRates};
+use crate::collect::diskstats::{self as collector, BlockDevice, DiskStat, Identity, IoRates};
 use crate::collect::{CollectError, History, blocking, lock};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
@@ -66,13 +67,24 @@ pub struct DiskIoPart {
     cache: Ttl<DiskIo>,
     history: Mutex<History<Vec<DiskStat>>>,
     exclude: Arc<regex::Regex>,
+    /// Each served device's identity and when it was read: udev's entry
+    /// changes rarely (a new filesystem), so it is read again only after
+    /// [`IDENTITY_AGE`].
+    identities: Arc<Mutex<Identities>>,
 }
+
+/// Each device's identity, by major and minor, with when it was read.
+type Identities = HashMap<(u32, u32), (Instant, Arc<Identity>)>;
+
+/// How long a device's udev identity is reused.
+const IDENTITY_AGE: Duration = Duration::from_secs(60);
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(DiskIoPart {
         cache: Ttl::new(cx.config.ttl.metrics()),
         history: Mutex::new(History::default()),
         exclude: Arc::new(cx.config.exporter.diskstats_device_exclude.clone()),
+        identities: Arc::default(),
     })
 }
 
@@ -85,11 +97,15 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskIo>, CollectError> {
     part.cache
         .get_or_load(|| async {
             let roots = state.roots().clone();
-            let devices = blocking(errors, NAME, move || collector::read(&roots))
-                .await?
-                .inspect_err(|e| {
-                    errors.report(NAME, e);
-                })?;
+            let (exclude, identities) = (part.exclude.clone(), part.identities.clone());
+            let devices = blocking(errors, NAME, move || {
+                let stats = collector::read_stats(&roots)?;
+                Ok::<_, CollectError>(identify(&roots, stats, &exclude, &identities))
+            })
+            .await?
+            .inspect_err(|e| {
+                errors.report(NAME, e);
+            })?;
             let now = Instant::now();
             let mut history = lock(&part.history);
             let since_boot = crate::collect::metrics::now_ms() as f64 / 1000.0
@@ -114,6 +130,34 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskIo>, CollectError> {
             })
         })
         .await
+}
+
+/// Each device with its identity: read for the served devices (from the
+/// cache while fresh), empty for those the filter leaves out.
+fn identify(
+    roots: &crate::collect::Roots,
+    stats: Vec<DiskStat>,
+    exclude: &regex::Regex,
+    identities: &Mutex<Identities>,
+) -> Vec<BlockDevice> {
+    let mut known = lock(identities);
+    let now = Instant::now();
+    known.retain(|_, (at, _)| now.duration_since(*at) < IDENTITY_AGE);
+    stats
+        .into_iter()
+        .map(|stat| {
+            let identity = if exclude.is_match(&stat.name) {
+                Arc::default()
+            } else {
+                known
+                    .entry((stat.major, stat.minor))
+                    .or_insert_with(|| (now, Arc::new(collector::read_identity(roots, &stat))))
+                    .1
+                    .clone()
+            };
+            BlockDevice { stat, identity }
+        })
+        .collect()
 }
 
 /// One device of the reply.
@@ -160,7 +204,7 @@ pub fn json(s: &Sample<DiskIo>) -> Bytes {
                 writes: d.stat.get(4),
                 io_time_ms: d.stat.get(9),
                 model: Some(d.udev("ID_MODEL")).filter(|m| !m.is_empty()),
-                rotational: d.rotational,
+                rotational: d.rotational(),
             })
             .collect();
         to_json(&Reply {

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::{self, Address};
+use crate::collect::files::FileCache;
 use crate::collect::netclass::{self, NetClass};
 use crate::collect::network::{self, Interface, NetRates};
 use crate::collect::{CollectError, History, blocking, lock};
@@ -59,6 +60,8 @@ pub struct Interfaces {
 pub struct InterfacesPart {
     cache: Ttl<Interfaces>,
     history: Mutex<History<Counters>>,
+    /// The devices' sysfs attributes, kept open between samples.
+    files: Arc<Mutex<FileCache>>,
 }
 
 /// Each interface's `/proc/net/dev` counters, by name.
@@ -68,6 +71,9 @@ fn part(cx: &Context<'_>) -> Part {
     Box::new(InterfacesPart {
         cache: Ttl::new(cx.config.ttl.metrics()),
         history: Mutex::new(History::default()),
+        files: Arc::new(Mutex::new(FileCache::new(
+            cx.fd_budget.readings_files - cx.fd_budget.readings_files / 4,
+        ))),
     })
 }
 
@@ -75,14 +81,28 @@ fn part(cx: &Context<'_>) -> Part {
 /// attributes and addresses read on the blocking pool, the rates against
 /// the newest earlier reading at least a second old (boot the first time).
 pub async fn sample(state: &AppState) -> Result<Shared<Interfaces>, CollectError> {
+    sample_with(state, None).await
+}
+
+/// The interfaces sample, from `metrics` where the caller has that sample
+/// already (a scrape), else from the metrics kind.
+pub async fn sample_with(
+    state: &AppState,
+    metrics: Option<Shared<crate::collect::metrics::Metrics>>,
+) -> Result<Shared<Interfaces>, CollectError> {
     let part = state.part::<InterfacesPart>()?;
     let errors = state.errors();
     part.cache
         .get_or_load(|| async {
-            let metrics = super::metrics::sample(state).await?;
-            let (roots, errs) = (state.roots().clone(), errors.clone());
+            let metrics = match metrics {
+                Some(m) => m,
+                None => super::metrics::sample(state).await?,
+            };
+            let (roots, errs, files) = (state.roots().clone(), errors.clone(), part.files.clone());
             let (classes, addresses) = blocking(errors, NAME, move || {
-                let classes = errs.ok(NAME, netclass::read_all(&roots.sys)).flatten();
+                let classes = errs
+                    .ok(NAME, netclass::read_all(&roots.sys, &mut lock(&files)))
+                    .flatten();
                 let addresses = errs
                     .ok(
                         NAME,

@@ -9,15 +9,17 @@
 //! TTL, so scrapers arriving together share it; a scrape naming
 //! collectors (`collect[]`) runs just those, uncached.
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::FutureExt;
 
 use crate::cache::Ttl;
-use crate::collect::{CollectError, blocking};
+use crate::collect::files::FileCache;
+use crate::collect::{CollectError, blocking, lock};
 use crate::config::Exporter;
-use crate::node::{self, NodeCollector, Outcome, Read, Source, Status};
+use crate::node::{self, NodeCollector, Outcome, Read, Scrape, Source, Status};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, elapsed_ms};
 
 /// The kind's name.
@@ -44,6 +46,8 @@ pub struct NodePart {
     options: Arc<Exporter>,
     /// The last full scrape.
     cache: Ttl<Arc<Vec<Outcome>>>,
+    /// The collectors' files, kept open between scrapes.
+    files: Arc<Mutex<FileCache>>,
 }
 
 fn part(cx: &Context<'_>) -> Part {
@@ -51,6 +55,7 @@ fn part(cx: &Context<'_>) -> Part {
         enabled: node::selected(&cx.config.exporter, &[]),
         options: Arc::new(cx.config.exporter.clone()),
         cache: Ttl::new(cx.config.ttl.metrics()),
+        files: Arc::new(Mutex::new(FileCache::new(cx.fd_budget.readings_files / 4))),
     })
 }
 
@@ -104,7 +109,7 @@ pub async fn scrape(state: &AppState, collect: &[String]) -> Result<Arc<Vec<Outc
 /// Runs `collectors`: the file readers in one blocking call, then those
 /// reading kinds' samples.
 async fn run(state: &AppState, part: &NodePart, collectors: &[&'static NodeCollector]) -> Vec<Outcome> {
-    let files: Vec<_> = collectors
+    let readers: Vec<_> = collectors
         .iter()
         .filter_map(|c| match c.read {
             Read::Files(read) => Some((*c, read)),
@@ -112,21 +117,29 @@ async fn run(state: &AppState, part: &NodePart, collectors: &[&'static NodeColle
         })
         .collect();
     let (roots, options, errors) = (state.roots().clone(), part.options.clone(), state.errors().clone());
+    let kept = part.files.clone();
     let mut outcomes = blocking(state.errors(), NAME, move || {
+        // The cache is taken out for the batch (a scrape running beside
+        // this one reads by path meanwhile) and put back after it.
+        let files = RefCell::new(std::mem::replace(&mut *lock(&kept), FileCache::new(0)));
         let source = Source {
             roots: &roots,
             options: &options,
+            files: &files,
         };
-        files
+        let outcomes = readers
             .into_iter()
             .map(|(c, read)| node::run_files(c, read, &source, &errors))
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        *lock(&kept) = files.into_inner();
+        outcomes
     })
     .await
     .unwrap_or_default();
+    let scrape = Scrape::new(state);
     for c in collectors {
         if let Read::Sample(read) = c.read {
-            outcomes.push(node::run_sample(c, read, state).await);
+            outcomes.push(node::run_sample(c, read, &scrape).await);
         }
     }
     outcomes.sort_by_key(|o| node::TABLE.iter().position(|c| c.name == o.name));

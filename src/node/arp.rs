@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use super::util::read_optional;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
 
@@ -13,7 +12,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let Some(text) = read_optional(&src.roots.proc.join("net/arp"))? else {
+    let Some(text) = src.read_optional(&src.roots.proc.join("net/arp"))? else {
         return Ok(None);
     };
     let mut f = Families::default();

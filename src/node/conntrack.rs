@@ -1,7 +1,6 @@
 //! `conntrack`: connection tracking table use and statistics, where the
 //! nf_conntrack module is loaded.
 
-use super::util::read_optional;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError};
 
@@ -28,8 +27,8 @@ const STATS: [(&str, &str, &str); 8] = [
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let dir = src.roots.proc.join("sys/net/netfilter");
     let (Some(count), Some(max)) = (
-        read_optional(&dir.join("nf_conntrack_count"))?,
-        read_optional(&dir.join("nf_conntrack_max"))?,
+        src.read_optional(&dir.join("nf_conntrack_count"))?,
+        src.read_optional(&dir.join("nf_conntrack_max"))?,
     ) else {
         return Ok(None);
     };
@@ -49,7 +48,7 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         "Maximum size of connection tracking table.",
         number(&max, "max")?,
     );
-    if let Some(text) = read_optional(&src.roots.proc.join("net/stat/nf_conntrack"))? {
+    if let Some(text) = src.read_optional(&src.roots.proc.join("net/stat/nf_conntrack"))? {
         let sums = parse_stat(&text)?;
         for (column, name, help) in STATS {
             if let Some(v) = sums.iter().find(|(c, _)| *c == column) {

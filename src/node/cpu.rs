@@ -3,20 +3,20 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read};
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
 use crate::collect::cpu::MODES;
 use crate::kinds::metrics;
-use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "cpu",
-    read: Read::Sample(|state| read(state).boxed()),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
-    let sample = metrics::sample(state).await?;
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.metrics().await?;
+    let state = scrape.state;
     let m = sample.value();
     let ticks = state.clock().ticks_per_sec.max(1) as f64;
     let mut f = Families::default();

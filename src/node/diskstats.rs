@@ -3,16 +3,14 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read};
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
 use crate::collect::diskstats::BlockDevice;
-use crate::kinds::disk_io;
-use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "diskstats",
-    read: Read::Sample(|state| read(state).boxed()),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
 /// The counters in `/proc/diskstats` order: series, help, unit factor
@@ -37,8 +35,8 @@ const SERIES: [(&str, &str, f64, bool); 17] = [
     ("node_disk_flush_requests_time_seconds_total", "This is the total number of seconds spent by all flush requests.", 0.001, true),
 ];
 
-async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
-    let sample = disk_io::sample(state).await?;
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.disk_io().await?;
     let disks: Vec<&BlockDevice> = sample.value().listed().map(|(d, _)| d).collect();
     let mut f = Families::default();
     let info = f.gauge_family("node_disk_info", "Info of /sys/block/<block_device>.");
@@ -58,7 +56,7 @@ async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
                 ("model", d.udev("ID_MODEL")),
                 ("serial", serial),
                 ("revision", d.udev("ID_REVISION")),
-                ("rotational", if d.rotational { "1" } else { "0" }),
+                ("rotational", if d.rotational() { "1" } else { "0" }),
             ],
             1.0,
         );

@@ -1,6 +1,5 @@
 //! `entropy`: the kernel's random pool, from `/proc/sys/kernel/random`.
 
-use super::util::read_optional;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError};
 
@@ -13,8 +12,8 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let dir = src.roots.proc.join("sys/kernel/random");
     let (Some(avail), Some(pool)) = (
-        read_optional(&dir.join("entropy_avail"))?,
-        read_optional(&dir.join("poolsize"))?,
+        src.read_optional(&dir.join("entropy_avail"))?,
+        src.read_optional(&dir.join("poolsize"))?,
     ) else {
         return Ok(None);
     };

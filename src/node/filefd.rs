@@ -1,7 +1,6 @@
 //! `filefd`: file handles allocated and the maximum, from
 //! `/proc/sys/fs/file-nr`.
 
-use super::util::read;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError, num};
 
@@ -14,7 +13,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 const FILE: &str = "/proc/sys/fs/file-nr";
 
 fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let (allocated, maximum) = parse(&read(&src.roots.proc.join("sys/fs/file-nr"))?)?;
+    let (allocated, maximum) = parse(&src.read(&src.roots.proc.join("sys/fs/file-nr"))?)?;
     let mut f = Families::default();
     f.gauge("node_filefd_allocated", "File descriptor statistics: allocated.", allocated as f64);
     f.gauge("node_filefd_maximum", "File descriptor statistics: maximum.", maximum as f64);

@@ -5,20 +5,18 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read};
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
 use crate::collect::disks::{Exported, FsStats};
-use crate::kinds::disks;
-use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "filesystem",
-    read: Read::Sample(|state| read(state).boxed()),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
-    let sample = disks::sample(state).await?;
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.disks().await?;
     Ok(Some(families(&sample.value().exported)))
 }
 

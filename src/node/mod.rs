@@ -13,22 +13,24 @@
 //! over the file's text, tested on literal contents.
 
 pub mod families;
+pub mod scrape;
 mod util;
 
 use futures_util::future::BoxFuture;
 
 use crate::collect::{CollectError, Roots};
 use crate::config::Exporter;
-use crate::state::AppState;
 pub use families::Families;
+pub use scrape::Scrape;
 
 /// What a collector gives: its families, or `None` where its source is not
 /// on this host.
 pub type Gathered = Result<Option<Families>, CollectError>;
 /// A collector reading its own files.
 pub type FilesFn = fn(&Source<'_>) -> Gathered;
-/// A collector writing its series from a kind's sample.
-pub type SampleFn = for<'a> fn(&'a AppState) -> BoxFuture<'a, Gathered>;
+/// A collector writing its series from a kind's sample, as this scrape
+/// took it.
+pub type SampleFn = for<'a, 's> fn(&'a Scrape<'s>) -> BoxFuture<'a, Gathered>;
 
 /// How a collector gets its readings.
 #[derive(Clone, Copy)]
@@ -65,6 +67,8 @@ pub struct Source<'a> {
     pub roots: &'a Roots,
     /// The collectors' filters.
     pub options: &'a Exporter,
+    /// The files kept open between scrapes.
+    pub files: &'a std::cell::RefCell<crate::collect::files::FileCache>,
 }
 
 /// Declares the collector modules and lists them in [`TABLE`].
@@ -210,11 +214,11 @@ pub fn run_files(
 pub async fn run_sample(
     collector: &'static NodeCollector,
     read: SampleFn,
-    state: &AppState,
+    scrape: &Scrape<'_>,
 ) -> Outcome {
     let started = std::time::Instant::now();
-    let result = read(state).await;
-    outcome(collector, result, started, state.errors())
+    let result = read(scrape).await;
+    outcome(collector, result, started, scrape.state.errors())
 }
 
 fn outcome(

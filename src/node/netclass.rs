@@ -3,20 +3,19 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read};
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
 use crate::collect::netclass::{NUMERIC, NetClass};
-use crate::kinds::interfaces;
-use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "netclass",
-    read: Read::Sample(|state| read(state).boxed()),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
-    let sample = interfaces::sample(state).await?;
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.interfaces().await?;
+    let state = scrape.state;
     let Some(devices) = &sample.value().classes else {
         return Ok(None);
     };
@@ -101,6 +100,7 @@ pub fn families(devices: &[NetClass]) -> Families {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::files::FileCache;
     use crate::collect::netclass::read_all;
 
 
@@ -119,7 +119,7 @@ mod tests {
         ] {
             std::fs::write(eth.join(file), text).unwrap();
         }
-        let devices = read_all(&dir).unwrap().unwrap();
+        let devices = read_all(&dir, &mut FileCache::new(8)).unwrap().unwrap();
         let text = families(&devices).encode();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(text.contains("node_network_up{device=\"eth0\"} 1"), "{text}");

@@ -3,20 +3,19 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read};
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
 use crate::collect::network::COLUMNS;
-use crate::kinds::metrics;
-use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "netdev",
-    read: Read::Sample(|state| read(state).boxed()),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
-    let sample = metrics::sample(state).await?;
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.metrics().await?;
+    let state = scrape.state;
     let exclude = state.config.exporter.netdev_device_exclude.as_ref();
     let devices: Vec<_> = sample
         .value()

@@ -2,7 +2,6 @@
 //! and `/proc/net/snmp6`, the fields `--netstat-fields` matches
 //! (node_exporter's default set).
 
-use super::util::{read, read_optional};
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError};
 
@@ -16,8 +15,8 @@ const FILE: &str = "/proc/net/netstat";
 
 fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let net = src.roots.proc.join("net");
-    let (netstat, snmp) = (read(&net.join("netstat"))?, read(&net.join("snmp"))?);
-    let snmp6 = read_optional(&net.join("snmp6"))?.unwrap_or_default();
+    let (netstat, snmp) = (src.read(&net.join("netstat"))?, src.read(&net.join("snmp"))?);
+    let snmp6 = src.read_optional(&net.join("snmp6"))?.unwrap_or_default();
     let mut fields = parse_pairs(&netstat)?;
     fields.extend(parse_pairs(&snmp)?);
     fields.extend(parse_snmp6(&snmp6));

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use super::util::read_optional;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
 
@@ -30,9 +29,9 @@ const INFO: [(&str, &str); 12] = [
 ];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let mut text = read_optional(&src.roots.etc.join("os-release"))?;
+    let mut text = src.read_optional(&src.roots.etc.join("os-release"))?;
     if text.is_none() {
-        text = read_optional(&src.roots.rootfs.join("usr/lib/os-release"))?;
+        text = src.read_optional(&src.roots.rootfs.join("usr/lib/os-release"))?;
     }
     let Some(text) = text else {
         return Ok(None);

@@ -6,20 +6,18 @@ use std::collections::BTreeMap;
 
 use futures_util::FutureExt;
 
-use super::util::attribute;
-use super::{Families, NodeCollector, Read};
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
-use crate::kinds::processes;
-use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "processes",
-    read: Read::Sample(|state| read(state).boxed()),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
-    let sample = processes::sample(state).await?;
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.processes().await?;
+    let state = scrape.state;
     let table = sample.value();
     let mut states: BTreeMap<char, u64> = BTreeMap::new();
     let mut threads = 0u64;
@@ -27,8 +25,11 @@ async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
         *states.entry(row.state).or_default() += 1;
         threads += u64::from(row.threads);
     }
+    // Two sysctls: a few microseconds, read here rather than sent to the
+    // blocking pool.
     let limit = |file: &str| {
-        attribute(&state.roots().proc.join("sys/kernel").join(file))
+        std::fs::read_to_string(state.roots().proc.join("sys/kernel").join(file))
+            .ok()
             .and_then(|t| t.trim().parse::<f64>().ok())
     };
     let mut f = Families::default();

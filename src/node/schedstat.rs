@@ -1,7 +1,6 @@
 //! `schedstat`: time each CPU ran and waited, from `/proc/schedstat`
 //! (kernels with CONFIG_SCHEDSTATS).
 
-use super::util::read_optional;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError, num};
 
@@ -27,7 +26,7 @@ pub struct CpuSched {
 }
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let Some(text) = read_optional(&src.roots.proc.join("schedstat"))? else {
+    let Some(text) = src.read_optional(&src.roots.proc.join("schedstat"))? else {
         return Ok(None);
     };
     let cpus = parse(&text)?;

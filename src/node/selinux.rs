@@ -1,6 +1,5 @@
 //! `selinux`: whether SELinux is on and its modes, from selinuxfs.
 
-use super::util::attribute;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
 
@@ -12,13 +11,13 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let mut f = Families::default();
-    let enforce = attribute(&src.roots.sys.join("fs/selinux/enforce"));
+    let enforce = src.attribute(&src.roots.sys.join("fs/selinux/enforce"));
     let Some(current) = enforce.and_then(|e| e.trim().parse::<f64>().ok()) else {
         f.gauge("node_selinux_enabled", "SELinux is enabled, 1 is true, 0 is false", 0.0);
         return Ok(Some(f));
     };
     f.gauge("node_selinux_enabled", "SELinux is enabled, 1 is true, 0 is false", 1.0);
-    let config = attribute(&src.roots.etc.join("selinux/config")).unwrap_or_default();
+    let config = src.attribute(&src.roots.etc.join("selinux/config")).unwrap_or_default();
     f.gauge("node_selinux_config_mode", "Configured SELinux enforcement mode", config_mode(&config));
     f.gauge("node_selinux_current_mode", "Current SELinux enforcement mode", current);
     Ok(Some(f))

@@ -3,20 +3,18 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read};
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
 use crate::collect::sockstat::Sockstat;
-use crate::kinds::sockets;
-use crate::state::AppState;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "sockstat",
-    read: Read::Sample(|state| read(state).boxed()),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-async fn read(state: &AppState) -> Result<Option<Families>, CollectError> {
-    let sample = sockets::sample(state).await?;
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.sockets().await?;
     let v = sample.value();
     if v.v4.is_none() && v.v6.is_none() {
         return Ok(None);

@@ -1,7 +1,6 @@
 //! `softnet`: packets each CPU processed and dropped, from
 //! `/proc/net/softnet_stat`.
 
-use super::util::read_optional;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError};
 
@@ -28,7 +27,7 @@ pub struct CpuSoftnet {
 }
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let Some(text) = read_optional(&src.roots.proc.join("net/softnet_stat"))? else {
+    let Some(text) = src.read_optional(&src.roots.proc.join("net/softnet_stat"))? else {
         return Ok(None);
     };
     let rows = parse(&text)?;

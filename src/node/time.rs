@@ -2,7 +2,6 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::util::attribute;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
 
@@ -34,8 +33,8 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
                 continue;
             };
             let path = entry.path();
-            let available = attribute(&path.join("available_clocksource")).unwrap_or_default();
-            let current = attribute(&path.join("current_clocksource")).unwrap_or_default();
+            let available = src.attribute(&path.join("available_clocksource")).unwrap_or_default();
+            let current = src.attribute(&path.join("current_clocksource")).unwrap_or_default();
             sources.push((n, available, current));
         }
     }

@@ -1,6 +1,5 @@
 //! `udp_queues`: bytes queued in UDP sockets, from `/proc/net/udp{,6}`.
 
-use super::util::read_optional;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError};
 
@@ -18,7 +17,7 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     );
     let mut any = false;
     for (file, ip) in [("net/udp", "v4"), ("net/udp6", "v6")] {
-        let Some(text) = read_optional(&src.roots.proc.join(file))? else {
+        let Some(text) = src.read_optional(&src.roots.proc.join(file))? else {
             continue;
         };
         let (tx, rx) = parse(&text)?;

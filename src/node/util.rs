@@ -1,29 +1,37 @@
-//! Reading helpers the collectors share.
+//! Reading helpers the collectors share: through the scrape's kept files.
 
-use std::io;
 use std::path::Path;
 
+use super::Source;
 use crate::collect::CollectError;
 
-/// A file's text; `None` where it does not exist (a source this host lacks).
-pub fn read_optional(path: &Path) -> Result<Option<String>, CollectError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(CollectError::read(path, e)),
+impl Source<'_> {
+    /// A file's text, which must be there.
+    pub fn read(&self, path: &Path) -> Result<String, CollectError> {
+        self.files
+            .borrow_mut()
+            .read(path)
+            .map_err(|e| CollectError::read(path, e))
     }
-}
 
-/// A file's text, which must be there.
-pub fn read(path: &Path) -> Result<String, CollectError> {
-    std::fs::read_to_string(path).map_err(|e| CollectError::read(path, e))
-}
+    /// A file's text; `None` where it does not exist (a source this host
+    /// lacks).
+    pub fn read_optional(&self, path: &Path) -> Result<Option<String>, CollectError> {
+        self.files
+            .borrow_mut()
+            .read_optional(path)
+            .map_err(|e| CollectError::read(path, e))
+    }
 
-/// A small attribute file's trimmed text; `None` where it is missing or
-/// cannot be read (sysfs attributes a device does not support fail with
-/// EINVAL or EOPNOTSUPP, which node_exporter skips too).
-pub fn attribute(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim_end_matches('\n').to_owned())
+    /// A small attribute file's text without its newline; `None` where it
+    /// is missing or cannot be read (sysfs attributes a device does not
+    /// support fail with EINVAL or EOPNOTSUPP, which node_exporter skips
+    /// too).
+    pub fn attribute(&self, path: &Path) -> Option<String> {
+        self.files
+            .borrow_mut()
+            .read(path)
+            .ok()
+            .map(|s| s.trim_end_matches('\n').to_owned())
+    }
 }

@@ -1,7 +1,6 @@
 //! `vmstat`: the `/proc/vmstat` fields `--vmstat-fields` matches
 //! (node_exporter's default: paging, swapping, faults, OOM kills).
 
-use super::util::read;
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError};
 
@@ -12,7 +11,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let text = read(&src.roots.proc.join("vmstat"))?;
+    let text = src.read(&src.roots.proc.join("vmstat"))?;
     let mut f = Families::default();
     for (name, value) in parse(&text)? {
         if src.options.vmstat_fields.is_match(name) {

@@ -187,8 +187,9 @@ pub async fn serve(
         connections = budget.connections,
         reserve = crate::budget::FILE_RESERVE,
         cgroup_files = budget.cgroup_files,
+        readings_files = budget.readings_files,
         process_sampler = budget.process_sampler,
-        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup and /proc files"
+        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup, readings and /proc files"
     );
     kinds::warm_up(&state);
     let cancel = admission.shutdown.clone();

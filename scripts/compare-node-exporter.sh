@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# sonde's /metrics against node_exporter's on this machine, interleaved
+# (sonde, node_exporter, sonde…) REPS times; prints the medians and the
+# ratio sonde/node_exporter of every figure (CPU per scrape, RSS and
+# RssAnon after the scrapes, bytes per scrape plain and gzip'd, latency).
+#
+#   scripts/compare-node-exporter.sh            # about 5 min
+#   REPS=1 scripts/compare-node-exporter.sh     # a quick look
+#
+# Scenarios:
+#   defaults     every default collector of each (sonde at TTL 0: at
+#                Prometheus' scrape intervals every scrape collects anew;
+#                its defaults include tcpstat and processes)
+#   same set     sonde without tcpstat and processes: node_exporter's
+#                default set (less the hardware collectors, which find
+#                nothing on a VM)
+#   tcpstat 10k  the TCP state count alone (collect[]=tcpstat) with 10,000
+#                established loopback sockets held open, node_exporter with
+#                --collector.tcpstat
+# node_exporter is Debian's prometheus-node-exporter (NODE_EXPORTER to use
+# another). Loopback only. Raw results: JSON lines in target/compare/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REPS=${REPS:-3}
+PORT=${PORT:-3997}
+HTTP="http://127.0.0.1:$PORT"
+NODE_EXPORTER=${NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
+L=target/release/examples/loadgen
+OUT=${OUT:-target/compare/node-exporter-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
+
+[ -x "$NODE_EXPORTER" ] || { echo "no node_exporter at $NODE_EXPORTER" >&2; exit 1; }
+cargo build --release --bin sonde --example loadgen
+mkdir -p "$(dirname "$OUT")"
+SONDE="target/release/sonde --bind 127.0.0.1 --port $PORT"
+NE="$NODE_EXPORTER --web.listen-address=127.0.0.1:$PORT"
+TTL0=(--server-env SONDE_METRICS_TTL_MS=0 --server-env SONDE_PROCESSES_TTL_MS=0 --server-env SONDE_DISKS_TTL_MS=0)
+
+for rep in $(seq "$REPS"); do
+  echo "repetition $rep of $REPS" >&2
+  "$L" http --path /metrics --requests 300 --server "$SONDE" --url "$HTTP" \
+    --name sonde --scenario "defaults" "${TTL0[@]}" >>"$OUT"
+  "$L" http --path /metrics --requests 300 --server "$NE" --url "$HTTP" \
+    --name node_exporter --scenario "defaults" >>"$OUT"
+  "$L" http --path /metrics --requests 300 --server "$SONDE --no-collector tcpstat,processes" --url "$HTTP" \
+    --name sonde --scenario "same set" "${TTL0[@]}" >>"$OUT"
+  "$L" http --path /metrics --requests 300 --server "$NE" --url "$HTTP" \
+    --name node_exporter --scenario "same set" >>"$OUT"
+  "$L" http --path '/metrics?collect[]=tcpstat' --requests 200 --tcp-sockets 10000 \
+    --server "$SONDE" --url "$HTTP" --name sonde --scenario "tcpstat 10k" "${TTL0[@]}" >>"$OUT"
+  "$L" http --path '/metrics?collect[]=tcpstat' --requests 200 --tcp-sockets 10000 \
+    --server "$NE --collector.tcpstat" --url "$HTTP" --name node_exporter --scenario "tcpstat 10k" >>"$OUT"
+done
+"$L" report --peer node_exporter --ours sonde "$OUT"

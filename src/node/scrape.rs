@@ -1,0 +1,100 @@
+//! One scrape's view of the kinds' samples: each is taken at most once per
+//! scrape however many collectors derive from it (at a TTL of 0 a kind's
+//! cache would read its source again for each of them).
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::collect::CollectError;
+use crate::collect::disks::DiskTable;
+use crate::collect::metrics::Metrics;
+use crate::collect::pressure::PressureReading;
+use crate::collect::processes::ProcessTable;
+use crate::kinds::disk_io::{self, DiskIo};
+use crate::kinds::interfaces::{self, Interfaces};
+use crate::kinds::sockets::{self, Sockets};
+use crate::kinds::{disks, metrics, pressure, processes};
+use crate::state::{AppState, Shared};
+
+/// The samples one scrape has taken so far.
+#[derive(Debug)]
+pub struct Scrape<'a> {
+    /// The server.
+    pub state: &'a AppState,
+    metrics: OnceCell<Shared<Metrics>>,
+    disks: OnceCell<Shared<DiskTable>>,
+    processes: OnceCell<Shared<Arc<ProcessTable>>>,
+    disk_io: OnceCell<Shared<DiskIo>>,
+    interfaces: OnceCell<Shared<Interfaces>>,
+    pressure: OnceCell<Shared<PressureReading>>,
+    sockets: OnceCell<Shared<Sockets>>,
+}
+
+impl<'a> Scrape<'a> {
+    /// A scrape that has taken nothing yet.
+    pub fn new(state: &'a AppState) -> Scrape<'a> {
+        Scrape {
+            state,
+            metrics: OnceCell::new(),
+            disks: OnceCell::new(),
+            processes: OnceCell::new(),
+            disk_io: OnceCell::new(),
+            interfaces: OnceCell::new(),
+            pressure: OnceCell::new(),
+            sockets: OnceCell::new(),
+        }
+    }
+
+    /// The metrics sample (CPU, memory, network counters, load).
+    pub async fn metrics(&self) -> Result<&Shared<Metrics>, CollectError> {
+        self.metrics
+            .get_or_try_init(|| metrics::sample(self.state))
+            .await
+    }
+
+    /// The disks sample (mounts and their statvfs).
+    pub async fn disks(&self) -> Result<&Shared<DiskTable>, CollectError> {
+        self.disks
+            .get_or_try_init(|| disks::sample(self.state))
+            .await
+    }
+
+    /// The process scan.
+    pub async fn processes(&self) -> Result<&Shared<Arc<ProcessTable>>, CollectError> {
+        self.processes
+            .get_or_try_init(|| processes::sample(self.state))
+            .await
+    }
+
+    /// Block device I/O.
+    pub async fn disk_io(&self) -> Result<&Shared<DiskIo>, CollectError> {
+        self.disk_io
+            .get_or_try_init(|| disk_io::sample(self.state))
+            .await
+    }
+
+    /// Network interfaces, from this scrape's metrics sample.
+    pub async fn interfaces(&self) -> Result<&Shared<Interfaces>, CollectError> {
+        self.interfaces
+            .get_or_try_init(|| async {
+                let m = self.metrics().await?.clone();
+                interfaces::sample_with(self.state, Some(m)).await
+            })
+            .await
+    }
+
+    /// Pressure stall information.
+    pub async fn pressure(&self) -> Result<&Shared<PressureReading>, CollectError> {
+        self.pressure
+            .get_or_try_init(|| pressure::sample(self.state))
+            .await
+    }
+
+    /// Sockets and TCP states.
+    pub async fn sockets(&self) -> Result<&Shared<Sockets>, CollectError> {
+        self.sockets
+            .get_or_try_init(|| sockets::sample(self.state))
+            .await
+    }
+}
