@@ -22,9 +22,14 @@
 //! - [`wire`]: the encoded frame, the 768-byte gzip rule, error frames.
 //! - [`protocol`]: request parsing (both forms) over the table of kinds.
 //! - [`kinds`]: one module per reply kind (`metrics`, `disks`, `processes`,
-//!   `process_metrics`, `journal_entries`, `host`, `containers`): its
+//!   `process_metrics`, `journal_entries`, `host`, `containers`, `disk_io`,
+//!   `interfaces`, `pressure`, `sockets`, and `node`, on `/metrics` only): its
 //!   names, part of the state, loader, wire types and encoders for every
 //!   surface; and `kinds::TABLE`, the one list of them.
+//! - [`node`]: node_exporter's collectors for `/metrics`, one module each
+//!   (`node::TABLE`), reading their own files or a kind's sample
+//!   (`node::Scrape`: each kind's sample once per scrape); served by the
+//!   `node` kind.
 //! - [`model`]: the protobuf types generated from `proto/`.
 //! - [`cache`]: the one generic single-flight TTL cache of typed samples,
 //!   each with its encodings memoized.
