@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
-use regex::Regex;
+use regex_lite::Regex;
 
 use crate::collect::Roots;
 
