@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
-use regex_lite::Regex;
 
 use crate::collect::Roots;
+use crate::collect::pattern::Pattern;
 
 /// sonde's configuration, in groups.
 #[derive(Debug, Clone, Parser)]
@@ -93,32 +93,32 @@ pub struct Exporter {
 
     /// Block devices left out of node_disk_* (a regular expression).
     #[arg(long, env = "SONDE_DISKSTATS_DEVICE_EXCLUDE", default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$", value_parser = parse_regex, help_heading = "Prometheus")]
-    pub diskstats_device_exclude: Regex,
+    pub diskstats_device_exclude: Pattern,
 
     /// Mount points left out of node_filesystem_* (a regular expression).
     #[arg(long, env = "SONDE_FILESYSTEM_MOUNT_POINTS_EXCLUDE", default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)", value_parser = parse_regex, help_heading = "Prometheus")]
-    pub filesystem_mount_points_exclude: Regex,
+    pub filesystem_mount_points_exclude: Pattern,
 
     /// Filesystem types left out of node_filesystem_* (a regular
     /// expression).
     #[arg(long, env = "SONDE_FILESYSTEM_FS_TYPES_EXCLUDE", default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$", value_parser = parse_regex, help_heading = "Prometheus")]
-    pub filesystem_fs_types_exclude: Regex,
+    pub filesystem_fs_types_exclude: Pattern,
 
     /// Network devices left out of node_network_* (a regular expression;
     /// none by default, as upstream node_exporter; Debian's package leaves
     /// out `^lo$`).
     #[arg(long, env = "SONDE_NETDEV_DEVICE_EXCLUDE", value_parser = parse_regex, help_heading = "Prometheus")]
-    pub netdev_device_exclude: Option<Regex>,
+    pub netdev_device_exclude: Option<Pattern>,
 
     /// The /proc/net/{netstat,snmp,snmp6} fields served as node_netstat_*
     /// (a regular expression over `Protocol_Field`).
     #[arg(long, env = "SONDE_NETSTAT_FIELDS", default_value = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$", value_parser = parse_regex, help_heading = "Prometheus")]
-    pub netstat_fields: Regex,
+    pub netstat_fields: Pattern,
 
     /// The /proc/vmstat fields served as node_vmstat_* (a regular
     /// expression).
     #[arg(long, env = "SONDE_VMSTAT_FIELDS", default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*", value_parser = parse_regex, help_heading = "Prometheus")]
-    pub vmstat_fields: Regex,
+    pub vmstat_fields: Pattern,
 }
 
 /// Every collector name `--collector` and `--no-collector` take, with
@@ -177,8 +177,8 @@ fn parse_collector(v: &str) -> Result<String, String> {
     ))
 }
 
-fn parse_regex(v: &str) -> Result<Regex, String> {
-    Regex::new(v).map_err(|e| format!("not a regular expression: {e}"))
+fn parse_regex(v: &str) -> Result<Pattern, String> {
+    Pattern::new(v).map_err(|e| format!("not a regular expression: {e}"))
 }
 
 /// Where and for whom to listen.

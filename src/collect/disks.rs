@@ -262,9 +262,9 @@ pub struct DiskTable {
 #[derive(Debug, Clone)]
 pub struct ExportFilter {
     /// Mount points left out.
-    pub mount_points_exclude: regex_lite::Regex,
+    pub mount_points_exclude: crate::collect::pattern::Pattern,
     /// Filesystem types left out.
-    pub fs_types_exclude: regex_lite::Regex,
+    pub fs_types_exclude: crate::collect::pattern::Pattern,
 }
 
 /// One mount as node_exporter's filesystem collector serves it.

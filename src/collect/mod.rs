@@ -33,6 +33,7 @@ pub mod memory;
 pub mod metrics;
 pub mod netclass;
 pub mod network;
+pub mod pattern;
 pub mod pressure;
 pub mod process_detail;
 pub mod processes;

@@ -49,7 +49,7 @@ pub struct DiskIo {
     pub window_secs: f64,
     /// The devices the reply leaves out (`--diskstats-device-exclude`:
     /// partitions, loop and RAM disks).
-    pub exclude: Arc<regex_lite::Regex>,
+    pub exclude: Arc<crate::collect::pattern::Pattern>,
 }
 
 impl DiskIo {
@@ -66,7 +66,7 @@ impl DiskIo {
 pub struct DiskIoPart {
     cache: Ttl<DiskIo>,
     history: Mutex<History<Vec<DiskStat>>>,
-    exclude: Arc<regex_lite::Regex>,
+    exclude: Arc<crate::collect::pattern::Pattern>,
     /// Each served device's identity and when it was read: udev's entry
     /// changes rarely (a new filesystem), so it is read again only after
     /// [`IDENTITY_AGE`].
@@ -137,7 +137,7 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskIo>, CollectError> {
 fn identify(
     roots: &crate::collect::Roots,
     stats: Vec<DiskStat>,
-    exclude: &regex_lite::Regex,
+    exclude: &crate::collect::pattern::Pattern,
     identities: &Mutex<Identities>,
 ) -> Vec<BlockDevice> {
     let mut known = lock(identities);
