@@ -114,6 +114,11 @@ impl<T> Sample<T> {
 /// What a cache holds: one shared sample.
 type Entry<T> = Arc<Sample<T>>;
 
+/// A kind's part that is nothing but its cache of samples (`state.part`
+/// finds it by the sample type).
+#[derive(Debug)]
+pub struct Cached<T>(pub Ttl<T>);
+
 /// A single-flight TTL cache holding one sample.
 #[derive(Debug)]
 pub struct Ttl<T> {

@@ -10,8 +10,8 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::prom::query;
-use common::{Server, free_port};
+use common::Server;
+use common::prom::{Prometheus, query};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -331,31 +331,15 @@ async fn a_real_prometheus_scrapes_sonde_with_a_token() {
         );
     }
     let server = Server::start(&["--token", "fleet-token"]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: sonde\n    authorization:\n      credentials: fleet-token\n    static_configs:\n      - targets: ['{}']\n",
-            server.addr
-        ),
-    )
-    .unwrap();
-    let port = free_port();
-    let prom: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut child = common::Killed(
-        std::process::Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prom}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: sonde\n    authorization:\n      credentials: fleet-token\n    static_configs:\n      - targets: ['{}']\n",
+        server.addr
+    )) else {
+        return common::skipped(
+            "SKIPPED a_real_prometheus_scrapes_sonde: prometheus did not start",
+        );
+    };
+    let prom = prometheus.addr;
     let t0 = Instant::now();
     loop {
         let scrapes = query(prom, "count_over_time(up{job=\"sonde\"}[1m])").await;
@@ -371,7 +355,7 @@ async fn a_real_prometheus_scrapes_sonde_with_a_token() {
             break;
         }
         assert!(
-            t0.elapsed() < Duration::from_secs(60) && child.0.try_wait().unwrap().is_none(),
+            t0.elapsed() < Duration::from_secs(60) && prometheus.running(),
             "Prometheus did not scrape sonde four times (up: {up:?})"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::prom::{query, scrape, value};
+use common::prom::{Prometheus, query, scrape, value};
 use common::{Killed, Server, free_port};
 
 /// A series' labels.
@@ -292,30 +292,15 @@ async fn dashboards_and_node_mixin_alerts_find_their_series_in_a_real_prometheus
         );
     }
     let server = Server::start(&[]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{}']\n",
-            server.addr
-        ),
-    )
-    .unwrap();
-    let prom: SocketAddr = ([127, 0, 0, 1], free_port()).into();
-    let mut child = Killed(
-        std::process::Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={prom}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{}']\n",
+        server.addr
+    )) else {
+        return common::skipped(
+            "SKIPPED dashboards_and_node_mixin_alerts: prometheus did not start",
+        );
+    };
+    let prom = prometheus.addr;
     let t0 = Instant::now();
     while value(prom, "count_over_time(up{job=\"node\"}[1m])")
         .await
@@ -323,7 +308,7 @@ async fn dashboards_and_node_mixin_alerts_find_their_series_in_a_real_prometheus
         < 4.0
     {
         assert!(
-            t0.elapsed() < Duration::from_secs(60) && child.0.try_wait().unwrap().is_none(),
+            t0.elapsed() < Duration::from_secs(60) && prometheus.running(),
             "Prometheus did not scrape sonde four times"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;

@@ -272,6 +272,14 @@ pub struct HostClock {
 }
 
 impl HostClock {
+    /// Seconds since boot now (0 when the boot time is unknown).
+    pub fn secs_since_boot(&self) -> f64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        (now - self.boot_time_secs as f64).max(0.0)
+    }
+
     /// Clock ticks as microseconds.
     pub fn micros(&self, ticks: u64) -> u64 {
         ticks.saturating_mul(1_000_000) / self.ticks_per_sec.max(1)
@@ -311,6 +319,17 @@ impl<S> History<S> {
             .rev()
             .find(|(at, _)| now.saturating_duration_since(*at) >= MIN_WINDOW)
             .map(|(at, s)| (*at, s))
+    }
+
+    /// What a rate at `now` covers: the seconds since the baseline and the
+    /// baseline, or, before there is one, `since_boot` seconds and no
+    /// snapshot (every counter was zero at boot: a since-boot average, real
+    /// and never a too-short window).
+    pub fn window(&self, now: Instant, since_boot: f64) -> (f64, Option<&S>) {
+        match self.baseline(now) {
+            Some((at, base)) => (now.duration_since(at).as_secs_f64(), Some(base)),
+            None => (since_boot, None),
+        }
     }
 
     /// How long to wait before a baseline exists: zero when one does, the

@@ -108,12 +108,7 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskIo>, CollectError> {
             })?;
             let now = Instant::now();
             let mut history = lock(&part.history);
-            let since_boot = crate::collect::metrics::now_ms() as f64 / 1000.0
-                - state.clock().boot_time_secs as f64;
-            let (window_secs, base) = match history.baseline(now) {
-                Some((at, base)) => (now.duration_since(at).as_secs_f64(), Some(base)),
-                None => (since_boot.max(0.0), None),
-            };
+            let (window_secs, base) = history.window(now, state.clock().secs_since_boot());
             let devices: Vec<(BlockDevice, IoRates)> = devices
                 .into_iter()
                 .map(|d| {

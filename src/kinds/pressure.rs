@@ -13,7 +13,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use crate::cache::{Sample, Ttl};
+use crate::cache::{Cached, Sample, Ttl};
 use crate::collect::pressure::{self as collector, PressureReading};
 use crate::collect::{CollectError, blocking};
 use crate::server::auth::Authorized;
@@ -36,23 +36,15 @@ pub static KIND: Kind = Kind {
     check: Some(|state| check(state).boxed()),
 };
 
-/// Pressure samples.
-#[derive(Debug)]
-pub struct PressurePart {
-    cache: Ttl<PressureReading>,
-}
-
 fn part(cx: &Context<'_>) -> Part {
-    Box::new(PressurePart {
-        cache: Ttl::new(cx.config.ttl.metrics()),
-    })
+    Box::new(Cached::<PressureReading>(Ttl::new(cx.config.ttl.metrics())))
 }
 
 /// The pressure sample, from its cache or read now on the blocking pool.
 pub async fn sample(state: &AppState) -> Result<Shared<PressureReading>, CollectError> {
-    let part = state.part::<PressurePart>()?;
+    let cache = &state.part::<Cached<PressureReading>>()?.0;
     let errors = state.errors();
-    part.cache
+    cache
         .get_or_load(|| async {
             let roots = state.roots().clone();
             blocking(errors, NAME, move || collector::read(&roots))

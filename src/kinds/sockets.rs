@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::cache::{Sample, Ttl};
+use crate::cache::{Cached, Sample, Ttl};
 use crate::collect::sockstat::{self, Sockstat};
 use crate::collect::tcp_states::{self, STATES, TcpStates};
 use crate::collect::{CollectError, blocking};
@@ -49,24 +49,16 @@ pub struct Sockets {
     pub tcp: Option<TcpStates>,
 }
 
-/// Sockets samples.
-#[derive(Debug)]
-pub struct SocketsPart {
-    cache: Ttl<Sockets>,
-}
-
 fn part(cx: &Context<'_>) -> Part {
-    Box::new(SocketsPart {
-        cache: Ttl::new(cx.config.ttl.metrics()),
-    })
+    Box::new(Cached::<Sockets>(Ttl::new(cx.config.ttl.metrics())))
 }
 
 /// The sockets sample, from its cache or read now on the blocking pool. A
 /// netlink failure is reported and leaves the TCP states null.
 pub async fn sample(state: &AppState) -> Result<Shared<Sockets>, CollectError> {
-    let part = state.part::<SocketsPart>()?;
+    let cache = &state.part::<Cached<Sockets>>()?.0;
     let errors = state.errors();
-    part.cache
+    cache
         .get_or_load(|| async {
             let (roots, errs) = (state.roots().clone(), errors.clone());
             blocking(errors, NAME, move || {

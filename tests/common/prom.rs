@@ -56,3 +56,49 @@ pub async fn scrape(addr: SocketAddr, path: &str) -> (u16, String) {
     let body = res.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
+
+/// A Prometheus running with `config` (its YAML) in a directory of its
+/// own, killed when dropped.
+pub struct Prometheus {
+    pub addr: SocketAddr,
+    pub child: super::Killed,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts Debian's `prometheus` on a free port; `None` where it is not
+    /// installed.
+    pub fn start(config: &str) -> Option<Prometheus> {
+        std::process::Command::new("prometheus")
+            .arg("--version")
+            .output()
+            .ok()?;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("prometheus.yml");
+        std::fs::write(&file, config).unwrap();
+        let addr: SocketAddr = ([127, 0, 0, 1], super::free_port()).into();
+        let child = super::Killed(
+            std::process::Command::new("prometheus")
+                .arg(format!("--config.file={}", file.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address={addr}"))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        Some(Prometheus {
+            addr,
+            child,
+            _dir: dir,
+        })
+    }
+
+    /// Whether it is still running.
+    pub fn running(&mut self) -> bool {
+        self.child.0.try_wait().unwrap().is_none()
+    }
+}
