@@ -132,6 +132,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("entropy", true),
     ("filefd", true),
     ("filesystem", true),
+    ("kernel_hung", true),
     ("loadavg", true),
     ("meminfo", true),
     ("netclass", true),

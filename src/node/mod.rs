@@ -99,6 +99,8 @@ collectors! {
     filefd,
     /// Mounted filesystems (the disks sample).
     filesystem,
+    /// Tasks the hung-task detector caught (`/proc/sys/kernel`).
+    kernel_hung,
     /// Load averages (the metrics sample).
     loadavg,
     /// Every `/proc/meminfo` line (the metrics sample's reading).
