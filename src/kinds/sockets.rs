@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::cache::{Cached, Sample, Ttl};
+use crate::cache::{Sample, Ttl};
 use crate::collect::sockstat::{self, Sockstat};
 use crate::collect::tcp_states::{self, STATES, TcpStates};
 use crate::collect::{CollectError, blocking};
@@ -49,31 +49,73 @@ pub struct Sockets {
     pub tcp: Option<TcpStates>,
 }
 
-fn part(cx: &Context<'_>) -> Part {
-    Box::new(Cached::<Sockets>(Ttl::new(cx.config.ttl.metrics())))
+/// The sockets samples: the whole reply's, and its two halves' (node_exporter's
+/// sockstat and tcpstat collectors each take only theirs, so turning
+/// tcpstat off spares the TCP dump).
+#[derive(Debug)]
+pub struct SocketsPart {
+    cache: Ttl<Sockets>,
+    stat: Ttl<Sockstats>,
+    tcp: Ttl<Option<TcpStates>>,
 }
 
-/// The sockets sample, from its cache or read now on the blocking pool. A
-/// netlink failure is reported and leaves the TCP states null.
+/// `/proc/net/sockstat` and `/proc/net/sockstat6`, each if there.
+pub type Sockstats = (Option<Sockstat>, Option<Sockstat>);
+
+fn part(cx: &Context<'_>) -> Part {
+    let ttl = cx.config.ttl.metrics();
+    Box::new(SocketsPart {
+        cache: Ttl::new(ttl),
+        stat: Ttl::new(ttl),
+        tcp: Ttl::new(ttl),
+    })
+}
+
+/// The sockets sample, made of the two halves' samples.
 pub async fn sample(state: &AppState) -> Result<Shared<Sockets>, CollectError> {
-    let cache = &state.part::<Cached<Sockets>>()?.0;
-    let errors = state.errors();
-    cache
+    let part = state.part::<SocketsPart>()?;
+    part.cache
         .get_or_load(|| async {
-            let (roots, errs) = (state.roots().clone(), errors.clone());
+            let (v4, v6) = sockstats(state).await?.value().clone();
+            let tcp = *tcp(state).await?.value();
+            Ok::<_, CollectError>(Sockets { v4, v6, tcp })
+        })
+        .await
+}
+
+/// The sockstat files, read on the blocking pool.
+pub async fn sockstats(state: &AppState) -> Result<Shared<Sockstats>, CollectError> {
+    let part = state.part::<SocketsPart>()?;
+    let errors = state.errors();
+    part.stat
+        .get_or_load(|| async {
+            let roots = state.roots().clone();
+            blocking(errors, NAME, move || sockstat::read(&roots))
+                .await?
+                .inspect_err(|e| {
+                    errors.report(NAME, e);
+                })
+        })
+        .await
+}
+
+/// TCP connections per state, dumped on the blocking pool; a netlink
+/// failure is reported and gives `None`.
+pub async fn tcp(state: &AppState) -> Result<Shared<Option<TcpStates>>, CollectError> {
+    let part = state.part::<SocketsPart>()?;
+    let errors = state.errors();
+    part.tcp
+        .get_or_load(|| async {
+            let errs = errors.clone();
             blocking(errors, NAME, move || {
-                let (v4, v6) = sockstat::read(&roots).inspect_err(|e| {
-                    errs.report(NAME, e);
-                })?;
-                let tcp = errs.ok(
+                errs.ok(
                     NAME,
                     tcp_states::read().map_err(|e| {
                         CollectError::read(std::path::Path::new("netlink sock_diag"), e)
                     }),
-                );
-                Ok(Sockets { v4, v6, tcp })
+                )
             })
-            .await?
+            .await
         })
         .await
 }

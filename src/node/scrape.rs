@@ -11,9 +11,10 @@ use crate::collect::disks::DiskTable;
 use crate::collect::metrics::Metrics;
 use crate::collect::pressure::PressureReading;
 use crate::collect::processes::ProcessTable;
+use crate::collect::tcp_states::TcpStates;
 use crate::kinds::disk_io::{self, DiskIo};
 use crate::kinds::interfaces::{self, Interfaces};
-use crate::kinds::sockets::{self, Sockets};
+use crate::kinds::sockets::{self, Sockstats};
 use crate::kinds::{disks, metrics, pressure, processes};
 use crate::state::{AppState, Shared};
 
@@ -28,7 +29,8 @@ pub struct Scrape<'a> {
     disk_io: OnceCell<Shared<DiskIo>>,
     interfaces: OnceCell<Shared<Interfaces>>,
     pressure: OnceCell<Shared<PressureReading>>,
-    sockets: OnceCell<Shared<Sockets>>,
+    sockstats: OnceCell<Shared<Sockstats>>,
+    tcp: OnceCell<Shared<Option<TcpStates>>>,
 }
 
 impl<'a> Scrape<'a> {
@@ -42,7 +44,8 @@ impl<'a> Scrape<'a> {
             disk_io: OnceCell::new(),
             interfaces: OnceCell::new(),
             pressure: OnceCell::new(),
-            sockets: OnceCell::new(),
+            sockstats: OnceCell::new(),
+            tcp: OnceCell::new(),
         }
     }
 
@@ -91,10 +94,15 @@ impl<'a> Scrape<'a> {
             .await
     }
 
-    /// Sockets and TCP states.
-    pub async fn sockets(&self) -> Result<&Shared<Sockets>, CollectError> {
-        self.sockets
-            .get_or_try_init(|| sockets::sample(self.state))
+    /// The sockstat files.
+    pub async fn sockstats(&self) -> Result<&Shared<Sockstats>, CollectError> {
+        self.sockstats
+            .get_or_try_init(|| sockets::sockstats(self.state))
             .await
+    }
+
+    /// TCP connections per state.
+    pub async fn tcp(&self) -> Result<&Shared<Option<TcpStates>>, CollectError> {
+        self.tcp.get_or_try_init(|| sockets::tcp(self.state)).await
     }
 }

@@ -14,14 +14,14 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.sockets().await?;
-    let v = sample.value();
-    if v.v4.is_none() && v.v6.is_none() {
+    let sample = scrape.sockstats().await?;
+    let (v4, v6) = sample.value();
+    if v4.is_none() && v6.is_none() {
         return Ok(None);
     }
     let page = rustix::param::page_size() as u64;
     let mut f = Families::default();
-    for s in v.v4.iter().chain(&v.v6) {
+    for s in v4.iter().chain(v6) {
         families(&mut f, s, page);
     }
     Ok(Some(f))

@@ -15,8 +15,8 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.sockets().await?;
-    Ok(sample.value().tcp.map(|t| families(&t)))
+    let sample = scrape.tcp().await?;
+    Ok(sample.value().map(|t| families(&t)))
 }
 
 /// Every state (zero included, so a dashboard's line does not break) and
