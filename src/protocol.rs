@@ -276,4 +276,21 @@ mod hint {
             assert!(json.contains(kind.name), "{json} lacks {}", kind.name);
         }
     }
+
+    /// The `node` kind serves `/metrics` only: requests cannot name it,
+    /// and its empty text form must not match every frame (or none).
+    #[test]
+    fn a_kind_without_a_reply_cannot_be_requested() {
+        assert!(TABLE.iter().any(|k| k.reply.is_none()));
+        let refused = Request::parse(r#"{"type":"node"}"#).unwrap_err();
+        assert!(
+            refused.reason.contains("unknown request type"),
+            "{}",
+            refused.reason
+        );
+        assert!(!refused.reason.contains("node,"), "{}", refused.reason);
+        assert!(Request::parse("").is_err());
+        assert!(Request::parse("anything").is_err());
+        assert_eq!(Request::parse("get_metrics").unwrap().name(), "metrics");
+    }
 }

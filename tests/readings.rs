@@ -43,7 +43,16 @@ async fn each_new_kind_answers_in_both_forms_and_on_the_api() {
             "{kind}"
         );
     }
-    // The connection stays usable after them.
+    // The kind that serves only /metrics cannot be asked for: an error
+    // reply, and the connection stays usable.
+    let refused = json(&ask(&mut ws, r#"{"type":"node"}"#).await);
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("unknown request type"),
+        "{refused}"
+    );
     let metrics = json(&ask(&mut ws, "get_metrics").await);
     assert!(metrics["cpu_total"].is_number(), "{metrics}");
 }

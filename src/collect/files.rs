@@ -54,6 +54,15 @@ impl FileCache {
         }
     }
 
+    /// A small attribute file's text without its newline; `None` where it
+    /// is missing or cannot be read (sysfs attributes a device does not
+    /// support fail with EINVAL or EOPNOTSUPP).
+    pub fn attribute(&mut self, path: &Path) -> Option<String> {
+        self.read(path)
+            .ok()
+            .map(|s| s.trim_end_matches('\n').to_owned())
+    }
+
     /// Forgets the files under `dir` that `keep` refuses (a removed
     /// network device's attributes).
     pub fn retain_under(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {

@@ -331,7 +331,7 @@ mod tests {
         let m = sampler(&dir, &errors).sample();
         assert_eq!(m.cpu.total_percent, 20.0, "since boot before any baseline");
         assert_eq!(m.memory.unwrap().used_bytes(), 400 * 1024);
-        assert_eq!(m.networks[0].transmitted_bytes, 7);
+        assert_eq!(m.networks[0].transmitted_bytes(), 7);
         assert_eq!(m.hostname, "box");
         assert_eq!(m.load_avg, Some([0.5, 0.25, 0.1]));
         assert_eq!(m.process_count, 2);

@@ -36,20 +36,34 @@ pub struct NetClass {
     pub broadcast: String,
     pub duplex: String,
     pub ifalias: String,
-    /// The numeric attributes that could be read, in [`NUMERIC`] order.
-    pub numbers: Vec<(&'static str, bool, i64)>,
+    /// The numeric attributes that could be read, by series suffix, in
+    /// [`NUMERIC`] order.
+    pub numbers: Vec<(&'static str, i64)>,
     /// Mbit/s (-1 where the driver does not know).
     pub speed: Option<i64>,
     /// `tx_queue_len`.
     pub tx_queue_len: Option<i64>,
     /// `type` (ARPHRD_*).
     pub protocol_type: Option<i64>,
-    /// `flags`, for the admin state.
-    pub flags: Option<i64>,
     /// `statistics/rx_nohandler`: packets dropped for want of a protocol
     /// handler (node_exporter's netdev serves it from netlink; `/proc/net/dev`
     /// lacks it, sysfs has it).
     pub rx_nohandler: Option<i64>,
+}
+
+impl NetClass {
+    /// The numeric attribute served as `node_network_{series}`.
+    pub fn number(&self, series: &str) -> Option<i64> {
+        self.numbers
+            .iter()
+            .find(|(s, _)| *s == series)
+            .map(|(_, v)| *v)
+    }
+
+    /// `flags` (`IFF_*`), for the admin state.
+    pub fn flags(&self) -> Option<i64> {
+        self.number("flags")
+    }
 }
 
 /// A number as sysfs writes it: decimal, or hexadecimal with `0x`.
@@ -64,12 +78,7 @@ pub fn number(text: &str) -> Option<i64> {
 /// Reads one device's directory through `files` (its attributes kept
 /// open between samples).
 pub fn read_device(dir: &Path, name: &str, files: &mut FileCache) -> NetClass {
-    let mut attribute = |f: &str| {
-        files
-            .read(&dir.join(f))
-            .ok()
-            .map(|s| s.trim_end_matches('\n').to_owned())
-    };
+    let mut attribute = |f: &str| files.attribute(&dir.join(f));
     let operstate = attribute("operstate").unwrap_or_default();
     let address = attribute("address").unwrap_or_default();
     let broadcast = attribute("broadcast").unwrap_or_default();
@@ -78,12 +87,8 @@ pub fn read_device(dir: &Path, name: &str, files: &mut FileCache) -> NetClass {
     let mut num = |f: &str| attribute(f).and_then(|t| number(&t));
     let numbers: Vec<_> = NUMERIC
         .iter()
-        .filter_map(|(series, file, counter)| num(file).map(|v| (*series, *counter, v)))
+        .filter_map(|(series, file, _)| num(file).map(|v| (*series, v)))
         .collect();
-    let flags = numbers
-        .iter()
-        .find(|(s, _, _)| *s == "flags")
-        .map(|(_, _, v)| *v);
     NetClass {
         name: name.to_owned(),
         operstate,
@@ -96,7 +101,6 @@ pub fn read_device(dir: &Path, name: &str, files: &mut FileCache) -> NetClass {
         protocol_type: num("type"),
         rx_nohandler: num("statistics/rx_nohandler"),
         numbers,
-        flags,
     }
 }
 

@@ -9,12 +9,20 @@ const FILE: &str = "/proc/net/dev";
 pub struct Interface {
     /// Interface name, e.g. `eth0`.
     pub name: String,
-    /// Bytes received.
-    pub received_bytes: u64,
-    /// Bytes transmitted.
-    pub transmitted_bytes: u64,
     /// Every column, in [`COLUMNS`] order.
     pub counters: [u64; 16],
+}
+
+impl Interface {
+    /// Bytes received.
+    pub fn received_bytes(&self) -> u64 {
+        self.counters[0]
+    }
+
+    /// Bytes transmitted.
+    pub fn transmitted_bytes(&self) -> u64 {
+        self.counters[8]
+    }
 }
 
 /// The columns of `/proc/net/dev`, as node_exporter names them
@@ -52,8 +60,6 @@ pub fn parse_net_dev(text: &str) -> Result<Vec<Interface>, ParseError> {
         }
         out.push(Interface {
             name: name.trim().to_owned(),
-            received_bytes: all[0],
-            transmitted_bytes: all[8],
             counters: all,
         });
     }
@@ -106,8 +112,8 @@ mod tests {
         let v = parse_net_dev(text).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[1].name, "eth0");
-        assert_eq!(v[1].received_bytes, 1_215_645);
-        assert_eq!(v[1].transmitted_bytes, 1_782_404);
+        assert_eq!(v[1].received_bytes(), 1_215_645);
+        assert_eq!(v[1].transmitted_bytes(), 1_782_404);
         assert_eq!(v[1].counters[13], 427, "transmit_colls");
     }
 

@@ -187,13 +187,12 @@ pub fn json(s: &Sample<Interfaces>) -> Bytes {
             .iter()
             .map(|(i, rates)| {
                 let class = v.classes.iter().flatten().find(|c| c.name == i.name);
-                let mtu = class.and_then(|c| c.numbers.iter().find(|(s, _, _)| *s == "mtu_bytes"));
                 Entry {
                     name: &i.name,
                     up: class.map(is_up),
                     operstate: class.map(|c| c.operstate.as_str()),
                     speed_mbps: class.and_then(|c| c.speed).filter(|s| *s >= 0),
-                    mtu: mtu.map(|(_, _, v)| *v),
+                    mtu: class.and_then(|c| c.number("mtu_bytes")),
                     mac: class.map(|c| c.address.as_str()).filter(|a| !a.is_empty()),
                     addresses: v
                         .addresses
@@ -228,7 +227,7 @@ pub fn json(s: &Sample<Interfaces>) -> Bytes {
 /// `unknown` (loopback, tunnels: drivers that do not track it) with the
 /// interface set up (`IFF_UP`).
 fn is_up(c: &NetClass) -> bool {
-    c.operstate == "up" || (c.operstate == "unknown" && c.flags.is_some_and(|f| f & 1 == 1))
+    c.operstate == "up" || (c.operstate == "unknown" && c.flags().is_some_and(|f| f & 1 == 1))
 }
 
 /// The WebSocket frame of a sample (counted and memoized by the caller).

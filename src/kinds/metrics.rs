@@ -216,8 +216,8 @@ impl<'a> From<&'a collector::Metrics> for Metrics<'a> {
                 .iter()
                 .map(|i| Network {
                     name: &i.name,
-                    received: i.received_bytes,
-                    transmitted: i.transmitted_bytes,
+                    received: i.received_bytes(),
+                    transmitted: i.transmitted_bytes(),
                 })
                 .collect(),
             gpus: m

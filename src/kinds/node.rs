@@ -9,7 +9,6 @@
 //! TTL, so scrapers arriving together share it; a scrape naming
 //! collectors (`collect[]`) runs just those, uncached.
 
-use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -17,7 +16,7 @@ use futures_util::FutureExt;
 
 use crate::cache::Ttl;
 use crate::collect::files::FileCache;
-use crate::collect::{CollectError, blocking, lock};
+use crate::collect::{CollectError, blocking};
 use crate::config::Exporter;
 use crate::node::{self, NodeCollector, Outcome, Read, Scrape, Source, Status};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, elapsed_ms};
@@ -97,12 +96,7 @@ pub async fn scrape(state: &AppState, collect: &[String]) -> Result<Arc<Vec<Outc
             .await?;
         return Ok(Arc::clone(sample.value()));
     }
-    let chosen: Vec<_> = part
-        .enabled
-        .iter()
-        .copied()
-        .filter(|c| collect.iter().any(|n| n == c.name))
-        .collect();
+    let chosen = node::selected(&part.options, collect);
     Ok(Arc::new(run(state, part, &chosen).await))
 }
 
@@ -119,20 +113,15 @@ async fn run(state: &AppState, part: &NodePart, collectors: &[&'static NodeColle
     let (roots, options, errors) = (state.roots().clone(), part.options.clone(), state.errors().clone());
     let kept = part.files.clone();
     let mut outcomes = blocking(state.errors(), NAME, move || {
-        // The cache is taken out for the batch (a scrape running beside
-        // this one reads by path meanwhile) and put back after it.
-        let files = RefCell::new(std::mem::replace(&mut *lock(&kept), FileCache::new(0)));
         let source = Source {
             roots: &roots,
             options: &options,
-            files: &files,
+            files: &kept,
         };
-        let outcomes = readers
+        readers
             .into_iter()
             .map(|(c, read)| node::run_files(c, read, &source, &errors))
-            .collect::<Vec<_>>();
-        *lock(&kept) = files.into_inner();
-        outcomes
+            .collect::<Vec<_>>()
     })
     .await
     .unwrap_or_default();

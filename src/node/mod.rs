@@ -68,7 +68,7 @@ pub struct Source<'a> {
     /// The collectors' filters.
     pub options: &'a Exporter,
     /// The files kept open between scrapes.
-    pub files: &'a std::cell::RefCell<crate::collect::files::FileCache>,
+    pub files: &'a std::sync::Mutex<crate::collect::files::FileCache>,
 }
 
 /// Declares the collector modules and lists them in [`TABLE`].

@@ -45,7 +45,7 @@ pub fn families(devices: &[NetClass]) -> Families {
         "Non-numeric data from /sys/class/net/<iface>, value is always 1.",
     );
     for d in devices {
-        let admin = match d.flags {
+        let admin = match d.flags() {
             None => "unknown",
             Some(flags) if flags & 1 == 1 => "up",
             Some(_) => "down",
@@ -68,8 +68,8 @@ pub fn families(devices: &[NetClass]) -> Families {
         let help = format!("Network device property: {series}");
         let family = if counter { f.counter_family(name, help) } else { f.gauge_family(name, help) };
         for d in devices {
-            if let Some((_, _, v)) = d.numbers.iter().find(|(s, _, _)| *s == series) {
-                family.push([("device", d.name.as_str())], *v as f64);
+            if let Some(v) = d.number(series) {
+                family.push([("device", d.name.as_str())], v as f64);
             }
         }
     }
