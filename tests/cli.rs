@@ -396,52 +396,63 @@ fn check_summarises_this_host_and_fails_on_a_broken_source() {
     );
 }
 
-#[test]
-fn healthcheck_answers_for_a_running_server_and_fails_without_one() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
-    let out = sonde()
-        .args(["--port", &port, "healthcheck"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "nothing listens yet");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/healthz"));
+/// Starts sonde on 127.0.0.1 port 0 and returns it with the port it logged:
+/// a port picked beforehand can be taken by another test's socket before the
+/// child binds it, which failed CI once.
+fn listening(args: &[&str]) -> (Killed, String) {
     let mut server = Killed(
         sonde()
-            .args(["--port", &port, "--bind", "127.0.0.1"])
+            .args(args)
+            .args(["--bind", "127.0.0.1", "--port", "0"])
             .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
     let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
-    assert!(lines.next().unwrap().unwrap().contains("listening"));
+    let mut seen = Vec::new();
+    let port = loop {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("sonde exited before listening:\n{}", seen.join("\n"));
+        };
+        if let Some(rest) = line.split("://127.0.0.1:").nth(1)
+            && line.contains("listening on")
+        {
+            break rest.split('/').next().unwrap().to_string();
+        }
+        seen.push(line);
+    };
+    // Keeps the pipe drained so the server never blocks on its log.
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, port)
+}
+
+#[test]
+fn healthcheck_answers_for_a_running_server_and_fails_without_one() {
+    let idle = common::free_port().to_string();
+    let out = sonde()
+        .args(["--port", &idle, "healthcheck"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "nothing listens yet");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/healthz"));
+    let (_server, port) = listening(&[]);
     succeeds(sonde().args(["--port", &port, "healthcheck"]));
 }
 
 #[test]
 fn healthcheck_over_tls_completes_a_handshake() {
     let dir = tempfile::tempdir().unwrap();
-    let tls_dir = dir.path().to_str().unwrap();
-    let port = common::free_port().to_string();
-    let args = ["--tls", "--tls-dir", tls_dir, "--port", &port];
-    let out = sonde().args(args).arg("healthcheck").output().unwrap();
+    let tls = ["--tls", "--tls-dir", dir.path().to_str().unwrap()];
+    let idle = common::free_port().to_string();
+    let out = sonde()
+        .args(tls)
+        .args(["--port", &idle, "healthcheck"])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "nothing listens yet");
     assert!(String::from_utf8_lossy(&out.stderr).contains("https://127.0.0.1:"));
-    let mut server = Killed(
-        sonde()
-            .args(args)
-            .args(["--bind", "127.0.0.1"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(server.0.stderr.take().unwrap()).lines();
-    while !lines.next().unwrap().unwrap().contains("listening") {}
-    succeeds(sonde().args(args).arg("healthcheck"));
+    let (_server, port) = listening(&tls);
+    succeeds(sonde().args(tls).args(["--port", &port, "healthcheck"]));
 }
 
 #[test]
