@@ -19,71 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::prom::{Prometheus, query, scrape, value};
+use common::prom::{Prometheus, parse, query, scrape, value};
 use common::{Killed, Server, free_port};
-
-/// A series' labels.
-type Labels = BTreeMap<String, String>;
-
-/// One exposition: series by name, and each name's type.
-#[derive(Debug, Default)]
-struct Scrape {
-    series: BTreeMap<String, Vec<(Labels, f64)>>,
-    types: BTreeMap<String, String>,
-}
-
-fn parse(text: &str) -> Scrape {
-    let mut s = Scrape::default();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').unwrap();
-            s.types.insert(name.to_owned(), kind.to_owned());
-            continue;
-        }
-        if line.starts_with('#') || line.is_empty() {
-            continue;
-        }
-        let (head, value) = line.rsplit_once(' ').unwrap();
-        let value: f64 = value.parse().unwrap_or(f64::NAN);
-        let (name, labels) = match head.split_once('{') {
-            None => (head, BTreeMap::new()),
-            Some((name, rest)) => (name, labels(rest.strip_suffix('}').unwrap())),
-        };
-        s.series
-            .entry(name.to_owned())
-            .or_default()
-            .push((labels, value));
-    }
-    s
-}
-
-/// `a="x",b="y"` (values without escapes in what these exporters write
-/// here, but for `\"` and `\\`).
-fn labels(mut text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    while let Some((name, rest)) = text.split_once("=\"") {
-        let mut value = String::new();
-        let mut chars = rest.char_indices();
-        let mut end = rest.len();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some((_, n)) = chars.next() {
-                        value.push(if n == 'n' { '\n' } else { n });
-                    }
-                }
-                '"' => {
-                    end = i;
-                    break;
-                }
-                c => value.push(c),
-            }
-        }
-        out.insert(name.trim_start_matches(',').to_owned(), value);
-        text = &rest[(end + 1).min(rest.len())..];
-    }
-    out
-}
 
 /// How far a gauge may be from node_exporter's reading taken a moment
 /// apart.

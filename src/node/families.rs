@@ -74,6 +74,20 @@ impl Families {
         &mut self.families[last]
     }
 
+    /// The family called `name`: the one already started, or a new one
+    /// with `help` and `kind` (for collectors whose series of one family
+    /// come from many files, in no order of families).
+    pub fn named(&mut self, name: &str, help: impl Into<String>, kind: MetricType) -> &mut Family {
+        let key = match kind {
+            MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
+            _ => name,
+        };
+        match self.families.iter().position(|f| f.name == key) {
+            Some(i) => &mut self.families[i],
+            None => self.family(name, help, kind),
+        }
+    }
+
     /// Starts a gauge family.
     pub fn gauge_family(
         &mut self,

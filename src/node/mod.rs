@@ -14,7 +14,7 @@
 
 pub mod families;
 pub mod scrape;
-mod util;
+pub mod util;
 
 use futures_util::future::BoxFuture;
 
@@ -87,18 +87,28 @@ macro_rules! collectors {
 collectors! {
     /// ARP entries per device (`/proc/net/arp`).
     arp,
+    /// Bonded interfaces' slaves (`/sys/class/net/*/bonding`).
+    bonding,
     /// Connection tracking (`/proc/sys/net/netfilter`, `/proc/net/stat/nf_conntrack`).
     conntrack,
     /// Seconds per CPU and mode (the metrics sample's `/proc/stat`).
     cpu,
+    /// CPU frequency scaling (`/sys/devices/system/cpu/cpu*/cpufreq`).
+    cpufreq,
     /// Block device I/O (`/proc/diskstats`, `/sys/block`).
     diskstats,
+    /// The firmware's machine description (`/sys/class/dmi/id`).
+    dmi,
+    /// Memory error counts (`/sys/devices/system/edac/mc`).
+    edac,
     /// Kernel entropy (`/proc/sys/kernel/random`).
     entropy,
     /// File handles (`/proc/sys/fs/file-nr`).
     filefd,
     /// Mounted filesystems (the disks sample).
     filesystem,
+    /// Hardware monitoring chips: temperatures, fans, voltages, power (`/sys/class/hwmon`).
+    hwmon,
     /// Tasks the hung-task detector caught (`/proc/sys/kernel`).
     kernel_hung,
     /// Load averages (the metrics sample).
@@ -111,12 +121,18 @@ collectors! {
     netdev,
     /// Protocol counters (`/proc/net/{netstat,snmp,snmp6}`).
     netstat,
+    /// NVMe controllers and namespaces (`/sys/class/nvme`).
+    nvme,
     /// The OS release (`/etc/os-release`).
     os,
+    /// Batteries and AC adapters (`/sys/class/power_supply`).
+    powersupplyclass,
     /// Pressure stall information (`/proc/pressure`).
     pressure,
     /// Process and thread states (the process scan).
     processes,
+    /// CPU package energy (`/sys/class/powercap`).
+    rapl,
     /// Scheduler statistics (`/proc/schedstat`).
     schedstat,
     /// SELinux state (`/sys/fs/selinux`).
@@ -131,6 +147,8 @@ collectors! {
     tcpstat,
     /// Series from `*.prom` files (`--textfile-dir`).
     textfile,
+    /// Thermal zones and cooling devices (`/sys/class/thermal`).
+    thermal_zone,
     /// The clock, its zone and clock sources.
     time,
     /// The kernel's NTP state (`adjtimex`).
@@ -141,6 +159,8 @@ collectors! {
     uname,
     /// Paging and OOM counters (`/proc/vmstat`).
     vmstat,
+    /// Watchdog timers (`/sys/class/watchdog`).
+    watchdog,
 }
 
 /// The collectors that run, in table order: those the flags turn on, and

@@ -27,3 +27,46 @@ impl Source<'_> {
         lock(self.files).attribute(path)
     }
 }
+
+/// node_exporter's `SanitizeMetricName`: every run of characters outside
+/// `[0-9A-Za-z_]`, with the underscores around it, becomes one `_`.
+pub fn sanitize(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut pending = String::new();
+    let mut bad = false;
+    for c in name.chars() {
+        if c == '_' {
+            pending.push(c);
+        } else if c.is_ascii_alphanumeric() {
+            if bad {
+                out.push('_');
+            } else {
+                out.push_str(&pending);
+            }
+            pending.clear();
+            bad = false;
+            out.push(c);
+        } else {
+            bad = true;
+            pending.clear();
+        }
+    }
+    if bad {
+        out.push('_');
+    } else {
+        out.push_str(&pending);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sanitizes_as_node_exporter_does() {
+        assert_eq!(super::sanitize("package"), "package");
+        assert_eq!(super::sanitize("a__-._b"), "a_b");
+        assert_eq!(super::sanitize("x-y"), "x_y");
+        assert_eq!(super::sanitize("keep__this"), "keep__this");
+        assert_eq!(super::sanitize("end-"), "end_");
+    }
+}

@@ -1,6 +1,7 @@
 //! A real Prometheus for tests: started on a free port with a given
 //! configuration, asked with instant queries.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use http_body_util::{BodyExt, Empty};
@@ -101,4 +102,73 @@ impl Prometheus {
     pub fn running(&mut self) -> bool {
         self.child.0.try_wait().unwrap().is_none()
     }
+}
+
+/// A series' labels.
+pub type Labels = BTreeMap<String, String>;
+
+/// One exposition: series by name, and each name's type and help.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    pub series: BTreeMap<String, Vec<(Labels, f64)>>,
+    pub types: BTreeMap<String, String>,
+    pub helps: BTreeMap<String, String>,
+}
+
+pub fn parse(text: &str) -> Exposition {
+    let mut s = Exposition::default();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            s.types.insert(name.to_owned(), kind.to_owned());
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, help) = rest.split_once(' ').unwrap_or((rest, ""));
+            s.helps.insert(name.to_owned(), help.to_owned());
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (head, value) = line.rsplit_once(' ').unwrap();
+        let value: f64 = value.parse().unwrap_or(f64::NAN);
+        let (name, labels) = match head.split_once('{') {
+            None => (head, BTreeMap::new()),
+            Some((name, rest)) => (name, labels(rest.strip_suffix('}').unwrap())),
+        };
+        s.series
+            .entry(name.to_owned())
+            .or_default()
+            .push((labels, value));
+    }
+    s
+}
+
+/// `a="x",b="y"` (values without escapes in what these exporters write
+/// here, but for `\"` and `\\`).
+pub fn labels(mut text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    while let Some((name, rest)) = text.split_once("=\"") {
+        let mut value = String::new();
+        let mut chars = rest.char_indices();
+        let mut end = rest.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        value.push(if n == 'n' { '\n' } else { n });
+                    }
+                }
+                '"' => {
+                    end = i;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.insert(name.trim_start_matches(',').to_owned(), value);
+        text = &rest[(end + 1).min(rest.len())..];
+    }
+    out
 }

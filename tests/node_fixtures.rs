@@ -1,0 +1,186 @@
+//! The hardware and storage collectors on node_exporter's own fixture host
+//! (`tests/fixtures/node_exporter`: sysfs and procfs trees from real
+//! machines, and what node_exporter serves on them): sonde is started on
+//! the same trees and each collector's families must be node_exporter's,
+//! with the same HELP, TYPE, label sets and values. These layouts are the
+//! strongest check there is without the hardware: Apple SMC and Nuvoton
+//! fans, coretemp, an AMD GPU's hwmon, batteries, RAPL zones, md arrays
+//! in every state, ZFS pools, btrfs, XFS, NFS, bonds, watchdogs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
+
+mod common;
+#[path = "common/ttar.rs"]
+mod ttar;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use common::Server;
+use common::prom::{Exposition, parse};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/node_exporter");
+
+/// The fixture host, unpacked once per run.
+fn host() -> &'static Path {
+    static HOST: OnceLock<tempfile::TempDir> = OnceLock::new();
+    HOST.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        ttar::unpack(&Path::new(FIXTURES).join("sys.ttar"), dir.path());
+        let copied = std::process::Command::new("cp")
+            .args(["-a", &format!("{FIXTURES}/proc"), "."])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        dir
+    })
+    .path()
+}
+
+/// node_exporter's expected output.
+fn expected() -> &'static Exposition {
+    static EXPECTED: OnceLock<Exposition> = OnceLock::new();
+    EXPECTED.get_or_init(|| {
+        parse(&std::fs::read_to_string(PathBuf::from(FIXTURES).join("e2e-output.txt")).unwrap())
+    })
+}
+
+/// sonde's `/metrics?collect[]=collector` on the fixture host.
+async fn served(collector: &str) -> Exposition {
+    let root = host();
+    let proc_root = root.join("proc");
+    let sys_root = root.join("sys");
+    let server = Server::start(&[
+        "--proc-root",
+        proc_root.to_str().unwrap(),
+        "--sys-root",
+        sys_root.to_str().unwrap(),
+        "--rootfs",
+        root.to_str().unwrap(),
+    ])
+    .await;
+    let (status, text) =
+        common::prom::scrape(server.addr, &format!("/metrics?collect[]={collector}")).await;
+    assert_eq!(status, 200, "{text}");
+    // node_exporter's run shows its sysfs path as it was given.
+    let text = text.replace(
+        &format!("{}/", sys_root.display()),
+        "collector/fixtures/sys/",
+    );
+    parse(&text)
+}
+
+/// Compares the families whose names start with one of `prefixes`, after
+/// `keep` has chosen the series node_exporter's run kept (its end-to-end
+/// test filters some devices).
+async fn matches_node_exporter(
+    collector: &str,
+    prefixes: &[&str],
+    keep: impl Fn(&common::prom::Labels) -> bool,
+) {
+    let ours = served(collector).await;
+    let theirs = expected();
+    let owned = |e: &Exposition| -> BTreeSet<String> {
+        e.series
+            .keys()
+            .filter(|n| prefixes.iter().any(|p| n.starts_with(p)))
+            .filter(|n| e.series[*n].iter().any(|(l, _)| keep(l)))
+            .cloned()
+            .collect()
+    };
+    let (names, expected_names) = (owned(&ours), owned(theirs));
+    assert!(
+        !expected_names.is_empty(),
+        "node_exporter's fixture has no {prefixes:?} series"
+    );
+    let mut problems = Vec::new();
+    for name in expected_names.difference(&names) {
+        problems.push(format!("missing: {name}"));
+    }
+    for name in names.difference(&expected_names) {
+        problems.push(format!("not node_exporter's: {name}"));
+    }
+    for name in names.intersection(&expected_names) {
+        let family = |e: &Exposition| {
+            let base = name.strip_suffix("_total").unwrap_or(name);
+            let help = e.helps.get(name).or_else(|| e.helps.get(base)).cloned();
+            let kind = e.types.get(name).or_else(|| e.types.get(base)).cloned();
+            (help, kind)
+        };
+        if family(&ours) != family(theirs) {
+            problems.push(format!(
+                "{name}: ours {:?}, node_exporter's {:?}",
+                family(&ours),
+                family(theirs)
+            ));
+        }
+        let series = |e: &Exposition| -> Vec<(common::prom::Labels, f64)> {
+            let mut s: Vec<_> = e.series[name]
+                .iter()
+                .filter(|(l, _)| keep(l))
+                .cloned()
+                .collect();
+            s.sort_by(|a, b| a.0.cmp(&b.0));
+            s
+        };
+        let (a, b) = (series(&ours), series(theirs));
+        let same = a.len() == b.len()
+            && a.iter().zip(&b).all(|((la, va), (lb, vb))| {
+                la == lb
+                    && ((va - vb).abs() <= 1e-9 * vb.abs().max(1.0) || (va.is_nan() && vb.is_nan()))
+            });
+        if !same {
+            problems.push(format!(
+                "{name}:\n  ours            {a:?}\n  node_exporter's {b:?}"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{collector}:\n{}", problems.join("\n"));
+}
+
+fn all(_: &common::prom::Labels) -> bool {
+    true
+}
+
+/// One test per collector, so a failure names it.
+macro_rules! same_as_node_exporter {
+    ($($test:ident: $collector:literal, $prefixes:expr;)*) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                matches_node_exporter($collector, &$prefixes, all).await;
+            }
+        )*
+    };
+}
+
+same_as_node_exporter! {
+    bonding_matches_node_exporter_on_its_fixture: "bonding", ["node_bonding_"];
+    cpufreq_matches_node_exporter_on_its_fixture: "cpufreq", ["node_cpu_scaling_", "node_cpu_frequency_min", "node_cpu_frequency_max", "node_cpu_frequency_avg"];
+    dmi_matches_node_exporter_on_its_fixture: "dmi", ["node_dmi_"];
+    edac_matches_node_exporter_on_its_fixture: "edac", ["node_edac_"];
+    nvme_matches_node_exporter_on_its_fixture: "nvme", ["node_nvme_"];
+    powersupplyclass_matches_node_exporter_on_its_fixture: "powersupplyclass", ["node_power_supply_"];
+    rapl_matches_node_exporter_on_its_fixture: "rapl", ["node_rapl_"];
+    thermal_zone_matches_node_exporter_on_its_fixture: "thermal_zone", ["node_thermal_zone_", "node_cooling_device_"];
+    watchdog_matches_node_exporter_on_its_fixture: "watchdog", ["node_watchdog_"];
+}
+
+#[tokio::test]
+async fn hwmon_matches_node_exporter_on_its_fixture() {
+    // node_exporter's end-to-end run includes these chips only.
+    let chips = [
+        "applesmc",
+        "asus_nb_wmi",
+        "coretemp",
+        "hwmon4",
+        "ieee80211",
+        "nct6779",
+    ];
+    let keep = |l: &common::prom::Labels| {
+        l.get("chip")
+            .is_none_or(|c| chips.iter().any(|p| c.contains(p)))
+    };
+    matches_node_exporter("hwmon", &["node_hwmon_"], keep).await;
+}
