@@ -139,6 +139,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("hwmon", true),
     ("kernel_hung", true),
     ("loadavg", true),
+    ("mdadm", true),
     ("meminfo", true),
     ("netclass", true),
     ("netdev", true),
@@ -163,6 +164,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("uname", true),
     ("vmstat", true),
     ("watchdog", true),
+    ("zfs", true),
 ];
 
 impl Exporter {

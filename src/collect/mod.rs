@@ -31,6 +31,7 @@ pub mod gpu;
 pub mod host;
 pub mod hwmon;
 pub mod journal;
+pub mod mdstat;
 pub mod memory;
 pub mod metrics;
 pub mod netclass;
@@ -46,6 +47,7 @@ pub mod sysfs;
 pub mod system;
 pub mod tcp_states;
 pub mod temperature;
+pub mod zfs;
 
 pub use errors::{CollectError, CollectorErrors, ParseError};
 

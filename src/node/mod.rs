@@ -113,6 +113,8 @@ collectors! {
     kernel_hung,
     /// Load averages (the metrics sample).
     loadavg,
+    /// Software RAID arrays (`/proc/mdstat`, `/sys/block/md*/md`).
+    mdadm,
     /// Every `/proc/meminfo` line (the metrics sample's reading).
     meminfo,
     /// Network devices' sysfs attributes (`/sys/class/net`).
@@ -161,6 +163,8 @@ collectors! {
     vmstat,
     /// Watchdog timers (`/sys/class/watchdog`).
     watchdog,
+    /// OpenZFS: the ARC, kstats and pools (`/proc/spl/kstat/zfs`).
+    zfs,
 }
 
 /// The collectors that run, in table order: those the flags turn on, and
