@@ -127,6 +127,7 @@ pub struct Exporter {
 pub const COLLECTORS: &[(&str, bool)] = &[
     ("arp", true),
     ("bonding", true),
+    ("btrfs", true),
     ("conntrack", true),
     ("cpu", true),
     ("cpufreq", true),
@@ -144,6 +145,8 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("netclass", true),
     ("netdev", true),
     ("netstat", true),
+    ("nfs", true),
+    ("nfsd", true),
     ("nvme", true),
     ("os", true),
     ("powersupplyclass", true),
@@ -164,6 +167,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("uname", true),
     ("vmstat", true),
     ("watchdog", true),
+    ("xfs", true),
     ("zfs", true),
 ];
 

@@ -157,14 +157,18 @@ macro_rules! same_as_node_exporter {
 
 same_as_node_exporter! {
     bonding_matches_node_exporter_on_its_fixture: "bonding", ["node_bonding_"];
+    btrfs_matches_node_exporter_on_its_fixture: "btrfs", ["node_btrfs_"];
     cpufreq_matches_node_exporter_on_its_fixture: "cpufreq", ["node_cpu_scaling_", "node_cpu_frequency_min", "node_cpu_frequency_max", "node_cpu_frequency_avg"];
     dmi_matches_node_exporter_on_its_fixture: "dmi", ["node_dmi_"];
     edac_matches_node_exporter_on_its_fixture: "edac", ["node_edac_"];
     mdadm_matches_node_exporter_on_its_fixture: "mdadm", ["node_md_"];
+    nfs_matches_node_exporter_on_its_fixture: "nfs", ["node_nfs_"];
+    nfsd_matches_node_exporter_on_its_fixture: "nfsd", ["node_nfsd_"];
     nvme_matches_node_exporter_on_its_fixture: "nvme", ["node_nvme_"];
     powersupplyclass_matches_node_exporter_on_its_fixture: "powersupplyclass", ["node_power_supply_"];
     rapl_matches_node_exporter_on_its_fixture: "rapl", ["node_rapl_"];
     thermal_zone_matches_node_exporter_on_its_fixture: "thermal_zone", ["node_thermal_zone_", "node_cooling_device_"];
+    xfs_matches_node_exporter_on_its_fixture: "xfs", ["node_xfs_"];
     zfs_matches_node_exporter_on_its_fixture: "zfs", ["node_zfs_"];
     watchdog_matches_node_exporter_on_its_fixture: "watchdog", ["node_watchdog_"];
 }

@@ -89,6 +89,8 @@ collectors! {
     arp,
     /// Bonded interfaces' slaves (`/sys/class/net/*/bonding`).
     bonding,
+    /// btrfs filesystems: allocation, commits, devices (`/sys/fs/btrfs`).
+    btrfs,
     /// Connection tracking (`/proc/sys/net/netfilter`, `/proc/net/stat/nf_conntrack`).
     conntrack,
     /// Seconds per CPU and mode (the metrics sample's `/proc/stat`).
@@ -123,6 +125,10 @@ collectors! {
     netdev,
     /// Protocol counters (`/proc/net/{netstat,snmp,snmp6}`).
     netstat,
+    /// The NFS client's RPC counters (`/proc/net/rpc/nfs`).
+    nfs,
+    /// The NFS server's counters (`/proc/net/rpc/nfsd`).
+    nfsd,
     /// NVMe controllers and namespaces (`/sys/class/nvme`).
     nvme,
     /// The OS release (`/etc/os-release`).
@@ -163,6 +169,8 @@ collectors! {
     vmstat,
     /// Watchdog timers (`/sys/class/watchdog`).
     watchdog,
+    /// XFS runtime statistics (`/sys/fs/xfs/*/stats`).
+    xfs,
     /// OpenZFS: the ARC, kstats and pools (`/proc/spl/kstat/zfs`).
     zfs,
 }
