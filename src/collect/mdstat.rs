@@ -222,10 +222,13 @@ fn raid_disks(text: Option<&str>) -> Option<u64> {
     text?.split_whitespace().next()?.parse().ok()
 }
 
-/// The md arrays sysfs lists (`/sys/block/md*/md`), with their level,
-/// `raid_disks` and `degraded`: node_exporter serves these from sysfs,
-/// apart from `/proc/mdstat`.
-pub fn sysfs_arrays(roots: &Roots) -> Vec<(String, Option<u64>, u64)> {
+/// An md array as sysfs lists it: name, `raid_disks` (none for
+/// containers), `degraded` (0 for levels without redundancy).
+pub type SysfsArray = (String, Option<u64>, u64);
+
+/// The md arrays sysfs lists (`/sys/block/md*/md`): node_exporter serves
+/// these apart from `/proc/mdstat`.
+pub fn sysfs_arrays(roots: &Roots) -> Vec<SysfsArray> {
     entries(&roots.sys.join("block"))
         .unwrap_or_default()
         .into_iter()

@@ -55,9 +55,19 @@ kinds! {
     pressure,
     /// Sockets per protocol and TCP states.
     sockets,
+    /// Hardware monitoring chips: temperatures, fans, voltages, power.
+    sensors,
+    /// Batteries, AC adapters and RAPL power.
+    power,
+    /// CPU frequency per logical CPU.
+    cpu_frequency,
+    /// Software RAID arrays and ZFS pools.
+    arrays,
     /// node_exporter's collectors, on /metrics only.
     node,
 }
+
+pub mod loaded;
 
 /// Takes one baseline of CPU and process counters, counts processes and
 /// looks for the temperature sensor and the GPUs, in the background, so the

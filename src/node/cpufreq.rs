@@ -1,14 +1,16 @@
 //! `cpufreq`: each CPU's frequencies and governor, from
-//! [`crate::collect::cpufreq`].
+//! the `cpu_frequency` kind's reading.
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
-use crate::collect::cpufreq::{self, CpuFreq};
+use crate::collect::cpufreq::CpuFreq;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "cpufreq",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
 type Field = fn(&CpuFreq) -> Option<f64>;
@@ -24,8 +26,8 @@ const FREQUENCIES: &[(&str, &str, Field)] = &[
     ("node_cpu_scaling_frequency_max_hertz", "Maximum scaled CPU thread frequency in hertz.", |c| c.scaling_max_khz),
 ];
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    Ok(cpufreq::read(src.roots).map(|cpus| families(&cpus)))
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    Ok(scrape.cpu_frequency().await?.value().as_deref().map(families))
 }
 
 /// node_exporter's series for `cpus`.

@@ -1,20 +1,22 @@
 //! `hwmon`: every hwmon chip's sensors (`/sys/class/hwmon`), named and
-//! scaled as node_exporter does, from [`crate::collect::hwmon`].
+//! scaled as node_exporter does, from the `sensors` kind's reading.
 
 use prometheus_client::metrics::MetricType;
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
-use crate::collect::hwmon::{self, Chip, clean, explode};
+use crate::collect::hwmon::{Chip, clean, explode};
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "hwmon",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    Ok(hwmon::read(src.roots).map(|chips| families(&chips)))
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    Ok(scrape.sensors().await?.value().as_deref().map(families))
 }
 
 /// node_exporter's series for `chips`.

@@ -1,30 +1,33 @@
 //! `mdadm`: software RAID arrays (`/proc/mdstat`, `/sys/block/md*/md`),
-//! from [`crate::collect::mdstat`].
+//! from the `arrays` kind's reading.
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
-use crate::collect::mdstat::{self, MdArray};
+use crate::collect::mdstat::MdArray;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "mdadm",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let Some(arrays) = mdstat::read(src.roots)? else {
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.arrays().await?;
+    let Some(arrays) = &sample.value().md else {
         return Ok(None);
     };
-    let mut f = families(&arrays);
-    let sysfs = mdstat::sysfs_arrays(src.roots);
+    let mut f = families(arrays);
+    let sysfs = &sample.value().md_sysfs;
     let disks = f.gauge_family("node_md_raid_disks", "Number of raid disks on device.");
-    for (device, raid_disks, _) in &sysfs {
+    for (device, raid_disks, _) in sysfs {
         if let Some(n) = raid_disks {
             disks.push([("device", device.as_str())], *n as f64);
         }
     }
     let degraded = f.gauge_family("node_md_degraded", "Number of degraded disks on device.");
-    for (device, _, n) in &sysfs {
+    for (device, _, n) in sysfs {
         degraded.push([("device", device.as_str())], *n as f64);
     }
     Ok(Some(f))

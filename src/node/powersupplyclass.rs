@@ -1,14 +1,16 @@
 //! `powersupplyclass`: batteries and AC adapters
-//! (`/sys/class/power_supply`), from [`crate::collect::power_supply`].
+//! (`/sys/class/power_supply`), from the `power` kind's reading.
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
-use crate::collect::power_supply::{self, PowerSupply};
+use crate::collect::power_supply::PowerSupply;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "powersupplyclass",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
 /// Numeric attributes: file, node_exporter's series suffix, the divisor to its unit.
@@ -79,8 +81,8 @@ const TEXTS: &[&str] = &[
     "scope",
 ];
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    Ok(power_supply::read(src.roots).map(|s| families(&s)))
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    Ok(scrape.power().await?.value().supplies.as_deref().map(families))
 }
 
 /// node_exporter's series for `supplies`.

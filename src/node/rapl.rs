@@ -1,23 +1,25 @@
-//! `rapl`: energy counters of the CPU packages and their parts, from
-//! [`crate::collect::rapl`].
+//! `rapl`: energy counters of the CPU packages and their parts, from the
+//! `power` kind's reading.
 
-use super::{Families, NodeCollector, Read, Source};
-use crate::collect::CollectError;
+use futures_util::FutureExt;
+
 use super::util::sanitize;
-use crate::collect::rapl;
+use super::{Families, NodeCollector, Read, Scrape};
+use crate::collect::CollectError;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "rapl",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let Some(zones) = rapl::read(src.roots) else {
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let sample = scrape.power().await?;
+    let Some(zones) = &sample.value().rapl else {
         return Ok(None);
     };
     let mut f = Families::default();
-    for z in &zones {
+    for (z, _) in zones {
         f.named(
             &format!("node_rapl_{}_joules_total", sanitize(&z.name)),
             format!("Current RAPL {} value in joules", z.name),

@@ -12,8 +12,12 @@ use crate::collect::metrics::Metrics;
 use crate::collect::pressure::PressureReading;
 use crate::collect::processes::ProcessTable;
 use crate::collect::tcp_states::TcpStates;
+use crate::kinds::arrays::{self, Arrays};
+use crate::kinds::cpu_frequency::{self, Frequencies};
 use crate::kinds::disk_io::{self, DiskIo};
 use crate::kinds::interfaces::{self, Interfaces};
+use crate::kinds::power::{self, Power};
+use crate::kinds::sensors::{self, Chips};
 use crate::kinds::sockets::{self, Sockstats};
 use crate::kinds::{disks, metrics, pressure, processes};
 use crate::state::{AppState, Shared};
@@ -31,6 +35,10 @@ pub struct Scrape<'a> {
     pressure: OnceCell<Shared<PressureReading>>,
     sockstats: OnceCell<Shared<Sockstats>>,
     tcp: OnceCell<Shared<Option<TcpStates>>>,
+    sensors: OnceCell<Shared<Chips>>,
+    power: OnceCell<Shared<Power>>,
+    cpu_frequency: OnceCell<Shared<Frequencies>>,
+    arrays: OnceCell<Shared<Arrays>>,
 }
 
 impl<'a> Scrape<'a> {
@@ -46,6 +54,10 @@ impl<'a> Scrape<'a> {
             pressure: OnceCell::new(),
             sockstats: OnceCell::new(),
             tcp: OnceCell::new(),
+            sensors: OnceCell::new(),
+            power: OnceCell::new(),
+            cpu_frequency: OnceCell::new(),
+            arrays: OnceCell::new(),
         }
     }
 
@@ -104,5 +116,33 @@ impl<'a> Scrape<'a> {
     /// TCP connections per state.
     pub async fn tcp(&self) -> Result<&Shared<Option<TcpStates>>, CollectError> {
         self.tcp.get_or_try_init(|| sockets::tcp(self.state)).await
+    }
+
+    /// The hwmon chips.
+    pub async fn sensors(&self) -> Result<&Shared<Chips>, CollectError> {
+        self.sensors
+            .get_or_try_init(|| sensors::sample(self.state))
+            .await
+    }
+
+    /// Power supplies and RAPL zones.
+    pub async fn power(&self) -> Result<&Shared<Power>, CollectError> {
+        self.power
+            .get_or_try_init(|| power::sample(self.state))
+            .await
+    }
+
+    /// CPU frequencies.
+    pub async fn cpu_frequency(&self) -> Result<&Shared<Frequencies>, CollectError> {
+        self.cpu_frequency
+            .get_or_try_init(|| cpu_frequency::sample(self.state))
+            .await
+    }
+
+    /// md arrays and ZFS.
+    pub async fn arrays(&self) -> Result<&Shared<Arrays>, CollectError> {
+        self.arrays
+            .get_or_try_init(|| arrays::sample(self.state))
+            .await
     }
 }

@@ -1,23 +1,25 @@
 //! `zfs`: OpenZFS kstats (ARC, dbuf, dnode, zfetch, zil…) and pools'
-//! state, I/O and datasets, from [`crate::collect::zfs`].
+//! state, I/O and datasets, from the `arrays` kind's reading.
 
 use prometheus_client::metrics::MetricType;
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
-use crate::collect::zfs::{self, TABLES, Zfs};
+use crate::collect::zfs::{TABLES, Zfs};
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "zfs",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
 /// The pool states node_exporter reports, one series each.
 const POOL_STATES: &[&str] = &["online", "degraded", "faulted", "offline", "removed", "unavail", "suspended"];
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    Ok(zfs::read(src.roots).map(|z| families(&z)))
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    Ok(scrape.arrays().await?.value().zfs.as_ref().map(families))
 }
 
 /// node_exporter's names: the kstat row's name, `-` made `_`.

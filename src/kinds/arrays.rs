@@ -1,0 +1,210 @@
+//! The `arrays` kind (`{"type":"arrays"}` / `get_arrays`): Linux software
+//! RAID arrays with their state, members and any resync or recovery in
+//! progress, and ZFS pools with their state and the ARC's size;
+//! `/api/arrays`; its `sonde check` line. The same readings serve
+//! node_exporter's mdadm and zfs collectors.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+
+use super::loaded;
+use crate::cache::Sample;
+use crate::collect::mdstat::{self, MdArray, SysfsArray};
+use crate::collect::zfs::{self, Zfs};
+use crate::collect::{CollectError, Roots};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "arrays";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_arrays",
+    keyed: false,
+    part,
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    routes: |r| r.route("/api/arrays", get(handler)),
+    series: None,
+    check: Some(|state| check(state).boxed()),
+};
+
+/// One sample.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Arrays {
+    /// `/proc/mdstat`'s arrays (`None` without the md driver).
+    pub md: Option<Vec<MdArray>>,
+    /// The md arrays sysfs lists.
+    pub md_sysfs: Vec<SysfsArray>,
+    /// What OpenZFS reports (`None` without the module).
+    pub zfs: Option<Zfs>,
+}
+
+fn part(cx: &Context<'_>) -> Part {
+    loaded::part::<Arrays>(cx.config.ttl.disks())
+}
+
+fn read(roots: &Roots) -> Result<Arrays, CollectError> {
+    Ok(Arrays {
+        md: mdstat::read(roots)?,
+        md_sysfs: mdstat::sysfs_arrays(roots),
+        zfs: zfs::read(roots),
+    })
+}
+
+/// The arrays, from the cache or read now.
+pub async fn sample(state: &AppState) -> Result<Shared<Arrays>, CollectError> {
+    loaded::sample(state, NAME, read).await
+}
+
+/// A sync in progress.
+#[derive(Debug, Serialize)]
+struct Sync {
+    percent: Option<f64>,
+    finish_seconds: Option<f64>,
+    bytes_per_second: Option<f64>,
+}
+
+/// One md array of the reply.
+#[derive(Debug, Serialize)]
+struct Md<'a> {
+    name: &'a str,
+    level: &'a str,
+    state: &'a str,
+    /// Members missing or failed: redundancy is reduced.
+    degraded: bool,
+    disks: u64,
+    active: u64,
+    failed: u64,
+    spare: u64,
+    missing: u64,
+    size_bytes: u64,
+    sync: Option<Sync>,
+    members: &'a [String],
+}
+
+fn md(a: &MdArray) -> Md<'_> {
+    let syncing = matches!(a.state.as_str(), "recovering" | "resyncing" | "checking" | "reshaping");
+    Md {
+        name: &a.name,
+        level: &a.level,
+        state: &a.state,
+        degraded: a.degraded.map_or(a.disks_down > 0, |d| d > 0),
+        disks: a.disks_total,
+        active: a.disks_active,
+        failed: a.disks_failed,
+        spare: a.disks_spare,
+        missing: a.disks_down,
+        size_bytes: a.blocks.saturating_mul(1024),
+        sync: syncing.then(|| Sync {
+            percent: a.sync_percent,
+            finish_seconds: a.sync_finish_minutes.map(|m| m * 60.0),
+            bytes_per_second: a.sync_speed_kib.map(|k| k * 1024.0),
+        }),
+        members: &a.members,
+    }
+}
+
+/// One ZFS pool of the reply.
+#[derive(Debug, Serialize)]
+struct Pool<'a> {
+    name: &'a str,
+    state: Option<&'a str>,
+    /// Any state but `ONLINE`.
+    degraded: bool,
+}
+
+/// The reply.
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    md: Vec<Md<'a>>,
+    zfs_pools: Vec<Pool<'a>>,
+    /// The ARC's size and target, bytes, and its hits and misses.
+    zfs_arc: Option<serde_json::Value>,
+}
+
+fn reply(a: &Arrays) -> Reply<'_> {
+    let zfs_pools = a
+        .zfs
+        .iter()
+        .flat_map(|z| &z.pools)
+        .map(|p| Pool {
+            name: &p.name,
+            state: p.state.as_deref(),
+            degraded: p.state.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("online")),
+        })
+        .collect();
+    let zfs_arc = a.zfs.as_ref().and_then(|z| {
+        Some(serde_json::json!({
+            "size_bytes": z.stat("arcstats", "size")?,
+            "target_bytes": z.stat("arcstats", "c"),
+            "max_bytes": z.stat("arcstats", "c_max"),
+            "hits": z.stat("arcstats", "hits"),
+            "misses": z.stat("arcstats", "misses"),
+        }))
+    });
+    Reply {
+        md: a.md.iter().flatten().map(md).collect(),
+        zfs_pools,
+        zfs_arc,
+    }
+}
+
+/// The reply's JSON, made once per sample.
+pub fn json(s: &Sample<Arrays>) -> Bytes {
+    s.json(|a| to_json(&reply(a)))
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<Arrays>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/arrays`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.disks();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// `sonde check`: each array and pool with its state; a degraded one in
+/// capitals, so it stands out.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = std::time::Instant::now();
+    let line = match sample(state).await {
+        Ok(s) => {
+            let ms = elapsed_ms(timed);
+            let r = reply(s.value());
+            let mut items: Vec<String> = r
+                .md
+                .iter()
+                .map(|m| {
+                    let sync = m.sync.as_ref().and_then(|s| s.percent).map(|p| format!(" {p}%")).unwrap_or_default();
+                    let flag = if m.degraded { ", DEGRADED" } else { "" };
+                    format!("{} {} {}{sync}{flag}", m.name, m.level, m.state)
+                })
+                .collect();
+            items.extend(r.zfs_pools.iter().map(|p| {
+                let state = p.state.unwrap_or("unknown");
+                let flag = if p.degraded { ", DEGRADED" } else { "" };
+                format!("pool {} {state}{flag}", p.name)
+            }));
+            if items.is_empty() {
+                CheckLine::ok(NAME, format!("no md arrays or ZFS pools on this host … {ms:.1} ms"))
+            } else {
+                CheckLine::ok(NAME, format!("{} … {ms:.1} ms", items.join("; ")))
+            }
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}

@@ -1,0 +1,130 @@
+//! The `cpu_frequency` kind (`{"type":"cpu_frequency"}` /
+//! `get_cpu_frequency`): each logical CPU's current, minimum and maximum
+//! frequency in MHz with its governor and driver; `/api/cpu_frequency`;
+//! its `sonde check` line. The same reading serves node_exporter's cpufreq
+//! collector.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+
+use super::loaded;
+use crate::cache::Sample;
+use crate::collect::cpufreq::{self, CpuFreq};
+use crate::collect::{CollectError, Roots};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "cpu_frequency";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_cpu_frequency",
+    keyed: false,
+    part,
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    routes: |r| r.route("/api/cpu_frequency", get(handler)),
+    series: None,
+    check: Some(|state| check(state).boxed()),
+};
+
+/// One sample: each CPU with cpufreq (`None` without
+/// `/sys/devices/system/cpu`; empty in most VMs).
+pub type Frequencies = Option<Vec<CpuFreq>>;
+
+fn part(cx: &Context<'_>) -> Part {
+    loaded::part::<Frequencies>(cx.config.ttl.metrics())
+}
+
+fn read(roots: &Roots) -> Result<Frequencies, CollectError> {
+    Ok(cpufreq::read(roots))
+}
+
+/// The frequencies, from the cache or read now.
+pub async fn sample(state: &AppState) -> Result<Shared<Frequencies>, CollectError> {
+    loaded::sample(state, NAME, read).await
+}
+
+/// One CPU of the reply.
+#[derive(Debug, Serialize)]
+struct Cpu<'a> {
+    cpu: &'a str,
+    /// The current frequency: the governor's view, else the hardware's.
+    mhz: Option<f64>,
+    min_mhz: Option<f64>,
+    max_mhz: Option<f64>,
+    governor: Option<&'a str>,
+    driver: Option<&'a str>,
+}
+
+fn non_empty(t: &str) -> Option<&str> {
+    Some(t).filter(|t| !t.is_empty())
+}
+
+fn cpus(freqs: &[CpuFreq]) -> Vec<Cpu<'_>> {
+    let mhz = |khz: Option<f64>| khz.map(|k| k / 1000.0);
+    freqs
+        .iter()
+        .map(|c| Cpu {
+            cpu: &c.cpu,
+            mhz: mhz(c.current_khz()),
+            min_mhz: mhz(c.scaling_min_khz.or(c.cpuinfo_min_khz)),
+            max_mhz: mhz(c.scaling_max_khz.or(c.cpuinfo_max_khz)),
+            governor: non_empty(&c.governor),
+            driver: non_empty(&c.driver),
+        })
+        .collect()
+}
+
+/// The reply's JSON, made once per sample.
+pub fn json(s: &Sample<Frequencies>) -> Bytes {
+    s.json(|f| to_json(&serde_json::json!({ "cpus": cpus(f.as_deref().unwrap_or_default()) })))
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<Frequencies>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/cpu_frequency`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.metrics();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// `sonde check`: the CPUs' frequency range and governors.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = std::time::Instant::now();
+    let line = match sample(state).await {
+        Ok(s) => {
+            let ms = elapsed_ms(timed);
+            let list = cpus(s.value().as_deref().unwrap_or_default());
+            let now: Vec<f64> = list.iter().filter_map(|c| c.mhz).collect();
+            if now.is_empty() {
+                CheckLine::ok(NAME, format!("not reported (no cpufreq on this host) … {ms:.1} ms"))
+            } else {
+                let lo = now.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = now.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let mut governors: Vec<&str> = list.iter().filter_map(|c| c.governor).collect();
+                governors.sort_unstable();
+                governors.dedup();
+                CheckLine::ok(
+                    NAME,
+                    format!("{} CPUs at {lo:.0}–{hi:.0} MHz, {} … {ms:.1} ms", list.len(), governors.join("/")),
+                )
+            }
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}

@@ -1,0 +1,176 @@
+//! The `sensors` kind (`{"type":"sensors"}` / `get_sensors`): every hwmon
+//! chip with its temperatures, fans, voltages, currents and power meters,
+//! in °C, rpm, V, A and W; `/api/sensors`; its `sonde check` line. The same
+//! reading serves node_exporter's hwmon collector.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::Serialize;
+
+use super::loaded;
+use crate::cache::Sample;
+use crate::collect::hwmon::{self, Chip};
+use crate::collect::{CollectError, Roots};
+use crate::server::auth::Authorized;
+use crate::server::http as api;
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::wire::{Frame, json_frame, to_json};
+
+/// The request's name.
+pub const NAME: &str = "sensors";
+
+/// The kind, for the table.
+pub static KIND: Kind = Kind {
+    name: NAME,
+    text: "get_sensors",
+    keyed: false,
+    part,
+    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    routes: |r| r.route("/api/sensors", get(handler)),
+    series: None,
+    check: Some(|state| check(state).boxed()),
+};
+
+/// One sample: every chip (`None` without `/sys/class/hwmon`).
+pub type Chips = Option<Vec<Chip>>;
+
+fn part(cx: &Context<'_>) -> Part {
+    loaded::part::<Chips>(cx.config.ttl.metrics())
+}
+
+fn read(roots: &Roots) -> Result<Chips, CollectError> {
+    Ok(hwmon::read(roots))
+}
+
+/// The chips, from the cache or read now.
+pub async fn sample(state: &AppState) -> Result<Shared<Chips>, CollectError> {
+    loaded::sample(state, NAME, read).await
+}
+
+/// One reading of a chip; `None` for what it does not give.
+#[derive(Debug, Serialize, PartialEq)]
+struct Reading<'a> {
+    sensor: &'a str,
+    label: Option<&'a str>,
+    value: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+    critical: Option<f64>,
+    target: Option<f64>,
+    alarm: Option<bool>,
+}
+
+/// One chip of the reply.
+#[derive(Debug, Serialize)]
+struct ChipReply<'a> {
+    chip: &'a str,
+    name: Option<&'a str>,
+    /// Its device sleeps: its readings are not taken, so as not to wake it.
+    asleep: bool,
+    temperatures: Vec<Reading<'a>>,
+    fans: Vec<Reading<'a>>,
+    voltages: Vec<Reading<'a>>,
+    currents: Vec<Reading<'a>>,
+    power: Vec<Reading<'a>>,
+}
+
+/// A chip's sensors of one type, each property scaled to the reply's unit
+/// (`divisor` from the kernel's: milli-°C, mV, mA, µW; 1 for rpm).
+fn readings<'a>(chip: &'a Chip, kind: &str, divisor: f64) -> Vec<Reading<'a>> {
+    chip.sensors
+        .keys()
+        .filter(|id| hwmon::explode(id).is_some_and(|(k, _, _)| k == kind))
+        .map(|id| {
+            let n = |p: &str| chip.number(id, p).map(|v| v / divisor);
+            Reading {
+                sensor: id,
+                label: chip.label(id),
+                value: n("input").or_else(|| n("average")),
+                min: n("min"),
+                max: n("max"),
+                critical: n("crit"),
+                target: n("target"),
+                alarm: chip.number(id, "alarm").map(|a| a != 0.0),
+            }
+        })
+        .filter(|r| r.value.is_some())
+        .collect()
+}
+
+fn chip_reply(chip: &Chip) -> ChipReply<'_> {
+    ChipReply {
+        chip: &chip.id,
+        name: chip.name.as_deref(),
+        asleep: chip.suspended,
+        temperatures: readings(chip, "temp", 1000.0),
+        fans: readings(chip, "fan", 1.0),
+        voltages: readings(chip, "in", 1000.0),
+        currents: readings(chip, "curr", 1000.0),
+        power: readings(chip, "power", 1e6),
+    }
+}
+
+/// The reply's JSON, made once per sample.
+pub fn json(s: &Sample<Chips>) -> Bytes {
+    s.json(|chips| {
+        let chips: Vec<ChipReply<'_>> = chips.iter().flatten().map(chip_reply).collect();
+        to_json(&serde_json::json!({ "chips": chips }))
+    })
+}
+
+/// The WebSocket frame of a sample (counted and memoized by the caller).
+pub fn frame(s: &Sample<Chips>) -> Frame {
+    json_frame(json(s).to_vec())
+}
+
+/// `GET /api/sensors`.
+async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ttl = state.config.ttl.metrics();
+    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
+}
+
+/// `sonde check`: how many chips, fans and temperatures, and the range.
+async fn check(state: &AppState) -> Vec<CheckLine> {
+    let timed = std::time::Instant::now();
+    let line = match sample(state).await {
+        Ok(s) => {
+            let ms = elapsed_ms(timed);
+            let chips: Vec<ChipReply<'_>> = s.value().iter().flatten().map(chip_reply).collect();
+            if chips.is_empty() {
+                CheckLine::ok(NAME, format!("no hwmon chips on this host … {ms:.1} ms"))
+            } else {
+                CheckLine::ok(NAME, format!("{} … {ms:.1} ms", summary(&chips)))
+            }
+        }
+        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
+    };
+    vec![line]
+}
+
+fn summary(chips: &[ChipReply<'_>]) -> String {
+    let temps: Vec<f64> = chips.iter().flat_map(|c| c.temperatures.iter().filter_map(|r| r.value)).collect();
+    let fans: Vec<f64> = chips.iter().flat_map(|c| c.fans.iter().filter_map(|r| r.value)).collect();
+    let range = |v: &[f64], unit: &str| {
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        format!("{lo:.0}–{hi:.0} {unit}")
+    };
+    let mut parts = vec![format!("{} chips", chips.len())];
+    if !temps.is_empty() {
+        parts.push(format!("{} temperatures ({})", temps.len(), range(&temps, "°C")));
+    }
+    if !fans.is_empty() {
+        parts.push(format!("{} fans ({})", fans.len(), range(&fans, "rpm")));
+    }
+    let asleep = chips.iter().filter(|c| c.asleep).count();
+    if asleep > 0 {
+        parts.push(format!("{asleep} asleep, not read"));
+    }
+    parts.join(", ")
+}
