@@ -370,7 +370,11 @@ fn check_summarises_this_host_and_fails_on_a_broken_source() {
         "processes ",
         "disks ",
         "GPUs ",
+        "CPU sensor ",
         "sensors ",
+        "power ",
+        "cpu_frequency ",
+        "arrays ",
         "journal ",
         "disk_io ",
         "interfaces ",
@@ -378,6 +382,8 @@ fn check_summarises_this_host_and_fails_on_a_broken_source() {
         "sockets ",
         "node.meminfo ",
         "node.netstat ",
+        "node.hwmon ",
+        "node.zfs ",
         "errors ",
     ] {
         assert!(text.contains(line), "no {line:?} line in:\n{text}");

@@ -496,7 +496,7 @@ fn sample_lines(state: &AppState, m: &collector::Metrics, ms: f64) -> Vec<CheckL
             "network",
             format!("{} interfaces ({})", names.len(), names.join(", ")),
         ),
-        CheckLine::ok("sensors", sensors_text(state, m)),
+        CheckLine::ok("CPU sensor", sensors_text(state, m)),
         CheckLine::ok(NAME, format!("collected in {ms:.1} ms")),
     ]
 }
@@ -515,8 +515,8 @@ fn sensors_text(state: &AppState, m: &collector::Metrics) -> String {
     }
     let cpu = m
         .cpu_temp_celsius
-        .map_or("no CPU package sensor".to_owned(), |c| format!("CPU {c:.1} °C"));
-    format!("{} ({cpu})", m.temps.len())
+        .map_or("no CPU package sensor".to_owned(), |c| format!("{c:.1} °C"));
+    format!("{cpu} (of {} temperature inputs)", m.temps.len())
 }
 
 fn gpu_line(

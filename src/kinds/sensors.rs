@@ -96,11 +96,22 @@ fn readings<'a>(chip: &'a Chip, kind: &str, divisor: f64) -> Vec<Reading<'a>> {
                 max: n("max"),
                 critical: n("crit"),
                 target: n("target"),
-                alarm: chip.number(id, "alarm").map(|a| a != 0.0),
+                alarm: alarm(chip, id),
             }
         })
-        .filter(|r| r.value.is_some())
+        .filter(|r| r.value.is_some() || r.alarm.is_some())
         .collect()
+}
+
+/// Whether any of a sensor's alarms is raised (`alarm`, `min_alarm`,
+/// `lcrit_alarm`…): the Raspberry Pi's under-voltage is only this.
+fn alarm(chip: &Chip, sensor: &str) -> Option<bool> {
+    let flags: Vec<f64> = chip.sensors.get(sensor)?
+        .iter()
+        .filter(|(p, _)| p.ends_with("alarm"))
+        .filter_map(|(_, v)| v.trim().parse().ok())
+        .collect();
+    (!flags.is_empty()).then(|| flags.iter().any(|f| *f != 0.0))
 }
 
 fn chip_reply(chip: &Chip) -> ChipReply<'_> {
@@ -156,21 +167,28 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
 fn summary(chips: &[ChipReply<'_>]) -> String {
     let temps: Vec<f64> = chips.iter().flat_map(|c| c.temperatures.iter().filter_map(|r| r.value)).collect();
     let fans: Vec<f64> = chips.iter().flat_map(|c| c.fans.iter().filter_map(|r| r.value)).collect();
-    let range = |v: &[f64], unit: &str| {
-        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        format!("{lo:.0}–{hi:.0} {unit}")
-    };
-    let mut parts = vec![format!("{} chips", chips.len())];
+    let mut parts = vec![counted(chips.len(), "chip")];
     if !temps.is_empty() {
-        parts.push(format!("{} temperatures ({})", temps.len(), range(&temps, "°C")));
+        parts.push(format!("{} ({})", counted(temps.len(), "temperature"), range(&temps, "°C")));
     }
     if !fans.is_empty() {
-        parts.push(format!("{} fans ({})", fans.len(), range(&fans, "rpm")));
+        parts.push(format!("{} ({})", counted(fans.len(), "fan"), range(&fans, "rpm")));
     }
     let asleep = chips.iter().filter(|c| c.asleep).count();
     if asleep > 0 {
         parts.push(format!("{asleep} asleep, not read"));
     }
     parts.join(", ")
+}
+
+/// `1 fan`, `3 fans`.
+fn counted(n: usize, what: &str) -> String {
+    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+}
+
+/// `29–41 °C`, or `2890 rpm` for one value.
+fn range(values: &[f64], unit: &str) -> String {
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if lo == hi { format!("{lo:.0} {unit}") } else { format!("{lo:.0}–{hi:.0} {unit}") }
 }
