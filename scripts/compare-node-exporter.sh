@@ -17,6 +17,13 @@
 #   tcpstat 10k  the TCP state count alone (collect[]=tcpstat) with 10,000
 #                established loopback sockets held open, node_exporter with
 #                --collector.tcpstat
+#   hardware     the hardware and storage collectors alone (hwmon,
+#                thermal_zone, powersupplyclass, cpufreq, rapl, edac, dmi,
+#                mdadm, zfs, btrfs, xfs, nvme, nfs, nfsd, bonding), both
+#                reading node_exporter's fixture host (its sysfs and procfs
+#                trees from real machines, tests/fixtures/node_exporter)
+#
+#   ONLY=hardware scripts/compare-node-exporter.sh   # one scenario
 # node_exporter is Debian's prometheus-node-exporter (NODE_EXPORTER to use
 # another). Loopback only. Raw results: JSON lines in target/compare/.
 set -euo pipefail
@@ -36,8 +43,21 @@ SONDE="target/release/sonde --bind 127.0.0.1 --port $PORT"
 NE="$NODE_EXPORTER --web.listen-address=127.0.0.1:$PORT"
 TTL0=(--server-env SONDE_METRICS_TTL_MS=0 --server-env SONDE_PROCESSES_TTL_MS=0 --server-env SONDE_DISKS_TTL_MS=0)
 
+HW=hwmon,thermal_zone,powersupplyclass,cpufreq,rapl,edac,dmi,mdadm,zfs,btrfs,xfs,nvme,nfs,nfsd,bonding
+FIX=$(mktemp -d)
+trap 'rm -rf "$FIX"' EXIT
+tests/fixtures/node_exporter/ttar -C "$FIX" -x -f tests/fixtures/node_exporter/sys.ttar
+cp -a tests/fixtures/node_exporter/proc "$FIX/"
+SONDE_HW="$SONDE --proc-root $FIX/proc --sys-root $FIX/sys --collectors-default off --collector $HW"
+NE_HW="$NE --path.procfs=$FIX/proc --path.sysfs=$FIX/sys --collector.disable-defaults $(printf -- ' --collector.%s' ${HW//,/ })"
+
 for rep in $(seq "$REPS"); do
   echo "repetition $rep of $REPS" >&2
+  "$L" http --path /metrics --requests 300 --server "$SONDE_HW" --url "$HTTP" \
+    --name sonde --scenario "hardware" "${TTL0[@]}" >>"$OUT"
+  "$L" http --path /metrics --requests 300 --server "$NE_HW" --url "$HTTP" \
+    --name node_exporter --scenario "hardware" >>"$OUT"
+  [ "${ONLY:-}" = hardware ] && continue
   "$L" http --path /metrics --requests 300 --server "$SONDE" --url "$HTTP" \
     --name sonde --scenario "defaults" "${TTL0[@]}" >>"$OUT"
   "$L" http --path /metrics --requests 300 --server "$NE" --url "$HTTP" \

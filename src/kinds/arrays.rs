@@ -124,13 +124,23 @@ struct Pool<'a> {
     degraded: bool,
 }
 
+/// The ZFS ARC.
+#[derive(Debug, Serialize)]
+struct ArcReply {
+    size_bytes: f64,
+    target_bytes: Option<f64>,
+    max_bytes: Option<f64>,
+    hits: Option<f64>,
+    misses: Option<f64>,
+}
+
 /// The reply.
 #[derive(Debug, Serialize)]
 struct Reply<'a> {
     md: Vec<Md<'a>>,
     zfs_pools: Vec<Pool<'a>>,
-    /// The ARC's size and target, bytes, and its hits and misses.
-    zfs_arc: Option<serde_json::Value>,
+    /// The ARC's size, target and ceiling, and its hits and misses.
+    zfs_arc: Option<ArcReply>,
 }
 
 fn reply(a: &Arrays) -> Reply<'_> {
@@ -145,13 +155,13 @@ fn reply(a: &Arrays) -> Reply<'_> {
         })
         .collect();
     let zfs_arc = a.zfs.as_ref().and_then(|z| {
-        Some(serde_json::json!({
-            "size_bytes": z.stat("arcstats", "size")?,
-            "target_bytes": z.stat("arcstats", "c"),
-            "max_bytes": z.stat("arcstats", "c_max"),
-            "hits": z.stat("arcstats", "hits"),
-            "misses": z.stat("arcstats", "misses"),
-        }))
+        Some(ArcReply {
+            size_bytes: z.stat("arcstats", "size")?,
+            target_bytes: z.stat("arcstats", "c"),
+            max_bytes: z.stat("arcstats", "c_max"),
+            hits: z.stat("arcstats", "hits"),
+            misses: z.stat("arcstats", "misses"),
+        })
     });
     Reply {
         md: a.md.iter().flatten().map(md).collect(),

@@ -67,6 +67,12 @@ struct Cpu<'a> {
     driver: Option<&'a str>,
 }
 
+/// The reply.
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    cpus: Vec<Cpu<'a>>,
+}
+
 fn non_empty(t: &str) -> Option<&str> {
     Some(t).filter(|t| !t.is_empty())
 }
@@ -88,7 +94,11 @@ fn cpus(freqs: &[CpuFreq]) -> Vec<Cpu<'_>> {
 
 /// The reply's JSON, made once per sample.
 pub fn json(s: &Sample<Frequencies>) -> Bytes {
-    s.json(|f| to_json(&serde_json::json!({ "cpus": cpus(f.as_deref().unwrap_or_default()) })))
+    s.json(|f| {
+        to_json(&Reply {
+            cpus: cpus(f.as_deref().unwrap_or_default()),
+        })
+    })
 }
 
 /// The WebSocket frame of a sample (counted and memoized by the caller).

@@ -80,10 +80,17 @@ struct ChipReply<'a> {
     power: Vec<Reading<'a>>,
 }
 
+/// The reply.
+#[derive(Debug, Serialize)]
+struct Reply<'a> {
+    chips: Vec<ChipReply<'a>>,
+}
+
 /// A chip's sensors of one type, each property scaled to the reply's unit
 /// (`divisor` from the kernel's: milli-°C, mV, mA, µW; 1 for rpm).
 fn readings<'a>(chip: &'a Chip, kind: &str, divisor: f64) -> Vec<Reading<'a>> {
-    chip.sensors
+    let mut list: Vec<Reading<'a>> = chip
+        .sensors
         .keys()
         .filter(|id| hwmon::explode(id).is_some_and(|(k, _, _)| k == kind))
         .map(|id| {
@@ -100,7 +107,10 @@ fn readings<'a>(chip: &'a Chip, kind: &str, divisor: f64) -> Vec<Reading<'a>> {
             }
         })
         .filter(|r| r.value.is_some() || r.alarm.is_some())
-        .collect()
+        .collect();
+    // In the chip's order (temp2 before temp10), not the map's.
+    list.sort_by_key(|r| hwmon::explode(r.sensor).map_or(0, |(_, n, _)| n));
+    list
 }
 
 /// Whether any of a sensor's alarms is raised (`alarm`, `min_alarm`,
@@ -131,7 +141,7 @@ fn chip_reply(chip: &Chip) -> ChipReply<'_> {
 pub fn json(s: &Sample<Chips>) -> Bytes {
     s.json(|chips| {
         let chips: Vec<ChipReply<'_>> = chips.iter().flatten().map(chip_reply).collect();
-        to_json(&serde_json::json!({ "chips": chips }))
+        to_json(&Reply { chips })
     })
 }
 
