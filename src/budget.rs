@@ -15,11 +15,11 @@ pub const HTTP_HEADROOM: usize = 64;
 /// cgroups), and never more than a quarter of what connections leave.
 pub const CGROUP_FILES_MAX: usize = 2560;
 
-/// At most this many procfs and sysfs files of node_exporter's collectors
-/// and of the network interfaces' attributes are kept open (their fixed
-/// files and 24 attributes of each of some 30 interfaces), and never more
-/// than a quarter of what connections leave.
-pub const READINGS_FILES_MAX: usize = 1024;
+/// At most this many procfs and sysfs files of node_exporter's collectors,
+/// the network interfaces' attributes (24 of each of some 30 interfaces)
+/// and the hardware readings (hwmon sensors, power supplies, cpufreq) are
+/// kept open, and never more than a quarter of what connections leave.
+pub const READINGS_FILES_MAX: usize = 2048;
 
 /// How the soft `RLIMIT_NOFILE` is shared out: the connections first (the
 /// WebSocket cap and the HTTP headroom), a fixed reserve, then the kept
@@ -36,8 +36,9 @@ pub struct FdBudget {
     pub connections: usize,
     /// Descriptors the containers sampler may keep.
     pub cgroup_files: usize,
-    /// Descriptors node_exporter's collectors and the interfaces kind may
-    /// keep (procfs and sysfs files re-read with `pread`).
+    /// Descriptors node_exporter's collectors, the interfaces kind and the
+    /// hardware kinds may keep (procfs and sysfs files re-read with
+    /// `pread`): 3/8, 1/8 and 1/2 of it.
     pub readings_files: usize,
     /// Descriptors the process sampler may keep.
     pub process_sampler: usize,

@@ -47,6 +47,8 @@ pub struct Context<'a> {
     pub errors: &'a Arc<CollectorErrors>,
     /// The descriptors each sampler may keep.
     pub fd_budget: FdBudget,
+    /// The kept files the hardware kinds share (half the readings' share).
+    pub hardware_files: &'a Arc<crate::collect::sysfs::Kept>,
 }
 
 /// One line of `sonde check`.
@@ -163,12 +165,16 @@ impl AppState {
         let errors = Arc::new(CollectorErrors::default());
         let clock = HostClock::read(&roots, &errors);
         let fd_budget = FdBudget::current(config.limits.max_connections);
+        let hardware_files = Arc::new(std::sync::Mutex::new(
+            crate::collect::files::FileCache::new(fd_budget.readings_files / 2),
+        ));
         let context = Context {
             config: &config,
             roots: &roots,
             clock,
             errors: &errors,
             fd_budget,
+            hardware_files: &hardware_files,
         };
         let parts = kinds.iter().map(|k| (k.part)(&context)).collect();
         Arc::new(AppState {

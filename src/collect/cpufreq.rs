@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::Roots;
-use super::sysfs::{entries, value};
+use super::sysfs::{Kept, entries, value};
 
 /// One CPU's frequencies (kHz, as the kernel writes them) and governor.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -60,9 +60,9 @@ pub fn parse_cpu_list(text: &str) -> Vec<u32> {
 
 /// Every online CPU with a `cpufreq` directory, by number (none in most
 /// VMs); `None` without `devices/system/cpu`.
-pub fn read(roots: &Roots) -> Option<Vec<CpuFreq>> {
+pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<CpuFreq>> {
     let dir = roots.sys.join("devices/system/cpu");
-    let offline = parse_cpu_list(&value(&dir.join("offline")).unwrap_or_default());
+    let offline = parse_cpu_list(&value(files, &dir.join("offline")).unwrap_or_default());
     let mut cpus: Vec<(u32, CpuFreq)> = entries(&dir)?
         .into_iter()
         .filter_map(|(name, path)| {
@@ -71,16 +71,16 @@ pub fn read(roots: &Roots) -> Option<Vec<CpuFreq>> {
                 return None;
             }
             let freq = path.join("cpufreq");
-            freq.is_dir().then(|| (n, read_cpu(n, &freq)))
+            freq.is_dir().then(|| (n, read_cpu(files, n, &freq)))
         })
         .collect();
     cpus.sort_by_key(|(n, _)| *n);
     Some(cpus.into_iter().map(|(_, c)| c).collect())
 }
 
-fn read_cpu(n: u32, dir: &Path) -> CpuFreq {
-    let num = |f: &str| value(&dir.join(f)).and_then(|v| v.parse().ok());
-    let text = |f: &str| value(&dir.join(f)).unwrap_or_default();
+fn read_cpu(files: &Kept, n: u32, dir: &Path) -> CpuFreq {
+    let num = |f: &str| value(files, &dir.join(f)).and_then(|v| v.parse().ok());
+    let text = |f: &str| value(files, &dir.join(f)).unwrap_or_default();
     CpuFreq {
         cpu: n.to_string(),
         cpuinfo_cur_khz: num("cpuinfo_cur_freq"),

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::Roots;
+use super::sysfs::Kept;
 
 /// The sensor types node_exporter reads, and so does sonde.
 const SENSOR_TYPES: &[&str] = &[
@@ -115,7 +116,7 @@ type Found = (PathBuf, String, Option<String>);
 
 /// Every chip under `sys/class/hwmon`, in directory order; `None` where
 /// the class does not exist.
-pub fn read(roots: &Roots) -> Option<Vec<Chip>> {
+pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<Chip>> {
     let class = roots.sys.join("class/hwmon");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&class)
         .ok()?
@@ -127,7 +128,7 @@ pub fn read(roots: &Roots) -> Option<Vec<Chip>> {
     let found: Vec<Found> = dirs
         .into_iter()
         .filter_map(|dir| {
-            let name = read_value(&dir.join("name"));
+            let name = read_value(files, &dir.join("name"));
             let base = base_name(&dir, name.as_deref())?;
             Some((dir, base, name))
         })
@@ -138,7 +139,7 @@ pub fn read(roots: &Roots) -> Option<Vec<Chip>> {
         found
             .into_iter()
             .zip(ids)
-            .map(|((dir, _, name), id)| read_chip(&dir, id, name))
+            .map(|((dir, _, name), id)| read_chip(files, &dir, id, name))
             .collect(),
     )
 }
@@ -188,9 +189,9 @@ fn unique_ids(found: &[Found]) -> Vec<String> {
         .collect()
 }
 
-fn read_chip(dir: &Path, id: String, name: Option<String>) -> Chip {
+fn read_chip(files: &Kept, dir: &Path, id: String, name: Option<String>) -> Chip {
     let suspended =
-        read_value(&dir.join("device/power/runtime_status")).as_deref() == Some("suspended");
+        read_value(files, &dir.join("device/power/runtime_status")).as_deref() == Some("suspended");
     let mut chip = Chip {
         id,
         name,
@@ -198,16 +199,16 @@ fn read_chip(dir: &Path, id: String, name: Option<String>) -> Chip {
         suspended,
     };
     if !suspended {
-        add_sensors(dir, &mut chip.sensors);
+        add_sensors(files, dir, &mut chip.sensors);
         let device = dir.join("device");
         if device.exists() {
-            add_sensors(&device, &mut chip.sensors);
+            add_sensors(files, &device, &mut chip.sensors);
         }
     }
     chip
 }
 
-fn add_sensors(dir: &Path, sensors: &mut BTreeMap<String, BTreeMap<String, String>>) {
+fn add_sensors(files: &Kept, dir: &Path, sensors: &mut BTreeMap<String, BTreeMap<String, String>>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -220,7 +221,7 @@ fn add_sensors(dir: &Path, sensors: &mut BTreeMap<String, BTreeMap<String, Strin
         if !SENSOR_TYPES.contains(&kind) {
             continue;
         }
-        if let Some(value) = read_value(&entry.path()) {
+        if let Some(value) = read_value(files, &entry.path()) {
             sensors
                 .entry(format!("{kind}{number}"))
                 .or_default()
@@ -231,9 +232,8 @@ fn add_sensors(dir: &Path, sensors: &mut BTreeMap<String, BTreeMap<String, Strin
 
 /// A sysfs value without its newline; `None` where it cannot be read
 /// (write-only files, sensors that fail their read).
-fn read_value(path: &Path) -> Option<String> {
-    let text = std::fs::read(path).ok()?;
-    let text = String::from_utf8_lossy(&text);
+fn read_value(files: &Kept, path: &Path) -> Option<String> {
+    let text = super::lock(files).read(path).ok()?;
     Some(text.trim_end_matches('\n').to_owned())
 }
 

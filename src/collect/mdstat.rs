@@ -3,7 +3,7 @@
 //! progress. One reading serves node_exporter's mdadm collector and the
 //! `arrays` kind.
 
-use super::sysfs::{entries, value};
+use super::sysfs::{Kept, entries, value};
 use super::{ParseError, Roots};
 
 /// One md array as `/proc/mdstat` and sysfs describe it.
@@ -195,7 +195,7 @@ fn sync_line(sync: &str, a: &mut MdArray) -> Result<(), ParseError> {
 
 /// The arrays of `/proc/mdstat` with their sysfs facts; `None` without
 /// the file (no md driver loaded).
-pub fn read(roots: &Roots) -> Result<Option<Vec<MdArray>>, super::CollectError> {
+pub fn read(roots: &Roots, files: &Kept) -> Result<Option<Vec<MdArray>>, super::CollectError> {
     let path = roots.proc.join("mdstat");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -210,9 +210,9 @@ pub fn read(roots: &Roots) -> Result<Option<Vec<MdArray>>, super::CollectError> 
             "raid1" | "raid4" | "raid5" | "raid6" | "raid10"
         );
         a.degraded = redundant
-            .then(|| value(&md.join("degraded"))?.parse().ok())
+            .then(|| value(files, &md.join("degraded"))?.parse().ok())
             .flatten();
-        a.raid_disks = raid_disks(value(&md.join("raid_disks")).as_deref());
+        a.raid_disks = raid_disks(value(files, &md.join("raid_disks")).as_deref());
     }
     Ok(Some(arrays))
 }
@@ -228,21 +228,21 @@ pub type SysfsArray = (String, Option<u64>, u64);
 
 /// The md arrays sysfs lists (`/sys/block/md*/md`): node_exporter serves
 /// these apart from `/proc/mdstat`.
-pub fn sysfs_arrays(roots: &Roots) -> Vec<SysfsArray> {
+pub fn sysfs_arrays(roots: &Roots, files: &Kept) -> Vec<SysfsArray> {
     entries(&roots.sys.join("block"))
         .unwrap_or_default()
         .into_iter()
         .filter(|(name, path)| name.starts_with("md") && path.join("md").is_dir())
         .filter_map(|(name, path)| {
             let md = path.join("md");
-            let level = value(&md.join("level"))?;
+            let level = value(files, &md.join("level"))?;
             let disks = match level.as_str() {
                 "container" | "imsm" | "ddf" | "" => None,
-                _ => raid_disks(value(&md.join("raid_disks")).as_deref()),
+                _ => raid_disks(value(files, &md.join("raid_disks")).as_deref()),
             };
             let degraded = match level.as_str() {
                 "raid1" | "raid4" | "raid5" | "raid6" | "raid10" => {
-                    value(&md.join("degraded"))?.parse().ok()?
+                    value(files, &md.join("degraded"))?.parse().ok()?
                 }
                 _ => 0,
             };

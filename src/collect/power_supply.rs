@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::Roots;
-use super::sysfs::{attributes, entries};
+use super::sysfs::{Kept, attributes, entries};
 
 /// One power supply.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -33,13 +33,13 @@ impl PowerSupply {
 }
 
 /// Every supply, in directory order; `None` without the class.
-pub fn read(roots: &Roots) -> Option<Vec<PowerSupply>> {
+pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<PowerSupply>> {
     Some(
         entries(&roots.sys.join("class/power_supply"))?
             .into_iter()
             .map(|(name, path)| PowerSupply {
                 name,
-                attributes: attributes(&path),
+                attributes: attributes(files, &path),
             })
             .collect(),
     )

@@ -5,7 +5,7 @@
 //! kernels since 5.10: elsewhere there are no zones.
 
 use super::Roots;
-use super::sysfs::{entries, value};
+use super::sysfs::{Kept, entries, value};
 
 /// One RAPL zone.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -43,19 +43,19 @@ pub fn name_and_index(
 
 /// Every readable zone, in directory order; `None` without powercap or
 /// where no counter can be read.
-pub fn read(roots: &Roots) -> Option<Vec<RaplZone>> {
+pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<RaplZone>> {
     let mut seen = std::collections::HashMap::new();
     let zones: Vec<RaplZone> = entries(&roots.sys.join("class/powercap"))?
         .into_iter()
         .filter_map(|(_, path)| {
-            let raw = value(&path.join("name"))?;
+            let raw = value(files, &path.join("name"))?;
             let (name, index) = name_and_index(&raw, &mut seen);
             Some(RaplZone {
                 name,
                 index,
                 path: path.display().to_string(),
-                energy_uj: value(&path.join("energy_uj"))?.parse().ok()?,
-                max_energy_range_uj: value(&path.join("max_energy_range_uj"))
+                energy_uj: value(files, &path.join("energy_uj"))?.parse().ok()?,
+                max_energy_range_uj: value(files, &path.join("max_energy_range_uj"))
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0),
             })

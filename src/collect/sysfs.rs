@@ -3,6 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::files::FileCache;
+use super::lock;
+
+/// The files a reader keeps open between samples (re-read with `pread`:
+/// one syscall instead of open, read and close, and no path walk).
+pub type Kept = Mutex<FileCache>;
 
 /// A directory's entries as (name, path), sorted by name; `None` where the
 /// directory does not exist (a class this kernel or machine lacks).
@@ -19,18 +27,17 @@ pub fn entries(dir: &Path) -> Option<Vec<(String, PathBuf)>> {
 /// An attribute's text without surrounding white space; `None` where it is
 /// missing or cannot be read (root-only files, attributes a driver does
 /// not implement).
-pub fn value(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    Some(String::from_utf8_lossy(&bytes).trim().to_owned())
+pub fn value(files: &Kept, path: &Path) -> Option<String> {
+    Some(lock(files).read(path).ok()?.trim().to_owned())
 }
 
 /// An attribute as a number.
-pub fn number(path: &Path) -> Option<f64> {
-    value(path)?.parse().ok()
+pub fn number(files: &Kept, path: &Path) -> Option<f64> {
+    value(files, path)?.parse().ok()
 }
 
 /// Every readable regular file of a device directory, by name.
-pub fn attributes(dir: &Path) -> BTreeMap<String, String> {
+pub fn attributes(files: &Kept, dir: &Path) -> BTreeMap<String, String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return BTreeMap::new();
     };
@@ -40,7 +47,7 @@ pub fn attributes(dir: &Path) -> BTreeMap<String, String> {
         .filter_map(|e| {
             Some((
                 e.file_name().to_string_lossy().into_owned(),
-                value(&e.path())?,
+                value(files, &e.path())?,
             ))
         })
         .collect()

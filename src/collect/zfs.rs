@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::Roots;
-use super::sysfs::entries;
+use super::sysfs::{Kept, entries};
 
 /// The kstat tables node_exporter reads: its subsystem, the file.
 pub const TABLES: &[(&str, &str)] = &[
@@ -122,7 +122,7 @@ pub fn parse_objset(text: &str) -> Option<(String, Vec<(String, u64)>)> {
 }
 
 /// Everything the module reports; `None` where it is not loaded.
-pub fn read(roots: &Roots) -> Option<Zfs> {
+pub fn read(roots: &Roots, files: &Kept) -> Option<Zfs> {
     let base = roots.proc.join("spl/kstat/zfs");
     if !base.is_dir() {
         return None;
@@ -130,7 +130,7 @@ pub fn read(roots: &Roots) -> Option<Zfs> {
     let tables = TABLES
         .iter()
         .filter_map(|(_, file)| {
-            let text = std::fs::read_to_string(base.join(file)).ok()?;
+            let text = super::lock(files).read(&base.join(file)).ok()?;
             Some((*file, parse_table(&text)?))
         })
         .collect();
@@ -138,13 +138,13 @@ pub fn read(roots: &Roots) -> Option<Zfs> {
         .unwrap_or_default()
         .into_iter()
         .filter(|(_, p)| p.is_dir())
-        .map(|(name, dir)| read_pool(name, &dir))
+        .map(|(name, dir)| read_pool(files, name, &dir))
         .collect();
     Some(Zfs { tables, pools })
 }
 
-fn read_pool(name: String, dir: &Path) -> Pool {
-    let text = |f: &str| std::fs::read_to_string(dir.join(f)).ok();
+fn read_pool(files: &Kept, name: String, dir: &Path) -> Pool {
+    let text = |f: &str| super::lock(files).read(&dir.join(f)).ok();
     let datasets = entries(dir)
         .unwrap_or_default()
         .into_iter()

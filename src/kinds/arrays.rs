@@ -18,6 +18,7 @@ use super::loaded;
 use crate::cache::Sample;
 use crate::collect::mdstat::{self, MdArray, SysfsArray};
 use crate::collect::zfs::{self, Zfs};
+use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
@@ -51,14 +52,14 @@ pub struct Arrays {
 }
 
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Arrays>(cx.config.ttl.disks())
+    loaded::part::<Arrays>(cx, cx.config.ttl.disks())
 }
 
-fn read(roots: &Roots) -> Result<Arrays, CollectError> {
+fn read(roots: &Roots, files: &Kept) -> Result<Arrays, CollectError> {
     Ok(Arrays {
-        md: mdstat::read(roots)?,
-        md_sysfs: mdstat::sysfs_arrays(roots),
-        zfs: zfs::read(roots),
+        md: mdstat::read(roots, files)?,
+        md_sysfs: mdstat::sysfs_arrays(roots, files),
+        zfs: zfs::read(roots, files),
     })
 }
 

@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::loaded;
 use crate::cache::Sample;
 use crate::collect::cpufreq::{self, CpuFreq};
+use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
@@ -43,11 +44,11 @@ pub static KIND: Kind = Kind {
 pub type Frequencies = Option<Vec<CpuFreq>>;
 
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Frequencies>(cx.config.ttl.metrics())
+    loaded::part::<Frequencies>(cx, cx.config.ttl.metrics())
 }
 
-fn read(roots: &Roots) -> Result<Frequencies, CollectError> {
-    Ok(cpufreq::read(roots))
+fn read(roots: &Roots, files: &Kept) -> Result<Frequencies, CollectError> {
+    Ok(cpufreq::read(roots, files))
 }
 
 /// The frequencies, from the cache or read now.

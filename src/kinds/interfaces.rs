@@ -72,7 +72,7 @@ fn part(cx: &Context<'_>) -> Part {
         cache: Ttl::new(cx.config.ttl.metrics()),
         history: Mutex::new(History::default()),
         files: Arc::new(Mutex::new(FileCache::new(
-            cx.fd_budget.readings_files - cx.fd_budget.readings_files / 4,
+            cx.fd_budget.readings_files / 8 * 3,
         ))),
     })
 }

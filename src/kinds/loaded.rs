@@ -2,15 +2,28 @@
 //! procfs, microseconds to a millisecond) on the blocking pool, kept for
 //! a TTL: `sensors`, `cpu_frequency` and `arrays`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cache::{Cached, Ttl};
+use crate::cache::Ttl;
+use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots, blocking};
-use crate::state::{AppState, Part, Shared};
+use crate::state::{AppState, Context, Part, Shared};
 
-/// A kind's cache, kept for `ttl`.
-pub fn part<T: Send + Sync + 'static>(ttl: Duration) -> Part {
-    Box::new(Cached::<T>(Ttl::new(ttl)))
+/// A kind's cache and the kept files it reads through (shared by the
+/// hardware kinds).
+#[derive(Debug)]
+pub struct Loaded<T> {
+    cache: Ttl<T>,
+    files: Arc<Kept>,
+}
+
+/// A kind's part, its samples kept for `ttl`.
+pub fn part<T: Send + Sync + 'static>(cx: &Context<'_>, ttl: Duration) -> Part {
+    Box::new(Loaded::<T> {
+        cache: Ttl::new(ttl),
+        files: cx.hardware_files.clone(),
+    })
 }
 
 /// The kind's sample: from its cache while fresh, else `read` now on the
@@ -18,14 +31,14 @@ pub fn part<T: Send + Sync + 'static>(ttl: Duration) -> Part {
 pub async fn sample<T: Send + Sync + 'static>(
     state: &AppState,
     name: &'static str,
-    read: fn(&Roots) -> Result<T, CollectError>,
+    read: fn(&Roots, &Kept) -> Result<T, CollectError>,
 ) -> Result<Shared<T>, CollectError> {
-    let cache = &state.part::<Cached<T>>()?.0;
+    let part = state.part::<Loaded<T>>()?;
     let errors = state.errors();
-    cache
+    part.cache
         .get_or_load(|| async {
-            let roots = state.roots().clone();
-            blocking(errors, name, move || read(&roots))
+            let (roots, files) = (state.roots().clone(), part.files.clone());
+            blocking(errors, name, move || read(&roots, &files))
                 .await?
                 .inspect_err(|e| {
                     errors.report(name, e);

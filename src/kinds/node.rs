@@ -54,7 +54,7 @@ fn part(cx: &Context<'_>) -> Part {
         enabled: node::selected(&cx.config.exporter, &[]),
         options: Arc::new(cx.config.exporter.clone()),
         cache: Ttl::new(cx.config.ttl.metrics()),
-        files: Arc::new(Mutex::new(FileCache::new(cx.fd_budget.readings_files / 4))),
+        files: Arc::new(Mutex::new(FileCache::new(cx.fd_budget.readings_files / 8))),
     })
 }
 

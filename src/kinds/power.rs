@@ -57,12 +57,14 @@ pub struct Power {
 pub struct PowerPart {
     cache: Ttl<Power>,
     history: Mutex<History<Vec<RaplZone>>>,
+    files: Arc<crate::collect::sysfs::Kept>,
 }
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(PowerPart {
         cache: Ttl::new(cx.config.ttl.metrics()),
         history: Mutex::new(History::default()),
+        files: cx.hardware_files.clone(),
     })
 }
 
@@ -87,9 +89,11 @@ pub async fn sample(state: &AppState) -> Result<Shared<Power>, CollectError> {
     let errors = state.errors();
     part.cache
         .get_or_load(|| async {
-            let roots = state.roots().clone();
-            let (supplies, zones) =
-                blocking(errors, NAME, move || (power_supply::read(&roots), rapl::read(&roots))).await?;
+            let (roots, files) = (state.roots().clone(), part.files.clone());
+            let (supplies, zones) = blocking(errors, NAME, move || {
+                (power_supply::read(&roots, &files), rapl::read(&roots, &files))
+            })
+            .await?;
             let now = Instant::now();
             let mut history = lock(&part.history);
             let base = history.baseline(now).map(|(at, z)| (now.duration_since(at).as_secs_f64(), z.clone()));

@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::loaded;
 use crate::cache::Sample;
 use crate::collect::hwmon::{self, Chip};
+use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
@@ -41,11 +42,11 @@ pub static KIND: Kind = Kind {
 pub type Chips = Option<Vec<Chip>>;
 
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Chips>(cx.config.ttl.metrics())
+    loaded::part::<Chips>(cx, cx.config.ttl.metrics())
 }
 
-fn read(roots: &Roots) -> Result<Chips, CollectError> {
-    Ok(hwmon::read(roots))
+fn read(roots: &Roots, files: &Kept) -> Result<Chips, CollectError> {
+    Ok(hwmon::read(roots, files))
 }
 
 /// The chips, from the cache or read now.

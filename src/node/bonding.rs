@@ -12,19 +12,20 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     let net = src.roots.sys.join("class/net");
-    let Some(masters) = value(&net.join("bonding_masters")) else {
+    let Some(masters) = value(files, &net.join("bonding_masters")) else {
         return Ok(None);
     };
     let mut bonds = Vec::new();
     for master in masters.split_whitespace() {
-        let slaves = value(&net.join(master).join("bonding/slaves")).unwrap_or_default();
+        let slaves = value(files, &net.join(master).join("bonding/slaves")).unwrap_or_default();
         let (mut configured, mut active) = (0.0, 0.0);
         for slave in slaves.split_whitespace() {
             // Kernels since 4.x link the slave as lower_X, older ones as slave_X.
             let status = ["lower_", "slave_"]
                 .iter()
-                .find_map(|p| value(&net.join(master).join(format!("{p}{slave}/bonding_slave/mii_status"))));
+                .find_map(|p| value(files, &net.join(master).join(format!("{p}{slave}/bonding_slave/mii_status"))));
             configured += 1.0;
             if status.as_deref() == Some("up") {
                 active += 1.0;

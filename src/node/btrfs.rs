@@ -8,7 +8,7 @@ use prometheus_client::metrics::MetricType;
 
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
-use crate::collect::sysfs::{entries, number, value};
+use crate::collect::sysfs::{Kept, entries, number, value};
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -31,29 +31,30 @@ fn ratio(layout: &str, devices: f64) -> f64 {
 }
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     let Some(filesystems) = entries(&src.roots.sys.join("fs/btrfs")) else {
         return Ok(Some(Families::default()));
     };
     let mut f = Families::default();
     for (name, dir) in filesystems.iter().filter(|(n, _)| n.contains('-')) {
-        filesystem(&mut f, name, dir);
+        filesystem(files, &mut f, name, dir);
     }
     Ok(Some(f))
 }
 
-fn filesystem(f: &mut Families, dir_name: &str, dir: &Path) {
-    let uuid = value(&dir.join("metadata_uuid"))
+fn filesystem(files: &Kept, f: &mut Families, dir_name: &str, dir: &Path) {
+    let uuid = value(files, &dir.join("metadata_uuid"))
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| dir_name.to_owned());
     let uuid = uuid.as_str();
-    let num = |p: &str| number(&dir.join(p)).unwrap_or(0.0);
+    let num = |p: &str| number(files, &dir.join(p)).unwrap_or(0.0);
     let gauge = MetricType::Gauge;
-    let label = value(&dir.join("label")).unwrap_or_default();
+    let label = value(files, &dir.join("label")).unwrap_or_default();
     f.named("node_btrfs_info", "Filesystem information", gauge)
         .push([("uuid", uuid), ("label", &label)], 1.0);
     f.named("node_btrfs_global_rsv_size_bytes", "Size of global reserve.", gauge)
         .push([("uuid", uuid)], num("allocation/global_rsv_size"));
-    let commits = commit_stats(&value(&dir.join("commit_stats")).unwrap_or_default());
+    let commits = commit_stats(&value(files, &dir.join("commit_stats")).unwrap_or_default());
     let commit = |k: &str| commits.iter().find(|(n, _)| n == k).map_or(0.0, |(_, v)| *v);
     f.named("node_btrfs_commits_total", "The total number of commits that have occurred.", MetricType::Counter)
         .push([("uuid", uuid)], commit("commits"));
@@ -68,19 +69,19 @@ fn filesystem(f: &mut Families, dir_name: &str, dir: &Path) {
     for kind in ["data", "metadata", "system"] {
         let alloc = dir.join("allocation").join(kind);
         f.named("node_btrfs_reserved_bytes", "Amount of space reserved for a data type", gauge)
-            .push([("uuid", uuid), ("block_group_type", kind)], number(&alloc.join("bytes_reserved")).unwrap_or(0.0));
+            .push([("uuid", uuid), ("block_group_type", kind)], number(files, &alloc.join("bytes_reserved")).unwrap_or(0.0));
         for (layout, path) in entries(&alloc).unwrap_or_default().iter().filter(|(_, p)| p.is_dir()) {
             let labels = [("uuid", uuid), ("block_group_type", kind), ("mode", layout.as_str())];
             f.named("node_btrfs_used_bytes", "Amount of used space by a layout/data type", gauge)
-                .push(labels, number(&path.join("used_bytes")).unwrap_or(0.0));
+                .push(labels, number(files, &path.join("used_bytes")).unwrap_or(0.0));
             f.named("node_btrfs_size_bytes", "Amount of space allocated for a layout/data type", gauge)
-                .push(labels, number(&path.join("total_bytes")).unwrap_or(0.0));
+                .push(labels, number(files, &path.join("total_bytes")).unwrap_or(0.0));
             f.named("node_btrfs_allocation_ratio", "Data allocation ratio for a layout/data type", gauge)
                 .push(labels, ratio(layout, count));
         }
     }
     for (device, path) in &devices {
-        let sectors = number(&path.join("size")).unwrap_or(0.0);
+        let sectors = number(files, &path.join("size")).unwrap_or(0.0);
         f.named("node_btrfs_device_size_bytes", "Size of a device that is part of the filesystem.", gauge)
             .push([("uuid", uuid), ("device", device.as_str())], sectors * 512.0);
     }

@@ -37,12 +37,13 @@ const FIELDS: &[&str] = &[
 ];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     let dir = src.roots.sys.join("class/dmi/id");
     let labels: Vec<(&str, String)> = FIELDS
         .iter()
         .filter_map(|field| {
             let label = if *field == "sys_vendor" { "system_vendor" } else { field };
-            Some((label, value(&dir.join(field))?))
+            Some((label, value(files, &dir.join(field))?))
         })
         .collect();
     if labels.is_empty() {

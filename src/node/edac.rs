@@ -33,6 +33,7 @@ struct Counts {
 }
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     // node_exporter counts a machine without EDAC as a success: no
     // controllers, nothing wrong.
     let mcs = entries(&src.roots.sys.join("devices/system/edac/mc")).unwrap_or_default();
@@ -40,23 +41,23 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     for (name, mc) in &mcs {
         let Some(n) = numbered(name, "mc") else { continue };
         let count = |file: &str| {
-            number(&mc.join(file)).ok_or_else(|| ParseError::new("edac", format!("no number in {name}/{file}")))
+            number(files, &mc.join(file)).ok_or_else(|| ParseError::new("edac", format!("no number in {name}/{file}")))
         };
         c.controllers.push((n.to_owned(), count("ce_count")?, count("ue_count")?));
         c.csrows.push((n.to_owned(), "unknown".to_owned(), count("ce_noinfo_count")?, count("ue_noinfo_count")?));
         for (row_name, row) in entries(mc).unwrap_or_default() {
             let Some(r) = numbered(&row_name, "csrow") else { continue };
-            let Some(ce) = number(&row.join("ce_count")) else { continue };
-            let ue = number(&row.join("ue_count")).unwrap_or(0.0);
+            let Some(ce) = number(files, &row.join("ce_count")) else { continue };
+            let ue = number(files, &row.join("ue_count")).unwrap_or(0.0);
             c.csrows.push((n.to_owned(), r.to_owned(), ce, ue));
             for (file, _) in entries(&row).unwrap_or_default() {
                 let Some(ch) = file.strip_prefix("ch").and_then(|f| f.strip_suffix("_ce_count")) else { continue };
                 if ch.is_empty() || !ch.bytes().all(|b| b.is_ascii_digit()) {
                     continue;
                 }
-                let Some(ce) = number(&row.join(&file)) else { continue };
-                let label = dimm_label(value(&row.join(format!("ch{ch}_dimm_label"))));
-                let ue = number(&row.join(format!("ch{ch}_ue_count")));
+                let Some(ce) = number(files, &row.join(&file)) else { continue };
+                let label = dimm_label(value(files, &row.join(format!("ch{ch}_dimm_label"))));
+                let ue = number(files, &row.join(format!("ch{ch}_ue_count")));
                 c.channels.push(([n.to_owned(), r.to_owned(), ch.to_owned(), label], ce, ue));
             }
         }

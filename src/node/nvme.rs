@@ -59,6 +59,7 @@ const SIZES: &[(&str, &str, Field)] = &[
 ];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     let Some(devices) = entries(&src.roots.sys.join("class/nvme")) else {
         return Ok(None);
     };
@@ -68,7 +69,7 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         "Non-numeric data from /sys/class/nvme/<device>, value is always 1.",
     );
     for (name, path) in &devices {
-        let attr = |file: &str| value(&path.join(file)).unwrap_or_default();
+        let attr = |file: &str| value(files, &path.join(file)).unwrap_or_default();
         info.push(
             [
                 ("device", name.clone()),
@@ -85,10 +86,10 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     for (name, path) in &devices {
         for (dir, ns) in entries(path).unwrap_or_default() {
             let Some(id) = namespace_id(&dir) else { continue };
-            let block = number(&ns.join("queue/logical_block_size")).unwrap_or(0.0);
-            let size = number(&ns.join("size")).unwrap_or(0.0) * block;
-            let used = number(&ns.join("nuse")).unwrap_or(0.0) * block;
-            let ana = value(&ns.join("ana_state")).unwrap_or_else(|| "unknown".into());
+            let block = number(files, &ns.join("queue/logical_block_size")).unwrap_or(0.0);
+            let size = number(files, &ns.join("size")).unwrap_or(0.0) * block;
+            let used = number(files, &ns.join("nuse")).unwrap_or(0.0) * block;
+            let ana = value(files, &ns.join("ana_state")).unwrap_or_else(|| "unknown".into());
             namespaces.push(Namespace {
                 device: name.clone(),
                 id: id.to_owned(),

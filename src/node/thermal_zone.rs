@@ -12,6 +12,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     let Some(class) = entries(&src.roots.sys.join("class/thermal")) else {
         return Ok(None);
     };
@@ -30,16 +31,16 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     // ENODATA) is left out rather than served as 0 °C.
     let zones = f.gauge_family("node_thermal_zone_temp", "Zone temperature in Celsius");
     for (n, path) in numbered("thermal_zone") {
-        if let Some(t) = number(&path.join("temp")) {
-            let kind = value(&path.join("type")).unwrap_or_default();
+        if let Some(t) = number(files, &path.join("temp")) {
+            let kind = value(files, &path.join("type")).unwrap_or_default();
             zones.push([("zone", n), ("type", &kind)], t / 1000.0);
         }
     }
     let devices: Vec<(&str, String, f64, f64)> = numbered("cooling_device")
         .into_iter()
         .filter_map(|(n, path)| {
-            let kind = value(&path.join("type"))?;
-            Some((n, kind, number(&path.join("cur_state"))?, number(&path.join("max_state"))?))
+            let kind = value(files, &path.join("type"))?;
+            Some((n, kind, number(files, &path.join("cur_state"))?, number(files, &path.join("max_state"))?))
         })
         .collect();
     let cur = f.gauge_family(

@@ -25,12 +25,13 @@ const NUMBERS: &[(&str, &str)] = &[
 const TEXTS: &[&str] = &["options", "identity", "state", "status", "pretimeout_governor"];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     let Some(devices) = entries(&src.roots.sys.join("class/watchdog")) else {
         return Ok(None);
     };
     let devices: Vec<_> = devices
         .into_iter()
-        .map(|(name, path)| (name, attributes(&path)))
+        .map(|(name, path)| (name, attributes(files, &path)))
         .collect();
     let mut f = Families::default();
     for (file, series) in NUMBERS {

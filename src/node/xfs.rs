@@ -64,10 +64,11 @@ pub fn numbers(stats: &str, key: &str) -> Vec<f64> {
 }
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+    let files = src.files;
     let devices: Vec<(String, String)> = entries(&src.roots.sys.join("fs/xfs"))
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|(name, path)| Some((name, value(&path.join("stats/stats"))?)))
+        .filter_map(|(name, path)| Some((name, value(files, &path.join("stats/stats"))?)))
         .collect();
     let mut f = Families::default();
     for (name, help, line, column) in SERIES {
