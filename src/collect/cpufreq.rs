@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::Roots;
-use super::sysfs::{Kept, entries, value};
+use super::sysfs::{Kept, entries, is_dir, value};
 
 /// One CPU's frequencies (kHz, as the kernel writes them) and governor.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -63,7 +63,7 @@ pub fn parse_cpu_list(text: &str) -> Vec<u32> {
 pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<CpuFreq>> {
     let dir = roots.sys.join("devices/system/cpu");
     let offline = parse_cpu_list(&value(files, &dir.join("offline")).unwrap_or_default());
-    let mut cpus: Vec<(u32, CpuFreq)> = entries(&dir)?
+    let mut cpus: Vec<(u32, CpuFreq)> = entries(files, &dir)?
         .into_iter()
         .filter_map(|(name, path)| {
             let n: u32 = name.strip_prefix("cpu")?.parse().ok()?;
@@ -71,7 +71,7 @@ pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<CpuFreq>> {
                 return None;
             }
             let freq = path.join("cpufreq");
-            freq.is_dir().then(|| (n, read_cpu(files, n, &freq)))
+            is_dir(files, &freq).then(|| (n, read_cpu(files, n, &freq)))
         })
         .collect();
     cpus.sort_by_key(|(n, _)| *n);

@@ -6,15 +6,37 @@
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::ProcFile;
 
-/// Kept files by path, up to a cap, read through one shared buffer.
+/// How long a directory's listing and a link's target are reused: sysfs
+/// devices come and go rarely, and one that appears is seen within this.
+pub const LISTING_AGE: Duration = Duration::from_secs(60);
+
+/// One entry of a listed directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its name.
+    pub name: String,
+    /// Its path.
+    pub path: PathBuf,
+    /// A directory, or a link to one (sysfs class entries are links).
+    pub is_dir: bool,
+    /// A regular file itself (not a link).
+    pub is_file: bool,
+}
+
+/// Kept files by path, up to a cap, read through one shared buffer; and
+/// recent directory listings and link targets.
 #[derive(Debug)]
 pub struct FileCache {
     files: HashMap<PathBuf, ProcFile>,
     cap: usize,
     scratch: Vec<u8>,
+    listings: HashMap<PathBuf, (Instant, Arc<[Listed]>)>,
+    targets: HashMap<PathBuf, (Instant, Option<PathBuf>)>,
 }
 
 impl FileCache {
@@ -24,7 +46,58 @@ impl FileCache {
             files: HashMap::new(),
             cap,
             scratch: Vec::new(),
+            listings: HashMap::new(),
+            targets: HashMap::new(),
         }
+    }
+
+    /// A directory's entries sorted by name, listed again once older than
+    /// [`LISTING_AGE`]; `None` where it cannot be listed (not cached: a
+    /// class that appears is seen at once).
+    pub fn list(&mut self, dir: &Path) -> Option<Arc<[Listed]>> {
+        let now = Instant::now();
+        if let Some((at, listed)) = self.listings.get(dir)
+            && now.duration_since(*at) < LISTING_AGE
+        {
+            return Some(listed.clone());
+        }
+        let mut listed: Vec<Listed> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| {
+                let path = e.path();
+                Listed {
+                    name: e.file_name().to_string_lossy().into_owned(),
+                    is_dir: path.is_dir(),
+                    is_file: e.file_type().is_ok_and(|t| t.is_file()),
+                    path,
+                }
+            })
+            .collect();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        let listed: Arc<[Listed]> = listed.into();
+        self.listings
+            .retain(|_, (at, _)| now.duration_since(*at) < LISTING_AGE);
+        self.listings
+            .insert(dir.to_path_buf(), (now, listed.clone()));
+        Some(listed)
+    }
+
+    /// A path with its links resolved, resolved again once older than
+    /// [`LISTING_AGE`]; `None` where it does not resolve.
+    pub fn canonical(&mut self, path: &Path) -> Option<PathBuf> {
+        let now = Instant::now();
+        if let Some((at, target)) = self.targets.get(path)
+            && now.duration_since(*at) < LISTING_AGE
+        {
+            return target.clone();
+        }
+        let target = std::fs::canonicalize(path).ok();
+        self.targets
+            .retain(|_, (at, _)| now.duration_since(*at) < LISTING_AGE);
+        self.targets
+            .insert(path.to_path_buf(), (now, target.clone()));
+        target
     }
 
     /// The file's text. A file that fails to read is forgotten (reopened
@@ -101,5 +174,34 @@ mod tests {
         assert_eq!(cache.read_optional(&dir.path().join("c")).unwrap(), None);
         cache.retain_under(dir.path(), |_| false);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn listings_and_link_targets_are_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("f"), "").unwrap();
+        std::os::unix::fs::symlink("d", dir.path().join("l")).unwrap();
+        let mut cache = FileCache::new(0);
+        let listed = cache.list(dir.path()).unwrap();
+        let names: Vec<(&str, bool, bool)> = listed
+            .iter()
+            .map(|l| (l.name.as_str(), l.is_dir, l.is_file))
+            .collect();
+        assert_eq!(
+            names,
+            [("d", true, false), ("f", false, true), ("l", true, false)]
+        );
+        std::fs::write(dir.path().join("g"), "").unwrap();
+        assert_eq!(
+            cache.list(dir.path()).unwrap().len(),
+            3,
+            "reused within the age"
+        );
+        assert_eq!(
+            cache.canonical(&dir.path().join("l")),
+            std::fs::canonicalize(dir.path().join("d")).ok()
+        );
+        assert_eq!(cache.list(&dir.path().join("missing")), None);
     }
 }

@@ -118,18 +118,17 @@ type Found = (PathBuf, String, Option<String>);
 /// the class does not exist.
 pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<Chip>> {
     let class = roots.sys.join("class/hwmon");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&class)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
+    let dirs: Vec<PathBuf> = super::lock(files)
+        .list(&class)?
+        .iter()
+        .filter(|l| l.is_dir)
+        .map(|l| l.path.clone())
         .collect();
-    dirs.sort();
     let found: Vec<Found> = dirs
         .into_iter()
         .filter_map(|dir| {
             let name = read_value(files, &dir.join("name"));
-            let base = base_name(&dir, name.as_deref())?;
+            let base = base_name(files, &dir, name.as_deref())?;
             Some((dir, base, name))
         })
         .filter(|(_, _, name)| !name.as_deref().is_some_and(|n| WAKING_CHIPS.contains(&n)))
@@ -146,8 +145,8 @@ pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<Chip>> {
 
 /// node_exporter's chip name before de-duplication: the device's bus and
 /// address, else the `name` file, else the directory's name.
-fn base_name(dir: &Path, name: Option<&str>) -> Option<String> {
-    if let Ok(device) = std::fs::canonicalize(dir.join("device")) {
+fn base_name(files: &Kept, dir: &Path, name: Option<&str>) -> Option<String> {
+    if let Some(device) = super::lock(files).canonical(&dir.join("device")) {
         let dev = device
             .file_name()
             .map(|n| clean(&n.to_string_lossy()))
@@ -166,7 +165,7 @@ fn base_name(dir: &Path, name: Option<&str>) -> Option<String> {
     if let Some(n) = name.map(clean).filter(|n| !n.is_empty()) {
         return Some(n);
     }
-    let real = std::fs::canonicalize(dir).ok()?;
+    let real = super::lock(files).canonical(dir)?;
     Some(clean(&real.file_name()?.to_string_lossy())).filter(|n| !n.is_empty())
 }
 
@@ -201,7 +200,7 @@ fn read_chip(files: &Kept, dir: &Path, id: String, name: Option<String>) -> Chip
     if !suspended {
         add_sensors(files, dir, &mut chip.sensors);
         let device = dir.join("device");
-        if device.exists() {
+        if super::sysfs::is_dir(files, &device) {
             add_sensors(files, &device, &mut chip.sensors);
         }
     }
@@ -209,19 +208,17 @@ fn read_chip(files: &Kept, dir: &Path, id: String, name: Option<String>) -> Chip
 }
 
 fn add_sensors(files: &Kept, dir: &Path, sensors: &mut BTreeMap<String, BTreeMap<String, String>>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Some(listed) = super::lock(files).list(dir) else {
         return;
     };
-    for entry in entries.flatten() {
-        let file = entry.file_name();
-        let file = file.to_string_lossy();
-        let Some((kind, number, property)) = explode(&file) else {
+    for entry in listed.iter() {
+        let Some((kind, number, property)) = explode(&entry.name) else {
             continue;
         };
         if !SENSOR_TYPES.contains(&kind) {
             continue;
         }
-        if let Some(value) = read_value(files, &entry.path()) {
+        if let Some(value) = read_value(files, &entry.path) {
             sensors
                 .entry(format!("{kind}{number}"))
                 .or_default()

@@ -3,7 +3,7 @@
 //! progress. One reading serves node_exporter's mdadm collector and the
 //! `arrays` kind.
 
-use super::sysfs::{Kept, entries, value};
+use super::sysfs::{Kept, entries, is_dir, value};
 use super::{ParseError, Roots};
 
 /// One md array as `/proc/mdstat` and sysfs describe it.
@@ -229,10 +229,10 @@ pub type SysfsArray = (String, Option<u64>, u64);
 /// The md arrays sysfs lists (`/sys/block/md*/md`): node_exporter serves
 /// these apart from `/proc/mdstat`.
 pub fn sysfs_arrays(roots: &Roots, files: &Kept) -> Vec<SysfsArray> {
-    entries(&roots.sys.join("block"))
+    entries(files, &roots.sys.join("block"))
         .unwrap_or_default()
         .into_iter()
-        .filter(|(name, path)| name.starts_with("md") && path.join("md").is_dir())
+        .filter(|(name, path)| name.starts_with("md") && is_dir(files, &path.join("md")))
         .filter_map(|(name, path)| {
             let md = path.join("md");
             let level = value(files, &md.join("level"))?;

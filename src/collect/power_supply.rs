@@ -35,7 +35,7 @@ impl PowerSupply {
 /// Every supply, in directory order; `None` without the class.
 pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<PowerSupply>> {
     Some(
-        entries(&roots.sys.join("class/power_supply"))?
+        entries(files, &roots.sys.join("class/power_supply"))?
             .into_iter()
             .map(|(name, path)| PowerSupply {
                 name,

@@ -45,7 +45,7 @@ pub fn name_and_index(
 /// where no counter can be read.
 pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<RaplZone>> {
     let mut seen = std::collections::HashMap::new();
-    let zones: Vec<RaplZone> = entries(&roots.sys.join("class/powercap"))?
+    let zones: Vec<RaplZone> = entries(files, &roots.sys.join("class/powercap"))?
         .into_iter()
         .filter_map(|(_, path)| {
             let raw = value(files, &path.join("name"))?;

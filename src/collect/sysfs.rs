@@ -12,16 +12,28 @@ use super::lock;
 /// one syscall instead of open, read and close, and no path walk).
 pub type Kept = Mutex<FileCache>;
 
-/// A directory's entries as (name, path), sorted by name; `None` where the
-/// directory does not exist (a class this kernel or machine lacks).
-pub fn entries(dir: &Path) -> Option<Vec<(String, PathBuf)>> {
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-        .collect();
-    out.sort();
-    Some(out)
+/// A directory's entries as (name, path), sorted by name (listed at most
+/// once a minute); `None` where the directory does not exist (a class
+/// this kernel or machine lacks).
+pub fn entries(files: &Kept, dir: &Path) -> Option<Vec<(String, PathBuf)>> {
+    let listed = lock(files).list(dir)?;
+    Some(
+        listed
+            .iter()
+            .map(|l| (l.name.clone(), l.path.clone()))
+            .collect(),
+    )
+}
+
+/// Whether `path` is a directory (or a link to one), from its parent's
+/// listing.
+pub fn is_dir(files: &Kept, path: &Path) -> bool {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return false;
+    };
+    lock(files)
+        .list(parent)
+        .is_some_and(|l| l.iter().any(|e| e.is_dir && e.name.as_str() == name))
 }
 
 /// An attribute's text without surrounding white space; `None` where it is
@@ -38,17 +50,12 @@ pub fn number(files: &Kept, path: &Path) -> Option<f64> {
 
 /// Every readable regular file of a device directory, by name.
 pub fn attributes(files: &Kept, dir: &Path) -> BTreeMap<String, String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Some(listed) = lock(files).list(dir) else {
         return BTreeMap::new();
     };
-    entries
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| {
-            Some((
-                e.file_name().to_string_lossy().into_owned(),
-                value(files, &e.path())?,
-            ))
-        })
+    listed
+        .iter()
+        .filter(|l| l.is_file)
+        .filter_map(|l| Some((l.name.clone(), value(files, &l.path)?)))
         .collect()
 }

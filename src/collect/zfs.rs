@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::Roots;
-use super::sysfs::{Kept, entries};
+use super::sysfs::{Kept, entries, is_dir};
 
 /// The kstat tables node_exporter reads: its subsystem, the file.
 pub const TABLES: &[(&str, &str)] = &[
@@ -124,7 +124,7 @@ pub fn parse_objset(text: &str) -> Option<(String, Vec<(String, u64)>)> {
 /// Everything the module reports; `None` where it is not loaded.
 pub fn read(roots: &Roots, files: &Kept) -> Option<Zfs> {
     let base = roots.proc.join("spl/kstat/zfs");
-    if !base.is_dir() {
+    if !is_dir(files, &base) {
         return None;
     }
     let tables = TABLES
@@ -134,10 +134,10 @@ pub fn read(roots: &Roots, files: &Kept) -> Option<Zfs> {
             Some((*file, parse_table(&text)?))
         })
         .collect();
-    let pools = entries(&base)
+    let pools = entries(files, &base)
         .unwrap_or_default()
         .into_iter()
-        .filter(|(_, p)| p.is_dir())
+        .filter(|(_, p)| is_dir(files, p))
         .map(|(name, dir)| read_pool(files, name, &dir))
         .collect();
     Some(Zfs { tables, pools })
@@ -145,7 +145,7 @@ pub fn read(roots: &Roots, files: &Kept) -> Option<Zfs> {
 
 fn read_pool(files: &Kept, name: String, dir: &Path) -> Pool {
     let text = |f: &str| super::lock(files).read(&dir.join(f)).ok();
-    let datasets = entries(dir)
+    let datasets = entries(files, dir)
         .unwrap_or_default()
         .into_iter()
         .filter(|(f, _)| f.starts_with("objset-"))

@@ -8,7 +8,7 @@ use prometheus_client::metrics::MetricType;
 
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
-use crate::collect::sysfs::{Kept, entries, number, value};
+use crate::collect::sysfs::{Kept, entries, is_dir, number, value};
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -32,7 +32,7 @@ fn ratio(layout: &str, devices: f64) -> f64 {
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
-    let Some(filesystems) = entries(&src.roots.sys.join("fs/btrfs")) else {
+    let Some(filesystems) = entries(files, &src.roots.sys.join("fs/btrfs")) else {
         return Ok(Some(Families::default()));
     };
     let mut f = Families::default();
@@ -64,13 +64,13 @@ fn filesystem(files: &Kept, f: &mut Families, dir_name: &str, dir: &Path) {
         .push([("uuid", uuid)], commit("max_commit_ms") / 1000.0);
     f.named("node_btrfs_commit_seconds_total", "Sum of the duration of all commits, in seconds.", MetricType::Counter)
         .push([("uuid", uuid)], commit("total_commit_ms") / 1000.0);
-    let devices = entries(&dir.join("devices")).unwrap_or_default();
+    let devices = entries(files, &dir.join("devices")).unwrap_or_default();
     let count = devices.len() as f64;
     for kind in ["data", "metadata", "system"] {
         let alloc = dir.join("allocation").join(kind);
         f.named("node_btrfs_reserved_bytes", "Amount of space reserved for a data type", gauge)
             .push([("uuid", uuid), ("block_group_type", kind)], number(files, &alloc.join("bytes_reserved")).unwrap_or(0.0));
-        for (layout, path) in entries(&alloc).unwrap_or_default().iter().filter(|(_, p)| p.is_dir()) {
+        for (layout, path) in entries(files, &alloc).unwrap_or_default().iter().filter(|(_, p)| is_dir(files, p)) {
             let labels = [("uuid", uuid), ("block_group_type", kind), ("mode", layout.as_str())];
             f.named("node_btrfs_used_bytes", "Amount of used space by a layout/data type", gauge)
                 .push(labels, number(files, &path.join("used_bytes")).unwrap_or(0.0));

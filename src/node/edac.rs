@@ -36,7 +36,7 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
     // node_exporter counts a machine without EDAC as a success: no
     // controllers, nothing wrong.
-    let mcs = entries(&src.roots.sys.join("devices/system/edac/mc")).unwrap_or_default();
+    let mcs = entries(files, &src.roots.sys.join("devices/system/edac/mc")).unwrap_or_default();
     let mut c = Counts::default();
     for (name, mc) in &mcs {
         let Some(n) = numbered(name, "mc") else { continue };
@@ -45,12 +45,12 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         };
         c.controllers.push((n.to_owned(), count("ce_count")?, count("ue_count")?));
         c.csrows.push((n.to_owned(), "unknown".to_owned(), count("ce_noinfo_count")?, count("ue_noinfo_count")?));
-        for (row_name, row) in entries(mc).unwrap_or_default() {
+        for (row_name, row) in entries(files, mc).unwrap_or_default() {
             let Some(r) = numbered(&row_name, "csrow") else { continue };
             let Some(ce) = number(files, &row.join("ce_count")) else { continue };
             let ue = number(files, &row.join("ue_count")).unwrap_or(0.0);
             c.csrows.push((n.to_owned(), r.to_owned(), ce, ue));
-            for (file, _) in entries(&row).unwrap_or_default() {
+            for (file, _) in entries(files, &row).unwrap_or_default() {
                 let Some(ch) = file.strip_prefix("ch").and_then(|f| f.strip_suffix("_ce_count")) else { continue };
                 if ch.is_empty() || !ch.bytes().all(|b| b.is_ascii_digit()) {
                     continue;

@@ -60,7 +60,7 @@ const SIZES: &[(&str, &str, Field)] = &[
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
-    let Some(devices) = entries(&src.roots.sys.join("class/nvme")) else {
+    let Some(devices) = entries(files, &src.roots.sys.join("class/nvme")) else {
         return Ok(None);
     };
     let mut f = Families::default();
@@ -84,7 +84,7 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     }
     let mut namespaces: Vec<Namespace> = Vec::new();
     for (name, path) in &devices {
-        for (dir, ns) in entries(path).unwrap_or_default() {
+        for (dir, ns) in entries(files, path).unwrap_or_default() {
             let Some(id) = namespace_id(&dir) else { continue };
             let block = number(files, &ns.join("queue/logical_block_size")).unwrap_or(0.0);
             let size = number(files, &ns.join("size")).unwrap_or(0.0) * block;

@@ -13,7 +13,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
-    let Some(class) = entries(&src.roots.sys.join("class/thermal")) else {
+    let Some(class) = entries(files, &src.roots.sys.join("class/thermal")) else {
         return Ok(None);
     };
     let numbered = |prefix: &str| {

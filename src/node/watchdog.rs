@@ -26,7 +26,7 @@ const TEXTS: &[&str] = &["options", "identity", "state", "status", "pretimeout_g
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
-    let Some(devices) = entries(&src.roots.sys.join("class/watchdog")) else {
+    let Some(devices) = entries(files, &src.roots.sys.join("class/watchdog")) else {
         return Ok(None);
     };
     let devices: Vec<_> = devices

@@ -65,7 +65,7 @@ pub fn numbers(stats: &str, key: &str) -> Vec<f64> {
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
-    let devices: Vec<(String, String)> = entries(&src.roots.sys.join("fs/xfs"))
+    let devices: Vec<(String, String)> = entries(files, &src.roots.sys.join("fs/xfs"))
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(name, path)| Some((name, value(files, &path.join("stats/stats"))?)))
