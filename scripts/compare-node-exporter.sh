@@ -22,6 +22,9 @@
 #                mdadm, zfs, btrfs, xfs, nvme, nfs, nfsd, bonding), both
 #                reading node_exporter's fixture host (its sysfs and procfs
 #                trees from real machines, tests/fixtures/node_exporter)
+#   hardware server, hardware laptop
+#                the same on two of sonde's fixture hosts
+#                (tests/fixtures/hosts)
 #
 #   ONLY=hardware scripts/compare-node-exporter.sh   # one scenario
 # node_exporter is Debian's prometheus-node-exporter (NODE_EXPORTER to use
@@ -48,15 +51,17 @@ FIX=$(mktemp -d)
 trap 'rm -rf "$FIX"' EXIT
 tests/fixtures/node_exporter/ttar -C "$FIX" -x -f tests/fixtures/node_exporter/sys.ttar
 cp -a tests/fixtures/node_exporter/proc "$FIX/"
-SONDE_HW="$SONDE --proc-root $FIX/proc --sys-root $FIX/sys --collectors-default off --collector $HW"
-NE_HW="$NE --path.procfs=$FIX/proc --path.sysfs=$FIX/sys --collector.disable-defaults $(printf -- ' --collector.%s' ${HW//,/ })"
+sonde_on() { echo "$SONDE --proc-root $1/proc --sys-root $1/sys --collectors-default off --collector $HW"; }
+ne_on() { echo "$NE --path.procfs=$1/proc --path.sysfs=$1/sys --collector.disable-defaults $(printf -- ' --collector.%s' ${HW//,/ })"; }
 
 for rep in $(seq "$REPS"); do
   echo "repetition $rep of $REPS" >&2
-  "$L" http --path /metrics --requests 300 --server "$SONDE_HW" --url "$HTTP" \
-    --name sonde --scenario "hardware" "${TTL0[@]}" >>"$OUT"
-  "$L" http --path /metrics --requests 300 --server "$NE_HW" --url "$HTTP" \
-    --name node_exporter --scenario "hardware" >>"$OUT"
+  for host in "hardware:$FIX" "hardware server:tests/fixtures/hosts/server" "hardware laptop:tests/fixtures/hosts/laptop"; do
+    "$L" http --path /metrics --requests 300 --server "$(sonde_on "${host#*:}")" --url "$HTTP" \
+      --name sonde --scenario "${host%%:*}" "${TTL0[@]}" >>"$OUT"
+    "$L" http --path /metrics --requests 300 --server "$(ne_on "${host#*:}")" --url "$HTTP" \
+      --name node_exporter --scenario "${host%%:*}" >>"$OUT"
+  done
   [ "${ONLY:-}" = hardware ] && continue
   "$L" http --path /metrics --requests 300 --server "$SONDE" --url "$HTTP" \
     --name sonde --scenario "defaults" "${TTL0[@]}" >>"$OUT"
