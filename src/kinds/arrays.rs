@@ -22,7 +22,7 @@ use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -191,31 +191,26 @@ async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers:
 /// capitals, so it stands out.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    let line = match sample(state).await {
-        Ok(s) => {
-            let ms = elapsed_ms(timed);
-            let r = reply(s.value());
-            let mut items: Vec<String> = r
-                .md
+    loaded::check_line(NAME, sample(state).await, timed, |a| {
+        let r = reply(a);
+        let flag = |degraded: bool| if degraded { ", DEGRADED" } else { "" };
+        let mut items: Vec<String> = r
+            .md
+            .iter()
+            .map(|m| {
+                let sync = m.sync.as_ref().and_then(|s| s.percent).map(|p| format!(" {p}%")).unwrap_or_default();
+                format!("{} {} {}{sync}{}", m.name, m.level, m.state, flag(m.degraded))
+            })
+            .collect();
+        items.extend(
+            r.zfs_pools
                 .iter()
-                .map(|m| {
-                    let sync = m.sync.as_ref().and_then(|s| s.percent).map(|p| format!(" {p}%")).unwrap_or_default();
-                    let flag = if m.degraded { ", DEGRADED" } else { "" };
-                    format!("{} {} {}{sync}{flag}", m.name, m.level, m.state)
-                })
-                .collect();
-            items.extend(r.zfs_pools.iter().map(|p| {
-                let state = p.state.unwrap_or("unknown");
-                let flag = if p.degraded { ", DEGRADED" } else { "" };
-                format!("pool {} {state}{flag}", p.name)
-            }));
-            if items.is_empty() {
-                CheckLine::ok(NAME, format!("no md arrays or ZFS pools on this host … {ms:.1} ms"))
-            } else {
-                CheckLine::ok(NAME, format!("{} … {ms:.1} ms", items.join("; ")))
-            }
+                .map(|p| format!("pool {} {}{}", p.name, p.state.unwrap_or("unknown"), flag(p.degraded))),
+        );
+        if items.is_empty() {
+            "no md arrays or ZFS pools on this host".to_owned()
+        } else {
+            items.join("; ")
         }
-        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
-    };
-    vec![line]
+    })
 }

@@ -21,7 +21,7 @@ use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -116,26 +116,17 @@ async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers:
 /// `sonde check`: the CPUs' frequency range and governors.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    let line = match sample(state).await {
-        Ok(s) => {
-            let ms = elapsed_ms(timed);
-            let list = cpus(s.value().as_deref().unwrap_or_default());
-            let now: Vec<f64> = list.iter().filter_map(|c| c.mhz).collect();
-            if now.is_empty() {
-                CheckLine::ok(NAME, format!("not reported (no cpufreq on this host) … {ms:.1} ms"))
-            } else {
-                let lo = now.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = now.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                let mut governors: Vec<&str> = list.iter().filter_map(|c| c.governor).collect();
-                governors.sort_unstable();
-                governors.dedup();
-                CheckLine::ok(
-                    NAME,
-                    format!("{} CPUs at {lo:.0}–{hi:.0} MHz, {} … {ms:.1} ms", list.len(), governors.join("/")),
-                )
-            }
+    loaded::check_line(NAME, sample(state).await, timed, |f| {
+        let list = cpus(f.as_deref().unwrap_or_default());
+        let now: Vec<f64> = list.iter().filter_map(|c| c.mhz).collect();
+        if now.is_empty() {
+            return "not reported (no cpufreq on this host)".to_owned();
         }
-        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
-    };
-    vec![line]
+        let lo = now.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = now.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut governors: Vec<&str> = list.iter().filter_map(|c| c.governor).collect();
+        governors.sort_unstable();
+        governors.dedup();
+        format!("{} CPUs at {lo:.0}–{hi:.0} MHz, {}", list.len(), governors.join("/"))
+    })
 }

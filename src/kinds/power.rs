@@ -22,7 +22,7 @@ use crate::collect::rapl::{self, RaplZone};
 use crate::collect::{CollectError, History, blocking, lock};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -241,32 +241,27 @@ async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers:
 /// `sonde check`: each supply's charge and state, each RAPL zone.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    let line = match sample(state).await {
-        Ok(s) => {
-            let ms = elapsed_ms(timed);
-            let r = reply(s.value());
-            let mut items: Vec<String> = r
-                .supplies
-                .iter()
-                .map(|s| match (s.percent, s.online) {
-                    (Some(p), _) => format!("{} {p:.0}% {}", s.name, s.status.unwrap_or("")).trim_end().to_owned(),
-                    (None, Some(on)) => format!("{} {}", s.name, if on { "online" } else { "offline" }),
-                    (None, None) => s.name.to_owned(),
-                })
-                .collect();
-            if !r.rapl.is_empty() {
-                let zones: Vec<String> = r.rapl.iter().map(|z| format!("{}-{}", z.zone, z.index)).collect();
-                items.push(format!("RAPL {}", zones.join(", ")));
-            }
-            if items.is_empty() {
-                CheckLine::ok(NAME, format!("no batteries, adapters or readable RAPL zones … {ms:.1} ms"))
-            } else {
-                CheckLine::ok(NAME, format!("{} … {ms:.1} ms", items.join("; ")))
-            }
+    super::loaded::check_line(NAME, sample(state).await, timed, |p| {
+        let r = reply(p);
+        let mut items: Vec<String> = r
+            .supplies
+            .iter()
+            .map(|s| match (s.percent, s.online) {
+                (Some(p), _) => format!("{} {p:.0}% {}", s.name, s.status.unwrap_or("")).trim_end().to_owned(),
+                (None, Some(on)) => format!("{} {}", s.name, if on { "online" } else { "offline" }),
+                (None, None) => s.name.to_owned(),
+            })
+            .collect();
+        if !r.rapl.is_empty() {
+            let zones: Vec<String> = r.rapl.iter().map(|z| format!("{}-{}", z.zone, z.index)).collect();
+            items.push(format!("RAPL {}", zones.join(", ")));
         }
-        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
-    };
-    vec![line]
+        if items.is_empty() {
+            "no batteries, adapters or readable RAPL zones".to_owned()
+        } else {
+            items.join("; ")
+        }
+    })
 }
 
 #[cfg(test)]

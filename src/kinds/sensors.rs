@@ -20,7 +20,7 @@ use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -160,19 +160,14 @@ async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers:
 /// `sonde check`: how many chips, fans and temperatures, and the range.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    let line = match sample(state).await {
-        Ok(s) => {
-            let ms = elapsed_ms(timed);
-            let chips: Vec<ChipReply<'_>> = s.value().iter().flatten().map(chip_reply).collect();
-            if chips.is_empty() {
-                CheckLine::ok(NAME, format!("no hwmon chips on this host … {ms:.1} ms"))
-            } else {
-                CheckLine::ok(NAME, format!("{} … {ms:.1} ms", summary(&chips)))
-            }
+    loaded::check_line(NAME, sample(state).await, timed, |chips| {
+        let chips: Vec<ChipReply<'_>> = chips.iter().flatten().map(chip_reply).collect();
+        if chips.is_empty() {
+            "no hwmon chips on this host".to_owned()
+        } else {
+            summary(&chips)
         }
-        Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
-    };
-    vec![line]
+    })
 }
 
 fn summary(chips: &[ChipReply<'_>]) -> String {
