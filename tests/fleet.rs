@@ -1,0 +1,162 @@
+//! The fleet kit in `packaging/prometheus`: the alert and recording rules
+//! pass `promtool check rules` and their unit tests (each alert fires for a
+//! host that should and not for one beside it), and the example scrape
+//! configuration — file_sd targets, the token, each host's certificate
+//! pinned — is loaded by a real Prometheus that scrapes real sonde servers
+//! over TLS. Skipped, saying so, where promtool or prometheus is missing
+//! (`.ci/run` installs both).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Server;
+use common::prom::{Prometheus, query, scrape};
+
+fn kit(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("packaging/prometheus")
+        .join(path)
+}
+
+/// `promtool ARGS`: its output, or `None` where promtool is not installed.
+fn promtool(args: &[&str]) -> Option<(bool, String)> {
+    let out = Command::new("promtool").args(args).output().ok()?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((out.status.success(), text))
+}
+
+#[test]
+fn the_rules_pass_promtool_and_their_unit_tests() {
+    let rules = kit("sonde-rules.yml");
+    let Some((ok, text)) = promtool(&["check", "rules", rules.to_str().unwrap()]) else {
+        return common::skipped(
+            "SKIPPED the_rules_pass_promtool: promtool is not installed (Debian: prometheus)",
+        );
+    };
+    assert!(ok && text.contains("SUCCESS"), "{text}");
+    let tests = kit("tests/sonde-rules.test.yml");
+    let (ok, text) = promtool(&["test", "rules", tests.to_str().unwrap()]).unwrap();
+    assert!(ok && text.contains("SUCCESS"), "{text}");
+    // Every alert of the rules has a unit test.
+    let rules_text = std::fs::read_to_string(&rules).unwrap();
+    let tests_text = std::fs::read_to_string(&tests).unwrap();
+    for alert in rules_text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- alert: "))
+    {
+        assert!(
+            tests_text.contains(&format!("alertname: {alert}")),
+            "no unit test for {alert}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_file_sd_targets_with_the_token_and_pinned_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "fleet-token-0123456789abcdef";
+    let pinned_dir = dir.path().join("pinned");
+    let other_dir = dir.path().join("other");
+    let tls = |d: &Path| {
+        vec![
+            "--tls".to_owned(),
+            "--tls-dir".to_owned(),
+            d.to_str().unwrap().to_owned(),
+        ]
+    };
+    let start = |d: PathBuf| async move {
+        let mut args = tls(&d);
+        args.extend(["--token".to_owned(), token.to_owned()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Server::start(&args).await
+    };
+    let pinned = start(pinned_dir.clone()).await;
+    let unpinned = start(other_dir).await;
+
+    // The example configuration with this test's paths and a short interval.
+    let targets = dir.path().join("targets");
+    std::fs::create_dir(&targets).unwrap();
+    std::fs::write(
+        targets.join("sonde-test.json"),
+        format!(
+            r#"[{{"targets": ["{}"], "labels": {{"team": "web"}}}}, {{"targets": ["{}"], "labels": {{"team": "unpinned"}}}}]"#,
+            pinned.addr, unpinned.addr
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("sonde.token"), token).unwrap();
+    let config = std::fs::read_to_string(kit("prometheus.yml"))
+        .unwrap()
+        .replace("15s", "1s")
+        .replace(
+            "/etc/prometheus/sonde.token",
+            dir.path().join("sonde.token").to_str().unwrap(),
+        )
+        .replace(
+            "/etc/prometheus/sonde-certs.pem",
+            pinned_dir.join("cert.pem").to_str().unwrap(),
+        )
+        .replace("/etc/prometheus/targets", targets.to_str().unwrap())
+        .replace(
+            "/etc/prometheus/sonde-rules.yml",
+            kit("sonde-rules.yml").to_str().unwrap(),
+        );
+    // The example's own target file is valid file_sd JSON.
+    let example: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(kit("targets/sonde-web.json")).unwrap())
+            .unwrap();
+    assert!(example[0]["targets"].is_array() && example[0]["labels"]["team"] == "web");
+
+    let Some(mut prometheus) = Prometheus::start(&config) else {
+        return common::skipped(
+            "SKIPPED prometheus_scrapes_file_sd_targets: prometheus is not installed",
+        );
+    };
+    let prom = prometheus.addr;
+    let t0 = Instant::now();
+    let up = |team: &str| format!("up{{job=\"sonde\", team=\"{team}\"}}");
+    loop {
+        let pinned_up = query(prom, &up("web")).await;
+        let unpinned_up = query(prom, &up("unpinned")).await;
+        if !pinned_up.is_empty() && !unpinned_up.is_empty() && pinned_up[0]["value"][1] == "1" {
+            assert_eq!(
+                unpinned_up[0]["value"][1], "0",
+                "a host whose certificate is not pinned is not scraped"
+            );
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60) && prometheus.running(),
+            "Prometheus did not scrape the pinned host: {pinned_up:?} {unpinned_up:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let uname = query(prom, "node_uname_info{team=\"web\"}").await;
+    assert_eq!(uname.len(), 1, "{uname:?}");
+    let (status, targets) = scrape(prom, "/api/v1/targets").await;
+    assert_eq!(status, 200);
+    assert!(
+        targets.contains("certificate"),
+        "the unpinned host's error names its certificate: {targets}"
+    );
+    let (status, rules) = scrape(prom, "/api/v1/rules").await;
+    assert_eq!(status, 200);
+    for group in ["sonde-recording", "sonde-host", "sonde-agent"] {
+        assert!(
+            rules.contains(&format!("\"name\":\"{group}\"")),
+            "rule group {group} not loaded: {rules}"
+        );
+    }
+    // The token came from credentials_file: sonde answers /metrics only
+    // with it, so the pinned host being up says it was sent.
+    let failures = query(prom, "sonde_auth_failures_total{team=\"web\"}").await;
+    assert_eq!(failures[0]["value"][1], "0", "{failures:?}");
+}
