@@ -160,3 +160,97 @@ async fn prometheus_scrapes_file_sd_targets_with_the_token_and_pinned_certificat
     let failures = query(prom, "sonde_auth_failures_total{team=\"web\"}").await;
     assert_eq!(failures[0]["value"][1], "0", "{failures:?}");
 }
+
+#[tokio::test]
+async fn every_dashboard_panel_has_data_from_a_real_prometheus() {
+    // A host with a GPU, fans and temperatures (the AMD desktop fixture),
+    // Docker and nginx cgroups, and this machine's processes.
+    let dir = tempfile::tempdir().unwrap();
+    let sys = dir.path().join("sys");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts/amd_desktop/sys"))
+        .arg(&sys)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    common::docker_host(&sys);
+    let server = Server::start(&[
+        "--sys-root",
+        sys.to_str().unwrap(),
+        "--prometheus-processes",
+        "5",
+    ])
+    .await;
+    let Some(mut prometheus) = Prometheus::start(&format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sonde\n    static_configs:\n      - targets: ['{}']\n",
+        server.addr
+    )) else {
+        return common::skipped(
+            "SKIPPED every_dashboard_panel_has_data: prometheus is not installed",
+        );
+    };
+    let prom = prometheus.addr;
+    let t0 = Instant::now();
+    while common::prom::value(prom, "count_over_time(up{job=\"sonde\"}[1m])")
+        .await
+        .unwrap_or(0.0)
+        < 4.0
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60) && prometheus.running(),
+            "no scrapes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(kit("../grafana/sonde-dashboard.json")).unwrap(),
+    )
+    .unwrap();
+    // The host selector, as Grafana fills it.
+    let variable = dashboard["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "instance")
+        .unwrap();
+    assert_eq!(
+        variable["definition"],
+        "label_values(sonde_build_info{job=\"$job\"}, instance)"
+    );
+    let (status, hosts) = scrape(
+        prom,
+        "/api/v1/label/instance/values?match[]=sonde_build_info%7Bjob%3D%22sonde%22%7D",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let instance = server.addr.to_string();
+    assert!(hosts.contains(&instance), "{hosts}");
+    let mut empty = Vec::new();
+    let mut count = 0;
+    for panel in dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["type"] != "row")
+    {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$instance", &instance)
+                .replace("$job", "sonde")
+                .replace("$__rate_interval", "1m");
+            count += 1;
+            if query(prom, &expr).await.is_empty() {
+                empty.push(format!("{}: {expr}", panel["title"]));
+            }
+        }
+    }
+    assert!(count >= 20, "{count} queries");
+    assert!(
+        empty.is_empty(),
+        "panels without data:\n{}",
+        empty.join("\n")
+    );
+}
