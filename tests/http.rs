@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::Server;
 use common::prom::{Prometheus, query};
@@ -340,26 +340,9 @@ async fn a_real_prometheus_scrapes_sonde_with_a_token() {
         );
     };
     let prom = prometheus.addr;
-    let t0 = Instant::now();
-    loop {
-        let scrapes = query(prom, "count_over_time(up{job=\"sonde\"}[1m])").await;
-        let up = query(prom, "up{job=\"sonde\"}").await;
-        let n: f64 = scrapes
-            .first()
-            .and_then(|r| r["value"][1].as_str())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        // Four scrapes: a rate over the first two alone is at the mercy of
-        // Prometheus's extrapolation and of sonde's 250 ms metrics cache.
-        if n >= 4.0 && up.first().and_then(|r| r["value"][1].as_str()) == Some("1") {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60) && prometheus.running(),
-            "Prometheus did not scrape sonde four times (up: {up:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    // Four scrapes: a rate over the first two alone is at the mercy of
+    // Prometheus's extrapolation and of sonde's 250 ms metrics cache.
+    prometheus.scraped("sonde", 4.0).await;
     let mem = query(prom, "node_memory_MemTotal_bytes").await;
     let value: f64 = mem[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert_eq!(value as u64, meminfo_total_bytes());

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::prom::{Prometheus, parse, query, scrape, value};
+use common::prom::{Prometheus, parse, query, scrape};
 use common::{Killed, Server, free_port};
 
 /// How far a gauge may be from node_exporter's reading taken a moment
@@ -238,18 +238,7 @@ async fn dashboards_and_node_mixin_alerts_find_their_series_in_a_real_prometheus
         );
     };
     let prom = prometheus.addr;
-    let t0 = Instant::now();
-    while value(prom, "count_over_time(up{job=\"node\"}[1m])")
-        .await
-        .unwrap_or(0.0)
-        < 4.0
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60) && prometheus.running(),
-            "Prometheus did not scrape sonde four times"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    prometheus.scraped("node", 4.0).await;
     // "Node Exporter Full" fills its host drop-down from node_uname_info.
     let hosts = query(prom, "node_uname_info{job=\"node\"}").await;
     assert_eq!(hosts.len(), 1, "{hosts:?}");

@@ -102,6 +102,27 @@ impl Prometheus {
     pub fn running(&mut self) -> bool {
         self.child.0.try_wait().unwrap().is_none()
     }
+
+    /// Waits until `job`'s targets have been scraped `times` times within
+    /// the last minute, all of them up (a rate over the first two scrapes
+    /// alone is at the mercy of Prometheus's extrapolation); panics after
+    /// 60 s or if Prometheus exits.
+    pub async fn scraped(&mut self, job: &str, times: f64) {
+        let t0 = std::time::Instant::now();
+        let scrapes = format!("min(count_over_time(up{{job=\"{job}\"}}[1m]))");
+        let down = format!("count(up{{job=\"{job}\"}} == 0) or vector(0)");
+        loop {
+            let n = value(self.addr, &scrapes).await.unwrap_or(0.0);
+            if n >= times && value(self.addr, &down).await == Some(0.0) {
+                return;
+            }
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(60) && self.running(),
+                "Prometheus did not scrape job {job} {times} times with every target up"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    }
 }
 
 /// A series' labels.
