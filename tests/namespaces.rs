@@ -1,0 +1,163 @@
+//! Real kernel objects in the test's own namespaces: a veth pair between
+//! two network namespaces made with `unshare -n`, real traffic across it,
+//! and sonde inside the first namespace counting it. Skipped, saying why,
+//! where the machine cannot make namespaces (not root, no `unshare`, no
+//! `ip`). Nothing outside the namespaces sees the interfaces.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
+
+mod common;
+
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Whether this machine lets a test make a network namespace with a veth
+/// pair in it.
+fn can_make_namespaces() -> Result<(), String> {
+    let out = Command::new("unshare")
+        .args([
+            "-n", "-m", "ip", "link", "add", "t0", "type", "veth", "peer", "name", "t1",
+        ])
+        .output()
+        .map_err(|e| format!("unshare or ip is missing ({e})"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+}
+
+/// The script run in new network and mount namespaces: a veth pair whose peer is in
+/// a second namespace, sonde on loopback, and its `/api/interfaces` before
+/// traffic, after 200 UDP datagrams of 1,000 bytes, and after the
+/// interface is deleted; with the kernel's own counters beside them.
+const SCRIPT: &str = r#"
+set -eu
+# sysfs shows the network namespace of whoever mounted it: mount it again
+# in this mount namespace so /sys/class/net lists this namespace's devices.
+mount -t sysfs sysfs /sys
+sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+ip link set lo up
+ip link add v0 type veth peer name v1
+unshare -n sleep 60 &
+PEER=$!
+sleep 0.2
+ip link set v1 netns "$PEER"
+nsenter -t "$PEER" -n sh -c 'ip link set lo up; ip addr add 10.99.0.2/24 dev v1; ip link set v1 up'
+ip addr add 10.99.0.1/24 dev v0
+ip link set v0 up
+"$SONDE" --bind 127.0.0.1 --port 3000 --metrics-ttl-ms 0 >/dev/null 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" "$PEER" 2>/dev/null || true' EXIT
+get() {
+  exec 3<>/dev/tcp/127.0.0.1/3000 || return 1
+  printf 'GET /api/interfaces HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+  sed '1,/^\r$/d' <&3 | tr -d '\n'
+  exec 3<&-
+}
+for _ in $(seq 100); do get >/dev/null 2>&1 && break; sleep 0.1; done
+get >/dev/null
+counters() { echo "$(cat /sys/class/net/v0/statistics/tx_bytes) $(cat /sys/class/net/v0/statistics/tx_packets)"; }
+sleep 1.2
+echo "BEFORE $(get)"
+echo "KERNEL_BEFORE $(counters)"
+payload=$(printf '%1000s' x)
+for _ in $(seq 200); do printf '%s' "$payload" > /dev/udp/10.99.0.2/9; done
+sleep 1.2
+echo "AFTER $(get)"
+echo "KERNEL_AFTER $(counters)"
+ip link del v0
+sleep 1.2
+echo "GONE $(get)"
+"#;
+
+fn line<'a>(out: &'a str, tag: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(tag)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {tag} line in:\n{out}"))
+}
+
+fn interface<'a>(reply: &'a Value, name: &str) -> Option<&'a Value> {
+    reply["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+}
+
+fn kernel(out: &str, tag: &str) -> (f64, f64) {
+    let mut n = line(out, tag)
+        .split_whitespace()
+        .map(|v| v.parse::<f64>().unwrap());
+    (n.next().unwrap(), n.next().unwrap())
+}
+
+#[test]
+fn veth_traffic_is_counted_as_the_kernel_counts_it_and_a_deleted_interface_leaves_nothing() {
+    if let Err(why) = can_make_namespaces() {
+        return common::skipped(&format!(
+            "SKIPPED veth_traffic_is_counted: this machine cannot make a network namespace with a veth pair: {why}"
+        ));
+    }
+    let out = Command::new("unshare")
+        .args(["-n", "-m", "bash", "-c", SCRIPT])
+        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before: Value = serde_json::from_str(line(&text, "BEFORE")).unwrap();
+    let after: Value = serde_json::from_str(line(&text, "AFTER")).unwrap();
+    let gone: Value = serde_json::from_str(line(&text, "GONE")).unwrap();
+    let (v0, v0_then) = (
+        interface(&after, "v0").unwrap(),
+        interface(&before, "v0").unwrap(),
+    );
+
+    // sonde's counters are the kernel's, to the byte.
+    let (kernel_bytes, kernel_packets) = kernel(&text, "KERNEL_AFTER");
+    assert_eq!(v0["tx_bytes"].as_f64(), Some(kernel_bytes), "{v0}");
+    assert_eq!(v0["tx_packets"].as_f64(), Some(kernel_packets), "{v0}");
+    let (bytes_then, _) = kernel(&text, "KERNEL_BEFORE");
+    assert_eq!(v0_then["tx_bytes"].as_f64(), Some(bytes_then), "{v0_then}");
+
+    // 200 datagrams of 1,000 bytes: 1,042 bytes each on the wire (UDP, IP
+    // and Ethernet headers), plus the ARP exchange.
+    let sent = v0["tx_bytes"].as_f64().unwrap() - v0_then["tx_bytes"].as_f64().unwrap();
+    let packets = v0["tx_packets"].as_f64().unwrap() - v0_then["tx_packets"].as_f64().unwrap();
+    assert!((200.0..=203.0).contains(&packets), "{packets} packets");
+    assert!(
+        (200.0 * 1042.0..=200.0 * 1042.0 + 3.0 * 64.0).contains(&sent),
+        "{sent} bytes"
+    );
+
+    // The rate covers the window since the previous reading.
+    let window = after["window_ms"].as_f64().unwrap() / 1000.0;
+    let rate = v0["tx_bytes_per_sec"].as_f64().unwrap();
+    assert!(
+        (rate - sent / window).abs() <= 0.01 * rate,
+        "{rate} B/s for {sent} B over {window} s"
+    );
+
+    // Deleted between two samples: gone, and nothing else got a bogus rate.
+    assert!(interface(&gone, "v0").is_none(), "{gone}");
+    for i in gone["interfaces"].as_array().unwrap() {
+        for (key, value) in i
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| k.ends_with("_per_sec"))
+        {
+            let v = value.as_f64().unwrap();
+            assert!(
+                v.is_finite() && (0.0..1e9).contains(&v),
+                "{}: {key} = {v}",
+                i["name"]
+            );
+        }
+    }
+}
