@@ -1,8 +1,10 @@
-//! Real kernel objects in the test's own namespaces: a veth pair between
-//! two network namespaces made with `unshare -n`, real traffic across it,
-//! and sonde inside the first namespace counting it. Skipped, saying why,
-//! where the machine cannot make namespaces (not root, no `unshare`, no
-//! `ip`). Nothing outside the namespaces sees the interfaces.
+//! Real kernel objects in the test's own namespaces, with sonde inside
+//! them: a veth pair between two network namespaces with real traffic
+//! across it, and a cgroup2 hierarchy mounted in a private mount namespace
+//! with real processes in container-shaped cgroups. Skipped, saying why,
+//! where the machine cannot make them (not root, no `unshare`, no `ip`).
+//! Nothing outside the namespaces sees the interfaces or the mount; the
+//! test's cgroups are removed on the way out.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
 mod common;
@@ -160,4 +162,160 @@ fn veth_traffic_is_counted_as_the_kernel_counts_it_and_a_deleted_interface_leave
             );
         }
     }
+}
+
+/// In a private mount namespace: a cgroup2 hierarchy mounted over
+/// `/sys/fs/cgroup`, a Docker scope with a busy process, a service with an
+/// idle one; sonde's containers reply, then the scope removed and a Podman
+/// one made, and the reply again. The cgroups are removed on the way out.
+const CGROUPS: &str = r#"
+set -eu
+mount -t cgroup2 none /sys/fs/cgroup
+CG=/sys/fs/cgroup
+echo "CONTROLLERS $(cat $CG/cgroup.controllers)"
+SLICE=$CG/sonde-test-$$.slice
+DOCKER=$SLICE/docker-$DOCKER_ID.scope
+PODMAN=$SLICE/libpod-$PODMAN_ID.scope
+SERVICE=$SLICE/idle-$$.service
+cleanup() {
+  kill "${SPIN:-}" "${IDLE:-}" "${NEW:-}" "${SERVER:-}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  for d in "$DOCKER" "$PODMAN" "$SERVICE" "$SLICE"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+mkdir "$SLICE"
+for c in $(cat $CG/cgroup.controllers); do echo "+$c" > $CG/cgroup.subtree_control 2>/dev/null || true; echo "+$c" > $SLICE/cgroup.subtree_control 2>/dev/null || true; done
+mkdir "$DOCKER" "$SERVICE"
+bash -c 'while :; do :; done' &
+SPIN=$!
+echo "$SPIN" > "$DOCKER/cgroup.procs"
+sleep 600 &
+IDLE=$!
+echo "$IDLE" > "$SERVICE/cgroup.procs"
+"$SONDE" --bind 127.0.0.1 --port 3001 --containers-ttl-ms 0 >/dev/null 2>&1 &
+SERVER=$!
+get() {
+  exec 3<>/dev/tcp/127.0.0.1/3001 || return 1
+  printf 'GET /api/containers HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+  sed '1,/^\r$/d' <&3 | tr -d '\n'
+  exec 3<&-
+}
+for _ in $(seq 100); do get >/dev/null 2>&1 && break; sleep 0.1; done
+get >/dev/null
+sleep 1
+echo "FIRST $(get)"
+echo "KERNEL_CPU $(awk '/^usage_usec/ {print $2}' "$DOCKER/cpu.stat")"
+echo "KERNEL_PROCS $(cat "$DOCKER/cgroup.procs" | tr '\n' ' ')"
+kill "$SPIN"; wait "$SPIN" 2>/dev/null || true
+rmdir "$DOCKER"
+mkdir "$PODMAN"
+sleep 600 &
+NEW=$!
+echo "$NEW" > "$PODMAN/cgroup.procs"
+echo "SECOND $(get)"
+"#;
+
+#[test]
+fn a_real_cgroup2_hierarchy_with_a_busy_container_an_idle_service_and_one_that_comes_and_goes() {
+    let probe = Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount -t cgroup2 none /sys/fs/cgroup"])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            return common::skipped(&format!(
+                "SKIPPED a_real_cgroup2_hierarchy: cannot mount cgroup2 in a private mount namespace: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        Err(e) => {
+            return common::skipped(&format!(
+                "SKIPPED a_real_cgroup2_hierarchy: no unshare ({e})"
+            ));
+        }
+    }
+    let docker_id = "5a".repeat(32);
+    let podman_id = "6b".repeat(32);
+    let out = Command::new("unshare")
+        .args(["-m", "bash", "-c", CGROUPS])
+        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
+        .env("DOCKER_ID", &docker_id)
+        .env("PODMAN_ID", &podman_id)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let controllers: Vec<&str> = line(&text, "CONTROLLERS").split_whitespace().collect();
+    let first: Value = serde_json::from_str(line(&text, "FIRST")).unwrap();
+    let second: Value = serde_json::from_str(line(&text, "SECOND")).unwrap();
+    let entry = |reply: &Value, id: &str| -> Option<Value> {
+        reply["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .cloned()
+    };
+    assert_eq!(first["cgroup_version"], 2, "{first}");
+
+    let docker = entry(&first, &docker_id).unwrap_or_else(|| panic!("no docker entry in {first}"));
+    assert_eq!(docker["kind"], "docker");
+    // The busy loop's CPU: between the reply's reading and the kernel's
+    // read just after it, and busy (a second of spinning before).
+    let kernel_cpu: f64 = line(&text, "KERNEL_CPU").parse().unwrap();
+    let cpu = docker["cpu_time_us"].as_f64().unwrap();
+    assert!(
+        cpu > 500_000.0 && cpu <= kernel_cpu,
+        "sonde {cpu} µs, kernel {kernel_cpu} µs"
+    );
+    assert!(
+        docker["cpu_usage"].as_f64().is_some_and(|c| c > 10.0),
+        "{docker}"
+    );
+    // Controllers not available to this hierarchy are null, never 0; where
+    // pids is available, it counts the kernel's cgroup.procs.
+    let procs = line(&text, "KERNEL_PROCS").split_whitespace().count() as f64;
+    if controllers.contains(&"pids") {
+        assert_eq!(docker["pids"].as_f64(), Some(procs), "{docker}");
+    }
+    for (controller, field) in [("memory", "mem_bytes"), ("pids", "pids")] {
+        if controllers.contains(&controller) {
+            assert!(
+                docker[field].as_f64().is_some_and(|v| v > 0.0),
+                "{field}: {docker}"
+            );
+        } else {
+            assert!(
+                docker[field].is_null(),
+                "{controller} is bound elsewhere, {field} must be null: {docker}"
+            );
+        }
+    }
+    let service = first["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["kind"] == "systemd-service"
+                && c["cgroup"].as_str().is_some_and(|g| g.contains("/idle-"))
+        })
+        .unwrap_or_else(|| panic!("no idle service in {first}"));
+    assert!(
+        service["cpu_usage"].as_f64().is_some_and(|c| c < 5.0),
+        "{service}"
+    );
+
+    // The scope removed between samples is gone; the new one is there.
+    assert!(entry(&second, &docker_id).is_none(), "{second}");
+    let podman =
+        entry(&second, &podman_id).unwrap_or_else(|| panic!("no podman entry in {second}"));
+    assert_eq!(podman["kind"], "podman");
+    assert!(
+        podman["cpu_usage"].is_null(),
+        "first seen in this sample: {podman}"
+    );
 }
