@@ -319,3 +319,98 @@ fn a_real_cgroup2_hierarchy_with_a_busy_container_an_idle_service_and_one_that_c
         "first seen in this sample: {podman}"
     );
 }
+
+/// In a private mount namespace, `/proc` mounted again with
+/// `hidepid=invisible` (hidepid=2) and sonde run as `nobody`: a root
+/// process beside it is neither listed nor found, a process of its own
+/// user is.
+const HIDEPID: &str = r#"
+set -eu
+mount -t proc -o hidepid=invisible proc /proc
+sleep 60 &
+ROOT=$!
+setpriv --reuid=65534 --regid=65534 --clear-groups sleep 60 &
+MINE=$!
+setpriv --reuid=65534 --regid=65534 --clear-groups "$SONDE" --bind 127.0.0.1 --port 3002 >/dev/null 2>&1 &
+SERVER=$!
+trap 'kill "$ROOT" "$MINE" "$SERVER" 2>/dev/null || true' EXIT
+get() {
+  exec 3<>/dev/tcp/127.0.0.1/3002 || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  tr -d '\r' <&3 | head -1 | cut -d' ' -f2
+  sed '1,/^\r$/d' <&3 | tr -d '\n'
+  exec 3<&-
+}
+for _ in $(seq 100); do get /healthz >/dev/null 2>&1 && break; sleep 0.1; done
+echo "PIDS $ROOT $MINE"
+exec 3<>/dev/tcp/127.0.0.1/3002
+printf 'GET /api/processes HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+echo "LIST $(sed '1,/^\r$/d' <&3 | tr -d '\n')"
+exec 3<&-
+exec 3<>/dev/tcp/127.0.0.1/3002
+printf 'GET /api/processes/%s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$ROOT" >&3
+echo "ROOT_STATUS $(head -1 <&3 | cut -d' ' -f2)"
+exec 3<&-
+"#;
+
+#[test]
+fn under_hidepid_another_users_processes_are_neither_listed_nor_found() {
+    let probe = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount -t proc -o hidepid=invisible proc /proc && command -v setpriv",
+        ])
+        .output();
+    match probe {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            return common::skipped(&format!(
+                "SKIPPED under_hidepid: cannot mount /proc with hidepid in a private mount namespace, or no setpriv: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            ));
+        }
+        Err(e) => return common::skipped(&format!("SKIPPED under_hidepid: no unshare ({e})")),
+    }
+    let out = Command::new("unshare")
+        .args(["-m", "bash", "-c", HIDEPID])
+        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pids: Vec<u64> = line(&text, "PIDS")
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    let list: Value = serde_json::from_str(line(&text, "LIST")).unwrap();
+    let listed: Vec<u64> = list["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["pid"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !listed.contains(&pids[0]),
+        "root's process is hidden from nobody: {listed:?}"
+    );
+    assert!(
+        listed.contains(&pids[1]),
+        "nobody's own process is listed: {listed:?}"
+    );
+    assert_eq!(
+        list["process_count"].as_u64(),
+        Some(listed.len() as u64),
+        "{list}"
+    );
+    assert_eq!(
+        line(&text, "ROOT_STATUS"),
+        "404",
+        "a hidden process is not found"
+    );
+}
