@@ -180,3 +180,51 @@ async fn the_process_zoo_agrees_with_proc() {
     );
     drop(parent);
 }
+
+/// Processes that exec and exit while sonde scans: a process re-exec'ing
+/// itself under new names and a shell forking short-lived children. Every
+/// list and every drill-down answers (200 or, for a process gone, 404),
+/// never an error, and no listed name is empty.
+#[tokio::test]
+async fn processes_execing_and_exiting_mid_scan_never_break_a_reply() {
+    let churn = Killed(
+        Command::new("bash")
+            .args(["-c", "for i in $(seq 100000); do /bin/true; done"])
+            .spawn()
+            .unwrap(),
+    );
+    // Each step execs the next program: bash → sh → sleep → …, the name
+    // changing under the scan.
+    let execer = Killed(
+        Command::new("bash")
+            .args([
+                "-c",
+                "for i in $(seq 20000); do bash -c 'exec sh -c \"exec /bin/true\"'; done",
+            ])
+            .spawn()
+            .unwrap(),
+    );
+    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    for _ in 0..30 {
+        let list = api(&server, "/api/processes").await;
+        let processes = list["processes"].as_array().unwrap();
+        assert!(!processes.is_empty());
+        for p in processes {
+            assert!(
+                p["name"].as_str().is_some_and(|n| !n.is_empty()),
+                "a listed process without a name: {p}"
+            );
+        }
+        // Drill into the newest ones: likely gone by now.
+        let mut pids: Vec<u64> = processes
+            .iter()
+            .map(|p| p["pid"].as_u64().unwrap())
+            .collect();
+        pids.sort_unstable();
+        for pid in pids.iter().rev().take(3) {
+            let (status, body) = scrape(server.addr, &format!("/api/processes/{pid}")).await;
+            assert!(status == 200 || status == 404, "{pid}: {status} {body}");
+        }
+    }
+    drop((churn, execer));
+}
