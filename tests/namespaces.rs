@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -177,21 +178,24 @@ SLICE=$CG/sonde-test-$$.slice
 DOCKER=$SLICE/docker-$DOCKER_ID.scope
 PODMAN=$SLICE/libpod-$PODMAN_ID.scope
 SERVICE=$SLICE/idle-$$.service
+FORKER=$SLICE/forker-$$.service
 cleanup() {
-  kill "${SPIN:-}" "${IDLE:-}" "${NEW:-}" "${SERVER:-}" 2>/dev/null || true
+  kill "${SPIN:-}" "${IDLE:-}" "${NEW:-}" "${FORK:-}" "${SERVER:-}" 2>/dev/null || true
   wait 2>/dev/null || true
-  for d in "$DOCKER" "$PODMAN" "$SERVICE" "$SLICE"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
+  for d in "$DOCKER" "$PODMAN" "$SERVICE" "$FORKER" "$SLICE"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 mkdir "$SLICE"
 for c in $(cat $CG/cgroup.controllers); do echo "+$c" > $CG/cgroup.subtree_control 2>/dev/null || true; echo "+$c" > $SLICE/cgroup.subtree_control 2>/dev/null || true; done
-mkdir "$DOCKER" "$SERVICE"
+mkdir "$DOCKER" "$SERVICE" "$FORKER"
 bash -c 'while :; do :; done' &
 SPIN=$!
 echo "$SPIN" > "$DOCKER/cgroup.procs"
 sleep 600 &
 IDLE=$!
 echo "$IDLE" > "$SERVICE/cgroup.procs"
+bash -c 'echo $$ > "$1/cgroup.procs"; while :; do /bin/true; done' forker "$FORKER" &
+FORK=$!
 "$SONDE" --bind 127.0.0.1 --port 3001 --containers-ttl-ms 0 >/dev/null 2>&1 &
 SERVER=$!
 get() {
@@ -206,6 +210,11 @@ sleep 1
 echo "FIRST $(get)"
 echo "KERNEL_CPU $(awk '/^usage_usec/ {print $2}' "$DOCKER/cpu.stat")"
 echo "KERNEL_PROCS $(cat "$DOCKER/cgroup.procs" | tr '\n' ' ')"
+echo "FORKER_CPU $(awk '/^usage_usec/ {print $2}' "$FORKER/cpu.stat")"
+exec 3<>/dev/tcp/127.0.0.1/3001
+printf 'GET /metrics?collect[]=sonde HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+echo "CADVISOR $(grep "^container_cpu_usage_seconds_total{id=\"/sonde-test-$$.slice/docker-" <&3 || true)"
+exec 3<&-
 kill "$SPIN"; wait "$SPIN" 2>/dev/null || true
 rmdir "$DOCKER"
 mkdir "$PODMAN"
@@ -295,6 +304,41 @@ fn a_real_cgroup2_hierarchy_with_a_busy_container_an_idle_service_and_one_that_c
             );
         }
     }
+    // Where controllers are missing, the notice names them.
+    let missing: Vec<&str> = ["memory", "pids"]
+        .into_iter()
+        .filter(|c| !controllers.contains(c))
+        .collect();
+    let notice = first["notice"].as_str().unwrap_or("");
+    for c in &missing {
+        assert!(
+            notice.contains(c),
+            "{c} is not offered but the notice does not say so: {first}"
+        );
+    }
+    if missing.is_empty() && controllers.contains(&"io") {
+        assert!(first["notice"].is_null(), "{first}");
+    }
+    // The forking service: its children's CPU is counted in its cgroup.
+    let forker = first["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cgroup"].as_str().is_some_and(|g| g.contains("/forker-")))
+        .unwrap_or_else(|| panic!("no forking service in {first}"));
+    let forker_kernel: f64 = line(&text, "FORKER_CPU").parse().unwrap();
+    let forker_cpu = forker["cpu_time_us"].as_f64().unwrap();
+    assert!(
+        forker_cpu > 0.0 && forker_cpu <= forker_kernel,
+        "{forker_cpu} µs against {forker_kernel}"
+    );
+    // The cAdvisor series says what the reply says.
+    let cadvisor = line(&text, "CADVISOR");
+    let seconds: f64 = cadvisor.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(
+        seconds >= cpu / 1e6 && seconds <= kernel_cpu / 1e6 + 1.0,
+        "{cadvisor}"
+    );
     let service = first["containers"]
         .as_array()
         .unwrap()
@@ -413,4 +457,191 @@ fn under_hidepid_another_users_processes_are_neither_listed_nor_found() {
         "404",
         "a hidden process is not found"
     );
+}
+
+/// Run by the hung-mount test as a child of its own, with `/dev/fuse` as
+/// its standard input: a FUSE server whose `statfs` does not answer until
+/// the file named by `SONDE_FUSE_RELEASE` exists, then answers 1,000 blocks
+/// of 4 KiB. Any other request gets ENOSYS.
+#[test]
+fn fuse_server_helper() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+    let Some(release) = std::env::var_os("SONDE_FUSE_RELEASE") else {
+        return;
+    };
+    let dev = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned().unwrap());
+    let writer = std::sync::Arc::new(std::sync::Mutex::new(dev.try_clone().unwrap()));
+    let reply = |w: &std::sync::Mutex<std::fs::File>, unique: u64, error: i32, body: &[u8]| {
+        let mut out = Vec::with_capacity(16 + body.len());
+        out.extend_from_slice(&(16 + body.len() as u32).to_ne_bytes());
+        out.extend_from_slice(&error.to_ne_bytes());
+        out.extend_from_slice(&unique.to_ne_bytes());
+        out.extend_from_slice(body);
+        let _ = w.lock().unwrap().write_all(&out);
+    };
+    let mut reader = dev;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(n) => n,
+            // Not mounted yet: the script mounts once this server runs.
+            Err(e) if e.raw_os_error() == Some(1) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            }
+            Err(_) => return,
+        };
+        if n < 40 {
+            return;
+        }
+        let opcode = u32::from_ne_bytes(buf[4..8].try_into().unwrap());
+        let unique = u64::from_ne_bytes(buf[8..16].try_into().unwrap());
+        match opcode {
+            // INIT: protocol 7.12, the oldest reply layout (24 bytes).
+            26 => {
+                let mut body = Vec::new();
+                for v in [7u32, 12, 0, 0] {
+                    body.extend_from_slice(&v.to_ne_bytes());
+                }
+                body.extend_from_slice(&[0u8; 4]);
+                body.extend_from_slice(&4096u32.to_ne_bytes());
+                reply(&writer, unique, 0, &body);
+            }
+            // STATFS: held until released.
+            17 => {
+                let (writer, release) = (writer.clone(), release.clone());
+                std::thread::spawn(move || {
+                    while !Path::new(&release).exists() {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    let mut body = Vec::new();
+                    for v in [1000u64, 600, 500, 100, 50] {
+                        body.extend_from_slice(&v.to_ne_bytes());
+                    }
+                    for v in [4096u32, 255, 4096, 0] {
+                        body.extend_from_slice(&v.to_ne_bytes());
+                    }
+                    body.extend_from_slice(&[0u8; 24]);
+                    reply(&writer, unique, 0, &body);
+                });
+            }
+            // FORGET and BATCH_FORGET take no reply.
+            2 | 42 => {}
+            _ => reply(&writer, unique, -38, &[]),
+        }
+    }
+}
+
+/// In private mount and PID namespaces (sonde reads the mount table of PID
+/// 1, this script here): a FUSE mount (typed as sshfs, a network
+/// filesystem) whose server does not answer `statfs`; sonde beside it.
+const HUNG: &str = r#"
+set -eu
+MNT=$(mktemp -d)
+exec 5<>/dev/fuse
+"$HELPER" fuse_server_helper --exact --nocapture --test-threads=1 <&5 >/dev/null 2>&1 &
+FUSE=$!
+mount -t fuse.sshfs -o fd=5,rootmode=40000,user_id=0,group_id=0 backup:/export "$MNT"
+exec 5<&-
+"$SONDE" --bind 127.0.0.1 --port 3003 --mount-timeout-ms 300 --disks-ttl-ms 0 --metrics-ttl-ms 0 >/dev/null 2>&1 &
+SERVER=$!
+trap 'touch "$RELEASE"; kill "$SERVER" "$FUSE" 2>/dev/null; umount -l "$MNT" 2>/dev/null; rmdir "$MNT" 2>/dev/null; true' EXIT
+get() {
+  exec 3<>/dev/tcp/127.0.0.1/3003 || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  sed '1,/^\r$/d' <&3 | tr -d '\n'
+  exec 3<&-
+}
+ms() { date +%s%3N; }
+for _ in $(seq 100); do get /healthz >/dev/null 2>&1 && break; sleep 0.1; done
+echo "MOUNT $MNT"
+t=$(ms); echo "DISKS $(get /api/disks)"; echo "DISKS_MS $(( $(ms) - t ))"
+t=$(ms); get /api/metrics >/dev/null; echo "METRICS_MS $(( $(ms) - t ))"
+t=$(ms); get /api/processes >/dev/null; echo "PROCESSES_MS $(( $(ms) - t ))"
+echo "NODE $(get '/metrics?collect[]=filesystem' | tr -d '\n' | grep -o "node_filesystem_device_error{[^}]*mountpoint=\"$MNT\"[^}]*} [0-9.]*" || true)"
+touch "$RELEASE"
+sleep 0.5
+for _ in $(seq 50); do
+  d=$(get /api/disks)
+  case "$d" in *"\"mount_point\":\"$MNT\""*'"total":4096000'*|*'"total":4096000'*"\"mount_point\":\"$MNT\""*) break ;; esac
+  sleep 0.2
+done
+echo "AFTER $(get /api/disks)"
+"#;
+
+#[test]
+fn a_hung_network_mount_is_listed_unavailable_without_delaying_anything_and_measured_once_it_answers()
+ {
+    if !Path::new("/dev/fuse").exists() {
+        return common::skipped("SKIPPED a_hung_network_mount: no /dev/fuse on this machine");
+    }
+    if Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .map(|s| !s.success())
+        .unwrap_or(true)
+    {
+        return common::skipped(
+            "SKIPPED a_hung_network_mount: cannot make a mount namespace (not root?)",
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("unshare")
+        .args(["-m", "-p", "--fork", "--mount-proc", "bash", "-c", HUNG])
+        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
+        .env("HELPER", std::env::current_exe().unwrap())
+        .env("RELEASE", dir.path().join("release"))
+        .env("SONDE_FUSE_RELEASE", dir.path().join("release"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mnt = line(&text, "MOUNT");
+    let listed = |reply: &Value| {
+        reply
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["mount_point"] == mnt)
+            .cloned()
+    };
+    // While it hangs: the disks reply comes after the mount timeout, not
+    // never, without the mount; the metrics reply does not wait for it;
+    // node_exporter's device_error says so.
+    let hung: Value = serde_json::from_str(line(&text, "DISKS")).unwrap();
+    assert!(listed(&hung).is_none(), "{hung}");
+    let disks_ms: u64 = line(&text, "DISKS_MS").parse().unwrap();
+    assert!(
+        (250..2000).contains(&disks_ms),
+        "the disks reply took {disks_ms} ms"
+    );
+    for reply in ["METRICS_MS", "PROCESSES_MS"] {
+        let ms: u64 = line(&text, reply).parse().unwrap();
+        assert!(
+            ms < 1000,
+            "{reply}: the reply took {ms} ms behind a hung mount"
+        );
+    }
+    let node = line(&text, "NODE");
+    assert!(
+        node.contains("device_error=\"mountpoint timeout\"") && node.ends_with(" 1.0"),
+        "{node}"
+    );
+    // Released: measured again, with what the server answers.
+    let after: Value = serde_json::from_str(line(&text, "AFTER")).unwrap();
+    let disk = listed(&after).unwrap_or_else(|| panic!("{after}"));
+    assert_eq!(
+        (disk["total"].as_u64(), disk["available"].as_u64()),
+        (Some(4_096_000), Some(2_048_000)),
+        "{disk}"
+    );
+    assert_eq!(disk["fs_type"], "fuse.sshfs");
+    // Nothing outside the namespace saw the mount.
+    let here = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!here.contains(mnt), "the mount leaked out of its namespace");
 }

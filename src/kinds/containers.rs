@@ -250,16 +250,17 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
     let line = match sample(state).await {
         Ok(c) => {
             let table = c.value();
-            let text = match &table.notice {
-                Some(notice) => format!("none measured: {notice}"),
-                None => {
+            let text = match (&table.notice, table.cgroup_version) {
+                (Some(notice), None) => format!("none measured: {notice}"),
+                (notice, _) => {
                     let containers = table
                         .containers
                         .iter()
                         .filter(|c| c.owner.is_container())
                         .count();
                     let units = table.containers.len() - containers;
-                    format!("{containers} containers, {units} systemd units")
+                    let note = notice.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
+                    format!("{containers} containers, {units} systemd units{note}")
                 }
             };
             CheckLine::ok(NAME, format!("{text} … {:.1} ms", elapsed_ms(timed)))

@@ -123,10 +123,12 @@ impl ContainerSampler {
                 .map(|&before| share(before, (c.cpu_time_us, now), self.cpus));
         }
         self.remember(&containers, now);
+        let controllers =
+            std::fs::read_to_string(self.root.join("cgroup.controllers")).unwrap_or_default();
         ContainerTable {
             containers,
             cgroup_version: Some(2),
-            notice: None,
+            notice: missing_controllers_notice(&controllers),
         }
     }
 
@@ -140,5 +142,45 @@ impl ContainerSampler {
     /// Files kept open now.
     pub fn kept_files(&self) -> usize {
         self.files.values().map(CgroupFiles::kept).sum()
+    }
+}
+
+/// Why some readings are null on a unified hierarchy: the controllers its
+/// root does not offer (bound to a cgroup v1 hierarchy, or not built in),
+/// named, so a null is never taken for 0. `None` where memory, pids and
+/// io are all there.
+pub fn missing_controllers_notice(root_controllers: &str) -> Option<String> {
+    let offered: Vec<&str> = root_controllers.split_whitespace().collect();
+    let missing: Vec<&str> = [("memory", "memory"), ("pids", "pids"), ("io", "I/O")]
+        .iter()
+        .filter(|(c, _)| !offered.contains(c))
+        .map(|(_, what)| *what)
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "This host's cgroup v2 hierarchy does not offer the {} controller{} (bound to a cgroup v1 hierarchy, or not enabled), so those readings are null.",
+            missing.join(", "),
+            if missing.len() == 1 { "" } else { "s" }
+        )
+    })
+}
+
+#[cfg(test)]
+mod notice_tests {
+    use super::missing_controllers_notice;
+
+    #[test]
+    fn controllers_bound_elsewhere_are_named_in_the_notice() {
+        assert_eq!(
+            missing_controllers_notice("cpuset cpu io memory hugetlb pids rdma\n"),
+            None
+        );
+        let notice = missing_controllers_notice("hugetlb\n").unwrap();
+        assert!(
+            notice.contains("the memory, pids, I/O controllers"),
+            "{notice}"
+        );
+        let one = missing_controllers_notice("cpu io memory").unwrap();
+        assert!(one.contains("the pids controller ("), "{one}");
     }
 }
