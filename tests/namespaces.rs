@@ -278,11 +278,11 @@ fn a_real_cgroup2_hierarchy_with_a_busy_container_an_idle_service_and_one_that_c
     let kernel_cpu: f64 = line(&text, "KERNEL_CPU").parse().unwrap();
     let cpu = docker["cpu_time_us"].as_f64().unwrap();
     assert!(
-        cpu > 500_000.0 && cpu <= kernel_cpu,
+        cpu > 100_000.0 && cpu <= kernel_cpu,
         "sonde {cpu} µs, kernel {kernel_cpu} µs"
     );
     assert!(
-        docker["cpu_usage"].as_f64().is_some_and(|c| c > 10.0),
+        docker["cpu_usage"].as_f64().is_some_and(|c| c > 5.0),
         "{docker}"
     );
     // Controllers not available to this hierarchy are null, never 0; where
@@ -617,13 +617,13 @@ fn a_hung_network_mount_is_listed_unavailable_without_delaying_anything_and_meas
     assert!(listed(&hung).is_none(), "{hung}");
     let disks_ms: u64 = line(&text, "DISKS_MS").parse().unwrap();
     assert!(
-        (250..2000).contains(&disks_ms),
+        (250..5000).contains(&disks_ms),
         "the disks reply took {disks_ms} ms"
     );
     for reply in ["METRICS_MS", "PROCESSES_MS"] {
         let ms: u64 = line(&text, reply).parse().unwrap();
         assert!(
-            ms < 1000,
+            ms < 2000,
             "{reply}: the reply took {ms} ms behind a hung mount"
         );
     }
