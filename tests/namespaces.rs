@@ -14,15 +14,63 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Whether this machine lets a test make a network namespace with a veth
-/// pair in it.
-fn can_make_namespaces() -> Result<(), String> {
+/// Shell functions the scripts share, for sonde on `127.0.0.1:$PORT`:
+/// `body PATH` (the answer's body), `get PATH` (the same on one line),
+/// `status PATH` (the HTTP status), `wait_up` (until it answers, 10 s at
+/// most).
+const HTTP: &str = r#"
+body() {
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  sed '1,/^\r$/d' <&3
+  exec 3<&-
+}
+get() {
+  body "$1" | tr -d '\n'
+  return "${PIPESTATUS[0]}"
+}
+status() {
+  exec 3<>"/dev/tcp/127.0.0.1/$PORT" || return 1
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
+  head -1 <&3 | cut -d' ' -f2
+  exec 3<&-
+}
+wait_up() {
+  for _ in $(seq 100); do body /healthz >/dev/null 2>&1 && return 0; sleep 0.1; done
+  body /healthz >/dev/null
+}
+"#;
+
+/// `bash -c` of the shared functions and `script`, in new namespaces
+/// (`unshare` with `namespaces`), for sonde on `port`.
+fn run_in(namespaces: &[&str], script: &str, port: u16) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(namespaces)
+        .args(["bash", "-c", &format!("{HTTP}{script}")])
+        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
+        .env("PORT", port.to_string());
+    cmd
+}
+
+/// A script's standard output; it must have succeeded.
+fn stdout_of(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Whether this machine can run `unshare ARGS` (a probe of what a test
+/// needs); the reason where it cannot.
+fn can(args: &[&str]) -> Result<(), String> {
     let out = Command::new("unshare")
-        .args([
-            "-n", "-m", "ip", "link", "add", "t0", "type", "veth", "peer", "name", "t1",
-        ])
+        .args(args)
         .output()
-        .map_err(|e| format!("unshare or ip is missing ({e})"))?;
+        .map_err(|e| format!("no unshare ({e})"))?;
     if out.status.success() {
         Ok(())
     } else {
@@ -49,29 +97,23 @@ ip link set v1 netns "$PEER"
 nsenter -t "$PEER" -n sh -c 'ip link set lo up; ip addr add 10.99.0.2/24 dev v1; ip link set v1 up'
 ip addr add 10.99.0.1/24 dev v0
 ip link set v0 up
-"$SONDE" --bind 127.0.0.1 --port 3000 --metrics-ttl-ms 0 >/dev/null 2>&1 &
+"$SONDE" --bind 127.0.0.1 --port "$PORT" --metrics-ttl-ms 0 >/dev/null 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" "$PEER" 2>/dev/null || true' EXIT
-get() {
-  exec 3<>/dev/tcp/127.0.0.1/3000 || return 1
-  printf 'GET /api/interfaces HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-  sed '1,/^\r$/d' <&3 | tr -d '\n'
-  exec 3<&-
-}
-for _ in $(seq 100); do get >/dev/null 2>&1 && break; sleep 0.1; done
-get >/dev/null
+wait_up
+get /api/interfaces >/dev/null
 counters() { echo "$(cat /sys/class/net/v0/statistics/tx_bytes) $(cat /sys/class/net/v0/statistics/tx_packets)"; }
 sleep 1.2
-echo "BEFORE $(get)"
+echo "BEFORE $(get /api/interfaces)"
 echo "KERNEL_BEFORE $(counters)"
 payload=$(printf '%1000s' x)
 for _ in $(seq 200); do printf '%s' "$payload" > /dev/udp/10.99.0.2/9; done
 sleep 1.2
-echo "AFTER $(get)"
+echo "AFTER $(get /api/interfaces)"
 echo "KERNEL_AFTER $(counters)"
 ip link del v0
 sleep 1.2
-echo "GONE $(get)"
+echo "GONE $(get /api/interfaces)"
 "#;
 
 fn line<'a>(out: &'a str, tag: &str) -> &'a str {
@@ -97,22 +139,14 @@ fn kernel(out: &str, tag: &str) -> (f64, f64) {
 
 #[test]
 fn veth_traffic_is_counted_as_the_kernel_counts_it_and_a_deleted_interface_leaves_nothing() {
-    if let Err(why) = can_make_namespaces() {
+    if let Err(why) = can(&[
+        "-n", "-m", "ip", "link", "add", "t0", "type", "veth", "peer", "name", "t1",
+    ]) {
         return common::skipped(&format!(
             "SKIPPED veth_traffic_is_counted: this machine cannot make a network namespace with a veth pair: {why}"
         ));
     }
-    let out = Command::new("unshare")
-        .args(["-n", "-m", "bash", "-c", SCRIPT])
-        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of(&mut run_in(&["-n", "-m"], SCRIPT, 3000));
     let before: Value = serde_json::from_str(line(&text, "BEFORE")).unwrap();
     let after: Value = serde_json::from_str(line(&text, "AFTER")).unwrap();
     let gone: Value = serde_json::from_str(line(&text, "GONE")).unwrap();
@@ -196,67 +230,38 @@ IDLE=$!
 echo "$IDLE" > "$SERVICE/cgroup.procs"
 bash -c 'echo $$ > "$1/cgroup.procs"; while :; do /bin/true; done' forker "$FORKER" &
 FORK=$!
-"$SONDE" --bind 127.0.0.1 --port 3001 --containers-ttl-ms 0 >/dev/null 2>&1 &
+"$SONDE" --bind 127.0.0.1 --port "$PORT" --containers-ttl-ms 0 >/dev/null 2>&1 &
 SERVER=$!
-get() {
-  exec 3<>/dev/tcp/127.0.0.1/3001 || return 1
-  printf 'GET /api/containers HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-  sed '1,/^\r$/d' <&3 | tr -d '\n'
-  exec 3<&-
-}
-for _ in $(seq 100); do get >/dev/null 2>&1 && break; sleep 0.1; done
-get >/dev/null
+wait_up
+get /api/containers >/dev/null
 sleep 1
-echo "FIRST $(get)"
+echo "FIRST $(get /api/containers)"
 echo "KERNEL_CPU $(awk '/^usage_usec/ {print $2}' "$DOCKER/cpu.stat")"
 echo "KERNEL_PROCS $(cat "$DOCKER/cgroup.procs" | tr '\n' ' ')"
 echo "FORKER_CPU $(awk '/^usage_usec/ {print $2}' "$FORKER/cpu.stat")"
-exec 3<>/dev/tcp/127.0.0.1/3001
-printf 'GET /metrics?collect[]=sonde HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-echo "CADVISOR $(grep "^container_cpu_usage_seconds_total{id=\"/sonde-test-$$.slice/docker-" <&3 || true)"
-exec 3<&-
+echo "CADVISOR $(body '/metrics?collect[]=sonde' | grep "^container_cpu_usage_seconds_total{id=\"/sonde-test-$$.slice/docker-" || true)"
 kill "$SPIN"; wait "$SPIN" 2>/dev/null || true
 rmdir "$DOCKER"
 mkdir "$PODMAN"
 sleep 600 &
 NEW=$!
 echo "$NEW" > "$PODMAN/cgroup.procs"
-echo "SECOND $(get)"
+echo "SECOND $(get /api/containers)"
 "#;
 
 #[test]
 fn a_real_cgroup2_hierarchy_with_a_busy_container_an_idle_service_and_one_that_comes_and_goes() {
-    let probe = Command::new("unshare")
-        .args(["-m", "sh", "-c", "mount -t cgroup2 none /sys/fs/cgroup"])
-        .output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            return common::skipped(&format!(
-                "SKIPPED a_real_cgroup2_hierarchy: cannot mount cgroup2 in a private mount namespace: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            ));
-        }
-        Err(e) => {
-            return common::skipped(&format!(
-                "SKIPPED a_real_cgroup2_hierarchy: no unshare ({e})"
-            ));
-        }
+    if let Err(why) = can(&["-m", "sh", "-c", "mount -t cgroup2 none /sys/fs/cgroup"]) {
+        return common::skipped(&format!(
+            "SKIPPED a_real_cgroup2_hierarchy: cannot mount cgroup2 in a private mount namespace: {why}"
+        ));
     }
     let docker_id = "5a".repeat(32);
     let podman_id = "6b".repeat(32);
-    let out = Command::new("unshare")
-        .args(["-m", "bash", "-c", CGROUPS])
-        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
-        .env("DOCKER_ID", &docker_id)
-        .env("PODMAN_ID", &podman_id)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_of(
+        &mut run_in(&["-m"], CGROUPS, 3001)
+            .env("DOCKER_ID", &docker_id)
+            .env("PODMAN_ID", &podman_id),
     );
     let controllers: Vec<&str> = line(&text, "CONTROLLERS").split_whitespace().collect();
     let first: Value = serde_json::from_str(line(&text, "FIRST")).unwrap();
@@ -375,59 +380,24 @@ sleep 60 &
 ROOT=$!
 setpriv --reuid=65534 --regid=65534 --clear-groups sleep 60 &
 MINE=$!
-setpriv --reuid=65534 --regid=65534 --clear-groups "$SONDE" --bind 127.0.0.1 --port 3002 >/dev/null 2>&1 &
+setpriv --reuid=65534 --regid=65534 --clear-groups "$SONDE" --bind 127.0.0.1 --port "$PORT" >/dev/null 2>&1 &
 SERVER=$!
 trap 'kill "$ROOT" "$MINE" "$SERVER" 2>/dev/null || true' EXIT
-get() {
-  exec 3<>/dev/tcp/127.0.0.1/3002 || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
-  tr -d '\r' <&3 | head -1 | cut -d' ' -f2
-  sed '1,/^\r$/d' <&3 | tr -d '\n'
-  exec 3<&-
-}
-for _ in $(seq 100); do get /healthz >/dev/null 2>&1 && break; sleep 0.1; done
+wait_up
 echo "PIDS $ROOT $MINE"
-exec 3<>/dev/tcp/127.0.0.1/3002
-printf 'GET /api/processes HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-echo "LIST $(sed '1,/^\r$/d' <&3 | tr -d '\n')"
-exec 3<&-
-exec 3<>/dev/tcp/127.0.0.1/3002
-printf 'GET /api/processes/%s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$ROOT" >&3
-echo "ROOT_STATUS $(head -1 <&3 | cut -d' ' -f2)"
-exec 3<&-
+echo "LIST $(get /api/processes)"
+echo "ROOT_STATUS $(status "/api/processes/$ROOT")"
 "#;
 
 #[test]
 fn under_hidepid_another_users_processes_are_neither_listed_nor_found() {
-    let probe = Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t proc -o hidepid=invisible proc /proc && command -v setpriv",
-        ])
-        .output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            return common::skipped(&format!(
-                "SKIPPED under_hidepid: cannot mount /proc with hidepid in a private mount namespace, or no setpriv: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            ));
-        }
-        Err(e) => return common::skipped(&format!("SKIPPED under_hidepid: no unshare ({e})")),
+    let probe = "mount -t proc -o hidepid=invisible proc /proc && command -v setpriv";
+    if let Err(why) = can(&["-m", "sh", "-c", probe]) {
+        return common::skipped(&format!(
+            "SKIPPED under_hidepid: cannot mount /proc with hidepid in a private mount namespace, or no setpriv: {why}"
+        ));
     }
-    let out = Command::new("unshare")
-        .args(["-m", "bash", "-c", HIDEPID])
-        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout_of(&mut run_in(&["-m"], HIDEPID, 3002));
     let pids: Vec<u64> = line(&text, "PIDS")
         .split_whitespace()
         .map(|p| p.parse().unwrap())
@@ -544,17 +514,11 @@ exec 5<>/dev/fuse
 FUSE=$!
 mount -t fuse.sshfs -o fd=5,rootmode=40000,user_id=0,group_id=0 backup:/export "$MNT"
 exec 5<&-
-"$SONDE" --bind 127.0.0.1 --port 3003 --mount-timeout-ms 300 --disks-ttl-ms 0 --metrics-ttl-ms 0 >/dev/null 2>&1 &
+"$SONDE" --bind 127.0.0.1 --port "$PORT" --mount-timeout-ms 300 --disks-ttl-ms 0 --metrics-ttl-ms 0 >/dev/null 2>&1 &
 SERVER=$!
 trap 'touch "$RELEASE"; kill "$SERVER" "$FUSE" 2>/dev/null; umount -l "$MNT" 2>/dev/null; rmdir "$MNT" 2>/dev/null; true' EXIT
-get() {
-  exec 3<>/dev/tcp/127.0.0.1/3003 || return 1
-  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$1" >&3
-  sed '1,/^\r$/d' <&3 | tr -d '\n'
-  exec 3<&-
-}
 ms() { date +%s%3N; }
-for _ in $(seq 100); do get /healthz >/dev/null 2>&1 && break; sleep 0.1; done
+wait_up
 echo "MOUNT $MNT"
 t=$(ms); echo "DISKS $(get /api/disks)"; echo "DISKS_MS $(( $(ms) - t ))"
 t=$(ms); get /api/metrics >/dev/null; echo "METRICS_MS $(( $(ms) - t ))"
@@ -587,19 +551,11 @@ fn a_hung_network_mount_is_listed_unavailable_without_delaying_anything_and_meas
         );
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new("unshare")
-        .args(["-m", "-p", "--fork", "--mount-proc", "bash", "-c", HUNG])
-        .env("SONDE", env!("CARGO_BIN_EXE_sonde"))
-        .env("HELPER", std::env::current_exe().unwrap())
-        .env("RELEASE", dir.path().join("release"))
-        .env("SONDE_FUSE_RELEASE", dir.path().join("release"))
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = stdout_of(
+        &mut run_in(&["-m", "-p", "--fork", "--mount-proc"], HUNG, 3003)
+            .env("HELPER", std::env::current_exe().unwrap())
+            .env("RELEASE", dir.path().join("release"))
+            .env("SONDE_FUSE_RELEASE", dir.path().join("release")),
     );
     let mnt = line(&text, "MOUNT");
     let listed = |reply: &Value| {
