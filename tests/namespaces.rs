@@ -259,7 +259,7 @@ fn a_real_cgroup2_hierarchy_with_a_busy_container_an_idle_service_and_one_that_c
     let docker_id = "5a".repeat(32);
     let podman_id = "6b".repeat(32);
     let text = stdout_of(
-        &mut run_in(&["-m"], CGROUPS, 3001)
+        run_in(&["-m"], CGROUPS, 3001)
             .env("DOCKER_ID", &docker_id)
             .env("PODMAN_ID", &podman_id),
     );
@@ -552,7 +552,7 @@ fn a_hung_network_mount_is_listed_unavailable_without_delaying_anything_and_meas
     }
     let dir = tempfile::tempdir().unwrap();
     let text = stdout_of(
-        &mut run_in(&["-m", "-p", "--fork", "--mount-proc"], HUNG, 3003)
+        run_in(&["-m", "-p", "--fork", "--mount-proc"], HUNG, 3003)
             .env("HELPER", std::env::current_exe().unwrap())
             .env("RELEASE", dir.path().join("release"))
             .env("SONDE_FUSE_RELEASE", dir.path().join("release")),
