@@ -308,12 +308,29 @@ fn quick() -> Criterion {
         .sample_size(30)
 }
 
-/// The floor and the live scan, measured back to back at the same process
-/// count (held for both).
+/// The walk for AMD and Intel GPUs' processes (a `readlink` of every open
+/// descriptor on the host) and a sample between walks, beside the process
+/// scan.
+fn gpu_clients(c: &mut Criterion) {
+    use sonde::collect::gpu::clients;
+    let proc = std::path::Path::new("/proc");
+    c.bench_function("gpu_clients/walk", |b| {
+        b.iter(|| black_box(clients::walk(proc)))
+    });
+    let mut between = clients::DrmClients::new(proc);
+    between.sample();
+    c.bench_function("gpu_clients/between_walks", |b| {
+        b.iter(|| black_box(between.sample()))
+    });
+}
+
+/// The floor, the live scan and the GPU clients' walk, measured back to
+/// back at the same process count (held for all).
 fn live(c: &mut Criterion) {
     let _extra = extra_procs();
     proc_floor(c);
     scan(c);
+    gpu_clients(c);
 }
 
 criterion_group! {

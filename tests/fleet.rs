@@ -161,6 +161,32 @@ async fn prometheus_scrapes_file_sd_targets_with_the_token_and_pinned_certificat
     assert_eq!(failures[0]["value"][1], "0", "{failures:?}");
 }
 
+/// A process using the fixture's Radeon: a pid above any kernel's
+/// `pid_max`, so it is never one of this machine's.
+const GPU_USER_PID: u32 = 4_194_305;
+
+/// This machine's procfs seen through links, plus one process holding a
+/// DRM client on the AMD desktop fixture's GPU (the kernel's fdinfo lines
+/// for an amdgpu client): this machine has no GPU to open.
+fn proc_with_gpu_user(dir: &Path) -> PathBuf {
+    let proc = dir.join("proc");
+    std::fs::create_dir(&proc).unwrap();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        std::os::unix::fs::symlink(entry.path(), proc.join(entry.file_name())).unwrap();
+    }
+    let process = proc.join(GPU_USER_PID.to_string());
+    std::fs::create_dir_all(process.join("fd")).unwrap();
+    std::fs::create_dir_all(process.join("fdinfo")).unwrap();
+    std::fs::write(process.join("comm"), "blender\n").unwrap();
+    std::os::unix::fs::symlink("/dev/dri/renderD128", process.join("fd/9")).unwrap();
+    std::fs::write(
+        process.join("fdinfo/9"),
+        "pos:\t0\nflags:\t02100002\ndrm-driver:\tamdgpu\ndrm-client-id:\t12\ndrm-pdev:\t0000:0c:00.0\ndrm-memory-vram:\t1048576 KiB\n",
+    )
+    .unwrap();
+    proc
+}
+
 #[tokio::test]
 async fn every_dashboard_panel_has_data_from_a_real_prometheus() {
     // A host with a GPU, fans and temperatures (the AMD desktop fixture),
@@ -175,9 +201,12 @@ async fn every_dashboard_panel_has_data_from_a_real_prometheus() {
         .unwrap();
     assert!(copied.success());
     common::docker_host(&sys);
+    let proc = proc_with_gpu_user(dir.path());
     let server = Server::start(&[
         "--sys-root",
         sys.to_str().unwrap(),
+        "--proc-root",
+        proc.to_str().unwrap(),
         "--prometheus-processes",
         "5",
     ])
@@ -248,6 +277,13 @@ async fn every_dashboard_panel_has_data_from_a_real_prometheus() {
         }
     }
     assert!(count >= 20, "{count} queries");
+    let used = query(
+        prom,
+        &format!("sonde_gpu_process_memory_bytes{{pid=\"{GPU_USER_PID}\",process=\"blender\"}}"),
+    )
+    .await;
+    assert_eq!(used.len(), 1, "{used:?}");
+    assert_eq!(used[0]["value"][1], "1073741824", "{used:?}");
     assert!(
         empty.is_empty(),
         "panels without data:\n{}",

@@ -357,6 +357,10 @@ pub const GPU_MEMORY_TOTAL_BYTES: &str = "sonde_gpu_memory_total_bytes";
 pub const GPU_TEMPERATURE_CELSIUS: &str = "sonde_gpu_temperature_celsius";
 /// GPU power draw.
 pub const GPU_POWER_WATTS: &str = "sonde_gpu_power_watts";
+/// Processes using a GPU.
+pub const GPU_PROCESSES: &str = "sonde_gpu_processes";
+/// GPU memory each process holds.
+pub const GPU_PROCESS_MEMORY_BYTES: &str = "sonde_gpu_process_memory_bytes";
 
 /// The sample's series, made once per sample.
 async fn series(state: &AppState) -> Result<Bytes, CollectError> {
@@ -405,14 +409,17 @@ fn system_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Re
 /// One GPU reading as a number, if the GPU gave it.
 type ReadingOf = fn(&gpu::Reading) -> Option<f64>;
 
+/// A GPU's labels on every GPU series.
+fn gpu_labels(g: &gpu::Gpu) -> [(&'static str, String); 3] {
+    [
+        ("gpu", g.index.to_string()),
+        ("vendor", g.vendor.name().to_owned()),
+        ("name", g.name.clone()),
+    ]
+}
+
 fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
-    let labels = |g: &gpu::Gpu| {
-        [
-            ("gpu", g.index.to_string()),
-            ("vendor", g.vendor.name().to_owned()),
-            ("name", g.name.clone()),
-        ]
-    };
+    let labels = gpu_labels;
     family(
         enc,
         GPU_SUSPENDED,
@@ -452,7 +459,38 @@ fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
                 .filter_map(|g| read(&g.reading).map(|v| (labels(g), v))),
         )?;
     }
-    Ok(())
+    gpu_process_series(enc, gpus)
+}
+
+/// Who uses each awake GPU: how many processes, and each one's memory.
+fn gpu_process_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
+    let awake = || gpus.iter().filter(|g| g.state == GpuState::Active);
+    family(
+        enc,
+        GPU_PROCESSES,
+        "Processes using the GPU (NVML's list; DRM clients for AMD and Intel).",
+        MetricType::Gauge,
+        awake().map(|g| (gpu_labels(g), g.reading.processes.len() as f64)),
+    )?;
+    family(
+        enc,
+        GPU_PROCESS_MEMORY_BYTES,
+        "GPU memory a process holds (device memory; system memory on an integrated GPU).",
+        MetricType::Gauge,
+        awake().flat_map(|g| {
+            g.reading.processes.iter().filter_map(move |p| {
+                let [gpu, vendor, name] = gpu_labels(g);
+                let labels = [
+                    gpu,
+                    vendor,
+                    name,
+                    ("pid", p.pid.to_string()),
+                    ("process", p.name.clone().unwrap_or_default()),
+                ];
+                p.used_memory_bytes.map(|b| (labels, b as f64))
+            })
+        }),
+    )
 }
 
 /// `sonde check`: CPU, memory, network, sensors, the sample's timing, GPUs.

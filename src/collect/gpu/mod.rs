@@ -18,6 +18,7 @@
 //! pool.
 
 pub mod amd;
+pub mod clients;
 pub mod discovery;
 pub mod intel;
 pub mod lifecycle;
@@ -113,6 +114,7 @@ mod tests {
             processes: vec![GpuProcess {
                 pid: 4242,
                 used_memory_bytes: Some(512 << 20),
+                name: None,
             }],
         }
     }

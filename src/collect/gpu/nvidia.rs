@@ -113,6 +113,7 @@ impl NvidiaReader for NvmlReader {
                         UsedGpuMemory::Used(bytes) => Some(bytes),
                         UsedGpuMemory::Unavailable => None,
                     },
+                    name: None,
                 });
             }
         }

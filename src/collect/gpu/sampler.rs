@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::discovery::{discover, is_asleep};
 use super::types::{Gpu, GpuState, PciGpu, Reading, Vendor};
-use super::{amd, intel, nvidia};
+use super::{amd, clients, intel, nvidia};
 use crate::collect::{CollectError, CollectorErrors, Roots, read_trimmed};
 
 /// Reads every GPU, leaving sleeping ones asleep.
@@ -24,6 +24,8 @@ pub struct GpuSampler {
     last_driver_use: Option<Instant>,
     /// Where a GPU the driver could not read is reported.
     errors: Arc<CollectorErrors>,
+    /// The AMD and Intel GPUs' processes.
+    drm_clients: clients::DrmClients,
 }
 
 impl std::fmt::Debug for GpuSampler {
@@ -50,6 +52,7 @@ impl GpuSampler {
             nvidia,
             last_driver_use: None,
             errors,
+            drm_clients: clients::DrmClients::new(&roots.proc),
         }
     }
 
@@ -120,7 +123,35 @@ impl GpuSampler {
                 reading,
             });
         }
+        self.attach_processes(&mut gpus);
         gpus
+    }
+
+    /// Fills in the processes of the awake AMD and Intel GPUs (one walk of
+    /// the DRM clients, only when there is such a GPU) and every process's
+    /// name.
+    fn attach_processes(&mut self, gpus: &mut [Gpu]) {
+        let drm = gpus
+            .iter()
+            .any(|g| g.state == GpuState::Active && g.vendor != Vendor::Nvidia);
+        let mut clients = if drm {
+            self.drm_clients.sample()
+        } else {
+            Default::default()
+        };
+        for gpu in gpus.iter_mut().filter(|g| g.state == GpuState::Active) {
+            if gpu.vendor != Vendor::Nvidia {
+                gpu.reading.processes = clients.remove(&gpu.pci_address).unwrap_or_default();
+            }
+            for p in gpu
+                .reading
+                .processes
+                .iter_mut()
+                .filter(|p| p.name.is_none())
+            {
+                p.name = clients::process_name(&self.roots.proc, p.pid);
+            }
+        }
     }
 
     /// Releases the driver handle when it has not been used for `idle`;

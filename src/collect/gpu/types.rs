@@ -71,6 +71,10 @@ pub struct GpuProcess {
     pub pid: u32,
     /// GPU memory it uses, bytes, when the driver says.
     pub used_memory_bytes: Option<u64>,
+    /// Its `comm`, for `/metrics`' label (the wire's clients have the
+    /// process list for names).
+    #[serde(skip)]
+    pub name: Option<String>,
 }
 
 /// What a driver says about one GPU; every reading may be missing.
