@@ -76,6 +76,11 @@ async fn browser_with(profile: &std::path::Path, extra: &[&str]) -> (Killed, Cli
 
 /// Waits until `script` returns something truthy, and returns it.
 async fn until(client: &Client, what: &str, script: &str) -> Value {
+    until_within(client, what, script, 15).await
+}
+
+/// The same, waiting up to `seconds`; the last value when it never comes.
+async fn until_within(client: &Client, what: &str, script: &str, seconds: u64) -> Value {
     let t0 = Instant::now();
     loop {
         let v = client.execute(script, vec![]).await.unwrap();
@@ -89,8 +94,8 @@ async fn until(client: &Client, what: &str, script: &str) -> Value {
             return v;
         }
         assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "timed out waiting for {what}"
+            t0.elapsed() < Duration::from_secs(seconds),
+            "timed out waiting for {what}: {v}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -268,12 +273,17 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
     let png = client.screenshot().await.unwrap();
     std::fs::write(out.with_file_name("page-containers.png"), png).unwrap();
 
+    no_page_errors(&client).await;
+    client.close().await.unwrap();
+}
+
+/// Asserts the page logged no error.
+async fn no_page_errors(client: &Client) {
     let errors = client
         .execute("return window.__sondeErrors;", vec![])
         .await
         .unwrap();
     assert_eq!(errors, json!([]), "errors in the page");
-    client.close().await.unwrap();
 }
 
 fn chromium_missing(test: &str) -> bool {
@@ -441,12 +451,302 @@ async fn the_live_page_works_over_wss_with_and_without_a_token_in_chromium() {
             "return Number(document.getElementById('updates').textContent) >= 2;",
         )
         .await;
-        let errors = client
-            .execute("return window.__sondeErrors;", vec![])
-            .await
-            .unwrap();
-        assert_eq!(errors, json!([]), "errors in the page");
+        no_page_errors(&client).await;
         server.stop().await.unwrap();
     }
+    client.close().await.unwrap();
+}
+
+/// The charts a host with every reading has: the AMD desktop fixture's
+/// GPU, temperatures and fans, Docker and nginx cgroups, and this
+/// machine's CPU, memory and network.
+const CHARTS: &[&str] = &[
+    "cpu",
+    "memory",
+    "net",
+    "gpu-util",
+    "gpu-memory",
+    "gpu-temp",
+    "temps",
+    "fans",
+    "containers-cpu",
+    "containers-memory",
+];
+
+/// Drawn pixels in a chart's canvas: uPlot's data says what it was given,
+/// this says something reached the screen.
+const PAINTED: &str = "const c = window.__sondeCharts[arguments[0]]; const cv = c.u.ctx.canvas; \
+    const d = c.u.ctx.getImageData(0, 0, cv.width, cv.height).data; let n = 0; \
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;";
+
+/// Saves a screenshot under `target/` (the ones in `docs/` are copied from
+/// there by hand, after a look).
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(name);
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    std::fs::write(out, png).unwrap();
+}
+
+#[tokio::test]
+async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
+    if chromium_missing("the_live_page_charts") {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sys = common::amd_desktop_with_containers(dir.path());
+    let server = Server::start(&["--sys-root", sys.to_str().unwrap()]).await;
+    // A child of this process (the server runs in it), for the tree view.
+    let child = Killed(Command::new("sleep").arg("600").spawn().unwrap());
+    let (me, kid) = (std::process::id(), child.0.id());
+    let base = format!("http://{}/", server.addr);
+    let (_, disk_io) = server.http_get("/api/disk_io", &[]).await;
+    let disk_io: Value = serde_json::from_str(disk_io.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let pressure = std::path::Path::new("/proc/pressure/cpu").exists();
+
+    for (scheme, switches) in [("light", &[][..]), ("dark", &["--force-dark-mode"][..])] {
+        let profile = tempfile::tempdir().unwrap();
+        let (_driver, client) = browser_with(profile.path(), switches).await;
+        client.set_window_size(1440, 2600).await.unwrap();
+        client.goto(&base).await.unwrap();
+        let dark = client
+            .execute(
+                "return matchMedia('(prefers-color-scheme: dark)').matches;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(dark, json!(scheme == "dark"));
+        // Every chart the host has data for draws a series of two samples
+        // or more, and paints its canvas.
+        let mut expected: Vec<&str> = CHARTS.to_vec();
+        if !disk_io["devices"].as_array().unwrap().is_empty() {
+            expected.extend(["disk-io", "disk-busy"]);
+        }
+        if pressure {
+            expected.push("pressure");
+        }
+        let script = format!(
+            "const c = window.__sondeCharts; return {}.filter(n => !(c[n] && c[n].drawn()));",
+            json!(expected)
+        );
+        let t0 = Instant::now();
+        loop {
+            let missing = client.execute(&script, vec![]).await.unwrap();
+            if missing == json!([]) {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "charts not drawn ({scheme}): {missing}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        for name in &expected {
+            let painted = client.execute(PAINTED, vec![json!(name)]).await.unwrap();
+            assert!(painted.as_u64().unwrap() > 500, "{name}: {painted} pixels");
+        }
+        let heat = client
+            .execute("const c = document.getElementById('heat'); return c.width * c.height > 0 && c.height;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(heat, json!(common::ncpu()), "a heat row per core");
+        // The background follows the scheme.
+        let background = client
+            .execute(
+                "return getComputedStyle(document.body).backgroundColor;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let want = if scheme == "dark" {
+            "rgb(15, 20, 25)"
+        } else {
+            "rgb(246, 248, 250)"
+        };
+        assert_eq!(background, json!(want));
+        // A panel for a reading the host lacks is absent, not zero.
+        let absent = client
+            .execute("return [...document.querySelectorAll('section.panel')].filter(s => s.hidden).map(s => s.id);", vec![])
+            .await
+            .unwrap();
+        assert!(
+            absent
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|id| id == "detail-section"
+                    || (id == "disk-io-section" && !expected.contains(&"disk-io"))
+                    || (id == "pressure-section" && !pressure)),
+            "{absent}"
+        );
+
+        // The tree view: the child right under its parent, one level in.
+        client
+            .find(Locator::Id("tree"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let placed = until(
+            &client,
+            "the child under its parent",
+            &format!(
+                "const rows = [...document.querySelectorAll('#procs tbody tr')]; \
+                 const i = rows.findIndex(r => r.dataset.pid === '{kid}'); if (i < 0) return false; \
+                 const depth = Number(rows[i].dataset.depth); let j = i - 1; \
+                 while (j >= 0 && Number(rows[j].dataset.depth) >= depth) j--; \
+                 return j >= 0 && rows[j].dataset.pid === '{me}' && Number(rows[j].dataset.depth) === depth - 1 && depth;"
+            ),
+        )
+        .await;
+        assert!(placed.as_u64().unwrap() >= 1, "{placed}");
+        client
+            .find(Locator::Id("tree"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+
+        // The process detail: its charts, threads and children.
+        client
+            .find(Locator::Css(&format!("#procs tbody tr[data-pid='{me}']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        until_within(
+            &client,
+            "the process's charts",
+            "const c = window.__sondeCharts; return c['detail-cpu'].drawn() && c['detail-memory'].drawn();",
+            20,
+        )
+        .await;
+        let children: Vec<String> = serde_json::from_value(
+            client
+                .execute("return [...document.querySelectorAll('#children tbody tr')].map(r => r.dataset.pid);", vec![])
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(children.contains(&kid.to_string()), "{children:?}");
+        let threads = client
+            .execute(
+                "return document.querySelectorAll('#threads tbody tr').length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            threads.as_u64().unwrap() >= 2,
+            "the test runs threads: {threads}"
+        );
+        screenshot(&client, &format!("page-1440-{scheme}.png")).await;
+
+        // A phone's width: one column, nothing wider than the screen.
+        client.set_window_size(390, 2600).await.unwrap();
+        let overflow = until(
+            &client,
+            "a phone-width layout",
+            "return document.documentElement.clientWidth <= 390 && document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1 && 'fits';",
+        )
+        .await;
+        assert_eq!(overflow, json!("fits"));
+        client
+            .execute(
+                "document.getElementById('detail-close').click(); window.scrollTo(0, 0);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        screenshot(&client, &format!("page-390-{scheme}.png")).await;
+
+        no_page_errors(&client).await;
+        client.close().await.unwrap();
+    }
+    drop(child);
+}
+
+#[tokio::test]
+async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
+    if chromium_missing("the_live_page_keyboard") {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let server = Server::start(&[]).await;
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, client) = browser(profile.path()).await;
+    client
+        .goto(&format!("http://{}/", server.addr))
+        .await
+        .unwrap();
+    until(
+        &client,
+        "process rows",
+        "return document.querySelectorAll('#procs tbody tr').length > 2;",
+    )
+    .await;
+    // `/` goes to the filter; typing filters.
+    let me = std::process::id().to_string();
+    let body = client.find(Locator::Css("body")).await.unwrap();
+    body.send_keys("/").await.unwrap();
+    let focused = client
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!("filter"));
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&me)
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the filtered table",
+        &format!("const r = [...document.querySelectorAll('#procs tbody tr')]; return r.length >= 1 && r.every(t => t.dataset.pid.startsWith('{me}'));"),
+    )
+    .await;
+    // A row takes the focus, and Enter opens it; Escape closes it.
+    let row = client
+        .find(Locator::Css(&format!("#procs tbody tr[data-pid='{me}']")))
+        .await
+        .unwrap();
+    client
+        .execute(
+            "arguments[0].focus();",
+            vec![serde_json::to_value(&row).unwrap()],
+        )
+        .await
+        .unwrap();
+    row.send_keys("\u{E007}").await.unwrap();
+    until(
+        &client,
+        "the detail pane",
+        "return !document.getElementById('detail-section').hidden && document.getElementById('detail').textContent.includes('command');",
+    )
+    .await;
+    client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .send_keys("\u{E00C}")
+        .await
+        .unwrap();
+    until(
+        &client,
+        "the pane closed",
+        "return document.getElementById('detail-section').hidden;",
+    )
+    .await;
+    no_page_errors(&client).await;
     client.close().await.unwrap();
 }

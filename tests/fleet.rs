@@ -192,15 +192,7 @@ async fn every_dashboard_panel_has_data_from_a_real_prometheus() {
     // A host with a GPU, fans and temperatures (the AMD desktop fixture),
     // Docker and nginx cgroups, and this machine's processes.
     let dir = tempfile::tempdir().unwrap();
-    let sys = dir.path().join("sys");
-    let copied = Command::new("cp")
-        .arg("-a")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts/amd_desktop/sys"))
-        .arg(&sys)
-        .status()
-        .unwrap();
-    assert!(copied.success());
-    common::docker_host(&sys);
+    let sys = common::amd_desktop_with_containers(dir.path());
     let proc = proc_with_gpu_user(dir.path());
     let server = Server::start(&[
         "--sys-root",

@@ -131,6 +131,9 @@ pub fn encode_processes(table: &ProcessTable) -> Vec<u8> {
         if r.rss_bytes != 0 {
             len += KEY_LEN + encoded_len_varint(r.rss_bytes);
         }
+        if r.ppid != 0 {
+            len += KEY_LEN + encoded_len_varint(u64::from(r.ppid));
+        }
         len
     };
     let mut buf = Vec::with_capacity(16 + table.rows.len() * 40);
@@ -158,6 +161,10 @@ pub fn encode_processes(table: &ProcessTable) -> Vec<u8> {
             encode_key(4, WireType::Varint, &mut buf);
             encode_varint(r.rss_bytes, &mut buf);
         }
+        if r.ppid != 0 {
+            encode_key(5, WireType::Varint, &mut buf);
+            encode_varint(u64::from(r.ppid), &mut buf);
+        }
     }
     buf
 }
@@ -174,6 +181,7 @@ pub fn processes_message(table: &ProcessTable) -> pb::Processes {
                 name: r.name.clone(),
                 cpu_usage: r.cpu_percent,
                 mem_bytes: r.rss_bytes,
+                parent_pid: r.ppid,
             })
             .collect(),
     }
@@ -299,6 +307,7 @@ struct ProcessRow<'a> {
     name: &'a str,
     cpu_usage: f32,
     mem_bytes: u64,
+    parent_pid: u32,
 }
 
 fn list_json(table: &ProcessTable, rows: &[&ProcRow]) -> Vec<u8> {
@@ -311,6 +320,7 @@ fn list_json(table: &ProcessTable, rows: &[&ProcRow]) -> Vec<u8> {
                 name: &r.name,
                 cpu_usage: r.cpu_percent,
                 mem_bytes: r.rss_bytes,
+                parent_pid: r.ppid,
             })
             .collect(),
     })

@@ -6,6 +6,7 @@ pub mod exposition;
 pub mod guard;
 pub mod http;
 pub mod listener;
+pub mod page;
 pub mod prometheus;
 pub mod tls;
 pub mod ws;
@@ -62,12 +63,8 @@ pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
                 .expose_headers([axum::http::header::ETAG]),
         );
     }
-    let script_hash = page_script_hash();
     Router::new()
-        .route(
-            "/",
-            get(move |auth, headers| page(auth, headers, script_hash.clone())),
-        )
+        .route("/", get(page::handler))
         .route("/ws", get(ws::handler))
         .route("/healthz", get(healthz))
         .merge(http)
@@ -75,62 +72,6 @@ pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
         .layer(Extension(guard.clone()))
         .layer(axum::middleware::from_fn_with_state(guard, guard::check))
         .with_state(state)
-}
-
-/// The live page: one self-contained file, embedded. It carries no data
-/// (it reads `/ws` with the token from its own address), but with a token
-/// set it is not served without one either: only `/healthz` is open.
-const PAGE: &str = include_str!("../../assets/index.html");
-
-/// The CSP source of the page's one inline script: its SHA-256, so no
-/// other script can run in the page.
-fn page_script_hash() -> String {
-    use base64::Engine as _;
-    use sha2::Digest as _;
-    let script = PAGE
-        .split_once("<script>")
-        .and_then(|(_, rest)| rest.split_once("</script>"))
-        .map_or("", |(script, _)| script);
-    let digest = sha2::Sha256::digest(script.as_bytes());
-    format!(
-        "'sha256-{}'",
-        base64::engine::general_purpose::STANDARD.encode(digest)
-    )
-}
-
-/// `GET /`: the live page, with a policy that lets it run only its own
-/// script, talk only to this agent (HTTP and ws/wss on the host it was
-/// reached as), never be framed, and never send its address (which may
-/// carry `?token=`) as a referrer.
-async fn page(
-    _auth: auth::Authorized,
-    headers: axum::http::HeaderMap,
-    script_hash: String,
-) -> impl axum::response::IntoResponse {
-    use axum::http::header;
-    // The Host header, when it is a plain host[:port], names the ws/wss
-    // origins; anything else leaves only 'self'.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        });
-    let sockets = host.map_or(String::new(), |h| format!(" ws://{h} wss://{h}"));
-    let policy = format!(
-        "default-src 'none'; script-src {script_hash}; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'{sockets}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
-            (header::CACHE_CONTROL, "no-cache".to_owned()),
-            (header::CONTENT_SECURITY_POLICY, policy),
-            (header::REFERRER_POLICY, "no-referrer".to_owned()),
-            (header::X_FRAME_OPTIONS, "DENY".to_owned()),
-        ],
-        PAGE,
-    )
 }
 
 /// `GET /healthz`: no auth, no collection.

@@ -289,6 +289,21 @@ fn cgroup(root: &Path, path: &str, files: &[(&str, &str)]) {
     }
 }
 
+/// The AMD desktop fixture's sysfs (a GPU, fans, temperatures) copied
+/// under `dir`, with [`docker_host`]'s cgroups added; returns the sys root.
+pub fn amd_desktop_with_containers(dir: &Path) -> std::path::PathBuf {
+    let sys = dir.join("sys");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hosts/amd_desktop/sys"))
+        .arg(&sys)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    docker_host(&sys);
+    sys
+}
+
 /// Docker on systemd with nginx beside it: a sys root (cgroup v2) with
 /// only cgroups.
 pub fn docker_host(sys: &Path) {
