@@ -110,6 +110,8 @@ function tooltip(format) {
   return {
     hooks: {
       init: u => { tip = document.createElement("div"); tip.className = "tip"; tip.hidden = true; u.over.appendChild(tip); },
+      // A tooltip placed for the old size would stick out of the new one.
+      setSize: () => { tip.hidden = true; },
       setCursor: u => {
         const i = u.cursor.idx;
         if (i == null || u.cursor.left < 0) { tip.hidden = true; return; }
@@ -118,7 +120,7 @@ function tooltip(format) {
         tip.innerHTML = `<div class="dim">${clock(u.data[0][i])}</div>` + rows.join("");
         tip.hidden = false;
         const left = u.cursor.left, width = u.over.clientWidth;
-        tip.style.left = (left > width / 2 ? left - tip.offsetWidth - 10 : left + 10) + "px";
+        tip.style.left = Math.max(0, Math.min(width - tip.offsetWidth, left > width / 2 ? left - tip.offsetWidth - 10 : left + 10)) + "px";
         tip.style.top = Math.max(0, u.cursor.top - tip.offsetHeight / 2) + "px";
       },
     },
@@ -140,7 +142,7 @@ class Chart {
     this.el.textContent = "";
     const fg = css("--dim"), grid = css("--grid"), format = this.format;
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: "11px system-ui, sans-serif" };
-    const wide = this.unit === "bytes" || this.unit === "rate";
+    const wide = this.unit === "bytes" || this.unit === "rate" || this.unit === "rpm";
     this.u = new uPlot({
       ...this.size(),
       title: this.title,

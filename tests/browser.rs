@@ -549,6 +549,21 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
             let painted = client.execute(PAINTED, vec![json!(name)]).await.unwrap();
             assert!(painted.as_u64().unwrap() > 500, "{name}: {painted} pixels");
         }
+        // Hovering a chart: the time and each series' value there.
+        let tip = client
+            .execute(
+                "const u = window.__sondeCharts['cpu'].u; u.setCursor({ left: u.over.clientWidth - 2, top: 20 }); \
+                 const t = u.over.querySelector('.tip'); const text = !t.hidden && t.textContent; \
+                 u.setCursor({ left: -10, top: -10 }); return text;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let tip = tip.as_str().unwrap_or_default();
+        assert!(
+            tip.contains("all CPUs") && tip.contains('%') && tip.contains(':'),
+            "{tip}"
+        );
         let heat = client
             .execute("const c = document.getElementById('heat'); return c.width * c.height > 0 && c.height;", vec![])
             .await
@@ -647,6 +662,13 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
             threads.as_u64().unwrap() >= 2,
             "the test runs threads: {threads}"
         );
+        // For the screenshots in docs/: a longer history, when asked.
+        if let Some(dwell) = std::env::var("SONDE_SCREENSHOT_DWELL_S")
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
+            tokio::time::sleep(Duration::from_secs(dwell)).await;
+        }
         screenshot(&client, &format!("page-1440-{scheme}.png")).await;
 
         // A phone's width: one column, nothing wider than the screen.
@@ -654,7 +676,10 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         let overflow = until(
             &client,
             "a phone-width layout",
-            "return document.documentElement.clientWidth <= 390 && document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1 && 'fits';",
+            "const d = document.documentElement; if (d.clientWidth > 390) return false; \
+             if (d.scrollWidth <= d.clientWidth + 1) return 'fits'; \
+             return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > d.clientWidth + 1) \
+               .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 8).join(', ');",
         )
         .await;
         assert_eq!(overflow, json!("fits"));
