@@ -775,3 +775,51 @@ async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
     no_page_errors(&client).await;
     client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_live_page_says_it_lost_the_agent_and_comes_back_in_chromium() {
+    if chromium_missing("the_live_page_reconnects") {
+        return;
+    }
+    let _one = ONE_BROWSER.lock().await;
+    let server = Server::start(&[]).await;
+    let addr = server.addr.to_string();
+    let profile = tempfile::tempdir().unwrap();
+    let (_driver, client) = browser(profile.path()).await;
+    client.goto(&format!("http://{addr}/")).await.unwrap();
+    let live = "return document.getElementById('status').textContent === 'live';";
+    until(&client, "live status", live).await;
+    server.stop().await.unwrap();
+    // The agent said goodbye (1001); then each try fails, and the wait
+    // doubles.
+    until(
+        &client,
+        "the shutdown said",
+        "return document.getElementById('status').textContent.startsWith('the agent is shutting down; reconnecting in 1 s');",
+    )
+    .await;
+    until(
+        &client,
+        "a longer wait after a failed try",
+        "const s = document.getElementById('status'); return s.className === 'bad' && /^disconnected; reconnecting in [2-4] s/.test(s.textContent);",
+    )
+    .await;
+    let again = Server::start_on(&addr, &[]).await;
+    until(&client, "live again", live).await;
+    let before = client
+        .execute(
+            "return Number(document.getElementById('updates').textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        &client,
+        "updates after the reconnect",
+        &format!("return Number(document.getElementById('updates').textContent) > {before};"),
+    )
+    .await;
+    no_page_errors(&client).await;
+    client.close().await.unwrap();
+    again.stop().await.unwrap();
+}

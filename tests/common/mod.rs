@@ -39,6 +39,11 @@ pub struct Server {
 impl Server {
     /// Starts sonde on 127.0.0.1:0 with extra flags (no environment).
     pub async fn start(args: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", args).await
+    }
+
+    /// The same on a given address (a server started again where one was).
+    pub async fn start_on(address: &str, args: &[&str]) -> Server {
         let argv = ["sonde", "--bind", "127.0.0.1"].iter().chain(args);
         let config = Config::parse_with(argv, |_| None).expect("test flags parse");
         if config.tls.enabled {
@@ -46,7 +51,7 @@ impl Server {
             // (the server loads the same pair when it starts).
             sonde::server::tls::setup(&config).expect("TLS set-up");
         }
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind(address).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let state = AppState::new(config, sonde::kinds::TABLE);
