@@ -192,7 +192,11 @@ class Heat {
     const now = this.t[n - 1], start = windowStart(this.t[0], now), span = now - start;
     const from = Math.max(0, this.t.findIndex(x => x >= start));
     const cores = this.rows[n - 1].length, width = Math.max(1, Math.min(c.clientWidth || 300, 600));
-    if (c.width !== width || c.height !== cores) { c.width = width; c.height = cores; }
+    if (c.width !== width || c.height !== cores) {
+      c.width = width; c.height = cores;
+      // A row of at least a pixel or two for each core, up to 128 of them.
+      c.style.height = Math.min(256, Math.max(40, cores * 2)) + "px";
+    }
     const img = c.getContext("2d").createImageData(width, cores);
     const base = hex(css("--line")), hot = hex(css("--accent"));
     for (let x = 0; x < width; x++) {

@@ -671,6 +671,17 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         }
         screenshot(&client, &format!("page-1440-{scheme}.png")).await;
 
+        // A 2,560 px monitor: the panels spread over more columns.
+        client.set_window_size(2560, 1600).await.unwrap();
+        let columns = until(
+            &client,
+            "a wide layout",
+            "const xs = new Set([...document.querySelectorAll('section.panel:not([hidden])')].map(s => Math.round(s.getBoundingClientRect().left))); \
+             return document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1 && xs.size >= 4 && xs.size;",
+        )
+        .await;
+        assert!(columns.as_u64().unwrap() >= 4, "{columns}");
+        screenshot(&client, &format!("page-2560-{scheme}.png")).await;
         // A phone's width: one column, nothing wider than the screen.
         client.set_window_size(390, 2600).await.unwrap();
         let overflow = until(
