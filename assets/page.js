@@ -52,7 +52,12 @@ const FORMATS = {
 };
 function esc(s) { return String(s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]); }
 function bar(pct) { return `<div class="bar"><div style="width:${Math.max(0, Math.min(100, pct)).toFixed(1)}%"></div></div>`; }
-function status(text, bad) { const s = $("status"); s.textContent = text; s.className = bad ? "bad" : ""; }
+// The last statuses shown, for tests (a state may last less than a look).
+window.__sondeStatus = [];
+function status(text, bad) {
+  const s = $("status"); s.textContent = text; s.className = bad ? "bad" : "";
+  window.__sondeStatus.push(text); if (window.__sondeStatus.length > 50) window.__sondeStatus.shift();
+}
 function show(id, visible) { const el = $(id); if (el.hidden === visible) el.hidden = !visible; }
 function clock(t) { return new Date(t * 1000).toLocaleTimeString(); }
 // A time axis label: hours and minutes, with seconds on short spans.
