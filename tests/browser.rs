@@ -21,12 +21,8 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// two cores run one browser well, not four.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// chromedriver, and a headless Chromium session through it.
-async fn browser(profile: &std::path::Path) -> (Killed, Client) {
-    browser_with(profile, &[]).await
-}
-
-/// The same, with extra Chromium switches.
+/// chromedriver, and a headless Chromium session through it, with extra
+/// Chromium switches.
 async fn browser_with(profile: &std::path::Path, extra: &[&str]) -> (Killed, Client) {
     let port = free_port();
     let driver = Killed(
@@ -74,6 +70,39 @@ async fn browser_with(profile: &std::path::Path, extra: &[&str]) -> (Killed, Cli
     }
 }
 
+/// One test's browser: the turn (see [`ONE_BROWSER`]), a fresh profile,
+/// chromedriver and the WebDriver session, dropped in that order's reverse.
+struct Session {
+    client: Client,
+    _driver: Killed,
+    _profile: tempfile::TempDir,
+    _one: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Session {
+    /// Ends the WebDriver session, then the browser.
+    async fn close(self) {
+        self.client.clone().close().await.unwrap();
+    }
+}
+
+/// A browser for `test` with extra Chromium switches, once it is this
+/// test's turn; `None`, saying so, where Chromium is missing.
+async fn session(test: &str, switches: &[&str]) -> Option<Session> {
+    if chromium_missing(test) {
+        return None;
+    }
+    let one = ONE_BROWSER.lock().await;
+    let profile = tempfile::tempdir().unwrap();
+    let (driver, client) = browser_with(profile.path(), switches).await;
+    Some(Session {
+        client,
+        _driver: driver,
+        _profile: profile,
+        _one: one,
+    })
+}
+
 /// Waits until `script` returns something truthy, and returns it.
 async fn until(client: &Client, what: &str, script: &str) -> Value {
     until_within(client, what, script, 15).await
@@ -103,21 +132,17 @@ async fn until_within(client: &Client, what: &str, script: &str, seconds: u64) -
 
 #[tokio::test]
 async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
-    if !std::path::Path::new(CHROMIUM).exists() || !std::path::Path::new(CHROMEDRIVER).exists() {
-        return skipped(
-            "SKIPPED the_live_page: Chromium or chromedriver is not installed (.ci/run installs chromium and chromium-driver)",
-        );
-    }
-    let _one = ONE_BROWSER.lock().await;
+    let Some(s) = session("the_live_page", &[]).await else {
+        return;
+    };
+    let client = &s.client;
     let server = Server::start(&["--token", "page-token"]).await;
-    let profile = tempfile::tempdir().unwrap();
-    let (_driver, client) = browser(profile.path()).await;
     let base = format!("http://{}", server.addr);
 
     // Without the token: not even the page, and a line saying how.
     client.goto(&format!("{base}/")).await.unwrap();
     let message = until(
-        &client,
+        client,
         "the token message",
         "return !document.getElementById('status') && document.body.innerText.includes('?token=') && document.body.innerText;",
     )
@@ -130,7 +155,7 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         .await
         .unwrap();
     until(
-        &client,
+        client,
         "live status",
         "return document.getElementById('status').textContent === 'live';",
     )
@@ -144,7 +169,7 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         "the page drops the token from its address: {address}"
     );
     let cpu = until(
-        &client,
+        client,
         "a CPU figure",
         "const t = document.getElementById('cpu-total').textContent; return t.endsWith('%') && t;",
     )
@@ -159,8 +184,8 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
     );
     let updates =
         |n: u64| format!("return Number(document.getElementById('updates').textContent) >= {n};");
-    until(&client, "a first update", &updates(1)).await;
-    until(&client, "more updates (500 ms polling)", &updates(3)).await;
+    until(client, "a first update", &updates(1)).await;
+    until(client, "more updates (500 ms polling)", &updates(3)).await;
     let host = client
         .find(Locator::Id("host"))
         .await
@@ -172,18 +197,12 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
 
     // The process table, sorted by memory on a click.
     until(
-        &client,
+        client,
         "process rows",
         "return document.querySelectorAll('#procs tbody tr').length > 2;",
     )
     .await;
-    client
-        .find(Locator::Id("sort-mem"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Id("sort-mem")).await;
     let mem: Vec<f64> = serde_json::from_value(
         client
             .execute(
@@ -210,15 +229,13 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
     // A click through to one process's details: this test's own, which
     // stays put (the largest might be a browser process on its way out).
     let me = std::process::id();
-    client
-        .find(Locator::Css(&format!("#procs tbody tr[data-pid='{me}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(
+        client,
+        Locator::Css(&format!("#procs tbody tr[data-pid='{me}']")),
+    )
+    .await;
     until(
-        &client,
+        client,
         "the detail pane",
         "const d = document.getElementById('detail').textContent; return d.includes('command') && d;",
     )
@@ -260,7 +277,7 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         .await
         .unwrap();
     let rows = until(
-        &client,
+        client,
         "the containers table",
         "const s = document.getElementById('containers-section'); const r = [...document.querySelectorAll('#containers tbody tr')]; return !s.hidden && r.length === 2 && r.map(t => t.textContent);",
     )
@@ -273,8 +290,13 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
     let png = client.screenshot().await.unwrap();
     std::fs::write(out.with_file_name("page-containers.png"), png).unwrap();
 
-    no_page_errors(&client).await;
-    client.close().await.unwrap();
+    no_page_errors(client).await;
+    s.close().await;
+}
+
+/// Clicks the element `at`.
+async fn click(client: &Client, at: Locator<'_>) {
+    client.find(at).await.unwrap().click().await.unwrap();
 }
 
 /// Asserts the page logged no error.
@@ -315,10 +337,10 @@ fetch("http://" + target + "/api/processes" + location.search)
 
 #[tokio::test]
 async fn a_page_from_another_origin_reads_nothing_in_chromium() {
-    if chromium_missing("a_page_from_another_origin_reads_nothing") {
+    let Some(s) = session("a_page_from_another_origin_reads_nothing", &[]).await else {
         return;
-    }
-    let _one = ONE_BROWSER.lock().await;
+    };
+    let client = &s.client;
     // The attacker's origin: another port on loopback.
     let attacker = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let attacker_addr = attacker.local_addr().unwrap();
@@ -327,8 +349,6 @@ async fn a_page_from_another_origin_reads_nothing_in_chromium() {
         axum::routing::get(|| async { axum::response::Html(ATTACK_PAGE) }),
     );
     tokio::spawn(async move { axum::serve(attacker, site).await });
-    let profile = tempfile::tempdir().unwrap();
-    let (_driver, client) = browser(profile.path()).await;
     for (args, query) in [
         (&[][..], ""),
         (
@@ -342,7 +362,7 @@ async fn a_page_from_another_origin_reads_nothing_in_chromium() {
             .await
             .unwrap();
         let result = until(
-            &client,
+            client,
             "the attack's outcome",
             "const r = window.result; return r && r.ws !== 'pending' && r.ws !== 'open' && r.fetch !== 'pending' && r;",
         )
@@ -363,23 +383,22 @@ async fn a_page_from_another_origin_reads_nothing_in_chromium() {
         assert!(refused >= 1.0, "{metrics}");
         server.stop().await.unwrap();
     }
-    client.close().await.unwrap();
+    s.close().await;
 }
 
 #[tokio::test]
 async fn a_rebound_name_gets_nothing_in_chromium() {
-    if chromium_missing("a_rebound_name_gets_nothing") {
-        return;
-    }
-    let _one = ONE_BROWSER.lock().await;
-    let server = Server::start(&[]).await;
-    let profile = tempfile::tempdir().unwrap();
     // The attacker's name now resolves to the agent, as after rebinding.
-    let (_driver, client) = browser_with(
-        profile.path(),
+    let Some(s) = session(
+        "a_rebound_name_gets_nothing",
         &["--host-resolver-rules=MAP rebind.example 127.0.0.1"],
     )
-    .await;
+    .await
+    else {
+        return;
+    };
+    let client = &s.client;
+    let server = Server::start(&[]).await;
     let port = server.addr.port();
     for path in ["/", "/api/processes", "/metrics"] {
         client
@@ -387,7 +406,7 @@ async fn a_rebound_name_gets_nothing_in_chromium() {
             .await
             .unwrap();
         let body = until(
-            &client,
+            client,
             "the refusal",
             "return document.body && document.body.innerText;",
         )
@@ -405,28 +424,31 @@ async fn a_rebound_name_gets_nothing_in_chromium() {
         .await
         .unwrap();
     until(
-        &client,
+        client,
         "live status",
         "return document.getElementById('status') && document.getElementById('status').textContent === 'live';",
     )
     .await;
-    client.close().await.unwrap();
+    s.close().await;
     server.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn the_live_page_works_over_wss_with_and_without_a_token_in_chromium() {
-    if chromium_missing("the_live_page_works_over_wss") {
+    // The generated certificate is pinned by clients, not by a CA: the
+    // browser is told to accept it.
+    let Some(s) = session(
+        "the_live_page_works_over_wss",
+        &["--ignore-certificate-errors"],
+    )
+    .await
+    else {
         return;
-    }
-    let _one = ONE_BROWSER.lock().await;
+    };
+    let client = &s.client;
     let dir = tempfile::tempdir().unwrap();
     let tls_dir = dir.path().join("tls");
     let tls_dir = tls_dir.to_str().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    // The generated certificate is pinned by clients, not by a CA: the
-    // browser is told to accept it.
-    let (_driver, client) = browser_with(profile.path(), &["--ignore-certificate-errors"]).await;
     for (args, query) in [
         (
             &["--tls", "--tls-dir", tls_dir, "--token", "wss-page-token"][..],
@@ -440,21 +462,21 @@ async fn the_live_page_works_over_wss_with_and_without_a_token_in_chromium() {
             .await
             .unwrap();
         until(
-            &client,
+            client,
             "live status over wss",
             "return document.getElementById('status').textContent === 'live';",
         )
         .await;
         until(
-            &client,
+            client,
             "updates over wss",
             "return Number(document.getElementById('updates').textContent) >= 2;",
         )
         .await;
-        no_page_errors(&client).await;
+        no_page_errors(client).await;
         server.stop().await.unwrap();
     }
-    client.close().await.unwrap();
+    s.close().await;
 }
 
 /// The charts a host with every reading has: the AMD desktop fixture's
@@ -495,7 +517,6 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
     if chromium_missing("the_live_page_charts") {
         return;
     }
-    let _one = ONE_BROWSER.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let sys = common::amd_desktop_with_containers(dir.path());
     let server = Server::start(&["--sys-root", sys.to_str().unwrap()]).await;
@@ -508,8 +529,10 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
     let pressure = std::path::Path::new("/proc/pressure/cpu").exists();
 
     for (scheme, switches) in [("light", &[][..]), ("dark", &["--force-dark-mode"][..])] {
-        let profile = tempfile::tempdir().unwrap();
-        let (_driver, client) = browser_with(profile.path(), switches).await;
+        let Some(s) = session("the_live_page_charts", switches).await else {
+            return;
+        };
+        let client = &s.client;
         client.set_window_size(1440, 2600).await.unwrap();
         client.goto(&base).await.unwrap();
         let dark = client
@@ -611,15 +634,9 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         );
 
         // The tree view: the child right under its parent, one level in.
-        client
-            .find(Locator::Id("tree"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(client, Locator::Id("tree")).await;
         let placed = until(
-            &client,
+            client,
             "the child under its parent",
             &format!(
                 "const rows = [...document.querySelectorAll('#procs tbody tr')]; \
@@ -631,24 +648,16 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         )
         .await;
         assert!(placed.as_u64().unwrap() >= 1, "{placed}");
-        client
-            .find(Locator::Id("tree"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(client, Locator::Id("tree")).await;
 
         // The process detail: its charts, threads and children.
-        client
-            .find(Locator::Css(&format!("#procs tbody tr[data-pid='{me}']")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(
+            client,
+            Locator::Css(&format!("#procs tbody tr[data-pid='{me}']")),
+        )
+        .await;
         until_within(
-            &client,
+            client,
             "the process's charts",
             "const c = window.__sondeCharts; return c['detail-cpu'].drawn() && c['detail-memory'].drawn();",
             20,
@@ -680,23 +689,23 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         {
             tokio::time::sleep(Duration::from_secs(dwell)).await;
         }
-        screenshot(&client, &format!("page-1440-{scheme}.png")).await;
+        screenshot(client, &format!("page-1440-{scheme}.png")).await;
 
         // A 2,560 px monitor: the panels spread over more columns.
         client.set_window_size(2560, 1600).await.unwrap();
         let columns = until(
-            &client,
+            client,
             "a wide layout",
             "const xs = new Set([...document.querySelectorAll('section.panel:not([hidden])')].map(s => Math.round(s.getBoundingClientRect().left))); \
              return document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1 && xs.size >= 4 && xs.size;",
         )
         .await;
         assert!(columns.as_u64().unwrap() >= 4, "{columns}");
-        screenshot(&client, &format!("page-2560-{scheme}.png")).await;
+        screenshot(client, &format!("page-2560-{scheme}.png")).await;
         // A phone's width: one column, nothing wider than the screen.
         client.set_window_size(390, 2600).await.unwrap();
         let overflow = until(
-            &client,
+            client,
             "a phone-width layout",
             "const d = document.documentElement; if (d.clientWidth > 390) return false; \
              if (d.scrollWidth <= d.clientWidth + 1) return 'fits'; \
@@ -713,29 +722,27 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_millis(600)).await;
-        screenshot(&client, &format!("page-390-{scheme}.png")).await;
+        screenshot(client, &format!("page-390-{scheme}.png")).await;
 
-        no_page_errors(&client).await;
-        client.close().await.unwrap();
+        no_page_errors(client).await;
+        s.close().await;
     }
     drop(child);
 }
 
 #[tokio::test]
 async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
-    if chromium_missing("the_live_page_keyboard") {
+    let Some(s) = session("the_live_page_keyboard", &[]).await else {
         return;
-    }
-    let _one = ONE_BROWSER.lock().await;
+    };
+    let client = &s.client;
     let server = Server::start(&[]).await;
-    let profile = tempfile::tempdir().unwrap();
-    let (_driver, client) = browser(profile.path()).await;
     client
         .goto(&format!("http://{}/", server.addr))
         .await
         .unwrap();
     until(
-        &client,
+        client,
         "process rows",
         "return document.querySelectorAll('#procs tbody tr').length > 2;",
     )
@@ -757,7 +764,7 @@ async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
         .await
         .unwrap();
     until(
-        &client,
+        client,
         "the filtered table",
         &format!("const r = [...document.querySelectorAll('#procs tbody tr')]; return r.length >= 1 && r.every(t => t.dataset.pid.startsWith('{me}'));"),
     )
@@ -776,7 +783,7 @@ async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
         .unwrap();
     row.send_keys("\u{E007}").await.unwrap();
     until(
-        &client,
+        client,
         "the detail pane",
         "return !document.getElementById('detail-section').hidden && document.getElementById('detail').textContent.includes('command');",
     )
@@ -789,34 +796,32 @@ async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
         .await
         .unwrap();
     until(
-        &client,
+        client,
         "the pane closed",
         "return document.getElementById('detail-section').hidden;",
     )
     .await;
-    no_page_errors(&client).await;
-    client.close().await.unwrap();
+    no_page_errors(client).await;
+    s.close().await;
 }
 
 #[tokio::test]
 async fn the_live_page_says_it_lost_the_agent_and_comes_back_in_chromium() {
-    if chromium_missing("the_live_page_reconnects") {
+    let Some(s) = session("the_live_page_reconnects", &[]).await else {
         return;
-    }
-    let _one = ONE_BROWSER.lock().await;
+    };
+    let client = &s.client;
     let server = Server::start(&[]).await;
     let addr = server.addr.to_string();
-    let profile = tempfile::tempdir().unwrap();
-    let (_driver, client) = browser(profile.path()).await;
     client.goto(&format!("http://{addr}/")).await.unwrap();
     let live = "return document.getElementById('status').textContent === 'live';";
-    until(&client, "live status", live).await;
+    until(client, "live status", live).await;
     server.stop().await.unwrap();
     // The agent said goodbye (1001); then each try fails, and the wait
     // doubles (the page keeps the statuses it showed: each lasts a second
     // or two, less than a look may take on a loaded machine).
     until(
-        &client,
+        client,
         "a longer wait after a failed try",
         "const log = window.__sondeStatus; \
          const bye = log.findIndex(s => s.startsWith('the agent is shutting down; reconnecting in 1 s')); \
@@ -825,7 +830,7 @@ async fn the_live_page_says_it_lost_the_agent_and_comes_back_in_chromium() {
     )
     .await;
     let again = Server::start_on(&addr, &[]).await;
-    until(&client, "live again", live).await;
+    until(client, "live again", live).await;
     let before = client
         .execute(
             "return Number(document.getElementById('updates').textContent);",
@@ -834,12 +839,12 @@ async fn the_live_page_says_it_lost_the_agent_and_comes_back_in_chromium() {
         .await
         .unwrap();
     until(
-        &client,
+        client,
         "updates after the reconnect",
         &format!("return Number(document.getElementById('updates').textContent) > {before};"),
     )
     .await;
-    no_page_errors(&client).await;
-    client.close().await.unwrap();
+    no_page_errors(client).await;
+    s.close().await;
     again.stop().await.unwrap();
 }
