@@ -32,7 +32,11 @@ const MARK_MS = 6000;
 const state = {
   sort: "cpu", desc: true, filter: "", tree: false, rows: [], count: 0, windowS: 300, updates: 0,
   prevNet: null, lastMetricsAt: 0, seen: null, firstSeen: new Map(), gone: new Map(), detail: null,
+  // Readings this host does not have (no PSI, no fans, no disks) or this
+  // agent does not serve: not asked for again while the page is open.
+  unneeded: new Set(),
 };
+window.__sondeUnneeded = state.unneeded;
 
 // ---- formatting ------------------------------------------------------------
 
@@ -305,6 +309,7 @@ function showGpus(gpus, t) {
 function showDiskIo(r) {
   const devices = r.devices || [];
   show("disk-io-section", devices.length > 0);
+  if (!devices.length) state.unneeded.add("disk_io");
   if (!devices.length || r.window_ms > FRESH_WINDOW_MS) return;
   const t = Date.now() / 1000, io = {}, busy = {};
   for (const d of devices) { io[d.name + " read"] = d.read_bytes_per_sec; io[d.name + " write"] = d.write_bytes_per_sec; busy[d.name] = d.busy_percent; }
@@ -315,12 +320,14 @@ function showPressure(p) {
   const values = {};
   for (const r of ["cpu", "memory", "io"]) if (p[r] && p[r].some) values[r] = p[r].some.avg10;
   show("pressure-section", Object.keys(values).length > 0);
+  if (!Object.keys(values).length) state.unneeded.add("pressure");
   if (Object.keys(values).length && C.pressure.series.push(Date.now() / 1000, values)) C.pressure.draw();
 }
 function showSensors(s) {
   const fans = {};
   for (const chip of s.chips || []) for (const f of chip.fans || []) if (f.value != null) fans[`${chip.name} ${f.label || f.sensor}`] = f.value;
   show("fans-section", Object.keys(fans).length > 0);
+  if (!Object.keys(fans).length) state.unneeded.add("sensors");
   if (Object.keys(fans).length && C.fans.series.push(Date.now() / 1000, fans)) C.fans.draw();
 }
 function showDisks(list) {
@@ -486,7 +493,7 @@ async function payload(data) {
 let ws = null, asked = [], timers = [], retries = 0;
 function ask(kind, text) {
   if (!ws || ws.readyState !== WebSocket.OPEN || document.hidden) return;
-  if (asked.some(a => a.kind === kind)) return;   // the last one is still coming
+  if (asked.some(a => a.kind === kind) || state.unneeded.has(kind)) return;   // the last one is still coming, or never will
   asked.push({ kind }); ws.send(text);
 }
 const SHOW = {
@@ -504,7 +511,10 @@ async function onMessage(ev) {
   const value = JSON.parse(new TextDecoder().decode(buf));
   // A reading this agent does not serve (an older one, or turned off): its
   // panel stays absent, the rest go on.
-  if (value.error && what.kind !== "detail") { if (what.kind === "metrics") status(value.error, true); return; }
+  if (value.error && what.kind !== "detail") {
+    if (what.kind === "metrics") status(value.error, true); else state.unneeded.add(what.kind);
+    return;
+  }
   SHOW[what.kind](value);
 }
 function poll() {

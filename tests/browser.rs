@@ -747,6 +747,31 @@ async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
         "return document.querySelectorAll('#procs tbody tr').length > 2;",
     )
     .await;
+    // A reading this host lacks is asked for once: this machine has no
+    // fans (a VM), so the page stops asking for sensors.
+    let fans = std::fs::read_dir("/sys/class/hwmon")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|chip| {
+            std::fs::read_dir(chip.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|f| {
+                    let name = f.file_name();
+                    let name = name.to_string_lossy();
+                    name.starts_with("fan") && name.ends_with("_input")
+                })
+        });
+    if !fans {
+        until(
+            client,
+            "sensors no longer asked for",
+            "return window.__sondeUnneeded.has('sensors') && document.getElementById('fans-section').hidden;",
+        )
+        .await;
+    }
     // `/` goes to the filter; typing filters.
     let me = std::process::id().to_string();
     let body = client.find(Locator::Css("body")).await.unwrap();
