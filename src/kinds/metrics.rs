@@ -419,7 +419,6 @@ fn gpu_labels(g: &gpu::Gpu) -> [(&'static str, String); 3] {
 }
 
 fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
-    let labels = gpu_labels;
     family(
         enc,
         GPU_SUSPENDED,
@@ -427,7 +426,7 @@ fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
         MetricType::Gauge,
         gpus.iter().map(|g| {
             (
-                labels(g),
+                gpu_labels(g),
                 f64::from(u8::from(g.state == GpuState::Suspended)),
             )
         }),
@@ -456,7 +455,7 @@ fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
             help,
             MetricType::Gauge,
             gpus.iter()
-                .filter_map(|g| read(&g.reading).map(|v| (labels(g), v))),
+                .filter_map(|g| read(&g.reading).map(|v| (gpu_labels(g), v))),
         )?;
     }
     gpu_process_series(enc, gpus)

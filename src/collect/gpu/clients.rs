@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::types::GpuProcess;
+use crate::collect::processes::list_pids;
+use crate::collect::read_trimmed;
 
 /// One DRM client, as its fdinfo describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,13 +159,9 @@ impl DrmClients {
 /// ascending. A process that exits or whose descriptors are not ours to
 /// read has none.
 pub fn walk(proc_root: &Path) -> Vec<Descriptor> {
-    let Ok(entries) = std::fs::read_dir(proc_root) else {
+    let Ok(mut pids) = list_pids(proc_root) else {
         return Vec::new();
     };
-    let mut pids: Vec<u32> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
     pids.sort_unstable();
     let mut found = Vec::new();
     for pid in pids {
@@ -219,8 +217,7 @@ pub fn gather(proc_root: &Path, descriptors: &[Descriptor]) -> BTreeMap<String, 
 
 /// A process's `comm`, when it is still there.
 pub fn process_name(proc_root: &Path, pid: u32) -> Option<String> {
-    let comm = std::fs::read_to_string(proc_root.join(pid.to_string()).join("comm")).ok()?;
-    Some(comm.trim_end_matches('\n').to_owned()).filter(|c| !c.is_empty())
+    read_trimmed(&proc_root.join(pid.to_string()).join("comm")).filter(|c| !c.is_empty())
 }
 
 #[cfg(test)]
