@@ -188,6 +188,17 @@ async fn compression_follows_accept_encoding() {
     }
     let plain = get(server.addr, "/api/processes", &[]).await;
     assert_eq!(plain.header("content-encoding"), None);
+    // The live page too, whole, with its policy, in every encoding.
+    let page = get(server.addr, "/", &[]).await;
+    assert_eq!(page.header("content-encoding"), None);
+    for encoding in ["gzip", "br", "zstd"] {
+        let got = get(server.addr, "/", &[("Accept-Encoding", encoding)]).await;
+        assert_eq!(got.header("content-encoding"), Some(encoding));
+        assert_eq!(got.body, page.body, "{encoding} decodes to the page");
+        assert!(got.body.len() > 40_000 && got.header("content-security-policy").is_some());
+    }
+    let refused = get(server.addr, "/", &[("Accept-Encoding", "gzip;q=0")]).await;
+    assert_eq!(refused.header("content-encoding"), None, "q=0 refuses");
 }
 
 #[tokio::test]

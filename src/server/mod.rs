@@ -33,7 +33,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 /// a socket.
 ///
 /// `/ws` (the WebSocket), `/healthz`, `/api/*` (JSON, each kind's routes
-/// from the table of kinds) and `/metrics` (Prometheus). The HTTP surfaces
+/// from the table of kinds), `/metrics` (Prometheus) and `/` (the live
+/// page). The HTTP surfaces
 /// are compressed by `Accept-Encoding` (gzip, br, zstd) and, with
 /// `--cors-origin`, readable from those origins.
 pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
@@ -43,6 +44,7 @@ pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
         .iter()
         .fold(Router::new(), |router, kind| (kind.routes)(router))
         .route("/metrics", get(prometheus::handler))
+        .route("/", get(page::handler))
         .layer(tower_http::compression::CompressionLayer::new());
     let origins: Vec<axum::http::HeaderValue> = state
         .config
@@ -64,7 +66,6 @@ pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
         );
     }
     Router::new()
-        .route("/", get(page::handler))
         .route("/ws", get(ws::handler))
         .route("/healthz", get(healthz))
         .merge(http)

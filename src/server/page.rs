@@ -3,9 +3,9 @@
 //! with every script inline, so it works offline and over wss with nothing
 //! fetched from elsewhere. It carries no data (it reads `/ws` with the token
 //! from its own address), but with a token set it is not served without
-//! one either: only `/healthz` is open.
+//! one either: only `/healthz` is open. It is compressed as the other HTTP
+//! surfaces are, by the router's compression layer.
 
-use std::io::Write as _;
 use std::sync::LazyLock;
 
 use axum::http::{HeaderMap, header};
@@ -28,8 +28,6 @@ const UPLOT_SCRIPT: &str = include_str!("../../assets/vendor/uplot/uPlot.iife.mi
 struct Page {
     /// The document.
     html: String,
-    /// The same, gzip'd once (browsers all accept it).
-    gzip: Vec<u8>,
     /// The CSP `script-src` sources: each inline script's SHA-256.
     script_sources: String,
 }
@@ -37,15 +35,8 @@ struct Page {
 static PAGE: LazyLock<Page> = LazyLock::new(|| {
     let scripts = [UPLOT_SCRIPT, SCRIPT];
     let html = compose(INDEX, &[UPLOT_STYLE, STYLE], &scripts);
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    // Writing to a Vec cannot fail.
-    let gzip = gz
-        .write_all(html.as_bytes())
-        .and_then(|()| gz.finish())
-        .unwrap_or_default();
     Page {
         html,
-        gzip,
         script_sources: scripts.map(script_hash).join(" "),
     }
 });
@@ -74,19 +65,6 @@ pub fn script_hash(script: &str) -> String {
     )
 }
 
-/// Whether the client takes gzip (`Accept-Encoding`, without `;q=0`).
-fn takes_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            parts.next() == Some("gzip") && parts.all(|p| p.replace(' ', "") != "q=0")
-        })
-}
-
 /// `GET /`: the live page, with a policy that lets it run only its own
 /// scripts, talk only to this agent (HTTP and ws/wss on the host it was
 /// reached as), never be framed, and never send its address (which may
@@ -102,17 +80,12 @@ pub async fn handler(_auth: auth::Authorized, headers: HeaderMap) -> Response {
                 .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
     let sockets = host.map_or(String::new(), |h| format!(" ws://{h} wss://{h}"));
-    let page = &*PAGE;
+    let page: &'static Page = &PAGE;
     let policy = format!(
         "default-src 'none'; script-src {}; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'{sockets}; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         page.script_sources
     );
-    let gzip = takes_gzip(&headers) && !page.gzip.is_empty();
-    let mut response = if gzip {
-        page.gzip.clone().into_response()
-    } else {
-        page.html.as_str().into_response()
-    };
+    let mut response = page.html.as_str().into_response();
     let out = response.headers_mut();
     for (name, value) in [
         (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
@@ -120,17 +93,10 @@ pub async fn handler(_auth: auth::Authorized, headers: HeaderMap) -> Response {
         (header::CONTENT_SECURITY_POLICY, policy),
         (header::REFERRER_POLICY, "no-referrer".to_owned()),
         (header::X_FRAME_OPTIONS, "DENY".to_owned()),
-        (header::VARY, "accept-encoding".to_owned()),
     ] {
         if let Ok(value) = header::HeaderValue::from_str(&value) {
             out.insert(name, value);
         }
-    }
-    if gzip {
-        out.insert(
-            header::CONTENT_ENCODING,
-            header::HeaderValue::from_static("gzip"),
-        );
     }
     response
 }
@@ -157,22 +123,5 @@ mod tests {
             !UPLOT_SCRIPT.contains("</script") && !SCRIPT.contains("</script"),
             "a script that closes its own element would end early"
         );
-    }
-
-    #[test]
-    fn gzip_unless_refused() {
-        let with = |v: &str| {
-            let mut h = HeaderMap::new();
-            h.insert(
-                header::ACCEPT_ENCODING,
-                header::HeaderValue::from_str(v).unwrap(),
-            );
-            takes_gzip(&h)
-        };
-        assert!(with("gzip, deflate, br, zstd"));
-        assert!(with("br;q=1.0, gzip;q=0.8"));
-        assert!(!with("gzip;q=0"));
-        assert!(!with("br"));
-        assert!(!takes_gzip(&HeaderMap::new()));
     }
 }
