@@ -212,18 +212,7 @@ async fn every_dashboard_panel_has_data_from_a_real_prometheus() {
         );
     };
     let prom = prometheus.addr;
-    let t0 = Instant::now();
-    while common::prom::value(prom, "count_over_time(up{job=\"sonde\"}[1m])")
-        .await
-        .unwrap_or(0.0)
-        < 4.0
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60) && prometheus.running(),
-            "no scrapes"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    prometheus.scraped("sonde", 4.0).await;
     let dashboard: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(kit("../grafana/sonde-dashboard.json")).unwrap(),
     )
