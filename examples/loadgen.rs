@@ -372,6 +372,10 @@ fn server_command(args: &Args) -> anyhow::Result<Command> {
         .ok_or_else(|| anyhow::anyhow!("empty --server"))?;
     let mut command = Command::new(program);
     command.args(parts);
+    // Every simulated client comes from this one loopback address: lift
+    // sonde's per-address share so the load is what it says (other servers
+    // ignore the variable; --server-env may still set it).
+    command.env("SONDE_MAX_CONNECTIONS_PER_ADDRESS", "65536");
     Ok(command)
 }
 

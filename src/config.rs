@@ -392,6 +392,13 @@ pub struct Limits {
     #[arg(long, env = "SONDE_MAX_CONNECTIONS", default_value_t = 256, value_parser = parse_max_connections, help_heading = "Limits")]
     pub max_connections: usize,
 
+    /// TCP connections one client address may hold at once (an IPv6
+    /// client's whole /64 counts as one address); of them a quarter may
+    /// still be sending their first request's headers. One more is closed at accept, so one
+    /// address cannot take the slots every other client needs.
+    #[arg(long, env = "SONDE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 32, value_parser = parse_max_connections, help_heading = "Limits")]
+    pub max_connections_per_address: usize,
+
     /// A WebSocket client that sends nothing this long, ms, is pinged; one
     /// that then stays silent as long again (no pong) is disconnected.
     #[arg(long, env = "SONDE_IDLE_TIMEOUT_MS", default_value_t = 300_000, value_parser = parse_timeout, help_heading = "Limits")]

@@ -135,7 +135,7 @@ async fn a_foreign_origin_reads_nothing_with_or_without_a_token() {
 }
 
 #[tokio::test]
-async fn a_rebound_host_name_reads_nothing_but_a_dns_alias_without_a_browser_does() {
+async fn a_rebound_host_name_reads_nothing_and_a_dns_alias_needs_a_token_or_an_allowed_name() {
     for args in [&[][..], &["--token", "rebind-test-token"][..]] {
         let server = Server::start(args).await;
         let token = if args.is_empty() {
@@ -163,12 +163,16 @@ async fn a_rebound_host_name_reads_nothing_but_a_dns_alias_without_a_browser_doe
             assert_eq!(status, 421, "{path}: {body}");
             assert!(body.contains("--allowed-host"), "{body}");
         }
-        // A script or Prometheus reaching the agent by an alias: served.
+        // A script or Prometheus reaching the agent by an alias: served
+        // where a token protects it (a rebound page cannot present it);
+        // without one, only under the names the agent knows, since a page
+        // can pass for a script (Firefox lets it set User-Agent).
+        let want = if args.is_empty() { 421 } else { 200 };
         let alias = format!("sonde-alias.internal:{}", server.addr.port());
         for agent in ["curl/8.5.0", "Prometheus/2.53.0", "python-requests/2.31"] {
             let headers = [("Host", alias.as_str()), ("User-Agent", agent)];
             let (status, body) = get(&server, &format!("/api/host{token}"), &headers).await;
-            assert_eq!(status, 200, "{agent}: {body}");
+            assert_eq!(status, want, "{agent}: {body}");
         }
         let (status, _) = get(
             &server,
@@ -176,19 +180,56 @@ async fn a_rebound_host_name_reads_nothing_but_a_dns_alias_without_a_browser_doe
             &[&[("Host", alias.as_str())][..], &UPGRADE].concat(),
         )
         .await;
-        assert_eq!(status, 101);
+        assert_eq!(status, if args.is_empty() { 421 } else { 101 });
+        // The names it knows are served to anyone; /healthz under any name.
+        let hostname = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        for host in [
+            server.addr.to_string(),
+            format!("localhost:{}", server.addr.port()),
+            format!("{hostname}:{}", server.addr.port()),
+        ] {
+            let (status, body) = get(
+                &server,
+                &format!("/api/host{token}"),
+                &[("Host", &host), ("User-Agent", "curl/8.5.0")],
+            )
+            .await;
+            assert_eq!(status, 200, "{host}: {body}");
+        }
+        let (status, _) = get(&server, "/healthz", &[("Host", &alias)]).await;
+        assert_eq!(status, 200);
         server.stop().await.unwrap();
     }
-    // A name the operator allows is served to browsers too.
+    // A name the operator allows is served to browsers and scripts.
     let server = Server::start(&["--allowed-host", "dash.example"]).await;
     let host = format!("dash.example:{}", server.addr.port());
-    let (status, _) = get(
-        &server,
-        "/api/host",
-        &[("Host", &host), ("Sec-Fetch-Mode", "cors")],
-    )
-    .await;
-    assert_eq!(status, 200);
+    for headers in [
+        &[("Host", host.as_str()), ("Sec-Fetch-Mode", "cors")][..],
+        &[("Host", host.as_str()), ("User-Agent", "Prometheus/2.53.0")][..],
+    ] {
+        let (status, _) = get(&server, "/api/host", headers).await;
+        assert_eq!(status, 200);
+    }
+    server.stop().await.unwrap();
+}
+
+/// Firefox lets a page's `fetch` set `User-Agent`, and over plain HTTP a
+/// same-origin GET carries neither `Origin` nor `Sec-Fetch-*`: a rebound
+/// page passed for a script and read a token-less agent's processes with
+/// their command lines (the real Firefox test is in `rebinding.rs`).
+#[tokio::test]
+async fn regression_a_rebound_fetch_with_a_forged_user_agent_read_a_token_less_agent() {
+    let server = Server::start(&[]).await;
+    let evil = format!("evil.example:{}", server.addr.port());
+    for path in ["/api/processes", "/api/processes/1", "/metrics", "/"] {
+        let headers = [("Host", evil.as_str()), ("User-Agent", "curl/8.5.0")];
+        let (status, body) = get(&server, path, &headers).await;
+        assert_eq!(status, 421, "{path}: {body}");
+        assert!(!body.contains("\"pid\""), "{body}");
+    }
     server.stop().await.unwrap();
 }
 
@@ -272,6 +313,91 @@ async fn a_burst_of_wrong_tokens_is_slowed_and_a_good_client_elsewhere_is_not() 
     );
     assert!(
         metrics.contains("sonde_requests_refused_total{reason=\"throttled\"} 3"),
+        "{metrics}"
+    );
+    server.stop().await.unwrap();
+}
+
+/// Ten `<img src=http://AGENT/api/metrics>` on any page the operator
+/// visited counted as failed tokens, and the operator's own right token
+/// then got 429 for a minute, renewable every minute; `/healthz` answered
+/// 429 too. Now a missing token does not count, another site's request is
+/// refused before its token is looked at, a wrong token whose `Referer` is
+/// another site's page does not count, and `/healthz` is never throttled.
+#[tokio::test]
+async fn regression_any_web_page_could_lock_the_operator_out() {
+    let server = Server::start(&["--token", "lockout-test-token"]).await;
+    let host = server.addr.to_string();
+    let chromium = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+    let from = "127.0.0.5";
+    for _ in 0..12 {
+        // An <img> to the agent by its address over plain HTTP: no token.
+        let img = [
+            ("Host", host.as_str()),
+            ("User-Agent", chromium),
+            ("Accept", "image/avif,image/webp,*/*"),
+        ];
+        let (status, _) = get_from(from, server.addr, "/api/metrics", &img).await;
+        assert_eq!(status, 401);
+        // One the browser marks as another site's, with a made-up token.
+        let marked = [
+            ("Host", host.as_str()),
+            ("User-Agent", chromium),
+            ("Sec-Fetch-Site", "cross-site"),
+            ("Sec-Fetch-Mode", "no-cors"),
+            ("Sec-Fetch-Dest", "image"),
+        ];
+        let (status, body) = get_from(from, server.addr, "/api/metrics?token=x", &marked).await;
+        assert_eq!(status, 403, "{body}");
+        assert!(body.contains("cross-site"), "{body}");
+        // One whose Referer is another site's page, with a made-up token.
+        let referred = [
+            ("Host", host.as_str()),
+            ("User-Agent", chromium),
+            ("Referer", "http://evil.example/"),
+        ];
+        let (status, _) = get_from(from, server.addr, "/api/metrics?token=x", &referred).await;
+        assert_eq!(status, 401);
+    }
+    let (status, _) = get_from(
+        from,
+        server.addr,
+        "/api/host?token=lockout-test-token",
+        &[("Host", &host)],
+    )
+    .await;
+    assert_eq!(status, 200, "the operator's right token is served");
+    // A real guesser from the same address is still throttled, and its
+    // /healthz still answers.
+    for _ in 0..10 {
+        let (status, _) = get_from(
+            from,
+            server.addr,
+            "/api/host?token=guess",
+            &[("Host", &host)],
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let (status, _) = get_from(
+        from,
+        server.addr,
+        "/api/host?token=guess",
+        &[("Host", &host)],
+    )
+    .await;
+    assert_eq!(status, 429);
+    let (status, body) = get_from(from, server.addr, "/healthz", &[("Host", &host)]).await;
+    assert_eq!(status, 200, "/healthz is never throttled: {body}");
+    let (_, metrics) = get_from(
+        "127.0.0.6",
+        server.addr,
+        "/metrics?token=lockout-test-token",
+        &[("Host", &host)],
+    )
+    .await;
+    assert!(
+        metrics.contains("sonde_requests_refused_total{reason=\"cross_site\"} 12"),
         "{metrics}"
     );
     server.stop().await.unwrap();

@@ -41,7 +41,11 @@ async fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
 
 /// A WebSocket handshake by hand, for frames a client library will not send.
 async fn raw_upgrade(server: &Server) -> TcpStream {
-    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    raw_upgrade_on(TcpStream::connect(server.addr).await.unwrap()).await
+}
+
+/// The same handshake on a connected socket.
+async fn raw_upgrade_on(mut s: TcpStream) -> TcpStream {
     s.write_all(
         b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
           Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
@@ -209,10 +213,87 @@ async fn slow_headers_are_cut_off() {
     );
 }
 
+/// Slow headers on every slot from one address, reconnecting whenever one
+/// is dropped, left `/healthz` answering 1 probe in 60: the header timeout
+/// only made the attacker reconnect. One address now holds its share of
+/// the slots (and fewer still sending headers), and everyone else is served.
+#[tokio::test]
+async fn regression_one_address_could_take_every_connection_slot() {
+    let server = Server::start(&["--max-connections", "8", "--header-timeout-ms", "500"]).await;
+    let addr = server.addr;
+    let attack = tokio::spawn(async move {
+        let mut held: Vec<TcpStream> = Vec::new();
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(4) {
+            // Top up to 200 slow connections from 127.0.0.2, dropping
+            // those the server closed.
+            let mut open = Vec::new();
+            for mut s in held.drain(..) {
+                let mut byte = [0u8; 1];
+                match tokio::time::timeout(Duration::from_millis(1), s.read(&mut byte)).await {
+                    Ok(Ok(0) | Err(_)) => {}
+                    _ => open.push(s),
+                }
+            }
+            held = open;
+            while held.len() < 200 {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+                let Ok(mut s) = socket.connect(addr).await else {
+                    break;
+                };
+                let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await;
+                held.push(s);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut served = 0;
+    for _ in 0..60 {
+        let probe = tokio::time::timeout(
+            Duration::from_secs(2),
+            common::http_get(addr, "/healthz", &[]),
+        )
+        .await;
+        if matches!(probe, Ok((200, _))) {
+            served += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+    attack.await.unwrap();
+    assert_eq!(served, 60, "loopback probes served under the attack");
+    let refused = server
+        .admission
+        .refused(sonde::server::listener::Refusal::AddressLimit);
+    assert!(
+        refused > 0,
+        "the attacker's connections over its share are refused and counted"
+    );
+    let (open, pending) = server
+        .admission
+        .per_address
+        .held("127.0.0.2".parse().unwrap());
+    assert!(
+        open <= 32 && pending <= 32 / sonde::server::listener::PENDING_SHARE,
+        "{open} {pending}"
+    );
+}
+
 #[tokio::test]
 async fn thousands_of_half_open_connections_stay_within_the_cap_and_then_go() {
     sonde::raise_fd_limit();
-    let server = Server::start(&["--max-connections", "4", "--header-timeout-ms", "500"]).await;
+    // All from one address: its share is lifted so that the global cap is
+    // what holds them (the per-address share has its own test).
+    let server = Server::start(&[
+        "--max-connections",
+        "4",
+        "--header-timeout-ms",
+        "500",
+        "--max-connections-per-address",
+        "65536",
+    ])
+    .await;
     let cap = server.admission.fd_budget.connections;
     assert_eq!(cap, 4 + sonde::budget::HTTP_HEADROOM);
     // Two descriptors per connection in this process (client and server
@@ -259,6 +340,66 @@ async fn a_ping_flood_is_answered_without_growing_and_requests_still_work() {
     }
     ws.flush().await.unwrap();
     assert!(json(&ask(&mut ws, "get_metrics").await)["cpu_total"].is_number());
+}
+
+/// A process's resident memory, from `/proc/PID/status`.
+fn rss_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// A client that sent 125-byte pings as fast as it could and never read
+/// took the agent from 7.5 MB to 650 MB of RSS in 2.5 s: every pong was
+/// queued in the WebSocket layer's write buffer. The agent (its own
+/// process, so its RSS is its own) now sends each pong before reading on:
+/// the flood is held back by TCP, memory stays flat, and the client is
+/// dropped once a pong is not taken within the send timeout.
+#[tokio::test]
+async fn regression_a_ping_flood_from_a_client_that_never_reads_grew_memory_without_bound() {
+    let (server, port) = common::listening(&["--send-timeout-ms", "2000"]);
+    let pid = server.0.id();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let s = raw_upgrade_on(socket.connect(addr).await.unwrap()).await;
+    let (_read_half_never_read, mut write) = s.into_split();
+    let before = rss_bytes(pid);
+    let ping = client_frame(9, &[b'p'; 125]);
+    let burst: Vec<u8> = ping
+        .iter()
+        .copied()
+        .cycle()
+        .take(ping.len() * 512)
+        .collect();
+    let t0 = Instant::now();
+    let (mut peak, mut sent, mut closed) = (before, 0usize, false);
+    while t0.elapsed() < Duration::from_secs(8) {
+        match tokio::time::timeout(Duration::from_millis(100), write.write_all(&burst)).await {
+            Ok(Ok(())) => sent += 512,
+            Ok(Err(_)) => closed = true,
+            Err(_) => {}
+        }
+        peak = peak.max(rss_bytes(pid));
+        if closed {
+            break;
+        }
+    }
+    assert!(sent > 10_000, "the flood went out: {sent} pings");
+    let grown = peak.saturating_sub(before);
+    assert!(
+        grown < 16 << 20,
+        "RSS grew by {} MiB under the flood ({} MiB before, {sent} pings)",
+        grown >> 20,
+        before >> 20
+    );
+    // The agent answers others all along.
+    let (status, _) = common::http_get(addr, "/healthz", &[]).await;
+    assert_eq!(status, 200);
+    assert!(closed, "the client that never read was dropped");
 }
 
 #[tokio::test]

@@ -230,3 +230,114 @@ async fn a_malformed_textfile_is_reported_and_the_rest_is_served() {
     let (_, text) = scrape(server.addr, "/metrics").await;
     assert!(text.contains("node_textfile_scrape_error 0"), "{text}");
 }
+
+/// A scrape of `server` that must answer within 10 s.
+async fn scrape_within(server: &Server, path: &str) -> (u16, String) {
+    tokio::time::timeout(Duration::from_secs(10), scrape(server.addr, path))
+        .await
+        .unwrap_or_else(|_| panic!("{path} answered within 10 s"))
+}
+
+/// A FIFO named `*.prom` made `/metrics` wait forever (each retried scrape
+/// left a thread stuck in `open(2)`), and after some 500 of them the other
+/// surfaces hung too. Only regular files are opened now, non-blocking.
+#[tokio::test]
+async fn regression_a_fifo_named_prom_hung_every_scrape() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.prom"), "backup_ok 1\n").unwrap();
+    let fifo = dir.path().join("pipe.prom");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let server = Server::start(&[
+        "--textfile-dir",
+        dir.path().to_str().unwrap(),
+        "--metrics-ttl-ms",
+        "0",
+    ])
+    .await;
+    for _ in 0..3 {
+        let (status, text) = scrape_within(&server, "/metrics").await;
+        assert_eq!(status, 200);
+        assert!(text.contains("\nbackup_ok 1\n"), "{text}");
+        assert!(text.contains("node_textfile_scrape_error 1"), "{text}");
+        let (status, _) = scrape_within(&server, "/api/metrics").await;
+        assert_eq!(status, 200);
+    }
+}
+
+/// A file named `x\ninjected 1337\n# .prom` was written raw into the
+/// default HELP text, and a real Prometheus ingested `injected 1337`; a
+/// name holding a newline can no longer break a line of the exposition.
+#[tokio::test]
+async fn regression_a_file_name_with_a_newline_injected_a_series() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("x\ninjected 1337\n# .prom"),
+        "from_odd_name 1\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("broken\n.prom"), "from_broken_name 2\n").unwrap();
+    let server = Server::start(&["--textfile-dir", dir.path().to_str().unwrap()]).await;
+    let (_, text) = scrape_within(&server, "/metrics").await;
+    assert!(
+        text.contains("\nfrom_odd_name 1\n") && text.contains("\nfrom_broken_name 2\n"),
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(
+            !line.starts_with("injected") && !line.starts_with(".prom"),
+            "a line was injected: {line:?}"
+        );
+    }
+    assert!(
+        text.contains("x\\ninjected 1337\\n# .prom"),
+        "the name escaped: {text}"
+    );
+    assert!(!common::prom::parse(&text).series.contains_key("injected"));
+}
+
+/// A `.prom` redefining a family sonde serves was served twice (a second
+/// HELP line), and an invalid escape in HELP was served as is; both are
+/// dropped as node_exporter drops them.
+#[tokio::test]
+async fn regression_a_textfile_redefining_a_served_family_was_served_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("clash.prom"),
+        "# HELP node_load1 fake\nnode_load1 99\nsonde_websocket_sessions 42\nnode_textfile_scrape_error 0\nmine 7\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("escape.prom"),
+        "# HELP bad_help a \\q escape\nbad_help 1\n",
+    )
+    .unwrap();
+    let server = Server::start(&["--textfile-dir", dir.path().to_str().unwrap()]).await;
+    let (_, text) = scrape_within(&server, "/metrics").await;
+    for family in [
+        "node_load1",
+        "sonde_websocket_sessions",
+        "node_textfile_scrape_error",
+    ] {
+        assert_eq!(
+            text.matches(&format!("# HELP {family} ")).count(),
+            1,
+            "{family}: {text}"
+        );
+    }
+    assert!(
+        !text.contains("node_load1 99") && !text.contains("sonde_websocket_sessions 42"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nmine 7\n"),
+        "the rest of the file is served: {text}"
+    );
+    assert!(!text.contains("bad_help"), "{text}");
+    assert!(text.contains("node_textfile_scrape_error 1"), "{text}");
+}

@@ -39,7 +39,9 @@ pub enum Read {
     /// does not exist on this host (a module not loaded, a kernel without
     /// it): node_exporter's "no data", not an error.
     Files(FilesFn),
-    /// Writes its series from a kind's sample.
+    /// Writes its series from a kind's sample (or, for `textfile`, reads
+    /// on a thread of its own under a deadline, so that a directory the
+    /// operator fills cannot hold up the other collectors).
     Sample(SampleFn),
 }
 

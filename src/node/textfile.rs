@@ -1,110 +1,247 @@
 //! `textfile`: series from the `*.prom` files of `--textfile-dir`, with
 //! node_exporter's semantics: a file that does not parse (or carries
-//! timestamps) is left out whole, logged, and turns
-//! `node_textfile_scrape_error` to 1; the others and the rest of the scrape
-//! are served; `node_textfile_mtime_seconds` says when each good file was
-//! written. A family found in several files is written once.
+//! timestamps, or a HELP text with an escape other than `\\` and `\n`) is
+//! left out whole, logged, and turns `node_textfile_scrape_error` to 1; the
+//! others and the rest of the scrape are served;
+//! `node_textfile_mtime_seconds` says when each good file was written. A
+//! family found in several files is written once; a family sonde serves
+//! itself is dropped from the files, logged ([`without_served`]).
+//!
+//! The directory is the operator's, and whatever lands in it must not take
+//! a surface down:
+//! - only regular files are read: each is opened non-blocking and checked
+//!   before a byte is read, so a FIFO, socket or device named `*.prom`
+//!   is an error, never a read that blocks;
+//! - the reading runs on its own blocking thread under [`READ_DEADLINE`]:
+//!   files not read by then are left out (an error), and the scrape goes
+//!   on without waiting; at most one reading of a directory is in flight,
+//!   so a stuck filesystem holds one thread, not one per scrape;
+//! - series are checked for duplicates in a set (linear in series);
+//! - logs name the file and the line number, never the line: a symlink to
+//!   a secret puts no secret in the journal;
+//! - after a large directory is read, the allocator gives the memory back.
 //!
 //! The parser is a small validating one written here: the crates that
 //! read the text format are either unmaintained or parse into a model that
 //! would have to be written back out, and all this needs is to check each
 //! line and group the lines by family.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
-use std::path::Path;
-use std::time::UNIX_EPOCH;
+use std::io::Read as _;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read, Scrape};
 use crate::collect::CollectError;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "textfile",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
+
+/// How long one reading of the directory may take: files not read by then
+/// are left out, and the scrape is answered without them.
+pub const READ_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Files read in all above which the allocator is asked to give memory
+/// back once they are gone.
+const TRIM_ABOVE_BYTES: usize = 1 << 20;
+
+/// The families this collector writes itself, which no file may define.
+const OWN_FAMILIES: [&str; 2] = ["node_textfile_mtime_seconds", "node_textfile_scrape_error"];
+
+/// The directories being read now.
+static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// One family read from the files.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct TextFamily {
-    /// `# HELP` text, if a file gave one.
+    /// `# HELP` text as the file escapes it, if a file gave one.
     pub help: Option<String>,
     /// `# TYPE`, `untyped` if none.
     pub kind: Option<String>,
     /// Sample lines, as (series key, the line).
     pub samples: Vec<(String, String)>,
+    /// The series keys, for the duplicate check.
+    keys: HashSet<String>,
     /// The files it came from.
     pub files: Vec<String>,
 }
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
+/// What one reading of the directory found.
+#[derive(Debug, Default)]
+struct Reading {
+    merged: BTreeMap<String, TextFamily>,
+    mtimes: Vec<(String, f64)>,
+    errored: bool,
+}
+
+/// A directory's reading in flight; it ends when this is dropped.
+struct InFlight(PathBuf);
+
+impl InFlight {
+    fn start(dir: &Path) -> Option<InFlight> {
+        let mut dirs = crate::collect::lock(&IN_FLIGHT);
+        if dirs.iter().any(|d| d == dir) {
+            return None;
+        }
+        dirs.push(dir.to_path_buf());
+        Some(InFlight(dir.to_path_buf()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        crate::collect::lock(&IN_FLIGHT).retain(|d| *d != self.0);
+    }
+}
+
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
     // Off unless a directory is given; node_exporter still serves the
     // error gauge then, so does this.
-    let mut errored = false;
-    let mut merged: BTreeMap<String, TextFamily> = BTreeMap::new();
-    let mut mtimes: Vec<(String, f64)> = Vec::new();
-    if let Some(dir) = &src.options.textfile_dir {
-        match std::fs::read_dir(dir) {
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "textfile directory cannot be read");
-                errored = true;
-            }
-            Ok(entries) => {
-                let mut paths: Vec<_> = entries
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "prom"))
-                    .collect();
-                paths.sort();
-                for path in paths {
-                    match read_file(&path) {
-                        Ok((families, mtime)) => {
-                            let name = path.display().to_string();
-                            if !merge(&mut merged, families, &name) {
-                                errored = true;
-                            }
-                            mtimes.push((name, mtime));
-                        }
-                        Err(e) => {
-                            tracing::warn!(file = %path.display(), error = %e, "textfile left out");
-                            errored = true;
-                        }
-                    }
-                }
+    let Some(dir) = scrape.state.config.exporter.textfile_dir.clone() else {
+        return Ok(Some(families(Reading::default())));
+    };
+    let Some(in_flight) = InFlight::start(&dir) else {
+        tracing::warn!(dir = %dir.display(), "textfile directory: the previous reading has not finished; left out of this scrape");
+        return Ok(Some(families(Reading {
+            errored: true,
+            ..Reading::default()
+        })));
+    };
+    let reading = tokio::task::spawn_blocking(move || {
+        let reading = read_dir(&dir);
+        drop(in_flight);
+        reading
+    });
+    let reading = match tokio::time::timeout(READ_DEADLINE + Duration::from_secs(1), reading).await
+    {
+        Ok(Ok(reading)) => reading,
+        Ok(Err(e)) => return Err(CollectError::Aborted(e.to_string())),
+        Err(_) => {
+            tracing::warn!(
+                "textfile directory: a file is still being read after {} s; left out of this scrape",
+                READ_DEADLINE.as_secs()
+            );
+            Reading {
+                errored: true,
+                ..Reading::default()
             }
         }
-    }
+    };
+    Ok(Some(families(reading)))
+}
+
+/// The collector's families for `reading`.
+fn families(reading: Reading) -> Families {
     let mut f = Families::default();
-    let m = f.gauge_family("node_textfile_mtime_seconds", "Unixtime mtime of textfiles successfully read.");
-    for (file, mtime) in &mtimes {
+    let m = f.gauge_family(
+        OWN_FAMILIES[0],
+        "Unixtime mtime of textfiles successfully read.",
+    );
+    for (file, mtime) in &reading.mtimes {
         m.push([("file", file.as_str())], *mtime);
     }
     f.gauge(
-        "node_textfile_scrape_error",
+        OWN_FAMILIES[1],
         "1 if there was an error opening or reading a file, 0 otherwise",
-        if errored { 1.0 } else { 0.0 },
+        if reading.errored { 1.0 } else { 0.0 },
     );
-    f.append_text(write(&merged));
-    Ok(Some(f))
+    f.append_text(write(&reading.merged));
+    f
 }
 
-/// Reads and checks one file: its families and its mtime.
-fn read_file(path: &Path) -> Result<(BTreeMap<String, TextFamily>, f64), String> {
-    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+/// Reads the directory's `*.prom` files in name order until the deadline.
+fn read_dir(dir: &Path) -> Reading {
+    let started = Instant::now();
+    let mut reading = Reading::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "textfile directory cannot be read");
+            reading.errored = true;
+            return reading;
+        }
+    };
+    let mut paths: Vec<_> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "prom"))
+        .collect();
+    paths.sort();
+    let mut bytes = 0usize;
+    for (i, path) in paths.iter().enumerate() {
+        if started.elapsed() > READ_DEADLINE {
+            tracing::warn!(dir = %dir.display(), left_out = paths.len() - i, "textfile directory: reading took over {} s; the remaining files are left out", READ_DEADLINE.as_secs());
+            reading.errored = true;
+            break;
+        }
+        match read_file(path) {
+            Ok((families, mtime, size)) => {
+                bytes = bytes.saturating_add(size);
+                let name = path.display().to_string();
+                if !merge(&mut reading.merged, families, &name) {
+                    reading.errored = true;
+                }
+                reading.mtimes.push((name, mtime));
+            }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "textfile left out");
+                reading.errored = true;
+            }
+        }
+    }
+    if bytes > TRIM_ABOVE_BYTES {
+        crate::give_memory_back();
+    }
+    reading
+}
+
+/// Reads and checks one regular file: its families, its mtime and its size.
+/// Opened non-blocking and checked before it is read: a FIFO (which would
+/// block in `open` until a writer came), a socket or a device is refused.
+fn read_file(path: &Path) -> Result<(BTreeMap<String, TextFamily>, f64, usize), String> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.file_type().is_file() {
+        return Err("not a regular file (a FIFO, socket or device is never read)".to_owned());
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(|e| e.to_string())?;
     let families = parse(&text)?;
-    let mtime = std::fs::metadata(path)
-        .and_then(|m| m.modified())
+    let mtime = meta
+        .modified()
         .map_err(|e| e.to_string())?
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs() as f64);
-    Ok((families, mtime))
+    Ok((families, mtime, text.len()))
 }
 
 /// Adds one file's families; false when a series was already there (it is
-/// left out) or help texts disagree.
-fn merge(into: &mut BTreeMap<String, TextFamily>, from: BTreeMap<String, TextFamily>, file: &str) -> bool {
+/// left out), help texts disagree, or the file defines one of this
+/// collector's own families (left out).
+fn merge(
+    into: &mut BTreeMap<String, TextFamily>,
+    from: BTreeMap<String, TextFamily>,
+    file: &str,
+) -> bool {
     let mut clean = true;
     for (name, fam) in from {
+        if OWN_FAMILIES.contains(&name.as_str()) {
+            tracing::warn!(metric = %name, file, "a textfile defines one of the collector's own families; left out");
+            clean = false;
+            continue;
+        }
         let entry = into.entry(name.clone()).or_default();
         match (&entry.help, &fam.help) {
             (Some(a), Some(b)) if a != b => {
@@ -117,17 +254,28 @@ fn merge(into: &mut BTreeMap<String, TextFamily>, from: BTreeMap<String, TextFam
         if entry.kind.is_none() {
             entry.kind = fam.kind;
         }
+        let mut duplicates = 0usize;
         for (key, line) in fam.samples {
-            if entry.samples.iter().any(|(k, _)| *k == key) {
-                tracing::warn!(series = %key, file, "series given twice; the first is kept");
-                clean = false;
+            if entry.keys.contains(&key) {
+                duplicates += 1;
                 continue;
             }
+            entry.keys.insert(key.clone());
             entry.samples.push((key, line));
+        }
+        if duplicates > 0 {
+            tracing::warn!(metric = %name, file, duplicates, "series given twice; the first of each is kept");
+            clean = false;
         }
         entry.files.push(file.to_owned());
     }
     clean
+}
+
+/// `text` escaped for a HELP line, as the text format escapes it
+/// (backslash and newline).
+fn escape_help(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('\n', "\\n")
 }
 
 /// The merged families as Prometheus text.
@@ -137,9 +285,13 @@ fn write(families: &BTreeMap<String, TextFamily>) -> String {
         let help = fam
             .help
             .clone()
-            .unwrap_or_else(|| format!("Metric read from {}", fam.files.join(", ")));
+            .unwrap_or_else(|| escape_help(&format!("Metric read from {}", fam.files.join(", "))));
         let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {}", fam.kind.as_deref().unwrap_or("untyped"));
+        let _ = writeln!(
+            out,
+            "# TYPE {name} {}",
+            fam.kind.as_deref().unwrap_or("untyped")
+        );
         for (_, line) in &fam.samples {
             out.push_str(line);
             out.push('\n');
@@ -148,13 +300,51 @@ fn write(families: &BTreeMap<String, TextFamily>) -> String {
     out
 }
 
+/// `text` (this collector's text) without the families whose names are in
+/// `served` (the rest of the scrape's), as node_exporter drops a textfile
+/// family another collector already gave; each dropped one is logged. A
+/// counter counts as served under its name with or without `_total`.
+pub fn without_served(text: &str, served: &HashSet<&str>) -> String {
+    let is_served = |name: &str| {
+        served.contains(name)
+            || name
+                .strip_suffix("_total")
+                .is_some_and(|n| served.contains(n))
+            || served.contains(format!("{name}_total").as_str())
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut keep = true;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().unwrap_or_default().trim_end();
+            keep = !is_served(name);
+            if !keep {
+                tracing::warn!(metric = %name, "a textfile defines a family sonde serves itself; left out");
+            }
+        }
+        if keep {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// The family names (`# TYPE` lines) of a Prometheus text.
+pub fn family_names(text: &str) -> HashSet<&str> {
+    memchr::memmem::find_iter(text.as_bytes(), b"# TYPE ")
+        .filter(|&at| at == 0 || text.as_bytes().get(at - 1) == Some(&b'\n'))
+        .filter_map(|at| text.get(at + 7..)?.split([' ', '\n']).next())
+        .collect()
+}
+
 /// Parses and checks a file in the text format: families by name. An
-/// error names the line.
+/// error names the line by its number and says what is wrong with it,
+/// never quoting it (the file may not be what it claims to be).
 pub fn parse(text: &str) -> Result<BTreeMap<String, TextFamily>, String> {
     let mut families: BTreeMap<String, TextFamily> = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
-        let bad = |why: &str| format!("line {}: {why}: {line:?}", n + 1);
+        let bad = |why: &str| format!("line {}: {why}", n + 1);
         if line.is_empty() {
             continue;
         }
@@ -163,13 +353,17 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, TextFamily>, String> {
             match (words.next(), words.next(), words.next()) {
                 (Some("HELP"), Some(name), help) => {
                     check_name(name).map_err(bad)?;
+                    check_help_escapes(help.unwrap_or("")).map_err(bad)?;
                     families.entry(name.to_owned()).or_default().help =
                         Some(help.unwrap_or("").to_owned());
                 }
                 (Some("TYPE"), Some(name), Some(kind)) => {
                     check_name(name).map_err(bad)?;
                     let kind = kind.trim();
-                    if !matches!(kind, "counter" | "gauge" | "histogram" | "summary" | "untyped") {
+                    if !matches!(
+                        kind,
+                        "counter" | "gauge" | "histogram" | "summary" | "untyped"
+                    ) {
                         return Err(bad("unknown type"));
                     }
                     let fam = families.entry(name.to_owned()).or_default();
@@ -209,6 +403,18 @@ fn family_of(families: &BTreeMap<String, TextFamily>, name: &str) -> String {
     name.to_owned()
 }
 
+/// A HELP text may escape only a backslash and a newline (`\\` and `\n`),
+/// as the text format's parser requires.
+fn check_help_escapes(help: &str) -> Result<(), &'static str> {
+    let mut chars = help.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && !matches!(chars.next(), Some('\\' | 'n')) {
+            return Err("an invalid escape in HELP (only \\\\ and \\n)");
+        }
+    }
+    Ok(())
+}
+
 fn check_name(name: &str) -> Result<(), &'static str> {
     let mut chars = name.chars();
     let first_ok = chars
@@ -240,7 +446,7 @@ fn parse_sample(line: &str) -> Result<(&str, String), String> {
     let mut words = rest.split_ascii_whitespace();
     let value = words.next().ok_or("no value")?;
     if !matches!(value, "NaN" | "+Inf" | "-Inf" | "Inf") && value.parse::<f64>().is_err() {
-        return Err(format!("not a number: {value:?}"));
+        return Err("the value is not a number".to_owned());
     }
     if words.next().is_some() {
         return Err("client-side timestamps are not supported".to_owned());
@@ -265,7 +471,7 @@ fn parse_labels(mut s: &str) -> Result<LabelsAndRest<'_>, String> {
         }
         let eq = s.find('=').ok_or("a label without '='")?;
         let label = s[..eq].trim();
-        check_name(label).map_err(|_| format!("not a label name: {label:?}"))?;
+        check_name(label).map_err(|_| "not a label name".to_owned())?;
         s = s[eq + 1..].trim_start();
         s = s.strip_prefix('"').ok_or("a label value without quotes")?;
         let mut value = String::new();
@@ -307,14 +513,21 @@ plain_value NaN
 "#;
         let f = parse(text).unwrap();
         assert_eq!(f["backup_age_seconds"].samples.len(), 2);
-        assert_eq!(f["backup_age_seconds"].help.as_deref(), Some("Age of the last backup."));
+        assert_eq!(
+            f["backup_age_seconds"].help.as_deref(),
+            Some("Age of the last backup.")
+        );
         assert_eq!(f["rt"].samples.len(), 4);
         assert_eq!(f["plain_value"].kind, None);
     }
 
     #[test]
     fn refuses_what_node_exporter_refuses() {
-        assert!(parse("x 1 1700000000000\n").unwrap_err().contains("timestamps"));
+        assert!(
+            parse("x 1 1700000000000\n")
+                .unwrap_err()
+                .contains("timestamps")
+        );
         assert!(parse("x{a=\"1} 1\n").is_err());
         assert!(parse("9x 1\n").is_err());
         assert!(parse("x one\n").is_err());
@@ -324,9 +537,82 @@ plain_value NaN
     #[test]
     fn merging_keeps_the_first_of_a_duplicate_and_says_so() {
         let mut into = BTreeMap::new();
-        assert!(merge(&mut into, parse("a{x=\"1\"} 1\n").unwrap(), "one.prom"));
-        assert!(!merge(&mut into, parse("a{x=\"1\"} 2\na{x=\"2\"} 3\n").unwrap(), "two.prom"));
+        assert!(merge(
+            &mut into,
+            parse("a{x=\"1\"} 1\n").unwrap(),
+            "one.prom"
+        ));
+        assert!(!merge(
+            &mut into,
+            parse("a{x=\"1\"} 2\na{x=\"2\"} 3\n").unwrap(),
+            "two.prom"
+        ));
         let text = write(&into);
         assert!(text.contains("# HELP a Metric read from one.prom, two.prom\n# TYPE a untyped\na{x=\"1\"} 1\na{x=\"2\"} 3\n"), "{text}");
+    }
+
+    /// A file that failed to parse had its first line quoted in the log: a
+    /// symlink to `/etc/shadow` put root's hash line in the journal.
+    #[test]
+    fn regression_a_parse_error_quoted_the_file_s_content() {
+        let shadow = "root:$6$saltsalt$secrethashsecrethash:19000:0:99999:7:::\n";
+        let e = parse(shadow).unwrap_err();
+        assert!(!e.contains("secret") && !e.contains("root"), "{e}");
+        assert!(e.starts_with("line 1: "), "{e}");
+        for bad in ["x{a=\"1\"} secretvalue\n", "x{secret-label=\"1\"} 1\n"] {
+            let e = parse(bad).unwrap_err();
+            assert!(!e.contains("secret"), "{e}");
+        }
+    }
+
+    #[test]
+    fn help_escapes_other_than_backslash_and_newline_are_refused() {
+        assert!(parse("# HELP a one\\\\two\\nthree\na 1\n").is_ok());
+        assert!(
+            parse("# HELP a a \\q escape\na 1\n")
+                .unwrap_err()
+                .contains("escape")
+        );
+        assert!(parse("# HELP a trailing \\\na 1\n").is_err());
+    }
+
+    #[test]
+    fn the_collector_s_own_families_are_not_taken_from_a_file() {
+        let mut into = BTreeMap::new();
+        assert!(!merge(
+            &mut into,
+            parse("node_textfile_scrape_error 0\nmine 1\n").unwrap(),
+            "f.prom"
+        ));
+        assert!(!into.contains_key("node_textfile_scrape_error"));
+        assert!(into.contains_key("mine"));
+    }
+
+    #[test]
+    fn a_default_help_escapes_the_file_name() {
+        let mut into = BTreeMap::new();
+        merge(
+            &mut into,
+            parse("a 1\n").unwrap(),
+            "/d/x\ninjected 1 \\ .prom",
+        );
+        let text = write(&into);
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.starts_with("# HELP a Metric read from /d/x\\ninjected 1 \\\\ .prom\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn families_served_elsewhere_are_dropped_counters_with_or_without_total() {
+        let rest = "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.5\n# TYPE node_cpu_seconds counter\n";
+        let served = family_names(rest);
+        assert!(served.contains("node_load1") && served.contains("node_cpu_seconds"));
+        let files = "# HELP node_load1 x\n# TYPE node_load1 untyped\nnode_load1 9\n# HELP node_cpu_seconds_total y\n# TYPE node_cpu_seconds_total counter\nnode_cpu_seconds_total 1\n# HELP mine z\n# TYPE mine untyped\nmine 7\n";
+        assert_eq!(
+            without_served(files, &served),
+            "# HELP mine z\n# TYPE mine untyped\nmine 7\n"
+        );
     }
 }

@@ -16,6 +16,13 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy)]
 pub struct Authorized;
 
+/// Marks a 401 for a token that was presented and is wrong, as opposed to
+/// one that is missing: only a wrong token counts against its address
+/// ([`super::guard`]), so a page that makes its visitor's browser request
+/// the agent without one cannot get the operator throttled.
+#[derive(Debug, Clone, Copy)]
+pub struct WrongToken;
+
 #[derive(serde::Deserialize)]
 struct TokenQuery {
     token: Option<String>,
@@ -31,14 +38,19 @@ fn matches(presented: &str, expected: &str) -> bool {
     bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
 }
 
-/// The 401 reply: one line, and the scheme a client should use.
-fn unauthorized() -> Response {
-    (
+/// The 401 reply: one line, and the scheme a client should use; marked
+/// [`WrongToken`] when a token was presented.
+fn unauthorized(presented: bool) -> Response {
+    let mut response = (
         StatusCode::UNAUTHORIZED,
         [(header::WWW_AUTHENTICATE, "Bearer")],
         "missing or invalid token: pass ?token=... or Authorization: Bearer ...\n",
     )
-        .into_response()
+        .into_response();
+    if presented {
+        response.extensions_mut().insert(WrongToken);
+    }
+    response
 }
 
 impl FromRequestParts<Arc<AppState>> for Authorized {
@@ -51,15 +63,18 @@ impl FromRequestParts<Arc<AppState>> for Authorized {
         let Some(expected) = state.config.listen.token.as_deref() else {
             return Ok(Authorized);
         };
-        let by_header = bearer(&parts.headers).is_some_and(|t| matches(t, expected));
-        let by_query = Query::<TokenQuery>::try_from_uri(&parts.uri)
+        let header_token = bearer(&parts.headers);
+        let query_token = Query::<TokenQuery>::try_from_uri(&parts.uri)
             .ok()
-            .and_then(|q| q.0.token)
-            .is_some_and(|t| matches(&t, expected));
+            .and_then(|q| q.0.token);
+        let by_header = header_token.is_some_and(|t| matches(t, expected));
+        let by_query = query_token.as_deref().is_some_and(|t| matches(t, expected));
         if by_header || by_query {
             Ok(Authorized)
         } else {
-            Err(unauthorized())
+            Err(unauthorized(
+                header_token.is_some() || query_token.is_some(),
+            ))
         }
     }
 }

@@ -7,17 +7,26 @@
 //!   WebSocket upgrade and cross-origin fetch, so a page from another site
 //!   cannot read the agent through its visitor. Clients without `Origin`
 //!   (the socktop TUI, `socktop_connector`, scripts, Prometheus) pass.
+//! - **Cross-site requests**: a request the browser marks as made by
+//!   another site's page (`Sec-Fetch-Site: cross-site` or `same-site`, not
+//!   a navigation) is refused with 403 before its token is looked at.
 //! - **Host** (DNS rebinding): after rebinding, the attacker's page is
-//!   same-origin with the agent; only its `Host` header gives it away. A
-//!   request that looks like a browser's (it carries `Origin`, a
-//!   `Sec-Fetch-*` header or a browser's `Mozilla/` user agent) must name
-//!   an IP address, `localhost` (or
-//!   `*.localhost`), this machine's hostname, a TLS name, or an
-//!   `--allowed-host`; otherwise 421. Other clients may use any DNS alias.
+//!   same-origin with the agent; only its `Host` header gives it away, and
+//!   it is the one header a page cannot set (Firefox lets a page's `fetch`
+//!   set `User-Agent`, and a same-origin GET over plain HTTP carries neither
+//!   `Origin` nor `Sec-Fetch-*`). Without a token, every request but
+//!   `/healthz` must name an IP address, `localhost` (or `*.localhost`),
+//!   this machine's hostname or a name `/etc/hosts` gives it (its FQDN), a
+//!   TLS name, or an `--allowed-host`; otherwise 421. With a token, a
+//!   rebound page cannot present it, so only requests that look like a
+//!   browser's (`Origin`, `Sec-Fetch-*` or a `Mozilla/` user agent) are held
+//!   to those names, and other clients may use any DNS alias.
 //! - **Failed tokens**: an address that presents a wrong token
 //!   [`FAILURES_ALLOWED`] times within [`FAILURE_WINDOW`] gets 429 with
 //!   `Retry-After` for the rest of the window, logged once per address per
-//!   window and counted on `/metrics`. Other addresses are never slowed.
+//!   window and counted on `/metrics`. A missing token does not count, nor
+//!   does a wrong one whose `Referer` is another site's page; `/healthz` is
+//!   never throttled. Other addresses are never slowed.
 //! - Every response carries `X-Content-Type-Options: nosniff`.
 
 use std::collections::HashMap;
@@ -32,6 +41,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::warn;
 
+use super::auth::WrongToken;
 use crate::config::Config;
 
 /// Wrong tokens an address may present per window before it is slowed.
@@ -59,7 +69,7 @@ pub struct Guard {
     token_set: bool,
     /// Origins allowed beside the agent's own (`--cors-origin`).
     origins: Vec<String>,
-    /// Host names browsers may use, lowercased; `*` allows any.
+    /// Host names requests may use, lowercased; `*` allows any.
     hosts: Vec<String>,
     /// Failed tokens per address.
     failures: Mutex<HashMap<IpAddr, Failures>>,
@@ -69,8 +79,10 @@ pub struct Guard {
     pub throttled: AtomicU64,
     /// Requests refused for their `Origin`.
     pub bad_origins: AtomicU64,
-    /// Browser requests refused for their `Host`.
+    /// Requests refused for their `Host`.
     pub bad_hosts: AtomicU64,
+    /// Requests refused as another site's (`Sec-Fetch-Site`).
+    pub cross_site: AtomicU64,
 }
 
 impl Guard {
@@ -80,6 +92,9 @@ impl Guard {
             .into_iter()
             .map(|n| n.to_ascii_lowercase())
             .collect();
+        let hostname = hosts.first().cloned().unwrap_or_default();
+        let etc_hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+        hosts.extend(names_of_host(&etc_hosts, &hostname));
         hosts.extend(config.http.allowed_hosts.iter().cloned());
         if hosts.iter().any(|h| h == "*") {
             warn!(
@@ -101,6 +116,7 @@ impl Guard {
             throttled: AtomicU64::new(0),
             bad_origins: AtomicU64::new(0),
             bad_hosts: AtomicU64::new(0),
+            cross_site: AtomicU64::new(0),
         })
     }
 
@@ -112,7 +128,7 @@ impl Guard {
         own.is_some_and(|own| own == origin) || self.origins.contains(&origin)
     }
 
-    /// Whether a browser may reach the agent by `host` (a `Host` header).
+    /// Whether a request may reach the agent by `host` (a `Host` header).
     fn host_allowed(&self, host: &str) -> bool {
         let name = host_name(host);
         if name.parse::<IpAddr>().is_ok() || name == "localhost" || name.ends_with(".localhost") {
@@ -139,7 +155,6 @@ impl Guard {
     /// Counts a wrong token from `ip`; logs the address once per window
     /// when it crosses the limit.
     fn note_failure(&self, ip: IpAddr, now: Instant) {
-        self.failed_tokens.fetch_add(1, Ordering::Relaxed);
         let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
         if failures.len() >= ADDRESSES_MAX && !failures.contains_key(&ip) {
             failures.retain(|_, f| now.duration_since(f.since) < FAILURE_WINDOW);
@@ -172,6 +187,33 @@ impl Guard {
     }
 }
 
+/// The names `/etc/hosts` gives `hostname` (its FQDN, its aliases): every
+/// name on a line that names it.
+fn names_of_host(etc_hosts: &str, hostname: &str) -> Vec<String> {
+    let hostname = hostname.to_ascii_lowercase();
+    if hostname.is_empty() {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    for line in etc_hosts.lines() {
+        let line = line.split('#').next().unwrap_or_default();
+        let on_line: Vec<String> = line
+            .split_ascii_whitespace()
+            .skip(1)
+            .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
+            .collect();
+        if on_line.contains(&hostname) {
+            names.extend(
+                on_line
+                    .into_iter()
+                    .filter(|n| !names.contains(n))
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    names
+}
+
 /// The host name of a `Host` header value: without its port, and without
 /// the brackets of an IPv6 literal.
 fn host_name(host: &str) -> String {
@@ -202,6 +244,24 @@ fn from_browser(headers: &HeaderMap) -> bool {
             .is_some_and(|ua| ua.starts_with("Mozilla/"))
 }
 
+/// True when the browser says another site's page made the request
+/// (`Sec-Fetch-Site: cross-site` or `same-site`) and it is not a navigation
+/// (a person following a link chose to open the agent).
+fn from_another_site(headers: &HeaderMap) -> bool {
+    let fetch = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    fetch("sec-fetch-site").is_some_and(|s| {
+        s.eq_ignore_ascii_case("cross-site") || s.eq_ignore_ascii_case("same-site")
+    }) && !fetch("sec-fetch-mode").is_some_and(|m| m.eq_ignore_ascii_case("navigate"))
+}
+
+/// The origin (`scheme://host[:port]`) of a `Referer`.
+fn referer_origin(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let (scheme, rest) = referer.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    Some(format!("{scheme}://{authority}"))
+}
+
 /// A one-line refusal.
 fn refuse(status: StatusCode, line: String) -> Response {
     (
@@ -212,10 +272,12 @@ fn refuse(status: StatusCode, line: String) -> Response {
         .into_response()
 }
 
-/// The middleware: the origin, host and throttle checks, then the request.
+/// The middleware: the origin, cross-site, host and throttle checks, then
+/// the request.
 pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
     let headers = request.headers();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let has_origin = headers.contains_key(header::ORIGIN);
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("(not text)");
         if !guard.origin_allowed(origin, host) {
@@ -228,22 +290,39 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
             );
         }
     }
-    if from_browser(headers) && !host.is_some_and(|h| guard.host_allowed(h)) {
+    if !has_origin && from_another_site(headers) {
+        guard.cross_site.fetch_add(1, Ordering::Relaxed);
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "cross-site request refused: another site's page asked for this agent (Sec-Fetch-Site)"
+                .to_owned(),
+        );
+    }
+    let health = request.uri().path() == "/healthz";
+    let host_refused = match host {
+        Some(h) => (!guard.token_set || from_browser(headers)) && !guard.host_allowed(h),
+        None => from_browser(headers),
+    };
+    if !health && host_refused {
         guard.bad_hosts.fetch_add(1, Ordering::Relaxed);
         let named = host.unwrap_or("(none)");
         return refuse(
             StatusCode::MISDIRECTED_REQUEST,
             format!(
-                "a browser reached this agent as {named:?}, a host name it does not know (DNS rebinding?); add it with --allowed-host"
+                "this agent was reached as {named:?}, a host name it does not know (DNS rebinding?); use its IP address or hostname, or add the name with --allowed-host"
             ),
         );
     }
+    // A wrong token on a request another site's page made (its Referer says
+    // so) is not the client's own guess: it does not count.
+    let foreign_referer = referer_origin(headers).is_some_and(|o| !guard.origin_allowed(&o, host));
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let now = Instant::now();
     if guard.token_set
+        && !health
         && let Some(ip) = ip
         && let Some(wait) = guard.throttled_for(ip, now)
     {
@@ -257,10 +336,14 @@ pub async fn check(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return r;
     }
     let mut response = next.run(request).await;
-    if response.status() == StatusCode::UNAUTHORIZED
-        && let Some(ip) = ip
-    {
-        guard.note_failure(ip, now);
+    if response.status() == StatusCode::UNAUTHORIZED {
+        guard.failed_tokens.fetch_add(1, Ordering::Relaxed);
+        if response.extensions().get::<WrongToken>().is_some()
+            && !foreign_referer
+            && let Some(ip) = ip
+        {
+            guard.note_failure(ip, now);
+        }
     }
     response.headers_mut().insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -315,6 +398,50 @@ mod tests {
             assert!(!g.host_allowed(bad), "{bad}");
         }
         assert!(guard(&["--allowed-host", "*"]).host_allowed("evil.example"));
+    }
+
+    #[test]
+    fn etc_hosts_gives_the_hostname_s_fqdn_and_aliases() {
+        let hosts = "127.0.0.1 localhost\n127.0.1.1\tweb1.prod.example.com web1 # this machine\n10.0.0.9 other\n";
+        assert_eq!(
+            names_of_host(hosts, "WEB1"),
+            ["web1.prod.example.com", "web1"]
+        );
+        assert!(names_of_host(hosts, "").is_empty());
+        assert!(names_of_host(hosts, "absent").is_empty());
+    }
+
+    #[test]
+    fn another_site_s_subresource_is_told_from_a_navigation() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, HeaderValue::from_static(v));
+            }
+            h
+        };
+        assert!(from_another_site(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "no-cors")
+        ])));
+        assert!(from_another_site(&headers(&[
+            ("sec-fetch-site", "same-site"),
+            ("sec-fetch-mode", "cors")
+        ])));
+        assert!(!from_another_site(&headers(&[
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "navigate")
+        ])));
+        assert!(!from_another_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(!from_another_site(&headers(&[])));
+        let r = headers(&[("referer", "https://evil.example:8443/page?q=1")]);
+        assert_eq!(
+            referer_origin(&r).as_deref(),
+            Some("https://evil.example:8443")
+        );
     }
 
     #[test]

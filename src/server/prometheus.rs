@@ -96,7 +96,8 @@ pub async fn exposition(
 ) -> Result<String, crate::collect::CollectError> {
     let mut out = String::with_capacity(64 * 1024);
     let outcomes = node::scrape(state, collect).await?;
-    for o in outcomes.iter() {
+    let textfile = crate::node::textfile::COLLECTOR.name;
+    for o in outcomes.iter().filter(|o| o.name != textfile) {
         out.push_str(&o.text);
     }
     if collect.is_empty() || collect.iter().any(|c| c == "sonde") {
@@ -116,6 +117,19 @@ pub async fn exposition(
         own: OwnCost::read(ticks),
         guard: GuardCounts::of(guard),
     }));
+    // The files' series come last: a family the rest of the scrape serves
+    // is dropped from them, as node_exporter drops it.
+    if let Some(o) = outcomes.iter().find(|o| o.name == textfile) {
+        let kept = if state.config.exporter.textfile_dir.is_some() {
+            crate::node::textfile::without_served(
+                &o.text,
+                &crate::node::textfile::family_names(&out),
+            )
+        } else {
+            o.text.clone()
+        };
+        out.push_str(&kept);
+    }
     Ok(out)
 }
 
@@ -159,7 +173,7 @@ struct AgentSeries {
 #[derive(Debug)]
 struct GuardCounts {
     failed_tokens: u64,
-    refused: [(&'static str, u64); 3],
+    refused: [(&'static str, u64); 4],
 }
 
 impl GuardCounts {
@@ -170,6 +184,7 @@ impl GuardCounts {
             refused: [
                 ("origin", n(&g.bad_origins)),
                 ("host", n(&g.bad_hosts)),
+                ("cross_site", n(&g.cross_site)),
                 ("throttled", n(&g.throttled)),
             ],
         }

@@ -6,8 +6,10 @@
 //! send timeout is dropped, so nothing queues for a client that stopped
 //! reading; a client silent for the idle timeout is pinged and, silent as
 //! long again, dropped; frames over 64 KiB close with 1009. Pings are
-//! answered by the WebSocket layer, which keeps one pong pending at most,
-//! so a ping flood costs nothing that grows.
+//! answered by the WebSocket layer; the loop sends each pong out before it
+//! reads the next frame, exactly as it does a reply, so a client that floods
+//! pings and never reads holds one pending pong (its socket then pushes back
+//! on the flood) and is dropped after the send timeout.
 //!
 //! The loop ([`serve`]) is generic over the socket's `Sink`/`Stream`, so
 //! unit tests drive it through channels, with paused time for the idle
@@ -28,7 +30,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
 use super::auth::Authorized;
-use super::listener::{Admission, ConnectionSlot, Refusal};
+use super::listener::{Admission, ConnectionSlot, Refusal, SlotHold};
 use crate::protocol::{self, Request};
 use crate::state::AppState;
 use crate::wire::{self, MAX_FRAME_BYTES};
@@ -37,7 +39,7 @@ use crate::wire::{self, MAX_FRAME_BYTES};
 /// TCP connection's slot.
 pub struct Held {
     _session: Option<OwnedSemaphorePermit>,
-    _slot: Option<OwnedSemaphorePermit>,
+    _slot: Option<SlotHold>,
 }
 
 impl Held {
@@ -181,8 +183,17 @@ pub async fn serve<S>(
                 "binary frames are not requests; send a text frame such as get_metrics or {\"type\":\"metrics\"}",
                 &format!("<binary frame of {} bytes>", data.len()),
             ),
-            // Pongs to pings are queued by the WebSocket layer itself.
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            // The WebSocket layer has queued the pong: send it before reading
+            // on. Reading on instead queues a pong per ping in its write
+            // buffer, which grows without bound for a client that never reads.
+            Some(Ok(Message::Ping(_))) => {
+                match tokio::time::timeout(send_timeout, socket.flush()).await {
+                    Ok(Ok(())) => continue,
+                    Ok(Err(_)) => break "send failed",
+                    Err(_) => break "client stopped reading (pong not taken)",
+                }
+            }
+            Some(Ok(Message::Pong(_))) => continue,
             Some(Ok(Message::Close(_))) => {
                 // The WebSocket layer queued the answering close frame; send it.
                 if let Err(e) = socket.flush().await {

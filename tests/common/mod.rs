@@ -348,3 +348,46 @@ pub fn docker_host(sys: &Path) {
         ],
     );
 }
+
+/// The sonde binary, without the `SONDE_`/`SOCKTOP_` variables of the
+/// environment the tests run in.
+pub fn sonde() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sonde"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SONDE_") || k.starts_with("SOCKTOP_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+/// Starts sonde on 127.0.0.1 port 0 and returns it with the port it logged:
+/// a port picked beforehand can be taken by another test's socket before the
+/// child binds it, which failed CI once.
+pub fn listening(args: &[&str]) -> (Killed, String) {
+    use std::io::BufRead;
+    let mut server = Killed(
+        sonde()
+            .args(args)
+            .args(["--bind", "127.0.0.1", "--port", "0"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = std::io::BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let port = loop {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("sonde exited before listening:\n{}", seen.join("\n"));
+        };
+        if let Some(rest) = line.split("://127.0.0.1:").nth(1)
+            && line.contains("listening on")
+        {
+            break rest.split('/').next().unwrap().to_string();
+        }
+        seen.push(line);
+    };
+    // Keeps the pipe drained so the server never blocks on its log.
+    std::thread::spawn(move || lines.for_each(drop));
+    (server, port)
+}
