@@ -55,7 +55,7 @@ pub struct Context<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckLine {
     /// What it is about, e.g. `disks` (padded to a column by the caller).
-    pub label: &'static str,
+    pub label: std::borrow::Cow<'static, str>,
     /// What was found, with its timing where it took any.
     pub text: String,
     /// True when a source this configuration reads is broken.
@@ -64,18 +64,18 @@ pub struct CheckLine {
 
 impl CheckLine {
     /// A line saying what works.
-    pub fn ok(label: &'static str, text: String) -> CheckLine {
+    pub fn ok(label: impl Into<std::borrow::Cow<'static, str>>, text: String) -> CheckLine {
         CheckLine {
-            label,
+            label: label.into(),
             text,
             broken: false,
         }
     }
 
     /// A line saying what is broken.
-    pub fn broken(label: &'static str, text: String) -> CheckLine {
+    pub fn broken(label: impl Into<std::borrow::Cow<'static, str>>, text: String) -> CheckLine {
         CheckLine {
-            label,
+            label: label.into(),
             text,
             broken: true,
         }

@@ -17,8 +17,8 @@ use serde::Serialize;
 use super::loaded;
 use crate::cache::Sample;
 use crate::collect::mdstat::{self, MdArray, SysfsArray};
-use crate::collect::zfs::{self, Zfs};
 use crate::collect::sysfs::Kept;
+use crate::collect::zfs::{self, Zfs};
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
@@ -34,7 +34,9 @@ pub static KIND: Kind = Kind {
     text: "get_arrays",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/arrays", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -95,7 +97,10 @@ struct Md<'a> {
 }
 
 fn md(a: &MdArray) -> Md<'_> {
-    let syncing = matches!(a.state.as_str(), "recovering" | "resyncing" | "checking" | "reshaping");
+    let syncing = matches!(
+        a.state.as_str(),
+        "recovering" | "resyncing" | "checking" | "reshaping"
+    );
     Md {
         name: &a.name,
         level: &a.level,
@@ -152,7 +157,10 @@ fn reply(a: &Arrays) -> Reply<'_> {
         .map(|p| Pool {
             name: &p.name,
             state: p.state.as_deref(),
-            degraded: p.state.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("online")),
+            degraded: p
+                .state
+                .as_deref()
+                .is_some_and(|s| !s.eq_ignore_ascii_case("online")),
         })
         .collect();
     let zfs_arc = a.zfs.as_ref().and_then(|z| {
@@ -182,7 +190,11 @@ pub fn frame(s: &Sample<Arrays>) -> Frame {
 }
 
 /// `GET /api/arrays`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.disks();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -194,19 +206,32 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
     loaded::check_line(NAME, sample(state).await, timed, |a| {
         let r = reply(a);
         let flag = |degraded: bool| if degraded { ", DEGRADED" } else { "" };
-        let mut items: Vec<String> = r
-            .md
-            .iter()
-            .map(|m| {
-                let sync = m.sync.as_ref().and_then(|s| s.percent).map(|p| format!(" {p}%")).unwrap_or_default();
-                format!("{} {} {}{sync}{}", m.name, m.level, m.state, flag(m.degraded))
-            })
-            .collect();
-        items.extend(
-            r.zfs_pools
-                .iter()
-                .map(|p| format!("pool {} {}{}", p.name, p.state.unwrap_or("unknown"), flag(p.degraded))),
-        );
+        let mut items: Vec<String> =
+            r.md.iter()
+                .map(|m| {
+                    let sync = m
+                        .sync
+                        .as_ref()
+                        .and_then(|s| s.percent)
+                        .map(|p| format!(" {p}%"))
+                        .unwrap_or_default();
+                    format!(
+                        "{} {} {}{sync}{}",
+                        m.name,
+                        m.level,
+                        m.state,
+                        flag(m.degraded)
+                    )
+                })
+                .collect();
+        items.extend(r.zfs_pools.iter().map(|p| {
+            format!(
+                "pool {} {}{}",
+                p.name,
+                p.state.unwrap_or("unknown"),
+                flag(p.degraded)
+            )
+        }));
         if items.is_empty() {
             "no md arrays or ZFS pools on this host".to_owned()
         } else {

@@ -44,7 +44,9 @@ pub static KIND: Kind = Kind {
     text: "get_containers",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/containers", get(handler)),
     series: Some(|state| series(state).boxed()),
     check: Some(|state| check(state).boxed()),
@@ -129,7 +131,11 @@ pub fn frame(s: &Sample<ContainerTable>) -> Frame {
 }
 
 /// `GET /api/containers`: containers and systemd services.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.containers();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -259,7 +265,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
                         .filter(|c| c.owner.is_container())
                         .count();
                     let units = table.containers.len() - containers;
-                    let note = notice.as_deref().map(|n| format!("; {n}")).unwrap_or_default();
+                    let note = notice
+                        .as_deref()
+                        .map(|n| format!("; {n}"))
+                        .unwrap_or_default();
                     format!("{containers} containers, {units} systemd units{note}")
                 }
             };
@@ -341,4 +350,3 @@ impl<'a> Containers<'a> {
         }
     }
 }
-

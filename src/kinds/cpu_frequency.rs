@@ -33,7 +33,9 @@ pub static KIND: Kind = Kind {
     text: "get_cpu_frequency",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/cpu_frequency", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -108,7 +110,11 @@ pub fn frame(s: &Sample<Frequencies>) -> Frame {
 }
 
 /// `GET /api/cpu_frequency`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -127,6 +133,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
         let mut governors: Vec<&str> = list.iter().filter_map(|c| c.governor).collect();
         governors.sort_unstable();
         governors.dedup();
-        format!("{} CPUs at {lo:.0}–{hi:.0} MHz, {}", list.len(), governors.join("/"))
+        format!(
+            "{} CPUs at {lo:.0}–{hi:.0} MHz, {}",
+            list.len(),
+            governors.join("/")
+        )
     })
 }

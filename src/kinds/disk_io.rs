@@ -34,7 +34,9 @@ pub static KIND: Kind = Kind {
     text: "get_disk_io",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/disk_io", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -215,7 +217,11 @@ pub fn frame(s: &Sample<DiskIo>) -> Frame {
 }
 
 /// `GET /api/disk_io`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -231,7 +237,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
                 .map(|(d, r)| format!("{} {:.0}% busy", d.stat.name, r.busy_percent))
                 .collect();
             let ms = elapsed_ms(timed);
-            CheckLine::ok(NAME, format!("{} ({}) … {ms:.1} ms", list.len(), list.join(", ")))
+            CheckLine::ok(
+                NAME,
+                format!("{} ({}) … {ms:.1} ms", list.len(), list.join(", ")),
+            )
         }
         Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
     };

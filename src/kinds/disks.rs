@@ -31,7 +31,9 @@ pub static KIND: Kind = Kind {
     text: "get_disks",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/disks", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -75,10 +77,10 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskTable>, CollectError>
             let table = blocking(errors, NAME, move || {
                 collector::read(&roots, &probe, export.as_deref())
             })
-                .await?
-                .inspect_err(|e| {
-                    errors.report(NAME, e);
-                })?;
+            .await?
+            .inspect_err(|e| {
+                errors.report(NAME, e);
+            })?;
             for hung in &table.unavailable {
                 let e = CollectError::TimedOut {
                     what: format!("statvfs of {} ({})", hung.mount_point, hung.source),
@@ -104,7 +106,11 @@ pub fn frame(s: &Sample<DiskTable>) -> Frame {
 }
 
 /// `GET /api/disks`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.disks();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }

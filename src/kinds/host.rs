@@ -36,7 +36,9 @@ pub static KIND: Kind = Kind {
     text: "get_host",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/host", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -84,7 +86,11 @@ pub fn frame(s: &Sample<HostFacts>) -> Frame {
 }
 
 /// `GET /api/host`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     api::sample_json(&headers, sample(&state).await, NAME, MAX_AGE, json)
 }
 

@@ -36,7 +36,9 @@ pub static KIND: Kind = Kind {
     text: "get_interfaces",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/interfaces", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -106,9 +108,8 @@ pub async fn sample_with(
                 let addresses = errs
                     .ok(
                         NAME,
-                        addresses::read().map_err(|e| {
-                            CollectError::read(std::path::Path::new("getifaddrs"), e)
-                        }),
+                        addresses::read()
+                            .map_err(|e| CollectError::read(std::path::Path::new("getifaddrs"), e)),
                     )
                     .unwrap_or_default();
                 (classes, addresses)
@@ -122,11 +123,18 @@ pub async fn sample_with(
                 .networks
                 .iter()
                 .map(|i| {
-                    let then = base.and_then(|b| b.iter().find(|(n, _)| *n == i.name).map(|(_, c)| c));
+                    let then =
+                        base.and_then(|b| b.iter().find(|(n, _)| *n == i.name).map(|(_, c)| c));
                     (i.clone(), network::rates(&i.counters, then, window_secs))
                 })
                 .collect();
-            history.push(now, counters.iter().map(|(i, _)| (i.name.clone(), i.counters)).collect());
+            history.push(
+                now,
+                counters
+                    .iter()
+                    .map(|(i, _)| (i.name.clone(), i.counters))
+                    .collect(),
+            );
             Ok(Interfaces {
                 counters,
                 classes,
@@ -236,7 +244,11 @@ pub fn frame(s: &Sample<Interfaces>) -> Frame {
 }
 
 /// `GET /api/interfaces`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -267,7 +279,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
                 })
                 .collect();
             let ms = elapsed_ms(timed);
-            CheckLine::ok(NAME, format!("{} ({}) … {ms:.1} ms", list.len(), list.join(", ")))
+            CheckLine::ok(
+                NAME,
+                format!("{} ({}) … {ms:.1} ms", list.len(), list.join(", ")),
+            )
         }
         Err(e) => CheckLine::broken(NAME, format!("BROKEN: {e}")),
     };

@@ -38,7 +38,9 @@ pub static KIND: Kind = Kind {
     text: "get_journal_entries",
     keyed: true,
     part,
-    reply: Some(|state, pid| async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()),
+    reply: Some(|state, pid| {
+        async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/processes/{pid}/journal", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -117,7 +119,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
         },
         Err(e) => format!("not readable: {e}"),
     };
-    vec![CheckLine::ok("journal", format!("{text} … {:.1} ms", elapsed_ms(timed)))]
+    vec![CheckLine::ok(
+        "journal",
+        format!("{text} … {:.1} ms", elapsed_ms(timed)),
+    )]
 }
 
 /// The `journal_entries` reply.
@@ -148,4 +153,3 @@ impl<'a> JournalReply<'a> {
         }
     }
 }
-

@@ -39,7 +39,9 @@ pub static KIND: Kind = Kind {
     text: "get_metrics",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/metrics", get(handler)),
     series: Some(|state| series(state).boxed()),
     check: Some(|state| check(state).boxed()),
@@ -151,7 +153,11 @@ pub fn frame(s: &Sample<collector::Metrics>) -> Frame {
 }
 
 /// `GET /api/metrics`: the reply's JSON.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -562,7 +568,7 @@ fn gpu_line(
     ms: f64,
 ) -> CheckLine {
     let line = |text: String, broken| CheckLine {
-        label: "GPUs",
+        label: "GPUs".into(),
         text: format!("{text} … {ms:.1} ms"),
         broken,
     };

@@ -9,8 +9,8 @@
 //!
 //! [`TABLE`] lists them. Request parsing and its unknown-request hint,
 //! the `/api` routes, `/metrics`, `sonde check` and the frame counters all
-//! iterate it, so adding a kind is one new file here plus one line in the
-//! `kinds!` list below (see "Adding a kind" in `docs/architecture.md`).
+//! iterate it, so adding a kind is one new file here plus its `pub mod` line
+//! and its entry in [`TABLE`] below (see "Adding a kind" in `docs/architecture.md`).
 //!
 //! Where one kind needs another's reading it calls that kind's public
 //! loader, documented at the call: `host` takes the disk total from
@@ -21,51 +21,61 @@ use std::sync::Arc;
 
 use crate::state::{AppState, Kind};
 
-/// Declares the kind modules and lists them in [`TABLE`], in one place.
-macro_rules! kinds {
-    ($($(#[$doc:meta])* $module:ident),* $(,)?) => {
-        $($(#[$doc])* pub mod $module;)*
+// The kind modules, declared plainly (a macro would hide them from
+// rustfmt), and the table of them; a test checks each module is in it.
+/// Software RAID arrays and ZFS pools.
+pub mod arrays;
+/// Containers and systemd services.
+pub mod containers;
+/// CPU frequency per logical CPU.
+pub mod cpu_frequency;
+/// Block device I/O rates.
+pub mod disk_io;
+/// Mounted filesystems.
+pub mod disks;
+/// Static host facts.
+pub mod host;
+/// Network interfaces: state, addresses, rates.
+pub mod interfaces;
+/// What one process wrote to the journal.
+pub mod journal_entries;
+/// CPU, memory, network, load, sensors, GPUs.
+pub mod metrics;
+/// node_exporter's collectors, on /metrics only.
+pub mod node;
+/// Batteries, AC adapters and RAPL power.
+pub mod power;
+/// Pressure stall information.
+pub mod pressure;
+/// One process in detail.
+pub mod process_metrics;
+/// The process list.
+pub mod processes;
+/// Hardware monitoring chips: temperatures, fans, voltages, power.
+pub mod sensors;
+/// Sockets per protocol and TCP states.
+pub mod sockets;
 
-        /// Every kind the server answers, in the order `sonde check` and
-        /// `/metrics` go through them.
-        pub static TABLE: &[&Kind] = &[$(&$module::KIND),*];
-    };
-}
-
-kinds! {
-    /// CPU, memory, network, load, sensors, GPUs.
-    metrics,
-    /// Mounted filesystems.
-    disks,
-    /// The process list.
-    processes,
-    /// One process in detail.
-    process_metrics,
-    /// What one process wrote to the journal.
-    journal_entries,
-    /// Static host facts.
-    host,
-    /// Containers and systemd services.
-    containers,
-    /// Block device I/O rates.
-    disk_io,
-    /// Network interfaces: state, addresses, rates.
-    interfaces,
-    /// Pressure stall information.
-    pressure,
-    /// Sockets per protocol and TCP states.
-    sockets,
-    /// Hardware monitoring chips: temperatures, fans, voltages, power.
-    sensors,
-    /// Batteries, AC adapters and RAPL power.
-    power,
-    /// CPU frequency per logical CPU.
-    cpu_frequency,
-    /// Software RAID arrays and ZFS pools.
-    arrays,
-    /// node_exporter's collectors, on /metrics only.
-    node,
-}
+/// Every kind the server answers, in the order `sonde check` and
+/// `/metrics` go through them.
+pub static TABLE: &[&Kind] = &[
+    &metrics::KIND,
+    &disks::KIND,
+    &processes::KIND,
+    &process_metrics::KIND,
+    &journal_entries::KIND,
+    &host::KIND,
+    &containers::KIND,
+    &disk_io::KIND,
+    &interfaces::KIND,
+    &pressure::KIND,
+    &sockets::KIND,
+    &sensors::KIND,
+    &power::KIND,
+    &cpu_frequency::KIND,
+    &arrays::KIND,
+    &node::KIND,
+];
 
 pub mod loaded;
 
@@ -85,4 +95,20 @@ pub fn warm_up(state: &Arc<AppState>) {
         }
         metrics::warm_up(&state).await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_module_is_in_the_table() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kinds");
+        let modules = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| !["mod.rs", "loaded.rs"].iter().any(|f| p.ends_with(f)))
+            .count();
+        assert_eq!(modules, TABLE.len(), "a kind module is missing from TABLE");
+    }
 }

@@ -73,7 +73,9 @@ pub enum SelectError {
 /// collector this agent runs (`sonde` names the agent's own series and is
 /// no collector).
 pub fn check_selection(state: &AppState, collect: &[String]) -> Result<(), SelectError> {
-    let part = state.part::<NodePart>().map_err(|_| SelectError::Unknown(NAME.to_owned()))?;
+    let part = state
+        .part::<NodePart>()
+        .map_err(|_| SelectError::Unknown(NAME.to_owned()))?;
     for name in collect.iter().filter(|n| *n != "sonde") {
         if !node::TABLE.iter().any(|c| c.name == name) {
             return Err(SelectError::Unknown(name.clone()));
@@ -87,12 +89,17 @@ pub fn check_selection(state: &AppState, collect: &[String]) -> Result<(), Selec
 
 /// One scrape's outcomes, in table order: every enabled collector (shared
 /// for the metrics TTL), or those `collect[]` names.
-pub async fn scrape(state: &AppState, collect: &[String]) -> Result<Arc<Vec<Outcome>>, CollectError> {
+pub async fn scrape(
+    state: &AppState,
+    collect: &[String],
+) -> Result<Arc<Vec<Outcome>>, CollectError> {
     let part = state.part::<NodePart>()?;
     if collect.is_empty() {
         let sample = part
             .cache
-            .get_or_load(|| async { Ok::<_, CollectError>(Arc::new(run(state, part, &part.enabled).await)) })
+            .get_or_load(|| async {
+                Ok::<_, CollectError>(Arc::new(run(state, part, &part.enabled).await))
+            })
             .await?;
         return Ok(Arc::clone(sample.value()));
     }
@@ -102,7 +109,11 @@ pub async fn scrape(state: &AppState, collect: &[String]) -> Result<Arc<Vec<Outc
 
 /// Runs `collectors`: the file readers in one blocking call, then those
 /// reading kinds' samples.
-async fn run(state: &AppState, part: &NodePart, collectors: &[&'static NodeCollector]) -> Vec<Outcome> {
+async fn run(
+    state: &AppState,
+    part: &NodePart,
+    collectors: &[&'static NodeCollector],
+) -> Vec<Outcome> {
     let readers: Vec<_> = collectors
         .iter()
         .filter_map(|c| match c.read {
@@ -110,7 +121,11 @@ async fn run(state: &AppState, part: &NodePart, collectors: &[&'static NodeColle
             Read::Sample(_) => None,
         })
         .collect();
-    let (roots, options, errors) = (state.roots().clone(), part.options.clone(), state.errors().clone());
+    let (roots, options, errors) = (
+        state.roots().clone(),
+        part.options.clone(),
+        state.errors().clone(),
+    );
     let kept = part.files.clone();
     let mut outcomes = blocking(state.errors(), NAME, move || {
         let source = Source {
@@ -148,12 +163,7 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
         .map(|o| {
             let series = o.text.lines().filter(|l| !l.starts_with('#')).count();
             let ms = o.seconds * 1000.0;
-            let label = node::TABLE
-                .iter()
-                .position(|c| c.name == o.name)
-                .and_then(|i| node::CHECK_LABELS.get(i))
-                .copied()
-                .unwrap_or(NAME);
+            let label = format!("node.{}", o.name);
             match &o.status {
                 Status::Read => CheckLine::ok(label, format!("{series} series … {ms:.1} ms")),
                 Status::Absent => CheckLine::ok(label, "not on this host".to_owned()),
@@ -163,7 +173,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
         .collect();
     lines.push(CheckLine::ok(
         NAME,
-        format!("{} node_exporter collectors … {total:.1} ms", outcomes.len()),
+        format!(
+            "{} node_exporter collectors … {total:.1} ms",
+            outcomes.len()
+        ),
     ));
     lines
 }

@@ -34,7 +34,9 @@ pub static KIND: Kind = Kind {
     text: "get_power",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/power", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -91,18 +93,26 @@ pub async fn sample(state: &AppState) -> Result<Shared<Power>, CollectError> {
         .get_or_load(|| async {
             let (roots, files) = (state.roots().clone(), part.files.clone());
             let (supplies, zones) = blocking(errors, NAME, move || {
-                (power_supply::read(&roots, &files), rapl::read(&roots, &files))
+                (
+                    power_supply::read(&roots, &files),
+                    rapl::read(&roots, &files),
+                )
             })
             .await?;
             let now = Instant::now();
             let mut history = lock(&part.history);
-            let base = history.baseline(now).map(|(at, z)| (now.duration_since(at).as_secs_f64(), z.clone()));
+            let base = history
+                .baseline(now)
+                .map(|(at, z)| (now.duration_since(at).as_secs_f64(), z.clone()));
             let rapl = zones.map(|zones| {
                 let with_watts = zones
                     .iter()
                     .map(|z| {
-                        let then = base.as_ref().and_then(|(_, b)| b.iter().find(|t| t.path == z.path));
-                        let w = then.and_then(|t| watts(z, t, base.as_ref().map_or(0.0, |(s, _)| *s)));
+                        let then = base
+                            .as_ref()
+                            .and_then(|(_, b)| b.iter().find(|t| t.path == z.path));
+                        let w =
+                            then.and_then(|t| watts(z, t, base.as_ref().map_or(0.0, |(s, _)| *s)));
                         (z.clone(), w)
                     })
                     .collect();
@@ -233,7 +243,11 @@ pub fn frame(s: &Sample<Power>) -> Frame {
 }
 
 /// `GET /api/power`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -247,13 +261,19 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
             .supplies
             .iter()
             .map(|s| match (s.percent, s.online) {
-                (Some(p), _) => format!("{} {p:.0}% {}", s.name, s.status.unwrap_or("")).trim_end().to_owned(),
+                (Some(p), _) => format!("{} {p:.0}% {}", s.name, s.status.unwrap_or(""))
+                    .trim_end()
+                    .to_owned(),
                 (None, Some(on)) => format!("{} {}", s.name, if on { "online" } else { "offline" }),
                 (None, None) => s.name.to_owned(),
             })
             .collect();
         if !r.rapl.is_empty() {
-            let zones: Vec<String> = r.rapl.iter().map(|z| format!("{}-{}", z.zone, z.index)).collect();
+            let zones: Vec<String> = r
+                .rapl
+                .iter()
+                .map(|z| format!("{}-{}", z.zone, z.index))
+                .collect();
             items.push(format!("RAPL {}", zones.join(", ")));
         }
         if items.is_empty() {
@@ -279,7 +299,10 @@ mod tests {
     #[test]
     fn watts_across_a_counter_wrap() {
         assert_eq!(watts(&zone(12_000_000), &zone(2_000_000), 2.0), Some(5.0));
-        assert_eq!(watts(&zone(1_000_000), &zone(262_142_328_850), 1.0), Some(2.0));
+        assert_eq!(
+            watts(&zone(1_000_000), &zone(262_142_328_850), 1.0),
+            Some(2.0)
+        );
         assert_eq!(watts(&zone(1), &zone(0), 0.0), None);
     }
 }

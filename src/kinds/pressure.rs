@@ -30,7 +30,9 @@ pub static KIND: Kind = Kind {
     text: "get_pressure",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/pressure", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -67,7 +69,11 @@ pub fn frame(s: &Sample<PressureReading>) -> Frame {
 }
 
 /// `GET /api/pressure`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -80,7 +86,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
             let present = s.value().present();
             let ms = elapsed_ms(timed);
             if present.is_empty() {
-                CheckLine::ok(NAME, format!("not reported by this kernel (no /proc/pressure) … {ms:.1} ms"))
+                CheckLine::ok(
+                    NAME,
+                    format!("not reported by this kernel (no /proc/pressure) … {ms:.1} ms"),
+                )
             } else {
                 let list: Vec<String> = present
                     .iter()

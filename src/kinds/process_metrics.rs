@@ -38,7 +38,9 @@ pub static KIND: Kind = Kind {
     text: "get_process_metrics",
     keyed: true,
     part,
-    reply: Some(|state, pid| async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()),
+    reply: Some(|state, pid| {
+        async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/processes/{pid}", get(handler)),
     series: None,
     check: None,
@@ -77,7 +79,8 @@ pub async fn sample(
             let (proc_root, clock) = (state.roots().proc.clone(), state.clock());
             let (redact, errors) = (state.config.http.redact, state.errors().clone());
             blocking(state.errors(), NAME, move || {
-                let mut detail = process_detail::read(&proc_root, pid, Some(&table), clock, &errors);
+                let mut detail =
+                    process_detail::read(&proc_root, pid, Some(&table), clock, &errors);
                 if redact && let Ok(d) = &mut detail {
                     d.redact();
                 }
@@ -251,4 +254,3 @@ impl<'a> From<&'a ProcessDetail> for ProcessInfo<'a> {
         }
     }
 }
-

@@ -39,7 +39,9 @@ pub static KIND: Kind = Kind {
     text: "get_processes",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/processes", get(handler)),
     series: Some(|state| series(state).boxed()),
     check: Some(|state| check(state).boxed()),
@@ -360,8 +362,6 @@ async fn handler(
         Bytes::from(list_json(table, &query.apply(table)))
     })
 }
-
-
 
 /// A top process's share of the machine's CPU (opt-in,
 /// `--prometheus-processes N`).

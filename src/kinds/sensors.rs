@@ -32,7 +32,9 @@ pub static KIND: Kind = Kind {
     text: "get_sensors",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/sensors", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -117,7 +119,9 @@ fn readings<'a>(chip: &'a Chip, kind: &str, divisor: f64) -> Vec<Reading<'a>> {
 /// Whether any of a sensor's alarms is raised (`alarm`, `min_alarm`,
 /// `lcrit_alarm`…): the Raspberry Pi's under-voltage is only this.
 fn alarm(chip: &Chip, sensor: &str) -> Option<bool> {
-    let flags: Vec<f64> = chip.sensors.get(sensor)?
+    let flags: Vec<f64> = chip
+        .sensors
+        .get(sensor)?
         .iter()
         .filter(|(p, _)| p.ends_with("alarm"))
         .filter_map(|(_, v)| v.trim().parse().ok())
@@ -152,7 +156,11 @@ pub fn frame(s: &Sample<Chips>) -> Frame {
 }
 
 /// `GET /api/sensors`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -171,14 +179,28 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
 }
 
 fn summary(chips: &[ChipReply<'_>]) -> String {
-    let temps: Vec<f64> = chips.iter().flat_map(|c| c.temperatures.iter().filter_map(|r| r.value)).collect();
-    let fans: Vec<f64> = chips.iter().flat_map(|c| c.fans.iter().filter_map(|r| r.value)).collect();
+    let temps: Vec<f64> = chips
+        .iter()
+        .flat_map(|c| c.temperatures.iter().filter_map(|r| r.value))
+        .collect();
+    let fans: Vec<f64> = chips
+        .iter()
+        .flat_map(|c| c.fans.iter().filter_map(|r| r.value))
+        .collect();
     let mut parts = vec![counted(chips.len(), "chip")];
     if !temps.is_empty() {
-        parts.push(format!("{} ({})", counted(temps.len(), "temperature"), range(&temps, "°C")));
+        parts.push(format!(
+            "{} ({})",
+            counted(temps.len(), "temperature"),
+            range(&temps, "°C")
+        ));
     }
     if !fans.is_empty() {
-        parts.push(format!("{} ({})", counted(fans.len(), "fan"), range(&fans, "rpm")));
+        parts.push(format!(
+            "{} ({})",
+            counted(fans.len(), "fan"),
+            range(&fans, "rpm")
+        ));
     }
     let asleep = chips.iter().filter(|c| c.asleep).count();
     if asleep > 0 {
@@ -189,12 +211,20 @@ fn summary(chips: &[ChipReply<'_>]) -> String {
 
 /// `1 fan`, `3 fans`.
 fn counted(n: usize, what: &str) -> String {
-    if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") }
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 /// `29–41 °C`, or `2890 rpm` for one value.
 fn range(values: &[f64], unit: &str) -> String {
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if lo == hi { format!("{lo:.0} {unit}") } else { format!("{lo:.0}–{hi:.0} {unit}") }
+    if lo == hi {
+        format!("{lo:.0} {unit}")
+    } else {
+        format!("{lo:.0}–{hi:.0} {unit}")
+    }
 }

@@ -32,7 +32,9 @@ pub static KIND: Kind = Kind {
     text: "get_sockets",
     keyed: false,
     part,
-    reply: Some(|state, _| async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()),
+    reply: Some(|state, _| {
+        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
+    }),
     routes: |r| r.route("/api/sockets", get(handler)),
     series: None,
     check: Some(|state| check(state).boxed()),
@@ -140,20 +142,21 @@ struct Reply<'a> {
 /// The reply's JSON, made once per sample.
 pub fn json(s: &Sample<Sockets>) -> Bytes {
     s.json(|v| {
-        let protocols = v
-            .v4
-            .iter()
-            .chain(&v.v6)
-            .flat_map(|s| &s.protocols)
-            .map(|p| {
-                let fields = p.fields.iter().map(|(k, n)| (k.as_str(), *n)).collect();
-                (p.name.as_str(), fields)
-            })
-            .collect();
+        let protocols =
+            v.v4.iter()
+                .chain(&v.v6)
+                .flat_map(|s| &s.protocols)
+                .map(|p| {
+                    let fields = p.fields.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+                    (p.name.as_str(), fields)
+                })
+                .collect();
         to_json(&Reply {
             sockets_used: v.v4.as_ref().and_then(|s| s.used),
             protocols,
-            tcp_states: v.tcp.map(|t| STATES.iter().copied().zip(t.counts).collect()),
+            tcp_states: v
+                .tcp
+                .map(|t| STATES.iter().copied().zip(t.counts).collect()),
             tcp_rx_queued_bytes: v.tcp.map(|t| t.rx_queued_bytes),
             tcp_tx_queued_bytes: v.tcp.map(|t| t.tx_queued_bytes),
         })
@@ -166,7 +169,11 @@ pub fn frame(s: &Sample<Sockets>) -> Frame {
 }
 
 /// `GET /api/sockets`.
-async fn handler(_auth: Authorized, State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+async fn handler(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
     let ttl = state.config.ttl.metrics();
     api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
@@ -178,7 +185,10 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
         Ok(s) => {
             let v = s.value();
             let ms = elapsed_ms(timed);
-            let used = v.v4.as_ref().and_then(|s| s.used).map_or("?".to_owned(), |u| u.to_string());
+            let used =
+                v.v4.as_ref()
+                    .and_then(|s| s.used)
+                    .map_or("?".to_owned(), |u| u.to_string());
             let tcp = match v.tcp {
                 Some(t) => format!(
                     "TCP {} established, {} listening",

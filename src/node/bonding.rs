@@ -23,9 +23,13 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         let (mut configured, mut active) = (0.0, 0.0);
         for slave in slaves.split_whitespace() {
             // Kernels since 4.x link the slave as lower_X, older ones as slave_X.
-            let status = ["lower_", "slave_"]
-                .iter()
-                .find_map(|p| value(files, &net.join(master).join(format!("{p}{slave}/bonding_slave/mii_status"))));
+            let status = ["lower_", "slave_"].iter().find_map(|p| {
+                value(
+                    files,
+                    &net.join(master)
+                        .join(format!("{p}{slave}/bonding_slave/mii_status")),
+                )
+            });
             configured += 1.0;
             if status.as_deref() == Some("up") {
                 active += 1.0;
@@ -34,11 +38,17 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         bonds.push((master, configured, active));
     }
     let mut f = Families::default();
-    let a = f.gauge_family("node_bonding_active", "Number of active slaves per bonding interface.");
+    let a = f.gauge_family(
+        "node_bonding_active",
+        "Number of active slaves per bonding interface.",
+    );
     for (m, _, active) in &bonds {
         a.push([("master", *m)], *active);
     }
-    let s = f.gauge_family("node_bonding_slaves", "Number of configured slaves per bonding interface.");
+    let s = f.gauge_family(
+        "node_bonding_slaves",
+        "Number of configured slaves per bonding interface.",
+    );
     for (m, configured, _) in &bonds {
         s.push([("master", *m)], *configured);
     }

@@ -14,14 +14,46 @@ const STAT_FILE: &str = "/proc/net/stat/nf_conntrack";
 
 /// The statistics node_exporter serves: column, series, help.
 const STATS: [(&str, &str, &str); 8] = [
-    ("found", "node_nf_conntrack_stat_found", "Number of searched entries which were successful."),
-    ("invalid", "node_nf_conntrack_stat_invalid", "Number of packets seen which can not be tracked."),
-    ("ignore", "node_nf_conntrack_stat_ignore", "Number of packets seen which are already connected to a conntrack entry."),
-    ("insert", "node_nf_conntrack_stat_insert", "Number of entries inserted into the list."),
-    ("insert_failed", "node_nf_conntrack_stat_insert_failed", "Number of entries for which list insertion was attempted but failed."),
-    ("drop", "node_nf_conntrack_stat_drop", "Number of packets dropped due to conntrack failure."),
-    ("early_drop", "node_nf_conntrack_stat_early_drop", "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached."),
-    ("search_restart", "node_nf_conntrack_stat_search_restart", "Number of conntrack table lookups which had to be restarted due to hashtable resizes."),
+    (
+        "found",
+        "node_nf_conntrack_stat_found",
+        "Number of searched entries which were successful.",
+    ),
+    (
+        "invalid",
+        "node_nf_conntrack_stat_invalid",
+        "Number of packets seen which can not be tracked.",
+    ),
+    (
+        "ignore",
+        "node_nf_conntrack_stat_ignore",
+        "Number of packets seen which are already connected to a conntrack entry.",
+    ),
+    (
+        "insert",
+        "node_nf_conntrack_stat_insert",
+        "Number of entries inserted into the list.",
+    ),
+    (
+        "insert_failed",
+        "node_nf_conntrack_stat_insert_failed",
+        "Number of entries for which list insertion was attempted but failed.",
+    ),
+    (
+        "drop",
+        "node_nf_conntrack_stat_drop",
+        "Number of packets dropped due to conntrack failure.",
+    ),
+    (
+        "early_drop",
+        "node_nf_conntrack_stat_early_drop",
+        "Number of dropped conntrack entries to make room for new ones, if maximum table size was reached.",
+    ),
+    (
+        "search_restart",
+        "node_nf_conntrack_stat_search_restart",
+        "Number of conntrack table lookups which had to be restarted due to hashtable resizes.",
+    ),
 ];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {

@@ -26,13 +26,19 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
     );
     for (cpu, j) in &m.cpu.times.cores {
         for (mode, jiffies) in ["nice", "user"].iter().zip([j.guest[1], j.guest[0]]) {
-            guest.push([("cpu", cpu.to_string()), ("mode", (*mode).to_owned())], jiffies as f64 / ticks);
+            guest.push(
+                [("cpu", cpu.to_string()), ("mode", (*mode).to_owned())],
+                jiffies as f64 / ticks,
+            );
         }
     }
     let seconds = f.counter_family(metrics::CPU_SECONDS, "Seconds the CPUs spent in each mode.");
     for (cpu, j) in &m.cpu.times.cores {
         for (mode, jiffies) in MODES.iter().zip(j.modes) {
-            seconds.push([("cpu", cpu.to_string()), ("mode", (*mode).to_owned())], jiffies as f64 / ticks);
+            seconds.push(
+                [("cpu", cpu.to_string()), ("mode", (*mode).to_owned())],
+                jiffies as f64 / ticks,
+            );
         }
     }
     Ok(Some(f))

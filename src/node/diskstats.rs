@@ -16,23 +16,108 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 /// The counters in `/proc/diskstats` order: series, help, unit factor
 /// (sectors of 512 bytes, milliseconds), counter or gauge.
 const SERIES: [(&str, &str, f64, bool); 17] = [
-    ("node_disk_reads_completed_total", "The total number of reads completed successfully.", 1.0, true),
-    ("node_disk_reads_merged_total", "The total number of reads merged.", 1.0, true),
-    ("node_disk_read_bytes_total", "The total number of bytes read successfully.", 512.0, true),
-    ("node_disk_read_time_seconds_total", "The total number of seconds spent by all reads.", 0.001, true),
-    ("node_disk_writes_completed_total", "The total number of writes completed successfully.", 1.0, true),
-    ("node_disk_writes_merged_total", "The number of writes merged.", 1.0, true),
-    ("node_disk_written_bytes_total", "The total number of bytes written successfully.", 512.0, true),
-    ("node_disk_write_time_seconds_total", "This is the total number of seconds spent by all writes.", 0.001, true),
-    ("node_disk_io_now", "The number of I/Os currently in progress.", 1.0, false),
-    ("node_disk_io_time_seconds_total", "Total seconds spent doing I/Os.", 0.001, true),
-    ("node_disk_io_time_weighted_seconds_total", "The weighted # of seconds spent doing I/Os.", 0.001, true),
-    ("node_disk_discards_completed_total", "The total number of discards completed successfully.", 1.0, true),
-    ("node_disk_discards_merged_total", "The total number of discards merged.", 1.0, true),
-    ("node_disk_discarded_sectors_total", "The total number of sectors discarded successfully.", 1.0, true),
-    ("node_disk_discard_time_seconds_total", "This is the total number of seconds spent by all discards.", 0.001, true),
-    ("node_disk_flush_requests_total", "The total number of flush requests completed successfully", 1.0, true),
-    ("node_disk_flush_requests_time_seconds_total", "This is the total number of seconds spent by all flush requests.", 0.001, true),
+    (
+        "node_disk_reads_completed_total",
+        "The total number of reads completed successfully.",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_reads_merged_total",
+        "The total number of reads merged.",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_read_bytes_total",
+        "The total number of bytes read successfully.",
+        512.0,
+        true,
+    ),
+    (
+        "node_disk_read_time_seconds_total",
+        "The total number of seconds spent by all reads.",
+        0.001,
+        true,
+    ),
+    (
+        "node_disk_writes_completed_total",
+        "The total number of writes completed successfully.",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_writes_merged_total",
+        "The number of writes merged.",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_written_bytes_total",
+        "The total number of bytes written successfully.",
+        512.0,
+        true,
+    ),
+    (
+        "node_disk_write_time_seconds_total",
+        "This is the total number of seconds spent by all writes.",
+        0.001,
+        true,
+    ),
+    (
+        "node_disk_io_now",
+        "The number of I/Os currently in progress.",
+        1.0,
+        false,
+    ),
+    (
+        "node_disk_io_time_seconds_total",
+        "Total seconds spent doing I/Os.",
+        0.001,
+        true,
+    ),
+    (
+        "node_disk_io_time_weighted_seconds_total",
+        "The weighted # of seconds spent doing I/Os.",
+        0.001,
+        true,
+    ),
+    (
+        "node_disk_discards_completed_total",
+        "The total number of discards completed successfully.",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_discards_merged_total",
+        "The total number of discards merged.",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_discarded_sectors_total",
+        "The total number of sectors discarded successfully.",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_discard_time_seconds_total",
+        "This is the total number of seconds spent by all discards.",
+        0.001,
+        true,
+    ),
+    (
+        "node_disk_flush_requests_total",
+        "The total number of flush requests completed successfully",
+        1.0,
+        true,
+    ),
+    (
+        "node_disk_flush_requests_time_seconds_total",
+        "This is the total number of seconds spent by all flush requests.",
+        0.001,
+        true,
+    ),
 ];
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
@@ -68,22 +153,41 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
             f.gauge_family(*name, *help)
         };
         for d in disks.iter().filter(|d| i < d.stat.counters.len()) {
-            family.push([("device", d.stat.name.as_str())], d.stat.get(i) as f64 * factor);
+            family.push(
+                [("device", d.stat.name.as_str())],
+                d.stat.get(i) as f64 * factor,
+            );
         }
     }
     let fs = f.gauge_family("node_disk_filesystem_info", "Info about disk filesystem.");
     for d in disks.iter().filter(|d| !d.udev("ID_FS_TYPE").is_empty()) {
-        let keys = [("type", "ID_FS_TYPE"), ("usage", "ID_FS_USAGE"), ("uuid", "ID_FS_UUID"), ("version", "ID_FS_VERSION")];
+        let keys = [
+            ("type", "ID_FS_TYPE"),
+            ("usage", "ID_FS_USAGE"),
+            ("uuid", "ID_FS_UUID"),
+            ("version", "ID_FS_VERSION"),
+        ];
         fs.push(
-            std::iter::once(("device", d.stat.name.as_str())).chain(keys.map(|(l, k)| (l, d.udev(k)))),
+            std::iter::once(("device", d.stat.name.as_str()))
+                .chain(keys.map(|(l, k)| (l, d.udev(k)))),
             1.0,
         );
     }
-    let dm = f.gauge_family("node_disk_device_mapper_info", "Info about disk device mapper.");
+    let dm = f.gauge_family(
+        "node_disk_device_mapper_info",
+        "Info about disk device mapper.",
+    );
     for d in disks.iter().filter(|d| !d.udev("DM_NAME").is_empty()) {
-        let keys = [("name", "DM_NAME"), ("uuid", "DM_UUID"), ("vg_name", "DM_VG_NAME"), ("lv_name", "DM_LV_NAME"), ("lv_layer", "DM_LV_LAYER")];
+        let keys = [
+            ("name", "DM_NAME"),
+            ("uuid", "DM_UUID"),
+            ("vg_name", "DM_VG_NAME"),
+            ("lv_name", "DM_LV_NAME"),
+            ("lv_layer", "DM_LV_LAYER"),
+        ];
         dm.push(
-            std::iter::once(("device", d.stat.name.as_str())).chain(keys.map(|(l, k)| (l, d.udev(k)))),
+            std::iter::once(("device", d.stat.name.as_str()))
+                .chain(keys.map(|(l, k)| (l, d.udev(k)))),
             1.0,
         );
     }

@@ -42,7 +42,11 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let labels: Vec<(&str, String)> = FIELDS
         .iter()
         .filter_map(|field| {
-            let label = if *field == "sys_vendor" { "system_vendor" } else { field };
+            let label = if *field == "sys_vendor" {
+                "system_vendor"
+            } else {
+                field
+            };
             Some((label, value(files, &dir.join(field))?))
         })
         .collect();

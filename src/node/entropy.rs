@@ -18,8 +18,16 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         return Ok(None);
     };
     let mut f = Families::default();
-    f.gauge("node_entropy_available_bits", "Bits of available entropy.", bits(&avail)?);
-    f.gauge("node_entropy_pool_size_bits", "Bits of entropy pool.", bits(&pool)?);
+    f.gauge(
+        "node_entropy_available_bits",
+        "Bits of available entropy.",
+        bits(&avail)?,
+    );
+    f.gauge(
+        "node_entropy_pool_size_bits",
+        "Bits of entropy pool.",
+        bits(&pool)?,
+    );
     Ok(Some(f))
 }
 

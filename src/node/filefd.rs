@@ -15,8 +15,16 @@ const FILE: &str = "/proc/sys/fs/file-nr";
 fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let (allocated, maximum) = parse(&src.read(&src.roots.proc.join("sys/fs/file-nr"))?)?;
     let mut f = Families::default();
-    f.gauge("node_filefd_allocated", "File descriptor statistics: allocated.", allocated as f64);
-    f.gauge("node_filefd_maximum", "File descriptor statistics: maximum.", maximum as f64);
+    f.gauge(
+        "node_filefd_allocated",
+        "File descriptor statistics: allocated.",
+        allocated as f64,
+    );
+    f.gauge(
+        "node_filefd_maximum",
+        "File descriptor statistics: maximum.",
+        maximum as f64,
+    );
     Ok(Some(f))
 }
 

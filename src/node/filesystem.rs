@@ -26,7 +26,10 @@ pub fn families(mounts: &[Exported]) -> Families {
     let labels = |m: &Exported| {
         [
             ("device", m.source.clone()),
-            ("device_error", m.stats.as_ref().err().cloned().unwrap_or_default()),
+            (
+                "device_error",
+                m.stats.as_ref().err().cloned().unwrap_or_default(),
+            ),
             ("fstype", m.fs_type.clone()),
             ("mountpoint", m.mount_point.clone()),
         ]
@@ -45,11 +48,31 @@ pub fn families(mounts: &[Exported]) -> Families {
     }
     type Field = fn(&FsStats) -> u64;
     let sizes: [(&str, &str, Field); 5] = [
-        ("node_filesystem_size_bytes", "Filesystem size in bytes.", |s| s.size),
-        ("node_filesystem_free_bytes", "Filesystem free space in bytes.", |s| s.free),
-        ("node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes.", |s| s.avail),
-        ("node_filesystem_files", "Filesystem total file nodes.", |s| s.files),
-        ("node_filesystem_files_free", "Filesystem total free file nodes.", |s| s.files_free),
+        (
+            "node_filesystem_size_bytes",
+            "Filesystem size in bytes.",
+            |s| s.size,
+        ),
+        (
+            "node_filesystem_free_bytes",
+            "Filesystem free space in bytes.",
+            |s| s.free,
+        ),
+        (
+            "node_filesystem_avail_bytes",
+            "Filesystem space available to non-root users in bytes.",
+            |s| s.avail,
+        ),
+        (
+            "node_filesystem_files",
+            "Filesystem total file nodes.",
+            |s| s.files,
+        ),
+        (
+            "node_filesystem_files_free",
+            "Filesystem total free file nodes.",
+            |s| s.files_free,
+        ),
     ];
     for (name, help, get) in sizes {
         let family = f.gauge_family(name, help);
@@ -59,7 +82,10 @@ pub fn families(mounts: &[Exported]) -> Families {
             }
         }
     }
-    let info = f.gauge_family("node_filesystem_mount_info", "Filesystem mount information.");
+    let info = f.gauge_family(
+        "node_filesystem_mount_info",
+        "Filesystem mount information.",
+    );
     for m in mounts.iter().filter(|m| m.stats.is_ok()) {
         let (major, minor) = m.device.split_once(':').unwrap_or((&m.device, ""));
         info.push(
@@ -87,7 +113,13 @@ mod tests {
             fs_type: "ext4".into(),
             device: "254:0".into(),
             read_only: false,
-            stats: Ok(FsStats { size: 100, free: 40, avail: 30, files: 10, files_free: 5 }),
+            stats: Ok(FsStats {
+                size: 100,
+                free: 40,
+                avail: 30,
+                files: 10,
+                files_free: 5,
+            }),
         };
         let hung = Exported {
             source: "nas:/export".into(),
@@ -101,7 +133,10 @@ mod tests {
         assert!(text.contains(r#"node_filesystem_device_error{device="nas:/export",device_error="mountpoint timeout",fstype="nfs4",mountpoint="/mnt/nas"} 1"#), "{text}");
         assert!(text.contains(r#"node_filesystem_readonly{device="nas:/export",device_error="mountpoint timeout",fstype="nfs4",mountpoint="/mnt/nas"} 1"#), "{text}");
         assert!(text.contains(r#"node_filesystem_avail_bytes{device="/dev/vda",device_error="",fstype="ext4",mountpoint="/"} 30"#), "{text}");
-        assert!(!text.contains(r#"node_filesystem_size_bytes{device="nas:/export""#), "{text}");
+        assert!(
+            !text.contains(r#"node_filesystem_size_bytes{device="nas:/export""#),
+            "{text}"
+        );
         assert!(text.contains(r#"node_filesystem_mount_info{device="/dev/vda",major="254",minor="0",mountpoint="/"} 1"#), "{text}");
     }
 }

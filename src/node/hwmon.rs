@@ -49,25 +49,43 @@ fn sensor_series(
         f.named(name, help, MetricType::Gauge).push(labels, value);
     };
     if let Some(label) = data.get("label") {
-        f.named("node_hwmon_sensor_label", "Label for given chip and sensor", MetricType::Gauge)
-            .push([("chip", chip), ("sensor", sensor), ("label", label)], 1.0);
+        f.named(
+            "node_hwmon_sensor_label",
+            "Label for given chip and sensor",
+            MetricType::Gauge,
+        )
+        .push([("chip", chip), ("sensor", sensor), ("label", label)], 1.0);
     }
     let kind = explode(sensor).map_or("", |(k, _, _)| k);
     let number = |p: &str| data.get(p).and_then(|v| v.parse::<f64>().ok());
     match kind {
         "beep_enable" => {
-            let on = if data.get("").map(String::as_str) == Some("1") { 1.0 } else { 0.0 };
+            let on = if data.get("").map(String::as_str) == Some("1") {
+                1.0
+            } else {
+                0.0
+            };
             return gauge(f, "node_hwmon_beep_enabled", "Hardware beep enabled", on);
         }
         "vrm" => {
             if let Some(v) = number("") {
-                gauge(f, "node_hwmon_voltage_regulator_version", "Hardware voltage regulator", v);
+                gauge(
+                    f,
+                    "node_hwmon_voltage_regulator_version",
+                    "Hardware voltage regulator",
+                    v,
+                );
             }
             return;
         }
         "update_interval" => {
             if let Some(v) = number("") {
-                gauge(f, "node_hwmon_update_interval_seconds", "Hardware monitor update interval", v * 0.001);
+                gauge(
+                    f,
+                    "node_hwmon_update_interval_seconds",
+                    "Hardware monitor update interval",
+                    v * 0.001,
+                );
             }
             return;
         }
@@ -105,78 +123,108 @@ fn element_series(
         // node_exporter names a GPU clock by its label, in the sensor
         // label's place.
         if let Some(label) = label {
-            f.named(&format!("{name}_freq_mhz"), "Hardware monitor for GPU frequency in MHz", gauge)
-                .push([("chip", labels[0].1), ("sensor", &clean(label))], value / 1e6);
+            f.named(
+                &format!("{name}_freq_mhz"),
+                "Hardware monitor for GPU frequency in MHz",
+                gauge,
+            )
+            .push(
+                [("chip", labels[0].1), ("sensor", &clean(label))],
+                value / 1e6,
+            );
         }
         return;
     }
-    let (name, help, kind, value) = match (kind, element) {
+    let (name, help, kind, value) = series_for(kind, element, name, value);
+    f.named(&name, help, kind).push(labels, value);
+}
+
+/// An element's series name, help, type and value in node_exporter's
+/// units, by its sensor type.
+fn series_for(
+    kind: &str,
+    element: &str,
+    name: &str,
+    value: f64,
+) -> (String, String, MetricType, f64) {
+    let gauge = MetricType::Gauge;
+    match (kind, element) {
         (_, "fault" | "alarm") => (
             name.into(),
             format!("Hardware sensor {element} status ({kind})"),
             gauge,
             value,
         ),
-        (_, "beep") => (format!("{name}_enabled"),
+        (_, "beep") => (
+            format!("{name}_enabled"),
             "Hardware monitor sensor has beeping enabled".into(),
             gauge,
             value,
         ),
-        ("in" | "cpu", _) => (format!("{name}_volts"),
+        ("in" | "cpu", _) => (
+            format!("{name}_volts"),
             format!("Hardware monitor for voltage ({element})"),
             gauge,
             value * 0.001,
         ),
         ("temp", e) if e != "type" => {
             let e = if e.is_empty() { "input" } else { e };
-            (format!("{name}_celsius"),
+            (
+                format!("{name}_celsius"),
                 format!("Hardware monitor for temperature ({e})"),
                 gauge,
                 value * 0.001,
             )
         }
-        ("curr", _) => (format!("{name}_amps"),
+        ("curr", _) => (
+            format!("{name}_amps"),
             format!("Hardware monitor for current ({element})"),
             gauge,
             value * 0.001,
         ),
-        ("energy", _) => (format!("{name}_joule_total"),
+        ("energy", _) => (
+            format!("{name}_joule_total"),
             format!("Hardware monitor for joules used so far ({element})"),
             MetricType::Counter,
             value / 1e6,
         ),
-        ("power", "accuracy") => (name.into(),
+        ("power", "accuracy") => (
+            name.into(),
             "Hardware monitor power meter accuracy, as a ratio".into(),
             gauge,
             value / 1e6,
         ),
-        ("power", "average_interval" | "average_interval_min" | "average_interval_max") => (format!("{name}_seconds"),
+        ("power", "average_interval" | "average_interval_min" | "average_interval_max") => (
+            format!("{name}_seconds"),
             format!("Hardware monitor power usage update interval ({element})"),
             gauge,
             value * 0.001,
         ),
-        ("power", _) => (format!("{name}_watt"),
+        ("power", _) => (
+            format!("{name}_watt"),
             format!("Hardware monitor for power usage in watts ({element})"),
             gauge,
             value / 1e6,
         ),
-        ("humidity", _) => (name.into(),
+        ("humidity", _) => (
+            name.into(),
             format!(
                 "Hardware monitor for humidity, as a ratio (multiply with 100.0 to get the humidity as a percentage) ({element})"
             ),
             gauge,
             value / 1e6,
         ),
-        ("fan", "input" | "min" | "max" | "target") => (format!("{name}_rpm"),
+        ("fan", "input" | "min" | "max" | "target") => (
+            format!("{name}_rpm"),
             format!("Hardware monitor for fan revolutions per minute ({element})"),
             gauge,
             value,
         ),
-        _ => (name.into(),
+        _ => (
+            name.into(),
             format!("Hardware monitor {kind} element {element}"),
             gauge,
             value,
         ),
-    };
-    f.named(&name, help, kind).push(labels, value);
+    }
 }

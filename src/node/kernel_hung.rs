@@ -28,7 +28,10 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
 /// The count in the sysctl file.
 pub fn count(text: &str) -> Result<f64, ParseError> {
     text.trim().parse().map_err(|_| {
-        ParseError::new("/proc/sys/kernel/hung_task_detect_count", format!("{text:?}"))
+        ParseError::new(
+            "/proc/sys/kernel/hung_task_detect_count",
+            format!("{text:?}"),
+        )
     })
 }
 

@@ -40,9 +40,16 @@ pub fn families(arrays: &[MdArray]) -> Families {
     for a in arrays {
         required.push([("device", a.name.as_str())], a.disks_total as f64);
     }
-    let disks = f.gauge_family("node_md_disks", "Number of active/failed/spare disks of device.");
+    let disks = f.gauge_family(
+        "node_md_disks",
+        "Number of active/failed/spare disks of device.",
+    );
     for a in arrays {
-        for (state, n) in [("active", a.disks_active), ("failed", a.disks_failed), ("spare", a.disks_spare)] {
+        for (state, n) in [
+            ("active", a.disks_active),
+            ("failed", a.disks_failed),
+            ("spare", a.disks_spare),
+        ] {
             disks.push([("device", a.name.as_str()), ("state", state)], n as f64);
         }
     }
@@ -63,7 +70,10 @@ pub fn families(arrays: &[MdArray]) -> Families {
     for a in arrays {
         blocks.push([("device", a.name.as_str())], a.blocks as f64);
     }
-    let synced = f.gauge_family("node_md_blocks_synced", "Number of blocks synced on device.");
+    let synced = f.gauge_family(
+        "node_md_blocks_synced",
+        "Number of blocks synced on device.",
+    );
     for a in arrays {
         synced.push([("device", a.name.as_str())], a.blocks_synced as f64);
     }

@@ -55,7 +55,8 @@ pub fn parse(text: &str) -> Result<Vec<(String, f64)>, ParseError> {
 mod tests {
     #[test]
     fn names_every_line_as_node_exporter_does() {
-        let got = super::parse("MemTotal: 16 kB\nActive(anon): 2 kB\nHugePages_Total: 3\n").unwrap();
+        let got =
+            super::parse("MemTotal: 16 kB\nActive(anon): 2 kB\nHugePages_Total: 3\n").unwrap();
         assert_eq!(
             got,
             vec![

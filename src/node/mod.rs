@@ -73,109 +73,144 @@ pub struct Source<'a> {
     pub files: &'a std::sync::Mutex<crate::collect::files::FileCache>,
 }
 
-/// Declares the collector modules and lists them in [`TABLE`].
-macro_rules! collectors {
-    ($($(#[$doc:meta])* $module:ident),* $(,)?) => {
-        $($(#[$doc])* pub mod $module;)*
+// The collector modules, declared plainly (a macro would hide them from
+// rustfmt), and the table of them; a test checks each module is in it.
+/// ARP entries per device (`/proc/net/arp`).
+pub mod arp;
+/// Bonded interfaces' slaves (`/sys/class/net/*/bonding`).
+pub mod bonding;
+/// btrfs filesystems: allocation, commits, devices (`/sys/fs/btrfs`).
+pub mod btrfs;
+/// Connection tracking (`/proc/sys/net/netfilter`, `/proc/net/stat/nf_conntrack`).
+pub mod conntrack;
+/// Seconds per CPU and mode (the metrics sample's `/proc/stat`).
+pub mod cpu;
+/// CPU frequency scaling (`/sys/devices/system/cpu/cpu*/cpufreq`).
+pub mod cpufreq;
+/// Block device I/O (`/proc/diskstats`, `/sys/block`).
+pub mod diskstats;
+/// The firmware's machine description (`/sys/class/dmi/id`).
+pub mod dmi;
+/// Memory error counts (`/sys/devices/system/edac/mc`).
+pub mod edac;
+/// Kernel entropy (`/proc/sys/kernel/random`).
+pub mod entropy;
+/// File handles (`/proc/sys/fs/file-nr`).
+pub mod filefd;
+/// Mounted filesystems (the disks sample).
+pub mod filesystem;
+/// Hardware monitoring chips: temperatures, fans, voltages, power (`/sys/class/hwmon`).
+pub mod hwmon;
+/// Tasks the hung-task detector caught (`/proc/sys/kernel`).
+pub mod kernel_hung;
+/// Load averages (the metrics sample).
+pub mod loadavg;
+/// Software RAID arrays (`/proc/mdstat`, `/sys/block/md*/md`).
+pub mod mdadm;
+/// Every `/proc/meminfo` line (the metrics sample's reading).
+pub mod meminfo;
+/// Network devices' sysfs attributes (`/sys/class/net`).
+pub mod netclass;
+/// Every `/proc/net/dev` column (the metrics sample's reading).
+pub mod netdev;
+/// Protocol counters (`/proc/net/{netstat,snmp,snmp6}`).
+pub mod netstat;
+/// The NFS client's RPC counters (`/proc/net/rpc/nfs`).
+pub mod nfs;
+/// The NFS server's counters (`/proc/net/rpc/nfsd`).
+pub mod nfsd;
+/// NVMe controllers and namespaces (`/sys/class/nvme`).
+pub mod nvme;
+/// The OS release (`/etc/os-release`).
+pub mod os;
+/// Batteries and AC adapters (`/sys/class/power_supply`).
+pub mod powersupplyclass;
+/// Pressure stall information (`/proc/pressure`).
+pub mod pressure;
+/// Process and thread states (the process scan).
+pub mod processes;
+/// CPU package energy (`/sys/class/powercap`).
+pub mod rapl;
+/// Scheduler statistics (`/proc/schedstat`).
+pub mod schedstat;
+/// SELinux state (`/sys/fs/selinux`).
+pub mod selinux;
+/// Sockets in use (`/proc/net/sockstat{,6}`).
+pub mod sockstat;
+/// Packet processing per CPU (`/proc/net/softnet_stat`).
+pub mod softnet;
+/// Context switches, forks, interrupts, boot time (the metrics sample's `/proc/stat`).
+pub mod stat;
+/// TCP connections per state (netlink sock_diag).
+pub mod tcpstat;
+/// Series from `*.prom` files (`--textfile-dir`).
+pub mod textfile;
+/// Thermal zones and cooling devices (`/sys/class/thermal`).
+pub mod thermal_zone;
+/// The clock, its zone and clock sources.
+pub mod time;
+/// The kernel's NTP state (`adjtimex`).
+pub mod timex;
+/// UDP queues (`/proc/net/udp{,6}`).
+pub mod udp_queues;
+/// `uname`.
+pub mod uname;
+/// Paging and OOM counters (`/proc/vmstat`).
+pub mod vmstat;
+/// Watchdog timers (`/sys/class/watchdog`).
+pub mod watchdog;
+/// XFS runtime statistics (`/sys/fs/xfs/*/stats`).
+pub mod xfs;
+/// OpenZFS: the ARC, kstats and pools (`/proc/spl/kstat/zfs`).
+pub mod zfs;
 
-        /// Every collector, in the order `/metrics` writes them.
-        pub static TABLE: &[&NodeCollector] = &[$(&$module::COLLECTOR),*];
-
-        /// Each collector's label in `sonde check`, in table order.
-        pub static CHECK_LABELS: &[&str] = &[$(concat!("node.", stringify!($module))),*];
-    };
-}
-
-collectors! {
-    /// ARP entries per device (`/proc/net/arp`).
-    arp,
-    /// Bonded interfaces' slaves (`/sys/class/net/*/bonding`).
-    bonding,
-    /// btrfs filesystems: allocation, commits, devices (`/sys/fs/btrfs`).
-    btrfs,
-    /// Connection tracking (`/proc/sys/net/netfilter`, `/proc/net/stat/nf_conntrack`).
-    conntrack,
-    /// Seconds per CPU and mode (the metrics sample's `/proc/stat`).
-    cpu,
-    /// CPU frequency scaling (`/sys/devices/system/cpu/cpu*/cpufreq`).
-    cpufreq,
-    /// Block device I/O (`/proc/diskstats`, `/sys/block`).
-    diskstats,
-    /// The firmware's machine description (`/sys/class/dmi/id`).
-    dmi,
-    /// Memory error counts (`/sys/devices/system/edac/mc`).
-    edac,
-    /// Kernel entropy (`/proc/sys/kernel/random`).
-    entropy,
-    /// File handles (`/proc/sys/fs/file-nr`).
-    filefd,
-    /// Mounted filesystems (the disks sample).
-    filesystem,
-    /// Hardware monitoring chips: temperatures, fans, voltages, power (`/sys/class/hwmon`).
-    hwmon,
-    /// Tasks the hung-task detector caught (`/proc/sys/kernel`).
-    kernel_hung,
-    /// Load averages (the metrics sample).
-    loadavg,
-    /// Software RAID arrays (`/proc/mdstat`, `/sys/block/md*/md`).
-    mdadm,
-    /// Every `/proc/meminfo` line (the metrics sample's reading).
-    meminfo,
-    /// Network devices' sysfs attributes (`/sys/class/net`).
-    netclass,
-    /// Every `/proc/net/dev` column (the metrics sample's reading).
-    netdev,
-    /// Protocol counters (`/proc/net/{netstat,snmp,snmp6}`).
-    netstat,
-    /// The NFS client's RPC counters (`/proc/net/rpc/nfs`).
-    nfs,
-    /// The NFS server's counters (`/proc/net/rpc/nfsd`).
-    nfsd,
-    /// NVMe controllers and namespaces (`/sys/class/nvme`).
-    nvme,
-    /// The OS release (`/etc/os-release`).
-    os,
-    /// Batteries and AC adapters (`/sys/class/power_supply`).
-    powersupplyclass,
-    /// Pressure stall information (`/proc/pressure`).
-    pressure,
-    /// Process and thread states (the process scan).
-    processes,
-    /// CPU package energy (`/sys/class/powercap`).
-    rapl,
-    /// Scheduler statistics (`/proc/schedstat`).
-    schedstat,
-    /// SELinux state (`/sys/fs/selinux`).
-    selinux,
-    /// Sockets in use (`/proc/net/sockstat{,6}`).
-    sockstat,
-    /// Packet processing per CPU (`/proc/net/softnet_stat`).
-    softnet,
-    /// Context switches, forks, interrupts, boot time (the metrics sample's `/proc/stat`).
-    stat,
-    /// TCP connections per state (netlink sock_diag).
-    tcpstat,
-    /// Series from `*.prom` files (`--textfile-dir`).
-    textfile,
-    /// Thermal zones and cooling devices (`/sys/class/thermal`).
-    thermal_zone,
-    /// The clock, its zone and clock sources.
-    time,
-    /// The kernel's NTP state (`adjtimex`).
-    timex,
-    /// UDP queues (`/proc/net/udp{,6}`).
-    udp_queues,
-    /// `uname`.
-    uname,
-    /// Paging and OOM counters (`/proc/vmstat`).
-    vmstat,
-    /// Watchdog timers (`/sys/class/watchdog`).
-    watchdog,
-    /// XFS runtime statistics (`/sys/fs/xfs/*/stats`).
-    xfs,
-    /// OpenZFS: the ARC, kstats and pools (`/proc/spl/kstat/zfs`).
-    zfs,
-}
+/// Every collector, in the order `/metrics` writes them.
+pub static TABLE: &[&NodeCollector] = &[
+    &arp::COLLECTOR,
+    &bonding::COLLECTOR,
+    &btrfs::COLLECTOR,
+    &conntrack::COLLECTOR,
+    &cpu::COLLECTOR,
+    &cpufreq::COLLECTOR,
+    &diskstats::COLLECTOR,
+    &dmi::COLLECTOR,
+    &edac::COLLECTOR,
+    &entropy::COLLECTOR,
+    &filefd::COLLECTOR,
+    &filesystem::COLLECTOR,
+    &hwmon::COLLECTOR,
+    &kernel_hung::COLLECTOR,
+    &loadavg::COLLECTOR,
+    &mdadm::COLLECTOR,
+    &meminfo::COLLECTOR,
+    &netclass::COLLECTOR,
+    &netdev::COLLECTOR,
+    &netstat::COLLECTOR,
+    &nfs::COLLECTOR,
+    &nfsd::COLLECTOR,
+    &nvme::COLLECTOR,
+    &os::COLLECTOR,
+    &powersupplyclass::COLLECTOR,
+    &pressure::COLLECTOR,
+    &processes::COLLECTOR,
+    &rapl::COLLECTOR,
+    &schedstat::COLLECTOR,
+    &selinux::COLLECTOR,
+    &sockstat::COLLECTOR,
+    &softnet::COLLECTOR,
+    &stat::COLLECTOR,
+    &tcpstat::COLLECTOR,
+    &textfile::COLLECTOR,
+    &thermal_zone::COLLECTOR,
+    &time::COLLECTOR,
+    &timex::COLLECTOR,
+    &udp_queues::COLLECTOR,
+    &uname::COLLECTOR,
+    &vmstat::COLLECTOR,
+    &watchdog::COLLECTOR,
+    &xfs::COLLECTOR,
+    &zfs::COLLECTOR,
+];
 
 /// The collectors that run, in table order: those the flags turn on, and
 /// of them those `collect[]` names when it names any.
@@ -282,6 +317,21 @@ fn outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_collector_module_is_in_the_table() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/node");
+        let mut modules: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter_map(|p| Some(p.file_stem()?.to_str()?.to_owned()))
+            .filter(|m| !["mod", "families", "scrape", "util"].contains(&m.as_str()))
+            .collect();
+        modules.sort();
+        let mut table: Vec<String> = TABLE.iter().map(|c| c.name.to_owned()).collect();
+        table.sort();
+        assert_eq!(modules, table);
+    }
 
     #[test]
     fn the_configuration_names_every_collector_of_the_table() {

@@ -25,7 +25,10 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
         "node_network_receive_nohandler_total",
         "Network device statistic receive_nohandler.",
     );
-    for d in devices.iter().filter(|d| exclude.is_none_or(|re| !re.is_match(&d.name))) {
+    for d in devices
+        .iter()
+        .filter(|d| exclude.is_none_or(|re| !re.is_match(&d.name)))
+    {
         if let Some(v) = d.rx_nohandler {
             nohandler.push([("device", d.name.as_str())], v as f64);
         }
@@ -36,9 +39,15 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
 /// node_exporter's series for the devices.
 pub fn families(devices: &[NetClass]) -> Families {
     let mut f = Families::default();
-    let up = f.gauge_family("node_network_up", "Value is 1 if operstate is 'up', 0 otherwise.");
+    let up = f.gauge_family(
+        "node_network_up",
+        "Value is 1 if operstate is 'up', 0 otherwise.",
+    );
     for d in devices {
-        up.push([("device", d.name.as_str())], if d.operstate == "up" { 1.0 } else { 0.0 });
+        up.push(
+            [("device", d.name.as_str())],
+            if d.operstate == "up" { 1.0 } else { 0.0 },
+        );
     }
     let info = f.gauge_family(
         "node_network_info",
@@ -66,17 +75,27 @@ pub fn families(devices: &[NetClass]) -> Families {
     for (series, _, counter) in NUMERIC {
         let name = format!("node_network_{series}");
         let help = format!("Network device property: {series}");
-        let family = if counter { f.counter_family(name, help) } else { f.gauge_family(name, help) };
+        let family = if counter {
+            f.counter_family(name, help)
+        } else {
+            f.gauge_family(name, help)
+        };
         for d in devices {
             if let Some(v) = d.number(series) {
                 family.push([("device", d.name.as_str())], v as f64);
             }
         }
     }
-    let speed = f.gauge_family("node_network_speed_bytes", "Network device property: speed_bytes");
+    let speed = f.gauge_family(
+        "node_network_speed_bytes",
+        "Network device property: speed_bytes",
+    );
     for d in devices {
         if let Some(mbits) = d.speed {
-            speed.push([("device", d.name.as_str())], (mbits * 1000 * 1000 / 8) as f64);
+            speed.push(
+                [("device", d.name.as_str())],
+                (mbits * 1000 * 1000 / 8) as f64,
+            );
         }
     }
     let queue = f.gauge_family(
@@ -88,7 +107,10 @@ pub fn families(devices: &[NetClass]) -> Families {
             queue.push([("device", d.name.as_str())], v as f64);
         }
     }
-    let proto = f.gauge_family("node_network_protocol_type", "Network device property: protocol_type");
+    let proto = f.gauge_family(
+        "node_network_protocol_type",
+        "Network device property: protocol_type",
+    );
     for d in devices {
         if let Some(v) = d.protocol_type {
             proto.push([("device", d.name.as_str())], v as f64);
@@ -102,7 +124,6 @@ mod tests {
     use super::*;
     use crate::collect::files::FileCache;
     use crate::collect::netclass::read_all;
-
 
     #[test]
     fn reads_a_device_directory() {
@@ -122,11 +143,26 @@ mod tests {
         let devices = read_all(&dir, &mut FileCache::new(8)).unwrap().unwrap();
         let text = families(&devices).encode();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(text.contains("node_network_up{device=\"eth0\"} 1"), "{text}");
-        assert!(text.contains("node_network_mtu_bytes{device=\"eth0\"} 1500"), "{text}");
-        assert!(text.contains("node_network_flags{device=\"eth0\"} 4099"), "{text}");
-        assert!(text.contains("node_network_speed_bytes{device=\"eth0\"} -125000"), "{text}");
-        assert!(text.contains("node_network_carrier_changes_total{device=\"eth0\"} 2"), "{text}");
+        assert!(
+            text.contains("node_network_up{device=\"eth0\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("node_network_mtu_bytes{device=\"eth0\"} 1500"),
+            "{text}"
+        );
+        assert!(
+            text.contains("node_network_flags{device=\"eth0\"} 4099"),
+            "{text}"
+        );
+        assert!(
+            text.contains("node_network_speed_bytes{device=\"eth0\"} -125000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("node_network_carrier_changes_total{device=\"eth0\"} 2"),
+            "{text}"
+        );
         assert!(text.contains("adminstate=\"up\""), "{text}");
     }
 }

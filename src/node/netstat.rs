@@ -15,7 +15,10 @@ const FILE: &str = "/proc/net/netstat";
 
 fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let net = src.roots.proc.join("net");
-    let (netstat, snmp) = (src.read(&net.join("netstat"))?, src.read(&net.join("snmp"))?);
+    let (netstat, snmp) = (
+        src.read(&net.join("netstat"))?,
+        src.read(&net.join("snmp"))?,
+    );
     let snmp6 = src.read_optional(&net.join("snmp6"))?.unwrap_or_default();
     let mut fields = parse_pairs(&netstat)?;
     fields.extend(parse_pairs(&snmp)?);
@@ -29,7 +32,11 @@ fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         let Ok(v) = value.parse::<f64>() else {
             return Err(ParseError::new(FILE, format!("{key}: {value:?}")).into());
         };
-        f.untyped(format!("node_netstat_{key}"), format!("Statistic {protocol}{name}."), v);
+        f.untyped(
+            format!("node_netstat_{key}"),
+            format!("Statistic {protocol}{name}."),
+            v,
+        );
     }
     Ok(Some(f))
 }
@@ -52,7 +59,10 @@ pub fn parse_pairs(text: &str) -> Result<Vec<(&str, &str, &str)>, ParseError> {
         let names: Vec<&str> = names.split_ascii_whitespace().collect();
         let values: Vec<&str> = values.split_ascii_whitespace().collect();
         if names.len() != values.len() {
-            return Err(ParseError::new(FILE, format!("field count mismatch in {proto}")));
+            return Err(ParseError::new(
+                FILE,
+                format!("field count mismatch in {proto}"),
+            ));
         }
         out.extend(names.into_iter().zip(values).map(|(n, v)| (proto, n, v)));
     }
@@ -86,7 +96,15 @@ mod tests {
 
     #[test]
     fn parses_snmp6() {
-        let got = parse_snmp6("Ip6InReceives                   	12\nIcmp6InMsgs 3\nUdpLite6InErrors 0\n");
-        assert_eq!(got, vec![("Ip6", "InReceives", "12"), ("Icmp6", "InMsgs", "3"), ("UdpLite6", "InErrors", "0")]);
+        let got =
+            parse_snmp6("Ip6InReceives                   	12\nIcmp6InMsgs 3\nUdpLite6InErrors 0\n");
+        assert_eq!(
+            got,
+            vec![
+                ("Ip6", "InReceives", "12"),
+                ("Icmp6", "InMsgs", "3"),
+                ("UdpLite6", "InErrors", "0")
+            ]
+        );
     }
 }

@@ -52,11 +52,36 @@ const V4_OPS: &[(&str, usize)] = &[
 
 /// Plain counters: series, help, line, column.
 const COUNTERS: &[(&str, &str, &str, usize)] = &[
-    ("node_nfsd_connections_total", "Total number of NFSd TCP connections.", "net", 3),
-    ("node_nfsd_disk_bytes_read_total", "Total NFSd bytes read.", "io", 0),
-    ("node_nfsd_disk_bytes_written_total", "Total NFSd bytes written.", "io", 1),
-    ("node_nfsd_file_handles_stale_total", "Total number of NFSd stale file handles", "fh", 0),
-    ("node_nfsd_read_ahead_cache_not_found_total", "Total number of NFSd read ahead cache not found.", "ra", 11),
+    (
+        "node_nfsd_connections_total",
+        "Total number of NFSd TCP connections.",
+        "net",
+        3,
+    ),
+    (
+        "node_nfsd_disk_bytes_read_total",
+        "Total NFSd bytes read.",
+        "io",
+        0,
+    ),
+    (
+        "node_nfsd_disk_bytes_written_total",
+        "Total NFSd bytes written.",
+        "io",
+        1,
+    ),
+    (
+        "node_nfsd_file_handles_stale_total",
+        "Total number of NFSd stale file handles",
+        "fh",
+        0,
+    ),
+    (
+        "node_nfsd_read_ahead_cache_not_found_total",
+        "Total number of NFSd read ahead cache not found.",
+        "ra",
+        11,
+    ),
     (
         "node_nfsd_reply_cache_hits_total",
         "Total number of NFSd Reply Cache hits (client lost server response).",
@@ -75,7 +100,12 @@ const COUNTERS: &[(&str, &str, &str, usize)] = &[
         "rc",
         2,
     ),
-    ("node_nfsd_server_rpcs_total", "Total number of NFSd RPCs.", "rpc", 0),
+    (
+        "node_nfsd_server_rpcs_total",
+        "Total number of NFSd RPCs.",
+        "rpc",
+        0,
+    ),
 ];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
@@ -88,16 +118,33 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     for (name, help, key, i) in COUNTERS {
         f.counter(*name, *help, at(key, *i));
     }
-    f.counter_family("node_nfsd_packets_total", "Total NFSd network packets (sent+received) by protocol type.")
-        .push([("proto", "udp")], at("net", 1))
-        .push([("proto", "tcp")], at("net", 2));
-    f.gauge("node_nfsd_read_ahead_cache_size_blocks", "How large the read ahead cache is in blocks.", at("ra", 0));
-    f.counter_family("node_nfsd_rpc_errors_total", "Total number of NFSd RPC errors by error type.")
-        .push([("error", "fmt")], at("rpc", 2))
-        .push([("error", "auth")], at("rpc", 3))
-        .push([("error", "cInt")], at("rpc", 4));
-    f.gauge("node_nfsd_server_threads", "Total number of NFSd kernel threads that are running.", at("th", 0));
-    let requests = f.counter_family("node_nfsd_requests_total", "Total number NFSd Requests by method and protocol.");
+    f.counter_family(
+        "node_nfsd_packets_total",
+        "Total NFSd network packets (sent+received) by protocol type.",
+    )
+    .push([("proto", "udp")], at("net", 1))
+    .push([("proto", "tcp")], at("net", 2));
+    f.gauge(
+        "node_nfsd_read_ahead_cache_size_blocks",
+        "How large the read ahead cache is in blocks.",
+        at("ra", 0),
+    );
+    f.counter_family(
+        "node_nfsd_rpc_errors_total",
+        "Total number of NFSd RPC errors by error type.",
+    )
+    .push([("error", "fmt")], at("rpc", 2))
+    .push([("error", "auth")], at("rpc", 3))
+    .push([("error", "cInt")], at("rpc", 4));
+    f.gauge(
+        "node_nfsd_server_threads",
+        "Total number of NFSd kernel threads that are running.",
+        at("th", 0),
+    );
+    let requests = f.counter_family(
+        "node_nfsd_requests_total",
+        "Total number NFSd Requests by method and protocol.",
+    );
     for (proto, key, names) in [("2", "proc2", V2), ("3", "proc3", V3)] {
         for (method, n) in procedures(line(&lines, key), names).skip(1) {
             requests.push([("proto", proto), ("method", method)], n);
@@ -106,6 +153,9 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     for (method, i) in V4_OPS {
         requests.push([("proto", "4"), ("method", *method)], at("proc4ops", *i));
     }
-    requests.push([("proto", "4"), ("method", "WdelegGetattr")], at("wdeleg_getattr", 0));
+    requests.push(
+        [("proto", "4"), ("method", "WdelegGetattr")],
+        at("wdeleg_getattr", 0),
+    );
     Ok(Some(f))
 }

@@ -16,7 +16,9 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 fn namespace_id(dir: &str) -> Option<&str> {
     let rest = dir.strip_prefix("nvme")?;
     let controller = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let rest = rest[controller..].strip_prefix('n').filter(|_| controller > 0)?;
+    let rest = rest[controller..]
+        .strip_prefix('n')
+        .filter(|_| controller > 0)?;
     let id = &rest[..rest.bytes().take_while(u8::is_ascii_digit).count()];
     (!id.is_empty()).then_some(id)
 }
@@ -85,7 +87,9 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let mut namespaces: Vec<Namespace> = Vec::new();
     for (name, path) in &devices {
         for (dir, ns) in entries(files, path).unwrap_or_default() {
-            let Some(id) = namespace_id(&dir) else { continue };
+            let Some(id) = namespace_id(&dir) else {
+                continue;
+            };
             let block = number(files, &ns.join("queue/logical_block_size")).unwrap_or(0.0);
             let size = number(files, &ns.join("size")).unwrap_or(0.0) * block;
             let used = number(files, &ns.join("nuse")).unwrap_or(0.0) * block;
@@ -100,10 +104,17 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
             });
         }
     }
-    let ns_info = f.gauge_family("node_nvme_namespace_info", "Information about NVMe namespaces. Value is always 1");
+    let ns_info = f.gauge_family(
+        "node_nvme_namespace_info",
+        "Information about NVMe namespaces. Value is always 1",
+    );
     for n in &namespaces {
         ns_info.push(
-            [("device", n.device.as_str()), ("nsid", &n.id), ("ana_state", &n.ana_state)],
+            [
+                ("device", n.device.as_str()),
+                ("nsid", &n.id),
+                ("ana_state", &n.ana_state),
+            ],
             1.0,
         );
     }

@@ -45,8 +45,18 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     )
     .push(INFO.map(|(label, key)| (label, get(key))), 1.0);
     if let Some(version) = major_minor(&get("VERSION_ID")).filter(|v| *v > 0.0) {
-        f.gauge_family("node_os_version", "Metric containing the major.minor part of the OS version.")
-            .push([("id", get("ID")), ("id_like", get("ID_LIKE")), ("name", get("NAME"))], version);
+        f.gauge_family(
+            "node_os_version",
+            "Metric containing the major.minor part of the OS version.",
+        )
+        .push(
+            [
+                ("id", get("ID")),
+                ("id_like", get("ID_LIKE")),
+                ("name", get("NAME")),
+            ],
+            version,
+        );
     }
     if let Some(end) = release.get("SUPPORT_END").and_then(|d| date_seconds(d)) {
         f.gauge(
@@ -73,7 +83,11 @@ pub fn parse(text: &str) -> HashMap<String, String> {
             let mut s = String::with_capacity(v.len());
             let mut chars = v.chars();
             while let Some(c) = chars.next() {
-                s.push(if c == '\\' { chars.next().unwrap_or('\\') } else { c });
+                s.push(if c == '\\' {
+                    chars.next().unwrap_or('\\')
+                } else {
+                    c
+                });
             }
             s
         } else if let Some(v) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {

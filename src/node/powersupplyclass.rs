@@ -50,9 +50,17 @@ const NUMBERS: &[(&str, &str, f64)] = &[
     ("charge_now", "charge_ampere", 1e6),
     ("charge_term_current", "charge_term_current", 1e6),
     ("constant_charge_current", "constant_charge_current", 1e6),
-    ("constant_charge_current_max", "constant_charge_current_max", 1e6),
+    (
+        "constant_charge_current_max",
+        "constant_charge_current_max",
+        1e6,
+    ),
     ("constant_charge_voltage", "constant_charge_voltage", 1e6),
-    ("constant_charge_voltage_max", "constant_charge_voltage_max", 1e6),
+    (
+        "constant_charge_voltage_max",
+        "constant_charge_voltage_max",
+        1e6,
+    ),
     ("precharge_current", "precharge_current", 1e6),
     ("input_current_limit", "input_current_limit", 1e6),
     ("power_now", "power_watt", 1e6),
@@ -82,7 +90,13 @@ const TEXTS: &[&str] = &[
 ];
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    Ok(scrape.power().await?.value().supplies.as_deref().map(families))
+    Ok(scrape
+        .power()
+        .await?
+        .value()
+        .supplies
+        .as_deref()
+        .map(families))
 }
 
 /// node_exporter's series for `supplies`.
@@ -99,7 +113,10 @@ pub fn families(supplies: &[PowerSupply]) -> Families {
             }
         }
     }
-    let info = f.gauge_family("node_power_supply_info", "info of /sys/class/power_supply/<power_supply>.");
+    let info = f.gauge_family(
+        "node_power_supply_info",
+        "info of /sys/class/power_supply/<power_supply>.",
+    );
     for s in supplies {
         let mut labels = vec![("power_supply", s.name.as_str())];
         labels.extend(TEXTS.iter().filter_map(|t| Some((*t, s.text(t)?))));
@@ -111,5 +128,9 @@ pub fn families(supplies: &[PowerSupply]) -> Families {
 /// node_exporter takes these attributes as integers: anything else (an
 /// empty file, `N/A`) is left out.
 fn integer(s: &PowerSupply, file: &str) -> Option<f64> {
-    s.attributes.get(file)?.parse::<i64>().ok().map(|v| v as f64)
+    s.attributes
+        .get(file)?
+        .parse::<i64>()
+        .ok()
+        .map(|v| v as f64)
 }

@@ -33,17 +33,33 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
             .and_then(|t| t.trim().parse::<f64>().ok())
     };
     let mut f = Families::default();
-    f.gauge("node_processes_threads", "Allocated threads in system", threads as f64);
+    f.gauge(
+        "node_processes_threads",
+        "Allocated threads in system",
+        threads as f64,
+    );
     if let Some(max) = limit("threads-max") {
-        f.gauge("node_processes_max_threads", "Limit of threads in the system", max);
+        f.gauge(
+            "node_processes_max_threads",
+            "Limit of threads in the system",
+            max,
+        );
     }
     let by_state = f.gauge_family("node_processes_state", "Number of processes in each state.");
     for (s, n) in states {
         by_state.push([("state", s.to_string())], n as f64);
     }
-    f.gauge("node_processes_pids", "Number of PIDs", table.rows.len() as f64);
+    f.gauge(
+        "node_processes_pids",
+        "Number of PIDs",
+        table.rows.len() as f64,
+    );
     if let Some(max) = limit("pid_max") {
-        f.gauge("node_processes_max_processes", "Number of max PIDs limit", max);
+        f.gauge(
+            "node_processes_max_processes",
+            "Number of max PIDs limit",
+            max,
+        );
     }
     Ok(Some(f))
 }

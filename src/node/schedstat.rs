@@ -45,7 +45,10 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     for c in &cpus {
         w.push([("cpu", c.cpu.as_str())], c.waiting_ns as f64 / 1e9);
     }
-    let t = f.counter_family("node_schedstat_timeslices_total", "Number of timeslices executed by CPU.");
+    let t = f.counter_family(
+        "node_schedstat_timeslices_total",
+        "Number of timeslices executed by CPU.",
+    );
     for c in &cpus {
         t.push([("cpu", c.cpu.as_str())], c.timeslices as f64);
     }

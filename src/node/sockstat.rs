@@ -31,7 +31,11 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
 /// `mem_bytes` beside it).
 pub fn families(f: &mut Families, s: &Sockstat, page: u64) {
     if let Some(used) = s.used {
-        f.gauge("node_sockstat_sockets_used", "Number of IPv4 sockets in use.", used as f64);
+        f.gauge(
+            "node_sockstat_sockets_used",
+            "Number of IPv4 sockets in use.",
+            used as f64,
+        );
     }
     for p in &s.protocols {
         let mut fields: Vec<(&str, u64)> = p.fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();

@@ -34,12 +34,36 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let mut f = Families::default();
     type Field = fn(&CpuSoftnet) -> u64;
     let counters: [(&str, &str, Field); 6] = [
-        ("node_softnet_processed_total", "Number of processed packets", |r| r.processed),
-        ("node_softnet_dropped_total", "Number of dropped packets", |r| r.dropped),
-        ("node_softnet_times_squeezed_total", "Number of times processing packets ran out of quota", |r| r.time_squeezed),
-        ("node_softnet_cpu_collision_total", "Number of collision occur while obtaining device lock while transmitting", |r| r.cpu_collision),
-        ("node_softnet_received_rps_total", "Number of times cpu woken up received_rps", |r| r.received_rps),
-        ("node_softnet_flow_limit_count_total", "Number of times flow limit has been reached", |r| r.flow_limit_count),
+        (
+            "node_softnet_processed_total",
+            "Number of processed packets",
+            |r| r.processed,
+        ),
+        (
+            "node_softnet_dropped_total",
+            "Number of dropped packets",
+            |r| r.dropped,
+        ),
+        (
+            "node_softnet_times_squeezed_total",
+            "Number of times processing packets ran out of quota",
+            |r| r.time_squeezed,
+        ),
+        (
+            "node_softnet_cpu_collision_total",
+            "Number of collision occur while obtaining device lock while transmitting",
+            |r| r.cpu_collision,
+        ),
+        (
+            "node_softnet_received_rps_total",
+            "Number of times cpu woken up received_rps",
+            |r| r.received_rps,
+        ),
+        (
+            "node_softnet_flow_limit_count_total",
+            "Number of times flow limit has been reached",
+            |r| r.flow_limit_count,
+        ),
     ];
     for (name, help, get) in counters {
         let family = f.counter_family(name, help);
@@ -71,7 +95,10 @@ pub fn parse(text: &str) -> Result<Vec<CpuSoftnet>, ParseError> {
             })
             .collect::<Result<_, _>>()?;
         if cols.len() < 11 {
-            return Err(ParseError::new("/proc/net/softnet_stat", "a row of fewer than 11 columns"));
+            return Err(ParseError::new(
+                "/proc/net/softnet_stat",
+                "a row of fewer than 11 columns",
+            ));
         }
         out.push(CpuSoftnet {
             cpu: cols.get(12).copied().unwrap_or(row as u64),

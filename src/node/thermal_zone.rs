@@ -40,7 +40,12 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         .into_iter()
         .filter_map(|(n, path)| {
             let kind = value(files, &path.join("type"))?;
-            Some((n, kind, number(files, &path.join("cur_state"))?, number(files, &path.join("max_state"))?))
+            Some((
+                n,
+                kind,
+                number(files, &path.join("cur_state"))?,
+                number(files, &path.join("max_state"))?,
+            ))
         })
         .collect();
     let cur = f.gauge_family(

@@ -16,10 +16,17 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
     let mut f = Families::default();
-    f.gauge("node_time_seconds", "System time in seconds since epoch (1970).", now);
+    f.gauge(
+        "node_time_seconds",
+        "System time in seconds since epoch (1970).",
+        now,
+    );
     let (zone, offset) = local_zone(now as i64);
-    f.gauge_family("node_time_zone_offset_seconds", "System time zone offset in seconds.")
-        .push([("time_zone", zone)], offset as f64);
+    f.gauge_family(
+        "node_time_zone_offset_seconds",
+        "System time zone offset in seconds.",
+    )
+    .push([("time_zone", zone)], offset as f64);
     let dir = src.roots.sys.join("devices/system/clocksource");
     let mut sources: Vec<(u32, String, String)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -33,8 +40,12 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
                 continue;
             };
             let path = entry.path();
-            let available = src.attribute(&path.join("available_clocksource")).unwrap_or_default();
-            let current = src.attribute(&path.join("current_clocksource")).unwrap_or_default();
+            let available = src
+                .attribute(&path.join("available_clocksource"))
+                .unwrap_or_default();
+            let current = src
+                .attribute(&path.join("current_clocksource"))
+                .unwrap_or_default();
             sources.push((n, available, current));
         }
     }
@@ -45,7 +56,10 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     );
     for (n, available, _) in &sources {
         for name in available.split_ascii_whitespace() {
-            a.push([("clocksource", name.to_owned()), ("device", n.to_string())], 1.0);
+            a.push(
+                [("clocksource", name.to_owned()), ("device", n.to_string())],
+                1.0,
+            );
         }
     }
     let c = f.gauge_family(
@@ -53,7 +67,10 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         "Current clocksource read from '/sys/devices/system/clocksource'.",
     );
     for (n, _, current) in &sources {
-        c.push([("clocksource", current.clone()), ("device", n.to_string())], 1.0);
+        c.push(
+            [("clocksource", current.clone()), ("device", n.to_string())],
+            1.0,
+        );
     }
     Ok(Some(f))
 }
@@ -69,7 +86,9 @@ fn local_zone(now: i64) -> (String, i64) {
         if libc::localtime_r(&t, &mut tm).is_null() || tm.tm_zone.is_null() {
             return ("UTC".to_owned(), 0);
         }
-        let zone = std::ffi::CStr::from_ptr(tm.tm_zone).to_string_lossy().into_owned();
+        let zone = std::ffi::CStr::from_ptr(tm.tm_zone)
+            .to_string_lossy()
+            .into_owned();
         (zone, tm.tm_gmtoff)
     }
 }

@@ -78,24 +78,101 @@ fn read(_: &Source<'_>) -> Result<Option<Families>, CollectError> {
 pub fn families(t: &Timex) -> Families {
     let divisor = if t.status & STA_NANO != 0 { 1e9 } else { 1e6 };
     let mut f = Families::default();
-    let g = |f: &mut Families, name: &str, help: &str, v: f64| f.gauge(name, help, v);
-    g(&mut f, "node_timex_estimated_error_seconds", "Estimated error in seconds.", t.esterror as f64 / 1e6);
-    g(&mut f, "node_timex_frequency_adjustment_ratio", "Local clock frequency adjustment.", 1.0 + t.freq as f64 / PPM16FRAC);
-    g(&mut f, "node_timex_loop_time_constant", "Phase-locked loop time constant.", t.constant as f64);
-    g(&mut f, "node_timex_maxerror_seconds", "Maximum error in seconds.", t.maxerror as f64 / 1e6);
-    g(&mut f, "node_timex_offset_seconds", "Time offset in between local system and reference clock.", t.offset as f64 / divisor);
-    f.counter("node_timex_pps_calibration_total", "Pulse per second count of calibration intervals.", t.calcnt as f64);
-    f.counter("node_timex_pps_error_total", "Pulse per second count of calibration errors.", t.errcnt as f64);
-    g(&mut f, "node_timex_pps_frequency_hertz", "Pulse per second frequency.", t.ppsfreq as f64 / PPM16FRAC);
-    g(&mut f, "node_timex_pps_jitter_seconds", "Pulse per second jitter.", t.jitter as f64 / divisor);
-    f.counter("node_timex_pps_jitter_total", "Pulse per second count of jitter limit exceeded events.", t.jitcnt as f64);
-    g(&mut f, "node_timex_pps_shift_seconds", "Pulse per second interval duration.", t.shift as f64);
-    f.counter("node_timex_pps_stability_exceeded_total", "Pulse per second count of stability limit exceeded events.", t.stbcnt as f64);
-    g(&mut f, "node_timex_pps_stability_hertz", "Pulse per second stability, average of recent frequency changes.", t.stabil as f64 / PPM16FRAC);
-    g(&mut f, "node_timex_status", "Value of the status array bits.", t.status as f64);
-    g(&mut f, "node_timex_sync_status", "Is clock synchronized to a reliable server (1 = yes, 0 = no).", if t.state == TIME_ERROR { 0.0 } else { 1.0 });
-    g(&mut f, "node_timex_tai_offset_seconds", "International Atomic Time (TAI) offset.", t.tai as f64);
-    g(&mut f, "node_timex_tick_seconds", "Seconds between clock ticks.", t.tick as f64 / 1e6);
+    let gauges: [(&str, &str, f64); 13] = [
+        (
+            "node_timex_estimated_error_seconds",
+            "Estimated error in seconds.",
+            t.esterror as f64 / 1e6,
+        ),
+        (
+            "node_timex_frequency_adjustment_ratio",
+            "Local clock frequency adjustment.",
+            1.0 + t.freq as f64 / PPM16FRAC,
+        ),
+        (
+            "node_timex_loop_time_constant",
+            "Phase-locked loop time constant.",
+            t.constant as f64,
+        ),
+        (
+            "node_timex_maxerror_seconds",
+            "Maximum error in seconds.",
+            t.maxerror as f64 / 1e6,
+        ),
+        (
+            "node_timex_offset_seconds",
+            "Time offset in between local system and reference clock.",
+            t.offset as f64 / divisor,
+        ),
+        (
+            "node_timex_pps_frequency_hertz",
+            "Pulse per second frequency.",
+            t.ppsfreq as f64 / PPM16FRAC,
+        ),
+        (
+            "node_timex_pps_jitter_seconds",
+            "Pulse per second jitter.",
+            t.jitter as f64 / divisor,
+        ),
+        (
+            "node_timex_pps_shift_seconds",
+            "Pulse per second interval duration.",
+            t.shift as f64,
+        ),
+        (
+            "node_timex_pps_stability_hertz",
+            "Pulse per second stability, average of recent frequency changes.",
+            t.stabil as f64 / PPM16FRAC,
+        ),
+        (
+            "node_timex_status",
+            "Value of the status array bits.",
+            t.status as f64,
+        ),
+        (
+            "node_timex_sync_status",
+            "Is clock synchronized to a reliable server (1 = yes, 0 = no).",
+            if t.state == TIME_ERROR { 0.0 } else { 1.0 },
+        ),
+        (
+            "node_timex_tai_offset_seconds",
+            "International Atomic Time (TAI) offset.",
+            t.tai as f64,
+        ),
+        (
+            "node_timex_tick_seconds",
+            "Seconds between clock ticks.",
+            t.tick as f64 / 1e6,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        f.gauge(name, help, value);
+    }
+    let counters: [(&str, &str, f64); 4] = [
+        (
+            "node_timex_pps_calibration_total",
+            "Pulse per second count of calibration intervals.",
+            t.calcnt as f64,
+        ),
+        (
+            "node_timex_pps_error_total",
+            "Pulse per second count of calibration errors.",
+            t.errcnt as f64,
+        ),
+        (
+            "node_timex_pps_jitter_total",
+            "Pulse per second count of jitter limit exceeded events.",
+            t.jitcnt as f64,
+        ),
+        (
+            "node_timex_pps_stability_exceeded_total",
+            "Pulse per second count of stability limit exceeded events.",
+            t.stbcnt as f64,
+        ),
+    ];
+    for (name, help, value) in counters {
+        f.counter(name, help, value);
+    }
     f
 }
 
@@ -116,7 +193,10 @@ mod tests {
         let text = families(&t).encode();
         assert!(text.contains("node_timex_maxerror_seconds 16"), "{text}");
         assert!(text.contains("node_timex_tick_seconds 0.01"), "{text}");
-        assert!(text.contains("node_timex_frequency_adjustment_ratio 1.00001"), "{text}");
+        assert!(
+            text.contains("node_timex_frequency_adjustment_ratio 1.00001"),
+            "{text}"
+        );
         assert!(text.contains("node_timex_sync_status 0"), "{text}");
         assert!(text.contains("node_timex_pps_error_total 0"), "{text}");
     }

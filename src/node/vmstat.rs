@@ -44,7 +44,10 @@ mod tests {
     #[test]
     fn parses_vmstat() {
         let got = super::parse("nr_free_pages 5118376\npgfault 189505570\n").unwrap();
-        assert_eq!(got, vec![("nr_free_pages", 5_118_376.0), ("pgfault", 189_505_570.0)]);
+        assert_eq!(
+            got,
+            vec![("nr_free_pages", 5_118_376.0), ("pgfault", 189_505_570.0)]
+        );
         assert!(super::parse("pgfault many\n").is_err());
     }
 }

@@ -22,7 +22,13 @@ const NUMBERS: &[(&str, &str)] = &[
 ];
 
 /// Text attributes, as labels of the info series.
-const TEXTS: &[&str] = &["options", "identity", "state", "status", "pretimeout_governor"];
+const TEXTS: &[&str] = &[
+    "options",
+    "identity",
+    "state",
+    "status",
+    "pretimeout_governor",
+];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
@@ -35,17 +41,27 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         .collect();
     let mut f = Families::default();
     for (file, series) in NUMBERS {
-        let family = f.gauge_family(*series, format!("Value of /sys/class/watchdog/<watchdog>/{file}"));
+        let family = f.gauge_family(
+            *series,
+            format!("Value of /sys/class/watchdog/<watchdog>/{file}"),
+        );
         for (name, attrs) in &devices {
             if let Some(v) = attrs.get(*file).and_then(|v| v.parse::<f64>().ok()) {
                 family.push([("name", name.as_str())], v);
             }
         }
     }
-    let info = f.gauge_family("node_watchdog_info", "Info of /sys/class/watchdog/<watchdog>");
+    let info = f.gauge_family(
+        "node_watchdog_info",
+        "Info of /sys/class/watchdog/<watchdog>",
+    );
     for (name, attrs) in &devices {
         let mut labels = vec![("name", name.clone())];
-        labels.extend(TEXTS.iter().map(|t| (*t, attrs.get(*t).cloned().unwrap_or_default())));
+        labels.extend(
+            TEXTS
+                .iter()
+                .map(|t| (*t, attrs.get(*t).cloned().unwrap_or_default())),
+        );
         info.push(labels, 1.0);
     }
     Ok(Some(f))

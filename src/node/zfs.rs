@@ -16,7 +16,15 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 /// The pool states node_exporter reports, one series each.
-const POOL_STATES: &[&str] = &["online", "degraded", "faulted", "offline", "removed", "unavail", "suspended"];
+const POOL_STATES: &[&str] = &[
+    "online",
+    "degraded",
+    "faulted",
+    "offline",
+    "removed",
+    "unavail",
+    "suspended",
+];
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
     Ok(scrape.arrays().await?.value().zfs.as_ref().map(families))
@@ -61,16 +69,26 @@ pub fn families(z: &Zfs) -> Families {
                     format!("kstat.zfs.misc.objset.{row}"),
                     MetricType::Unknown,
                 )
-                .push([("zpool", pool.name.as_str()), ("dataset", dataset)], *value as f64);
+                .push(
+                    [("zpool", pool.name.as_str()), ("dataset", dataset)],
+                    *value as f64,
+                );
             }
         }
     }
     for pool in &z.pools {
         let Some(state) = &pool.state else { continue };
         let state = state.to_lowercase();
-        let family = f.named("node_zfs_zpool_state", "kstat.zfs.misc.state", MetricType::Gauge);
+        let family = f.named(
+            "node_zfs_zpool_state",
+            "kstat.zfs.misc.state",
+            MetricType::Gauge,
+        );
         for s in POOL_STATES {
-            family.push([("zpool", pool.name.as_str()), ("state", s)], if state == *s { 1.0 } else { 0.0 });
+            family.push(
+                [("zpool", pool.name.as_str()), ("state", s)],
+                if state == *s { 1.0 } else { 0.0 },
+            );
         }
     }
     f
