@@ -300,7 +300,11 @@ fn no_function_in_src_is_over_100_lines() {
     }
     // Positive control: the walk finds the functions it claims to check,
     // a long one among them.
-    assert!(measured.len() > 500, "only {} functions found", measured.len());
+    assert!(
+        measured.len() > 500,
+        "only {} functions found",
+        measured.len()
+    );
     assert!(
         measured
             .iter()

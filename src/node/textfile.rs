@@ -32,6 +32,7 @@ use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use futures_util::FutureExt;
@@ -56,6 +57,10 @@ const TRIM_ABOVE_BYTES: usize = 1 << 20;
 /// The families this collector writes itself, which no file may define.
 const OWN_FAMILIES: [&str; 2] = ["node_textfile_mtime_seconds", "node_textfile_scrape_error"];
 
+/// Whether the last reading (of any directory) read over
+/// [`TRIM_ABOVE_BYTES`].
+static LAST_LARGE: AtomicBool = AtomicBool::new(false);
+
 /// The directories being read now.
 static IN_FLIGHT: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
@@ -66,20 +71,31 @@ pub struct TextFamily {
     pub help: Option<String>,
     /// `# TYPE`, `untyped` if none.
     pub kind: Option<String>,
-    /// Sample lines, as (series key, the line).
-    pub samples: Vec<(String, String)>,
-    /// The series keys, for the duplicate check.
-    keys: HashSet<String>,
+    /// Sample lines.
+    pub samples: Vec<String>,
+    /// As parsed from one file: each sample's series key (name and sorted
+    /// labels), in `samples`' order; moved into [`Merged`]'s set when merged.
+    keys: Vec<String>,
     /// The files it came from.
     pub files: Vec<String>,
+}
+
+/// The files' families merged, and every series key given so far (one set
+/// for all families: a key names its sample, so it is unique across them).
+#[derive(Debug, Default)]
+struct Merged {
+    families: BTreeMap<String, TextFamily>,
+    seen: HashSet<String>,
 }
 
 /// What one reading of the directory found.
 #[derive(Debug, Default)]
 struct Reading {
-    merged: BTreeMap<String, TextFamily>,
+    merged: Merged,
     mtimes: Vec<(String, f64)>,
     errored: bool,
+    /// Bytes read from the files.
+    bytes: usize,
 }
 
 /// A directory's reading in flight; it ends when this is dropped.
@@ -115,27 +131,34 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
             ..Reading::default()
         })));
     };
-    let reading = tokio::task::spawn_blocking(move || {
+    // The families are made on the thread too: the reading is dropped
+    // there, and then the allocator can be asked to give its memory back
+    // (also on the reading after a large one, once that one's text has
+    // been replaced), all off the async workers.
+    let made = tokio::task::spawn_blocking(move || {
         let reading = read_dir(&dir);
         drop(in_flight);
-        reading
+        let large = reading.bytes > TRIM_ABOVE_BYTES;
+        let f = families(reading);
+        if large | LAST_LARGE.swap(large, Ordering::Relaxed) {
+            crate::give_memory_back();
+        }
+        f
     });
-    let reading = match tokio::time::timeout(READ_DEADLINE + Duration::from_secs(1), reading).await
-    {
-        Ok(Ok(reading)) => reading,
-        Ok(Err(e)) => return Err(CollectError::Aborted(e.to_string())),
+    match tokio::time::timeout(READ_DEADLINE + Duration::from_secs(1), made).await {
+        Ok(Ok(f)) => Ok(Some(f)),
+        Ok(Err(e)) => Err(CollectError::Aborted(e.to_string())),
         Err(_) => {
             tracing::warn!(
                 "textfile directory: a file is still being read after {} s; left out of this scrape",
                 READ_DEADLINE.as_secs()
             );
-            Reading {
+            Ok(Some(families(Reading {
                 errored: true,
                 ..Reading::default()
-            }
+            })))
         }
-    };
-    Ok(Some(families(reading)))
+    }
 }
 
 /// The collector's families for `reading`.
@@ -153,7 +176,7 @@ fn families(reading: Reading) -> Families {
         "1 if there was an error opening or reading a file, 0 otherwise",
         if reading.errored { 1.0 } else { 0.0 },
     );
-    f.append_text(write(&reading.merged));
+    f.append_text(write(&reading.merged.families));
     f
 }
 
@@ -186,7 +209,7 @@ fn read_dir(dir: &Path) -> Reading {
             Ok((families, mtime, size)) => {
                 bytes = bytes.saturating_add(size);
                 let name = path.display().to_string();
-                if !merge(&mut reading.merged, families, &name) {
+                if !reading.merged.merge(families, &name) {
                     reading.errored = true;
                 }
                 reading.mtimes.push((name, mtime));
@@ -197,9 +220,7 @@ fn read_dir(dir: &Path) -> Reading {
             }
         }
     }
-    if bytes > TRIM_ABOVE_BYTES {
-        crate::give_memory_back();
-    }
+    reading.bytes = bytes;
     reading
 }
 
@@ -227,49 +248,47 @@ fn read_file(path: &Path) -> Result<(BTreeMap<String, TextFamily>, f64, usize), 
     Ok((families, mtime, text.len()))
 }
 
-/// Adds one file's families; false when a series was already there (it is
-/// left out), help texts disagree, or the file defines one of this
-/// collector's own families (left out).
-fn merge(
-    into: &mut BTreeMap<String, TextFamily>,
-    from: BTreeMap<String, TextFamily>,
-    file: &str,
-) -> bool {
-    let mut clean = true;
-    for (name, fam) in from {
-        if OWN_FAMILIES.contains(&name.as_str()) {
-            tracing::warn!(metric = %name, file, "a textfile defines one of the collector's own families; left out");
-            clean = false;
-            continue;
-        }
-        let entry = into.entry(name.clone()).or_default();
-        match (&entry.help, &fam.help) {
-            (Some(a), Some(b)) if a != b => {
-                tracing::warn!(metric = %name, file, "inconsistent help text; the first is kept");
+impl Merged {
+    /// Adds one file's families; false when a series was already there (it is
+    /// left out), help texts disagree, or the file defines one of this
+    /// collector's own families (left out).
+    fn merge(&mut self, from: BTreeMap<String, TextFamily>, file: &str) -> bool {
+        let into = &mut self.families;
+        let mut clean = true;
+        for (name, fam) in from {
+            if OWN_FAMILIES.contains(&name.as_str()) {
+                tracing::warn!(metric = %name, file, "a textfile defines one of the collector's own families; left out");
                 clean = false;
-            }
-            (None, Some(b)) => entry.help = Some(b.clone()),
-            _ => {}
-        }
-        if entry.kind.is_none() {
-            entry.kind = fam.kind;
-        }
-        let mut duplicates = 0usize;
-        for (key, line) in fam.samples {
-            if entry.keys.contains(&key) {
-                duplicates += 1;
                 continue;
             }
-            entry.keys.insert(key.clone());
-            entry.samples.push((key, line));
+            let entry = into.entry(name.clone()).or_default();
+            match (&entry.help, &fam.help) {
+                (Some(a), Some(b)) if a != b => {
+                    tracing::warn!(metric = %name, file, "inconsistent help text; the first is kept");
+                    clean = false;
+                }
+                (None, Some(b)) => entry.help = Some(b.clone()),
+                _ => {}
+            }
+            if entry.kind.is_none() {
+                entry.kind = fam.kind;
+            }
+            let mut duplicates = 0usize;
+            for (key, line) in fam.keys.into_iter().zip(fam.samples) {
+                if self.seen.insert(key) {
+                    entry.samples.push(line);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            if duplicates > 0 {
+                tracing::warn!(metric = %name, file, duplicates, "series given twice; the first of each is kept");
+                clean = false;
+            }
+            entry.files.push(file.to_owned());
         }
-        if duplicates > 0 {
-            tracing::warn!(metric = %name, file, duplicates, "series given twice; the first of each is kept");
-            clean = false;
-        }
-        entry.files.push(file.to_owned());
+        clean
     }
-    clean
 }
 
 /// `text` escaped for a HELP line, as the text format escapes it
@@ -292,7 +311,7 @@ fn write(families: &BTreeMap<String, TextFamily>) -> String {
             "# TYPE {name} {}",
             fam.kind.as_deref().unwrap_or("untyped")
         );
-        for (_, line) in &fam.samples {
+        for line in &fam.samples {
             out.push_str(line);
             out.push('\n');
         }
@@ -377,12 +396,9 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, TextFamily>, String> {
             continue;
         }
         let (name, key) = parse_sample(line).map_err(|e| bad(&e))?;
-        let family = family_of(&families, name);
-        families
-            .entry(family)
-            .or_default()
-            .samples
-            .push((key, line.to_owned()));
+        let family = families.entry(family_of(&families, name)).or_default();
+        family.samples.push(line.to_owned());
+        family.keys.push(key);
     }
     Ok(families)
 }
@@ -536,18 +552,10 @@ plain_value NaN
 
     #[test]
     fn merging_keeps_the_first_of_a_duplicate_and_says_so() {
-        let mut into = BTreeMap::new();
-        assert!(merge(
-            &mut into,
-            parse("a{x=\"1\"} 1\n").unwrap(),
-            "one.prom"
-        ));
-        assert!(!merge(
-            &mut into,
-            parse("a{x=\"1\"} 2\na{x=\"2\"} 3\n").unwrap(),
-            "two.prom"
-        ));
-        let text = write(&into);
+        let mut into = Merged::default();
+        assert!(into.merge(parse("a{x=\"1\"} 1\n").unwrap(), "one.prom"));
+        assert!(!into.merge(parse("a{x=\"1\"} 2\na{x=\"2\"} 3\n").unwrap(), "two.prom"));
+        let text = write(&into.families);
         assert!(text.contains("# HELP a Metric read from one.prom, two.prom\n# TYPE a untyped\na{x=\"1\"} 1\na{x=\"2\"} 3\n"), "{text}");
     }
 
@@ -578,25 +586,20 @@ plain_value NaN
 
     #[test]
     fn the_collector_s_own_families_are_not_taken_from_a_file() {
-        let mut into = BTreeMap::new();
-        assert!(!merge(
-            &mut into,
+        let mut into = Merged::default();
+        assert!(!into.merge(
             parse("node_textfile_scrape_error 0\nmine 1\n").unwrap(),
             "f.prom"
         ));
-        assert!(!into.contains_key("node_textfile_scrape_error"));
-        assert!(into.contains_key("mine"));
+        assert!(!into.families.contains_key("node_textfile_scrape_error"));
+        assert!(into.families.contains_key("mine"));
     }
 
     #[test]
     fn a_default_help_escapes_the_file_name() {
-        let mut into = BTreeMap::new();
-        merge(
-            &mut into,
-            parse("a 1\n").unwrap(),
-            "/d/x\ninjected 1 \\ .prom",
-        );
-        let text = write(&into);
+        let mut into = Merged::default();
+        into.merge(parse("a 1\n").unwrap(), "/d/x\ninjected 1 \\ .prom");
+        let text = write(&into.families);
         assert_eq!(text.lines().count(), 3, "{text}");
         assert!(
             text.starts_with("# HELP a Metric read from /d/x\\ninjected 1 \\\\ .prom\n"),
