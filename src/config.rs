@@ -394,8 +394,9 @@ pub struct Limits {
 
     /// TCP connections one client address may hold at once (an IPv6
     /// client's whole /64 counts as one address); of them a quarter may
-    /// still be sending their first request's headers. One more is closed at accept, so one
-    /// address cannot take the slots every other client needs.
+    /// still be sending their first request's headers. One more is closed
+    /// at accept, so one address cannot take the slots every other client
+    /// needs.
     #[arg(long, env = "SONDE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 32, value_parser = parse_max_connections, help_heading = "Limits")]
     pub max_connections_per_address: usize,
 

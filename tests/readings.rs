@@ -194,18 +194,33 @@ async fn collect_selects_collectors_and_refuses_unknown_or_disabled_ones() {
     assert!(all.contains("node_cpu_seconds_total"), "the rest is on");
 }
 
+/// A directory holding `files` (name, content), for `--textfile-dir`.
+fn textfile_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// sonde reading `dir` as its textfile directory, with `args` beside.
+async fn textfile_server(dir: &tempfile::TempDir, args: &[&str]) -> Server {
+    let path = dir.path().to_str().unwrap();
+    Server::start(&[&["--textfile-dir", path][..], args].concat()).await
+}
+
 #[tokio::test]
 async fn a_malformed_textfile_is_reported_and_the_rest_is_served() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("backup.prom"),
-        "# HELP backup_age_seconds Age of the last backup.\n# TYPE backup_age_seconds gauge\nbackup_age_seconds{job=\"db\"} 3600\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("broken.prom"), "half_written{job=\"x\" 1\n").unwrap();
-    std::fs::write(dir.path().join("stamped.prom"), "stamped 1 1700000000000\n").unwrap();
-    std::fs::write(dir.path().join("notes.txt"), "not a metric file\n").unwrap();
-    let server = Server::start(&["--textfile-dir", dir.path().to_str().unwrap()]).await;
+    let dir = textfile_dir(&[
+        (
+            "backup.prom",
+            "# HELP backup_age_seconds Age of the last backup.\n# TYPE backup_age_seconds gauge\nbackup_age_seconds{job=\"db\"} 3600\n",
+        ),
+        ("broken.prom", "half_written{job=\"x\" 1\n"),
+        ("stamped.prom", "stamped 1 1700000000000\n"),
+        ("notes.txt", "not a metric file\n"),
+    ]);
+    let server = textfile_server(&dir, &[]).await;
     let (status, text) = scrape(server.addr, "/metrics").await;
     assert_eq!(status, 200);
     assert!(text.contains("# HELP backup_age_seconds Age of the last backup.\n# TYPE backup_age_seconds gauge\nbackup_age_seconds{job=\"db\"} 3600\n"), "{text}");
@@ -243,8 +258,7 @@ async fn scrape_within(server: &Server, path: &str) -> (u16, String) {
 /// surfaces hung too. Only regular files are opened now, non-blocking.
 #[tokio::test]
 async fn regression_a_fifo_named_prom_hung_every_scrape() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("good.prom"), "backup_ok 1\n").unwrap();
+    let dir = textfile_dir(&[("good.prom", "backup_ok 1\n")]);
     let fifo = dir.path().join("pipe.prom");
     assert!(
         std::process::Command::new("mkfifo")
@@ -253,13 +267,7 @@ async fn regression_a_fifo_named_prom_hung_every_scrape() {
             .unwrap()
             .success()
     );
-    let server = Server::start(&[
-        "--textfile-dir",
-        dir.path().to_str().unwrap(),
-        "--metrics-ttl-ms",
-        "0",
-    ])
-    .await;
+    let server = textfile_server(&dir, &["--metrics-ttl-ms", "0"]).await;
     for _ in 0..3 {
         let (status, text) = scrape_within(&server, "/metrics").await;
         assert_eq!(status, 200);
@@ -275,14 +283,11 @@ async fn regression_a_fifo_named_prom_hung_every_scrape() {
 /// name holding a newline can no longer break a line of the exposition.
 #[tokio::test]
 async fn regression_a_file_name_with_a_newline_injected_a_series() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("x\ninjected 1337\n# .prom"),
-        "from_odd_name 1\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("broken\n.prom"), "from_broken_name 2\n").unwrap();
-    let server = Server::start(&["--textfile-dir", dir.path().to_str().unwrap()]).await;
+    let dir = textfile_dir(&[
+        ("x\ninjected 1337\n# .prom", "from_odd_name 1\n"),
+        ("broken\n.prom", "from_broken_name 2\n"),
+    ]);
+    let server = textfile_server(&dir, &[]).await;
     let (_, text) = scrape_within(&server, "/metrics").await;
     assert!(
         text.contains("\nfrom_odd_name 1\n") && text.contains("\nfrom_broken_name 2\n"),
@@ -306,18 +311,14 @@ async fn regression_a_file_name_with_a_newline_injected_a_series() {
 /// dropped as node_exporter drops them.
 #[tokio::test]
 async fn regression_a_textfile_redefining_a_served_family_was_served_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("clash.prom"),
-        "# HELP node_load1 fake\nnode_load1 99\nsonde_websocket_sessions 42\nnode_textfile_scrape_error 0\nmine 7\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("escape.prom"),
-        "# HELP bad_help a \\q escape\nbad_help 1\n",
-    )
-    .unwrap();
-    let server = Server::start(&["--textfile-dir", dir.path().to_str().unwrap()]).await;
+    let dir = textfile_dir(&[
+        (
+            "clash.prom",
+            "# HELP node_load1 fake\nnode_load1 99\nsonde_websocket_sessions 42\nnode_textfile_scrape_error 0\nmine 7\n",
+        ),
+        ("escape.prom", "# HELP bad_help a \\q escape\nbad_help 1\n"),
+    ]);
+    let server = textfile_server(&dir, &[]).await;
     let (_, text) = scrape_within(&server, "/metrics").await;
     for family in [
         "node_load1",

@@ -98,6 +98,16 @@ struct Reading {
     bytes: usize,
 }
 
+impl Reading {
+    /// A reading that could not be made: no files, and the error gauge at 1.
+    fn failed() -> Reading {
+        Reading {
+            errored: true,
+            ..Reading::default()
+        }
+    }
+}
+
 /// A directory's reading in flight; it ends when this is dropped.
 struct InFlight(PathBuf);
 
@@ -126,10 +136,7 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
     };
     let Some(in_flight) = InFlight::start(&dir) else {
         tracing::warn!(dir = %dir.display(), "textfile directory: the previous reading has not finished; left out of this scrape");
-        return Ok(Some(families(Reading {
-            errored: true,
-            ..Reading::default()
-        })));
+        return Ok(Some(families(Reading::failed())));
     };
     // The families are made on the thread too: the reading is dropped
     // there, and then the allocator can be asked to give its memory back
@@ -153,10 +160,7 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
                 "textfile directory: a file is still being read after {} s; left out of this scrape",
                 READ_DEADLINE.as_secs()
             );
-            Ok(Some(families(Reading {
-                errored: true,
-                ..Reading::default()
-            })))
+            Ok(Some(families(Reading::failed())))
         }
     }
 }
@@ -198,7 +202,6 @@ fn read_dir(dir: &Path) -> Reading {
         .filter(|p| p.extension().is_some_and(|x| x == "prom"))
         .collect();
     paths.sort();
-    let mut bytes = 0usize;
     for (i, path) in paths.iter().enumerate() {
         if started.elapsed() > READ_DEADLINE {
             tracing::warn!(dir = %dir.display(), left_out = paths.len() - i, "textfile directory: reading took over {} s; the remaining files are left out", READ_DEADLINE.as_secs());
@@ -207,7 +210,7 @@ fn read_dir(dir: &Path) -> Reading {
         }
         match read_file(path) {
             Ok((families, mtime, size)) => {
-                bytes = bytes.saturating_add(size);
+                reading.bytes = reading.bytes.saturating_add(size);
                 let name = path.display().to_string();
                 if !reading.merged.merge(families, &name) {
                     reading.errored = true;
@@ -220,7 +223,6 @@ fn read_dir(dir: &Path) -> Reading {
             }
         }
     }
-    reading.bytes = bytes;
     reading
 }
 

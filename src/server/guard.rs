@@ -203,12 +203,7 @@ fn names_of_host(etc_hosts: &str, hostname: &str) -> Vec<String> {
             .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
             .collect();
         if on_line.contains(&hostname) {
-            names.extend(
-                on_line
-                    .into_iter()
-                    .filter(|n| !names.contains(n))
-                    .collect::<Vec<_>>(),
-            );
+            names.extend(on_line);
         }
     }
     names

@@ -120,15 +120,15 @@ pub async fn exposition(
     // The files' series come last: a family the rest of the scrape serves
     // is dropped from them, as node_exporter drops it.
     if let Some(o) = outcomes.iter().find(|o| o.name == textfile) {
-        let kept = if state.config.exporter.textfile_dir.is_some() {
-            crate::node::textfile::without_served(
+        if state.config.exporter.textfile_dir.is_some() {
+            let kept = crate::node::textfile::without_served(
                 &o.text,
                 &crate::node::textfile::family_names(&out),
-            )
+            );
+            out.push_str(&kept);
         } else {
-            o.text.clone()
-        };
-        out.push_str(&kept);
+            out.push_str(&o.text);
+        }
     }
     Ok(out)
 }
