@@ -342,3 +342,27 @@ async fn regression_a_textfile_redefining_a_served_family_was_served_twice() {
     assert!(!text.contains("bad_help"), "{text}");
     assert!(text.contains("node_textfile_scrape_error 1"), "{text}");
 }
+
+/// A huge file in the directory (here 17 MiB of good series, a runaway
+/// exporter's output) was read whole, its size many times over in memory;
+/// it is now left out past the 16 MiB a scrape reads, and the other files
+/// are served.
+#[tokio::test]
+async fn a_huge_textfile_is_left_out_and_the_rest_is_served() {
+    let dir = textfile_dir(&[("good.prom", "backup_ok 1\n")]);
+    let pad = "x".repeat(100);
+    let mut huge = String::with_capacity(18 << 20);
+    for i in 0u64.. {
+        if huge.len() >= 17 << 20 {
+            break;
+        }
+        huge.push_str(&format!("huge_series{{i=\"{i}\",pad=\"{pad}\"}} {i}\n"));
+    }
+    std::fs::write(dir.path().join("huge.prom"), huge).unwrap();
+    let server = textfile_server(&dir, &[]).await;
+    let (status, text) = scrape_within(&server, "/metrics").await;
+    assert_eq!(status, 200);
+    assert!(text.contains("\nbackup_ok 1\n"), "{text}");
+    assert!(!text.contains("huge_series"), "the huge file is left out");
+    assert!(text.contains("node_textfile_scrape_error 1"), "{text}");
+}

@@ -16,6 +16,8 @@
 //!   files not read by then are left out (an error), and the scrape goes
 //!   on without waiting; at most one reading of a directory is in flight,
 //!   so a stuck filesystem holds one thread, not one per scrape;
+//! - at most [`READ_BYTES_MAX`] bytes are read a scrape, all files together:
+//!   a file that would go past it is left out (an error);
 //! - series are checked for duplicates in a set (linear in series);
 //! - logs name the file and the line number, never the line: a symlink to
 //!   a secret puts no secret in the journal;
@@ -49,6 +51,11 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 /// How long one reading of the directory may take: files not read by then
 /// are left out, and the scrape is answered without them.
 pub const READ_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Bytes one reading takes from all the files together: a file that would
+/// go past it is left out (an error), so a huge file (or one that keeps
+/// growing) costs a bounded amount of memory, not its size many times over.
+pub const READ_BYTES_MAX: usize = 16 << 20;
 
 /// Files read in all above which the allocator is asked to give memory
 /// back once they are gone.
@@ -208,7 +215,7 @@ fn read_dir(dir: &Path) -> Reading {
             reading.errored = true;
             break;
         }
-        match read_file(path) {
+        match read_file(path, READ_BYTES_MAX.saturating_sub(reading.bytes)) {
             Ok((families, mtime, size)) => {
                 reading.bytes = reading.bytes.saturating_add(size);
                 let name = path.display().to_string();
@@ -226,11 +233,15 @@ fn read_dir(dir: &Path) -> Reading {
     reading
 }
 
-/// Reads and checks one regular file: its families, its mtime and its size.
-/// Opened non-blocking and checked before it is read: a FIFO (which would
-/// block in `open` until a writer came), a socket or a device is refused.
-fn read_file(path: &Path) -> Result<(BTreeMap<String, TextFamily>, f64, usize), String> {
-    let mut file = std::fs::OpenOptions::new()
+/// Reads and checks one regular file of at most `budget` bytes: its
+/// families, its mtime and its size. Opened non-blocking and checked before
+/// it is read: a FIFO (which would block in `open` until a writer came), a
+/// socket or a device is refused.
+fn read_file(
+    path: &Path,
+    budget: usize,
+) -> Result<(BTreeMap<String, TextFamily>, f64, usize), String> {
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
@@ -240,7 +251,16 @@ fn read_file(path: &Path) -> Result<(BTreeMap<String, TextFamily>, f64, usize), 
         return Err("not a regular file (a FIFO, socket or device is never read)".to_owned());
     }
     let mut text = String::new();
-    file.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let limit = u64::try_from(budget).unwrap_or(u64::MAX).saturating_add(1);
+    file.take(limit)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() > budget {
+        return Err(format!(
+            "over the {} MiB the textfile collector reads per scrape",
+            READ_BYTES_MAX >> 20
+        ));
+    }
     let families = parse(&text)?;
     let mtime = meta
         .modified()
