@@ -366,13 +366,14 @@ pub struct HttpOptions {
     #[arg(long, env = "SONDE_PROMETHEUS_CONTAINERS", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
     pub prometheus_containers: bool,
 
-    /// A host name browsers may reach this agent by, beside IP addresses,
-    /// localhost, this machine's hostname and the TLS names (repeatable, or
+    /// A host name this agent may be reached by, beside IP addresses,
+    /// localhost, this machine's hostname, the names /etc/hosts gives it and
+    /// the TLS names (repeatable, or
     /// comma-separated in the variable; `*.example.com` for every
-    /// subdomain, `*` turns the check off). A request from a browser
-    /// (`Origin`, `Sec-Fetch-*` or a `Mozilla/` user agent) naming another
-    /// host is refused (DNS rebinding); other clients are never refused for
-    /// their host name.
+    /// subdomain, `*` turns the check off). Another name is refused with 421
+    /// (DNS rebinding): on an agent without a token for every request but
+    /// /healthz, with a token for those that look like a browser's
+    /// (`Origin`, `Sec-Fetch-*` or a `Mozilla/` user agent).
     #[arg(long = "allowed-host", env = "SONDE_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host_name, help_heading = "HTTP")]
     pub allowed_hosts: Vec<String>,
 
