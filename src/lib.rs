@@ -57,6 +57,7 @@ pub mod budget;
 pub mod cache;
 pub mod collect;
 pub mod config;
+pub mod exposition;
 pub mod kinds;
 pub mod model;
 pub mod node;

@@ -94,8 +94,12 @@ pub fn gib(bytes: u64) -> String {
 
 /// A kind's WebSocket reply to a request (the pid is 0 for unkeyed kinds).
 pub type ReplyFn = for<'a> fn(&'a AppState, u32) -> BoxFuture<'a, Result<Frame, CollectError>>;
-/// A kind's part of `/metrics` (empty when it has nothing to say).
-pub type SeriesFn = for<'a> fn(&'a AppState) -> BoxFuture<'a, Result<Bytes, CollectError>>;
+/// A kind's part of `/metrics` (empty when it has nothing to say), from
+/// the samples this scrape takes.
+pub type SeriesFn = for<'a, 's> fn(&'a Scrape<'s>) -> BoxFuture<'a, Result<Bytes, CollectError>>;
+/// Whether a `collect[]` name is one of a kind's (`None`: not its), and
+/// whether it is turned on (`Err`: why it cannot be served).
+pub type SelectFn = fn(&AppState, &str) -> Option<Result<(), String>>;
 /// A kind's lines of `sonde check`.
 pub type CheckFn = for<'a> fn(&'a AppState) -> BoxFuture<'a, Vec<CheckLine>>;
 /// Adds a kind's `/api` routes.
@@ -123,6 +127,9 @@ pub struct Kind {
     pub routes: RoutesFn,
     /// Its series on `/metrics`, if it has any.
     pub series: Option<SeriesFn>,
+    /// The `collect[]` names it answers to on `/metrics`, if any (sonde's
+    /// own series answer to `sonde`).
+    pub select: Option<SelectFn>,
     /// Its lines in `sonde check`, if it has any.
     pub check: Option<CheckFn>,
 }
@@ -263,5 +270,102 @@ impl AppState {
             }
             encode(s)
         })
+    }
+}
+
+/// One `/metrics` scrape: the samples it has taken, each at most once
+/// however many series derive from it (so every series of one response
+/// comes from the same samples, and at a TTL of 0 a source is read once
+/// per scrape, not once per reader); what `collect[]` asked for; and the
+/// text to serve after everything else.
+///
+/// A sample is found by its type, so a kind whose sample a node collector
+/// reads registers nothing anywhere: the collector names the kind's
+/// loader.
+pub struct Scrape<'s> {
+    /// The server.
+    pub state: &'s AppState,
+    /// `collect[]`'s names; empty for everything.
+    collect: &'s [String],
+    /// The samples taken so far, by type.
+    taken: std::sync::Mutex<Vec<(std::any::TypeId, Arc<Taken>)>>,
+    /// Text served after every other series, its families already served
+    /// dropped (the textfile collector's: node_exporter drops them too).
+    last: std::sync::Mutex<Vec<String>>,
+}
+
+/// One sample taken by a scrape, as the cache shared it.
+type Taken = tokio::sync::OnceCell<Arc<dyn Any + Send + Sync>>;
+
+impl std::fmt::Debug for Scrape<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrape")
+            .field("collect", &self.collect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'s> Scrape<'s> {
+    /// A scrape that has taken nothing yet, serving what `collect` names
+    /// (everything when empty).
+    pub fn new(state: &'s AppState, collect: &'s [String]) -> Scrape<'s> {
+        Scrape {
+            state,
+            collect,
+            taken: std::sync::Mutex::new(Vec::new()),
+            last: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Whether `collect[]` asks for `name` (or for everything).
+    pub fn selects(&self, name: &str) -> bool {
+        self.collect.is_empty() || self.collect.iter().any(|c| c == name)
+    }
+
+    /// `collect[]`'s names; empty for everything.
+    pub fn collect(&self) -> &[String] {
+        self.collect
+    }
+
+    /// The sample of type `T` this scrape took, or `load`'s now (from its
+    /// kind's cache, so no older than its TTL). A failed load is not kept:
+    /// the next reader tries again.
+    pub async fn sample<T, F, Fut>(&self, load: F) -> Result<Shared<T>, CollectError>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(&'s AppState) -> Fut,
+        Fut: std::future::Future<Output = Result<Shared<T>, CollectError>>,
+    {
+        let key = std::any::TypeId::of::<T>();
+        let cell = {
+            let mut taken = crate::collect::lock(&self.taken);
+            match taken.iter().find(|(k, _)| *k == key) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    let cell = Arc::new(Taken::new());
+                    taken.push((key, cell.clone()));
+                    cell
+                }
+            }
+        };
+        let any = cell
+            .get_or_try_init(|| async {
+                let sample: Arc<dyn Any + Send + Sync> = load(self.state).await?;
+                Ok::<_, CollectError>(sample)
+            })
+            .await?
+            .clone();
+        any.downcast::<Sample<T>>()
+            .map_err(|_| CollectError::NotServed(std::any::type_name::<T>()))
+    }
+
+    /// Serves `text` after every other series (see [`Scrape`]).
+    pub fn serve_last(&self, text: String) {
+        crate::collect::lock(&self.last).push(text);
+    }
+
+    /// The text to serve last, taken.
+    pub fn take_last(&self) -> Vec<String> {
+        std::mem::take(&mut *crate::collect::lock(&self.last))
     }
 }

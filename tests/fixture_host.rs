@@ -261,3 +261,35 @@ async fn host_faults_leave_honest_partial_answers() {
         assert!((0.0..=100.0).contains(&row.cpu_usage), "{row:?}");
     }
 }
+
+/// The host reply fell back to the os-release of the machine sonde runs on
+/// (through `sysinfo`, which reads the real `/etc`) where the configured
+/// roots had none: inside the container image that reads the host under
+/// `/host`, it named the image's OS as the host's.
+#[tokio::test]
+async fn regression_the_host_os_came_from_outside_the_configured_roots() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    fixture(root);
+    std::fs::remove_file(root.join("etc/os-release")).unwrap();
+    let server = start_on(root, &[]).await;
+    let mut ws = server.ws().await;
+    let h = json(&ask(&mut ws, "get_host").await);
+    assert!(h["os"].is_null(), "{h}");
+    let (_, text) = server.http_get("/metrics?collect[]=os", &[]).await;
+    assert!(!text.contains("node_os_info{"), "{text}");
+
+    // The release under the root filesystem's /usr/lib is the host's too,
+    // read by both surfaces with the same rules.
+    write(
+        root,
+        "rootfs/usr/lib/os-release",
+        "NAME=\"Fixture OS\"\nVERSION_ID=\"3.2\"\n",
+    );
+    let server = start_on(root, &[]).await;
+    let mut ws = server.ws().await;
+    let h = json(&ask(&mut ws, "get_host").await);
+    assert_eq!(h["os"], "Fixture OS", "{h}");
+    let (_, text) = server.http_get("/metrics?collect[]=os", &[]).await;
+    assert!(text.contains("name=\"Fixture OS\""), "{text}");
+}

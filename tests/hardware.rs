@@ -597,3 +597,169 @@ fn sonde_check_has_a_line_for_each_hardware_reading() {
     assert!(line("power").contains("no batteries"), "{text}");
     assert!(line("node.mdadm").contains("series"), "{text}");
 }
+
+/// Replaces `path` with a FIFO: opening it for reading blocks until a
+/// writer comes, so a surface that opens it hangs (or, if it opens without
+/// blocking, is seen by [`Watch`]).
+fn fifo(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Watches FIFOs: a reader holding one open (or blocked opening it) is
+/// seen by a non-blocking open for writing, which then lets it go.
+struct Watch {
+    opened: std::sync::Arc<std::sync::Mutex<Vec<PathBuf>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Watch {
+    fn start(paths: Vec<PathBuf>) -> Watch {
+        use std::os::unix::fs::OpenOptionsExt;
+        let opened = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (o, s) = (opened.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                for p in &paths {
+                    let writer = std::fs::OpenOptions::new()
+                        .write(true)
+                        .custom_flags(libc::O_NONBLOCK)
+                        .open(p);
+                    if let Ok(mut w) = writer {
+                        use std::io::Write as _;
+                        let _ = w.write_all(b"99000\n");
+                        o.lock().unwrap().push(p.clone());
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+        Watch { opened, stop }
+    }
+
+    fn opened(&self) -> Vec<PathBuf> {
+        self.opened.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The metrics reply read every temperature input it found, `drivetemp`
+/// disks and runtime-suspended devices included (waking them), on the
+/// async worker; only the sensors reply left them alone.
+#[tokio::test]
+async fn regression_the_metrics_reply_read_drivetemp_and_suspended_devices_on_every_surface() {
+    let root = copy_of("server");
+    let hwmon = root.path().join("sys/class/hwmon");
+    // A chip whose device sleeps, beside the file server's own.
+    let device = root.path().join("sys/devices/platform/nct6798.656");
+    std::fs::create_dir_all(device.join("power")).unwrap();
+    std::fs::write(device.join("power/runtime_status"), "suspended\n").unwrap();
+    let sleeping = hwmon.join("hwmon3");
+    std::fs::create_dir_all(&sleeping).unwrap();
+    std::fs::write(sleeping.join("name"), "nct6798\n").unwrap();
+    std::os::unix::fs::symlink(&device, sleeping.join("device")).unwrap();
+    // The drivetemp chip measures a mounted disk, as on a real host.
+    let disk = root
+        .path()
+        .join("sys/devices/pci0000:00/ata1/host0/target0:0:0/0:0:0:0");
+    std::fs::create_dir_all(disk.join("hwmon")).unwrap();
+    std::os::unix::fs::symlink(hwmon.join("hwmon2"), disk.join("hwmon/hwmon2")).unwrap();
+    std::fs::remove_file(hwmon.join("hwmon2/device")).unwrap();
+    std::os::unix::fs::symlink(&disk, hwmon.join("hwmon2/device")).unwrap();
+    let block = root.path().join("sys/class/block/sda");
+    std::fs::create_dir_all(&block).unwrap();
+    std::os::unix::fs::symlink(&disk, block.join("device")).unwrap();
+    std::fs::create_dir_all(root.path().join("proc/1")).unwrap();
+    std::fs::write(
+        root.path().join("proc/1/mountinfo"),
+        "22 1 8:1 / / rw,relatime - ext4 /dev/sda rw\n",
+    )
+    .unwrap();
+    let never = [
+        hwmon.join("hwmon2/temp1_input"),
+        sleeping.join("temp1_input"),
+    ];
+    for p in &never {
+        fifo(p);
+    }
+    let watch = Watch::start(never.to_vec());
+    let server = serve(root.path(), &[]).await;
+    let surfaces = async {
+        let mut ws = server.ws().await;
+        let by_json = json(&ask(&mut ws, r#"{"type":"metrics"}"#).await);
+        let by_text = json(&ask(&mut ws, "get_metrics").await);
+        let over_http = api(&server, "metrics").await;
+        let sensors = reading(&server, "sensors").await;
+        let disks = json(&ask(&mut ws, "get_disks").await);
+        let (status, text) = scrape(server.addr, "/metrics").await;
+        assert_eq!(status, 200, "{text}");
+        (
+            vec![by_json, by_text, over_http],
+            sensors,
+            disks,
+            parse(&text),
+        )
+    };
+    let (metrics_replies, sensors, disks, exposition) =
+        tokio::time::timeout(Duration::from_secs(30), surfaces)
+            .await
+            .unwrap_or_else(|_| panic!("a surface hung on a FIFO: {:?}", watch.opened()));
+    let check = std::process::Command::cargo_bin("sonde")
+        .unwrap()
+        .arg("--proc-root")
+        .arg(root.path().join("proc"))
+        .arg("--sys-root")
+        .arg(root.path().join("sys"))
+        .arg("check")
+        .output()
+        .unwrap();
+    assert!(watch.opened().is_empty(), "opened: {:?}", watch.opened());
+    assert_eq!(disks[0]["name"], "sda", "{disks}");
+    assert!(disks[0]["temperature"].is_null(), "{disks}");
+
+    // Every surface still shows the other sensors.
+    for m in &metrics_replies {
+        let labels: Vec<&str> = m["temps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["label"].as_str().unwrap())
+            .collect();
+        assert!(labels.iter().any(|l| l.starts_with("coretemp")), "{m}");
+        assert!(labels.iter().any(|l| l.starts_with("nct6776")), "{m}");
+        assert!(!labels.iter().any(|l| l.starts_with("nct6798")), "{m}");
+        assert!(m["cpu_temp_c"].is_number(), "{m}");
+    }
+    assert_eq!(
+        chip(&sensors, "platform_nct6798_656")["asleep"],
+        true,
+        "{sensors}"
+    );
+    let temps = &exposition.series["sonde_temperature_celsius"];
+    assert!(
+        temps
+            .iter()
+            .any(|(l, _)| l["sensor"].starts_with("coretemp")),
+        "{temps:?}"
+    );
+    let hwmon_temps = &exposition.series["node_hwmon_temp_celsius"];
+    assert!(
+        hwmon_temps
+            .iter()
+            .all(|(l, _)| !l["chip"].contains("nct6798")),
+        "{hwmon_temps:?}"
+    );
+    assert!(!hwmon_temps.is_empty());
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(text.contains("3 chips"), "{text}");
+}

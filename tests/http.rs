@@ -372,3 +372,48 @@ async fn a_real_prometheus_scrapes_sonde_with_a_token() {
         "{cores} CPU-seconds per second on {ncpu} CPUs"
     );
 }
+
+/// A kind whose series always fail, as a kind whose source broke.
+static BROKEN: sonde::state::Kind = sonde::state::Kind {
+    name: "broken",
+    text: "get_broken",
+    keyed: false,
+    part: |_| Box::new(()),
+    reply: None,
+    routes: |r| r,
+    series: Some(|_| {
+        Box::pin(async {
+            Err(sonde::collect::CollectError::Aborted(
+                "the source broke".to_owned(),
+            ))
+        })
+    }),
+    select: None,
+    check: None,
+};
+
+/// One kind's `series` error turned the whole scrape into a 500: every
+/// other kind's series and node_exporter's were lost with it.
+#[tokio::test]
+async fn regression_one_failing_kind_failed_the_whole_scrape() {
+    static TABLE: &[&sonde::state::Kind] = &[
+        &sonde::kinds::metrics::KIND,
+        &BROKEN,
+        &sonde::kinds::node::KIND,
+    ];
+    let server = Server::start_serving("127.0.0.1:0", &[], TABLE).await;
+    let got = get(server.addr, "/metrics", &[]).await;
+    assert_eq!(got.status, 200, "{}", String::from_utf8_lossy(&got.body));
+    let text = String::from_utf8_lossy(&got.body);
+    for kept in [
+        "sonde_build_info{",
+        "node_cpu_seconds_total{",
+        "sonde_processes ",
+    ] {
+        assert!(text.contains(kept), "{kept} kept: {text}");
+    }
+    assert!(
+        text.contains("sonde_collector_errors_total{collector=\"broken\",kind=\"aborted\"} 1"),
+        "the failure is counted: {text}"
+    );
+}

@@ -190,3 +190,21 @@ async fn hwmon_matches_node_exporter_on_its_fixture() {
     };
     matches_node_exporter("hwmon", &["node_hwmon_"], keep).await;
 }
+
+/// node_exporter's fixture has two `coretemp` chips (a two-socket host):
+/// `sonde_temperature_celsius{sensor="coretemp Core 0"}` was served twice
+/// with different values, and Prometheus silently kept one. The chip is in
+/// the labels now; `parse` fails on any series served twice.
+#[tokio::test]
+async fn regression_two_sockets_served_the_same_temperature_series_twice() {
+    let sonde = served("sonde").await;
+    let temps = &sonde.series["sonde_temperature_celsius"];
+    let core0: Vec<&str> = temps
+        .iter()
+        .filter(|(l, _)| l["sensor"] == "coretemp Core 0")
+        .map(|(l, _)| l["chip"].as_str())
+        .collect();
+    assert!(core0.len() >= 2, "{temps:?}");
+    let all = served("hwmon").await;
+    assert!(all.series.contains_key("node_hwmon_temp_celsius"));
+}

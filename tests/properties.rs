@@ -5,8 +5,8 @@
 
 use proptest::prelude::*;
 use sonde::collect::{
-    containers, cpu, disks, gpu, host, journal, memory, network, process_detail, processes, system,
-    temperature,
+    containers, cpu, disks, gpu, host, journal, memory, network, os_release, process_detail,
+    processes, system, thermal,
 };
 use sonde::protocol::Request;
 
@@ -78,8 +78,8 @@ proptest! {
         let _ = system::parse_loadavg(&text);
         let _ = disks::parse_mountinfo(&text);
         let _ = host::parse_cpuinfo(&text);
-        let _ = host::parse_os_release(&text);
-        let _ = temperature::parse_millidegrees(&text);
+        let _ = os_release::pretty_name(&text);
+        let _ = thermal::parse_millidegrees(&text);
         let _ = gpu::parse_hex_id(&text);
         let _ = journal::parse_entry(&text);
         let _ = processes::parse_pid_stat(&text);

@@ -7,7 +7,7 @@ use sonde::collect::{gpu, host, journal, processes::parser as p, system, tempera
 
 fuzz_target!(|text: &str| {
     let _ = host::parse_cpuinfo(text);
-    let _ = host::parse_os_release(text);
+    let _ = sonde::collect::os_release::pretty_name(text);
     let _ = system::parse_loadavg(text);
     let _ = p::parse_last_created_pid(text);
     let _ = p::parse_reclaim_epoch(text);

@@ -199,8 +199,13 @@ pub struct Disk {
     pub available_bytes: u64,
     /// Space in use, bytes.
     pub used_bytes: u64,
-    /// The drive's own sensor, °C, where one exists.
+    /// The drive's own sensor, °C, where one exists: the `sensors` kind's
+    /// reading of the chip measuring [`Disk::drive`], filled by the kind
+    /// (a `drivetemp` disk's is never read: it would wake the disk).
     pub temperature_celsius: Option<f32>,
+    /// The whole disk's device, resolved (its SCSI device or NVMe
+    /// controller): what its temperature chip measures.
+    pub drive: Option<PathBuf>,
     /// True for a partition of a whole disk.
     pub is_partition: bool,
 }
@@ -532,7 +537,8 @@ fn disk(roots: &Roots, m: &Mount, st: &Vfs) -> Option<Disk> {
     let name = device_name(roots, &m.source);
     let block = roots.sys.join("class/block").join(&name);
     Some(Disk {
-        temperature_celsius: drive_temperature(&block),
+        temperature_celsius: None,
+        drive: drive_device(&block),
         is_partition: block.join("partition").exists(),
         name,
         source: m.source.clone(),
@@ -556,28 +562,15 @@ fn device_name(roots: &Roots, source: &str) -> String {
     }
 }
 
-/// The drive sensor of a block device (NVMe and `drivetemp` expose one as a
-/// hwmon under the device); for a partition, its whole disk's.
-fn drive_temperature(block: &Path) -> Option<f32> {
+/// The device of a block device's whole disk, resolved (a partition's is
+/// its disk's): the device a drive's hwmon chip names.
+fn drive_device(block: &Path) -> Option<PathBuf> {
     let disk = if block.join("partition").exists() {
         std::fs::canonicalize(block).ok()?.parent()?.to_path_buf()
     } else {
         block.to_path_buf()
     };
-    for dir in [disk.join("device"), disk.join("device/hwmon")] {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with("hwmon")
-                && let Ok(text) = std::fs::read_to_string(entry.path().join("temp1_input"))
-                && let Ok(c) = super::temperature::parse_millidegrees(&text)
-            {
-                return Some(c);
-            }
-        }
-    }
-    None
+    std::fs::canonicalize(disk.join("device")).ok()
 }
 
 #[cfg(test)]

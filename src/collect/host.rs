@@ -46,20 +46,6 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
     info
 }
 
-/// `PRETTY_NAME` from os-release, else `NAME VERSION`.
-pub fn parse_os_release(text: &str) -> Option<String> {
-    let get = |key: &str| {
-        text.lines().find_map(|l| {
-            let v = l.strip_prefix(key)?.strip_prefix('=')?;
-            Some(v.trim().trim_matches('"').to_owned())
-        })
-    };
-    get("PRETTY_NAME").or_else(|| match (get("NAME"), get("VERSION")) {
-        (Some(n), Some(v)) => Some(format!("{n} {v}")),
-        (n, _) => n,
-    })
-}
-
 /// Names the hypervisor or container from DMI vendor/product strings and
 /// `/proc/1/cgroup`; `Some("none")` on bare metal, `None` when unknown.
 pub fn detect_virtualization(
@@ -160,9 +146,7 @@ pub fn collect(roots: &Roots, disks: &[Disk], errors: &CollectorErrors) -> HostF
     let trimmed = |p: &str| read(roots.proc.join(p)).map(|s| s.trim().to_owned());
     HostFacts {
         hostname: trimmed("sys/kernel/hostname"),
-        os: read(roots.etc.join("os-release"))
-            .and_then(|t| parse_os_release(&t))
-            .or_else(|| sysinfo::System::long_os_version().ok()),
+        os: super::os_release::read(roots).and_then(|t| super::os_release::pretty_name(&t)),
         kernel_version: trimmed("sys/kernel/osrelease"),
         arch: std::env::consts::ARCH.to_owned(),
         cpu_name: cpuinfo.as_ref().and_then(|c| c.model_name.clone()),
@@ -228,22 +212,6 @@ flags\t\t: fpu vme de pse hypervisor lahf_lm
         assert_eq!(c.physical, None);
         assert_eq!(c.hypervisor, None);
         assert_eq!(c.model_name.as_deref(), Some("Raspberry Pi 4"));
-    }
-
-    #[test]
-    fn os_release() {
-        assert_eq!(
-            parse_os_release(
-                "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
-            )
-            .as_deref(),
-            Some("Debian GNU/Linux 12 (bookworm)")
-        );
-        assert_eq!(
-            parse_os_release("NAME=Alpine\nVERSION=3.19\n").as_deref(),
-            Some("Alpine 3.19")
-        );
-        assert_eq!(parse_os_release("ID=x\n"), None);
     }
 
     #[test]

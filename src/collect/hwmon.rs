@@ -51,6 +51,9 @@ pub struct Chip {
     pub sensors: BTreeMap<String, BTreeMap<String, String>>,
     /// Whether its device is runtime-suspended: listed, not read.
     pub suspended: bool,
+    /// The device it measures, resolved (a disk's SCSI device, an NVMe
+    /// controller), where it has one: how a disk finds its temperature.
+    pub device: Option<PathBuf>,
 }
 
 impl Chip {
@@ -111,8 +114,9 @@ pub fn explode(file: &str) -> Option<(&str, u32, &str)> {
     Some((kind, number, property))
 }
 
-/// A chip found: its directory, its base name and its `name` file.
-type Found = (PathBuf, String, Option<String>);
+/// A chip found: its directory, its base name, its `name` file and its
+/// device, resolved.
+type Found = (PathBuf, String, Option<String>, Option<PathBuf>);
 
 /// Every chip under `sys/class/hwmon`, in directory order; `None` where
 /// the class does not exist.
@@ -128,25 +132,31 @@ pub fn read(roots: &Roots, files: &Kept) -> Option<Vec<Chip>> {
         .into_iter()
         .filter_map(|dir| {
             let name = read_value(files, &dir.join("name"));
-            let base = base_name(files, &dir, name.as_deref())?;
-            Some((dir, base, name))
+            let device = super::lock(files).canonical(&dir.join("device"));
+            let base = base_name(files, &dir, name.as_deref(), device.as_deref())?;
+            Some((dir, base, name, device))
         })
-        .filter(|(_, _, name)| !name.as_deref().is_some_and(|n| WAKING_CHIPS.contains(&n)))
+        .filter(|(_, _, name, _)| !name.as_deref().is_some_and(|n| WAKING_CHIPS.contains(&n)))
         .collect();
     let ids = unique_ids(&found);
     Some(
         found
             .into_iter()
             .zip(ids)
-            .map(|((dir, _, name), id)| read_chip(files, &dir, id, name))
+            .map(|((dir, _, name, device), id)| read_chip(files, &dir, id, name, device))
             .collect(),
     )
 }
 
 /// node_exporter's chip name before de-duplication: the device's bus and
 /// address, else the `name` file, else the directory's name.
-fn base_name(files: &Kept, dir: &Path, name: Option<&str>) -> Option<String> {
-    if let Some(device) = super::lock(files).canonical(&dir.join("device")) {
+fn base_name(
+    files: &Kept,
+    dir: &Path,
+    name: Option<&str>,
+    device: Option<&Path>,
+) -> Option<String> {
+    if let Some(device) = device {
         let dev = device
             .file_name()
             .map(|n| clean(&n.to_string_lossy()))
@@ -175,7 +185,7 @@ fn unique_ids(found: &[Found]) -> Vec<String> {
     let count = |pred: &dyn Fn(&Found) -> bool| found.iter().filter(|f| pred(f)).count();
     found
         .iter()
-        .map(|(dir, base, name)| {
+        .map(|(dir, base, name, _)| {
             if count(&|f| f.1 == *base) <= 1 {
                 return base.clone();
             }
@@ -188,7 +198,13 @@ fn unique_ids(found: &[Found]) -> Vec<String> {
         .collect()
 }
 
-fn read_chip(files: &Kept, dir: &Path, id: String, name: Option<String>) -> Chip {
+fn read_chip(
+    files: &Kept,
+    dir: &Path,
+    id: String,
+    name: Option<String>,
+    device: Option<PathBuf>,
+) -> Chip {
     let suspended =
         read_value(files, &dir.join("device/power/runtime_status")).as_deref() == Some("suspended");
     let mut chip = Chip {
@@ -196,6 +212,7 @@ fn read_chip(files: &Kept, dir: &Path, id: String, name: Option<String>) -> Chip
         name,
         sensors: BTreeMap::new(),
         suspended,
+        device,
     };
     if !suspended {
         add_sensors(files, dir, &mut chip.sensors);
@@ -264,7 +281,12 @@ mod tests {
     #[test]
     fn chips_sharing_a_device_are_told_apart_by_name_then_directory() {
         let f = |dir: &str, base: &str, name: Option<&str>| {
-            (PathBuf::from(dir), base.to_owned(), name.map(str::to_owned))
+            (
+                PathBuf::from(dir),
+                base.to_owned(),
+                name.map(str::to_owned),
+                None,
+            )
         };
         let found = [
             f("/h/hwmon0", "platform_asus", Some("asus")),

@@ -1,15 +1,15 @@
 //! The metrics sampler: owns every file behind a metrics reply (CPU,
-//! memory, network, load, hostname, CPU temperature, process count) and
-//! turns them into one typed [`Metrics`] sample.
+//! memory, network, load, hostname, process count) and turns them into one
+//! typed [`Metrics`] sample. The temperatures are the `sensors` kind's
+//! reading ([`super::thermal`]), merged in by the kind.
 //!
 //! A sample is a few `pread`s of kept descriptors: kernel counters generated
 //! in microseconds that never wait on storage or on another process, so
 //! [`MetricsSampler::sample`] runs inline on the async worker (a hand-off to
 //! a blocking thread cost more CPU than the reads). What does walk
-//! directories — counting processes, finding the temperature sensor — is
-//! asked for by [`MetricsSampler::refresh_needed`] and done by [`refresh`]
-//! on the blocking pool, at most once a second for the count and once for
-//! the sensor.
+//! directories — counting processes — is asked for by
+//! [`MetricsSampler::refresh_needed`] and done by [`refresh`] on the
+//! blocking pool, at most once a second.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,11 +20,11 @@ use super::memory::{Memory, parse_meminfo};
 use super::network::{Interface, parse_net_dev};
 use super::processes::count_processes;
 use super::system::parse_loadavg;
-use super::temperature::{SensorFile, SensorSet, discover};
+use super::thermal::{Temperature, Thermal};
 use super::{CollectError, CollectorErrors, HostClock, Kept, Roots};
 
 /// One metrics sample.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Metrics {
     /// CPU busy %, whole machine and per core.
     pub cpu: CpuUsage,
@@ -43,8 +43,12 @@ pub struct Metrics {
     pub uptime_secs: Option<u64>,
     /// CPU package temperature, °C.
     pub cpu_temp_celsius: Option<f32>,
-    /// Every temperature sensor: label and °C.
-    pub temps: Vec<(String, f32)>,
+    /// Every temperature sensor but the GPUs'.
+    pub temps: Vec<Temperature>,
+    /// The reading those came from (`None` with `--temp off`), the one
+    /// node_exporter's `hwmon` and `thermal_zone` series of the same
+    /// scrape are made from.
+    pub thermal: Option<Arc<crate::cache::Sample<Thermal>>>,
     /// The GPU sample merged in; `None` when there is no GPU or GPU
     /// collection is off.
     pub gpus: Option<Arc<Vec<Gpu>>>,
@@ -57,28 +61,11 @@ pub struct Metrics {
 /// How old a reused process count or hostname may be.
 pub const REUSE_MAX_AGE: Duration = Duration::from_secs(1);
 
-/// The temperature sensors, as far as they are known.
-#[derive(Debug)]
-enum Sensors {
-    /// Temperature collection is off.
-    Off,
-    /// Not looked for yet.
-    Unknown,
-    /// Looked for: every sensor found (perhaps none), files kept open,
-    /// and which is the CPU's.
-    Found {
-        all: Vec<(String, SensorFile)>,
-        cpu: Option<usize>,
-    },
-}
-
 /// What must be read off the async workers before the next sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refresh {
     /// The process count is missing or older than [`REUSE_MAX_AGE`].
     pub count_processes: bool,
-    /// The temperature sensors have not been looked for.
-    pub find_sensor: bool,
 }
 
 /// What [`refresh`] found.
@@ -86,8 +73,6 @@ pub struct Refresh {
 pub struct Refreshed {
     /// A fresh process count, when one was asked for.
     process_count: Option<Result<u64, CollectError>>,
-    /// The sensors found, when asked.
-    sensor: Option<SensorSet>,
 }
 
 /// Does the directory walks a [`Refresh`] asks for. Blocks: run it on the
@@ -97,7 +82,6 @@ pub fn refresh(roots: &Roots, wanted: Refresh) -> Refreshed {
         process_count: wanted
             .count_processes
             .then(|| count_processes(&roots.proc).map_err(|e| CollectError::read(&roots.proc, e))),
-        sensor: wanted.find_sensor.then(|| discover(roots)),
     }
 }
 
@@ -117,8 +101,6 @@ pub struct MetricsSampler {
     hostname_read: Option<(Instant, String)>,
     /// `/proc/loadavg`.
     loadavg: Kept,
-    /// The temperature sensors.
-    sensor: Sensors,
     /// The last process count and when it was taken (by [`refresh`] or by a
     /// process scan): counting means listing all of `/proc`.
     process_count: Option<(Instant, u64)>,
@@ -130,12 +112,7 @@ pub struct MetricsSampler {
 
 impl MetricsSampler {
     /// A sampler under `roots`; reads nothing yet.
-    pub fn new(
-        roots: &Roots,
-        temperature: bool,
-        clock: HostClock,
-        errors: Arc<CollectorErrors>,
-    ) -> MetricsSampler {
+    pub fn new(roots: &Roots, clock: HostClock, errors: Arc<CollectorErrors>) -> MetricsSampler {
         let proc = &roots.proc;
         MetricsSampler {
             cpu: CpuSampler::new(roots),
@@ -144,11 +121,6 @@ impl MetricsSampler {
             hostname: Kept::new(proc.join("sys/kernel/hostname")),
             hostname_read: None,
             loadavg: Kept::new(proc.join("loadavg")),
-            sensor: if temperature {
-                Sensors::Unknown
-            } else {
-                Sensors::Off
-            },
             process_count: None,
             clock,
             errors,
@@ -166,9 +138,8 @@ impl MetricsSampler {
             count_processes: self
                 .process_count
                 .is_none_or(|(at, _)| at.elapsed() >= REUSE_MAX_AGE),
-            find_sensor: matches!(self.sensor, Sensors::Unknown),
         };
-        (wanted.count_processes || wanted.find_sensor).then_some(wanted)
+        wanted.count_processes.then_some(wanted)
     }
 
     /// Takes in what [`refresh`] found.
@@ -177,18 +148,6 @@ impl MetricsSampler {
             && let Some(n) = self.errors.ok("processes", count)
         {
             self.note_process_count(n);
-        }
-        if let Some(set) = found.sensor
-            && matches!(self.sensor, Sensors::Unknown)
-        {
-            self.sensor = Sensors::Found {
-                all: set
-                    .all
-                    .into_iter()
-                    .map(|(label, input)| (label, SensorFile::new(input)))
-                    .collect(),
-                cpu: set.cpu,
-            };
         }
     }
 
@@ -238,22 +197,6 @@ impl MetricsSampler {
                 name
             }
         };
-        let (temps, cpu_temp_celsius) = match &mut self.sensor {
-            Sensors::Found { all, cpu } => {
-                let mut cpu_reading = None;
-                let mut temps = Vec::with_capacity(all.len());
-                for (i, (label, sensor)) in all.iter_mut().enumerate() {
-                    if let Some(celsius) = errors.ok("temperature", sensor.read()) {
-                        if *cpu == Some(i) {
-                            cpu_reading = Some(celsius);
-                        }
-                        temps.push((label.clone(), celsius));
-                    }
-                }
-                (temps, cpu_reading)
-            }
-            Sensors::Off | Sensors::Unknown => (Vec::new(), None),
-        };
         let boot = self.clock.boot_time_secs;
         Metrics {
             cpu,
@@ -263,8 +206,9 @@ impl MetricsSampler {
             hostname,
             load_avg,
             uptime_secs: (boot > 0).then(|| (sampled_at_ms / 1000).saturating_sub(boot)),
-            cpu_temp_celsius,
-            temps,
+            cpu_temp_celsius: None,
+            temps: Vec::new(),
+            thermal: None,
             gpus: None,
             process_count: self.process_count.map_or(0, |(_, n)| n),
             sampled_at_ms,
@@ -309,17 +253,16 @@ mod tests {
     fn sampler(dir: &tempfile::TempDir, errors: &Arc<CollectorErrors>) -> MetricsSampler {
         let roots = Roots::under(dir.path());
         let clock = HostClock::read(&roots, errors);
-        let mut s = MetricsSampler::new(&roots, true, clock, errors.clone());
+        let mut s = MetricsSampler::new(&roots, clock, errors.clone());
         let wanted = s.refresh_needed().unwrap();
         assert_eq!(
             wanted,
             Refresh {
-                count_processes: true,
-                find_sensor: true
+                count_processes: true
             }
         );
         s.apply(refresh(&roots, wanted));
-        assert_eq!(s.refresh_needed(), None, "counted and looked: nothing due");
+        assert_eq!(s.refresh_needed(), None, "counted: nothing due");
         s
     }
 
@@ -335,7 +278,6 @@ mod tests {
         assert_eq!(m.hostname, "box");
         assert_eq!(m.load_avg, Some([0.5, 0.25, 0.1]));
         assert_eq!(m.process_count, 2);
-        assert_eq!(m.cpu_temp_celsius, None, "the fixture has no sensor");
         assert_eq!(m.uptime_secs, Some(m.sampled_at_ms / 1000 - 1000));
         assert!(errors.snapshot().is_empty(), "{:?}", errors.snapshot());
     }

@@ -8,7 +8,9 @@
 //! Nothing here runs unless a request asks for it: there is no sampler thread.
 //!
 //! - [`metrics`]: the metrics sampler, over [`cpu`], [`memory`],
-//!   [`network`], [`system`] (load) and [`temperature`];
+//!   [`network`] and [`system`] (load);
+//! - [`thermal`]: every temperature source (hwmon over [`hwmon`], thermal
+//!   zones), one reading for every surface;
 //! - [`gpu`]: GPUs (NVML for NVIDIA, sysfs for AMD and Intel), sleeping
 //!   ones left asleep;
 //! - [`processes`]: the process table (parser, listing, watch, sampler);
@@ -36,6 +38,7 @@ pub mod memory;
 pub mod metrics;
 pub mod netclass;
 pub mod network;
+pub mod os_release;
 pub mod pattern;
 pub mod power_supply;
 pub mod pressure;
@@ -46,7 +49,7 @@ pub mod sockstat;
 pub mod sysfs;
 pub mod system;
 pub mod tcp_states;
-pub mod temperature;
+pub mod thermal;
 pub mod zfs;
 
 pub use errors::{CollectError, CollectorErrors, ParseError};

@@ -5,7 +5,6 @@
 //! line.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,18 +14,15 @@ use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
-use prometheus_client::metrics::MetricType;
 use serde::Serialize;
 
 use crate::cache::{Sample, Ttl};
 use crate::collect::containers::{self as collector, Container, ContainerSampler, ContainerTable};
 use crate::collect::{CollectError, blocking, lock};
+use crate::exposition::{Families, MetricType};
 use crate::server::auth::Authorized;
-use crate::server::exposition::{encode, family};
 use crate::server::http as api;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -48,7 +44,8 @@ pub static KIND: Kind = Kind {
         async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
     }),
     routes: |r| r.route("/api/containers", get(handler)),
-    series: Some(|state| series(state).boxed()),
+    series: Some(|scrape| series(scrape).boxed()),
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 
@@ -157,97 +154,80 @@ pub const CPU_CFS_THROTTLED_SECONDS: &str = "container_cpu_cfs_throttled_seconds
 
 /// The series, made once per sample; none with `--prometheus-containers
 /// off`.
-async fn series(state: &AppState) -> Result<Bytes, CollectError> {
-    if !state.config.http.prometheus_containers {
+async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
+    if !scrape.state.config.http.prometheus_containers {
         return Ok(Bytes::new());
     }
-    let sample = sample(state).await?;
-    let s = sample.clone();
-    Ok(sample.text(move |_| encode(Series(s))))
+    let sample = scrape.sample(sample).await?;
+    Ok(sample.text(families))
 }
 
 /// The containers sample's series, in cAdvisor's names: `id` is the cgroup
 /// path, `name` the unit name (empty for containers, whose names only their
 /// runtime knows), `kind` what owns it.
-#[derive(Debug)]
-struct Series(Shared<ContainerTable>);
-
-impl Collector for Series {
-    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        let table = self.0.value();
-        let labels = |c: &Container| {
-            [
-                ("id", c.cgroup.clone()),
-                ("name", c.owner.name.clone().unwrap_or_default()),
-                ("kind", c.owner.kind.name().to_owned()),
-            ]
-        };
-        // Counter names without `_total`: the encoder appends it.
-        type Value = fn(&Container) -> Option<f64>;
-        let families: [(&str, &str, MetricType, Value); 6] = [
-            (
-                CPU_USAGE_SECONDS,
-                "Cumulative cpu time consumed in seconds.",
-                MetricType::Counter,
-                |c| Some(c.cpu_time_us as f64 / 1e6),
-            ),
-            (
-                MEMORY_USAGE_BYTES,
-                "Current memory usage in bytes.",
-                MetricType::Gauge,
-                |c| c.mem_bytes.map(|b| b as f64),
-            ),
-            (
-                SPEC_MEMORY_LIMIT_BYTES,
-                "Memory limit for the container (0: none).",
-                MetricType::Gauge,
-                |c| c.mem_bytes.map(|_| c.mem_limit_bytes.unwrap_or(0) as f64),
-            ),
-            (
-                PROCESSES,
-                "Number of processes running inside the container.",
-                MetricType::Gauge,
-                |c| c.pids.map(|p| p as f64),
-            ),
-            (
-                FS_READS_BYTES,
-                "Cumulative count of bytes read, all devices.",
-                MetricType::Counter,
-                |c| c.io_read_bytes.map(|b| b as f64),
-            ),
-            (
-                FS_WRITES_BYTES,
-                "Cumulative count of bytes written, all devices.",
-                MetricType::Counter,
-                |c| c.io_write_bytes.map(|b| b as f64),
-            ),
-        ];
-        if table.containers.is_empty() {
-            return Ok(());
-        }
-        for (name, help, kind, value) in families {
-            family(
-                &mut enc,
-                name,
-                help,
-                kind,
-                table
-                    .containers
-                    .iter()
-                    .filter_map(|c| value(c).map(|v| (labels(c), v))),
-            )?;
-        }
-        family(
-            &mut enc,
+fn families(table: &ContainerTable) -> String {
+    let labels = |c: &Container| {
+        [
+            ("id", c.cgroup.clone()),
+            ("name", c.owner.name.clone().unwrap_or_default()),
+            ("kind", c.owner.kind.name().to_owned()),
+        ]
+    };
+    type Value = fn(&Container) -> Option<f64>;
+    let families: [(&str, &str, MetricType, Value); 7] = [
+        (
+            CPU_USAGE_SECONDS,
+            "Cumulative cpu time consumed in seconds.",
+            MetricType::Counter,
+            |c| Some(c.cpu_time_us as f64 / 1e6),
+        ),
+        (
+            MEMORY_USAGE_BYTES,
+            "Current memory usage in bytes.",
+            MetricType::Gauge,
+            |c| c.mem_bytes.map(|b| b as f64),
+        ),
+        (
+            SPEC_MEMORY_LIMIT_BYTES,
+            "Memory limit for the container (0: none).",
+            MetricType::Gauge,
+            |c| c.mem_bytes.map(|_| c.mem_limit_bytes.unwrap_or(0) as f64),
+        ),
+        (
+            PROCESSES,
+            "Number of processes running inside the container.",
+            MetricType::Gauge,
+            |c| c.pids.map(|p| p as f64),
+        ),
+        (
+            FS_READS_BYTES,
+            "Cumulative count of bytes read, all devices.",
+            MetricType::Counter,
+            |c| c.io_read_bytes.map(|b| b as f64),
+        ),
+        (
+            FS_WRITES_BYTES,
+            "Cumulative count of bytes written, all devices.",
+            MetricType::Counter,
+            |c| c.io_write_bytes.map(|b| b as f64),
+        ),
+        (
             CPU_CFS_THROTTLED_SECONDS,
             "Total time duration the container has been throttled.",
             MetricType::Counter,
-            table
-                .containers
-                .iter()
-                .filter_map(|c| c.throttled_us.map(|t| (labels(c), t as f64 / 1e6))),
-        )
+            |c| c.throttled_us.map(|t| t as f64 / 1e6),
+        ),
+    ];
+    let mut f = Families::default();
+    for (name, help, kind, value) in families {
+        let family = f.family(name, help, kind);
+        for c in &table.containers {
+            if let Some(v) = value(c) {
+                family.push(labels(c), v);
+            }
+        }
     }
+    f.encode()
 }
 
 /// `sonde check`: how many containers and units were measured.

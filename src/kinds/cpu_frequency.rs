@@ -38,6 +38,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/cpu_frequency", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 

@@ -36,6 +36,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/disks", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 
@@ -74,13 +75,24 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskTable>, CollectError>
     let errors = state.errors();
     part.cache
         .get_or_load(|| async move {
-            let table = blocking(errors, NAME, move || {
+            let mut table = blocking(errors, NAME, move || {
                 collector::read(&roots, &probe, export.as_deref())
             })
             .await?
             .inspect_err(|e| {
                 errors.report(NAME, e);
             })?;
+            // The drives' temperatures: the one reading of every sensor.
+            if table.disks.iter().any(|d| d.drive.is_some())
+                && let Ok(thermal) = super::sensors::sample(state).await
+            {
+                for disk in &mut table.disks {
+                    disk.temperature_celsius = disk
+                        .drive
+                        .as_deref()
+                        .and_then(|d| thermal.value().of_device(d));
+                }
+            }
             for hung in &table.unavailable {
                 let e = CollectError::TimedOut {
                     what: format!("statvfs of {} ({})", hung.mount_point, hung.source),

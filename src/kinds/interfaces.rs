@@ -41,6 +41,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/interfaces", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 

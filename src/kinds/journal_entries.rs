@@ -43,6 +43,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/processes/{pid}/journal", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 

@@ -4,7 +4,6 @@
 //! The GPU readings have their own cache and the driver's lifecycle
 //! ([`GpuSource`]); a metrics sample takes the latest of them.
 
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -14,9 +13,6 @@ use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
-use prometheus_client::metrics::MetricType;
 use serde::Serialize;
 
 use super::disks::DiskEntry;
@@ -24,10 +20,10 @@ use crate::cache::{Sample, Ttl};
 use crate::collect::gpu::{self, GpuSampler, GpuSource, GpuState};
 use crate::collect::metrics::{self as collector, MetricsSampler};
 use crate::collect::{CollectError, blocking, lock};
+use crate::exposition::Families;
 use crate::server::auth::Authorized;
-use crate::server::exposition::{encode, family, gauge};
 use crate::server::http as api;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms, gib};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -43,7 +39,8 @@ pub static KIND: Kind = Kind {
         async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
     }),
     routes: |r| r.route("/api/metrics", get(handler)),
-    series: Some(|state| series(state).boxed()),
+    series: Some(|scrape| series(scrape).boxed()),
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 
@@ -69,22 +66,19 @@ fn part(cx: &Context<'_>) -> Part {
         )
     });
     Box::new(MetricsPart {
-        sampler: Mutex::new(MetricsSampler::new(
-            cx.roots,
-            cx.config.collection.temp,
-            cx.clock,
-            cx.errors.clone(),
-        )),
+        sampler: Mutex::new(MetricsSampler::new(cx.roots, cx.clock, cx.errors.clone())),
         cache: Ttl::new(cx.config.ttl.metrics()),
         gpus: GpuSource::new(gpu, cx.config.ttl.gpu(), cx.errors.clone()),
     })
 }
 
 /// The metrics sample: from its cache, or read now. The reads are inline
-/// (microseconds of kernel counters); a process count older than a second,
-/// or the first sensor lookup, runs on the blocking pool first. GPU
-/// readings come from their own cache; a GPU failure (reported where it
-/// happened) leaves `gpus` null and the rest goes on.
+/// (microseconds of kernel counters); a process count older than a second
+/// runs on the blocking pool first. The temperatures are the `sensors`
+/// kind's reading (sysfs, on the blocking pool; see
+/// [`crate::collect::thermal`]) and GPU readings come from their own
+/// cache; a failure of either (reported where it happened) leaves its
+/// part null and the rest goes on.
 pub async fn sample(state: &AppState) -> Result<Shared<collector::Metrics>, CollectError> {
     let part = state.part::<MetricsPart>()?;
     part.cache
@@ -99,8 +93,18 @@ pub async fn sample(state: &AppState) -> Result<Shared<collector::Metrics>, Coll
                 lock(&part.sampler).apply(found);
             }
             let gpus = part.gpus.readings().await.ok().flatten();
+            let thermal = if state.config.collection.temp {
+                super::sensors::sample(state).await.ok()
+            } else {
+                None
+            };
             let mut sample = lock(&part.sampler).sample();
             sample.gpus = gpus.map(|s| Arc::clone(s.value()));
+            if let Some(t) = &thermal {
+                sample.temps = t.value().temperatures();
+                sample.cpu_temp_celsius = t.value().cpu(state.errors());
+            }
+            sample.thermal = thermal;
             Ok(sample)
         })
         .await
@@ -119,8 +123,8 @@ pub fn note_process_count(state: &AppState, count: u64) {
     }
 }
 
-/// Takes the CPU baseline, looks for the sensors and the GPUs (sysfs only),
-/// on the blocking pool.
+/// Takes the CPU baseline and looks for the GPUs (sysfs only), on the
+/// blocking pool, then reads the temperatures once.
 pub async fn warm_up(state: &Arc<AppState>) {
     let s = state.clone();
     let _ = blocking(state.errors(), NAME, move || {
@@ -139,6 +143,9 @@ pub async fn warm_up(state: &Arc<AppState>) {
         part.gpus.discover();
     })
     .await;
+    if state.config.collection.temp {
+        let _ = super::sensors::sample(state).await;
+    }
 }
 
 /// The reply's JSON, made once per sample (the frame and `/api/metrics`
@@ -239,9 +246,11 @@ impl<'a> From<&'a collector::Metrics> for Metrics<'a> {
             temps: m
                 .temps
                 .iter()
-                .map(|(label, celsius)| Temp {
-                    label,
-                    celsius: *celsius,
+                .map(|t| Temp {
+                    chip: &t.chip,
+                    input: &t.input,
+                    label: &t.label,
+                    celsius: t.celsius,
                 })
                 .collect(),
         }
@@ -337,7 +346,12 @@ impl<'a> From<&'a gpu::Gpu> for Gpu<'a> {
 /// One temperature sensor.
 #[derive(Debug, Clone, Serialize)]
 pub struct Temp<'a> {
-    /// Chip and label, e.g. `coretemp Package id 0`.
+    /// The chip's unique id (`platform_coretemp_1`) or the thermal zone
+    /// (`thermal_zone0`): two sockets' `Core 0` differ here.
+    pub chip: &'a str,
+    /// The input on the chip (`temp2`; `temp` for a zone).
+    pub input: &'a str,
+    /// Chip name and label, e.g. `coretemp Package id 0`.
     pub label: &'a str,
     /// °C.
     pub celsius: f32,
@@ -369,47 +383,36 @@ pub const GPU_PROCESSES: &str = "sonde_gpu_processes";
 pub const GPU_PROCESS_MEMORY_BYTES: &str = "sonde_gpu_process_memory_bytes";
 
 /// The sample's series, made once per sample.
-async fn series(state: &AppState) -> Result<Bytes, CollectError> {
-    let sample = sample(state).await?;
-    let s = sample.clone();
-    Ok(sample.text(move |_| encode(Series { sample: s })))
-}
-
-/// The metrics sample's series.
-#[derive(Debug)]
-struct Series {
-    sample: Shared<collector::Metrics>,
-}
-
-impl Collector for Series {
-    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        let m = self.sample.value();
-        system_series(&mut enc, m)?;
+async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
+    let sample = scrape.sample(sample).await?;
+    Ok(sample.text(|m| {
+        let mut f = Families::default();
+        system_series(&mut f, m);
         if let Some(gpus) = &m.gpus {
-            gpu_series(&mut enc, gpus)?;
+            gpu_series(&mut f, gpus);
         }
-        Ok(())
-    }
+        f.encode()
+    }))
 }
 
 /// The process count and the temperatures (node_exporter's series of
 /// this sample's readings are the `node` module's).
-fn system_series(enc: &mut DescriptorEncoder, m: &collector::Metrics) -> fmt::Result {
-    gauge(
-        enc,
-        PROCESSES,
-        "Processes on the host.",
-        m.process_count as f64,
-    )?;
-    family(
-        enc,
+fn system_series(f: &mut Families, m: &collector::Metrics) {
+    f.gauge(PROCESSES, "Processes on the host.", m.process_count as f64);
+    let temps = f.gauge_family(
         TEMPERATURE_CELSIUS,
         "Temperature of each sensor (hwmon and thermal zones), °C.",
-        MetricType::Gauge,
-        m.temps
-            .iter()
-            .map(|(label, celsius)| ([("sensor", label.clone())], f64::from(*celsius))),
-    )
+    );
+    for t in &m.temps {
+        temps.push(
+            [
+                ("chip", t.chip.as_str()),
+                ("input", t.input.as_str()),
+                ("sensor", t.label.as_str()),
+            ],
+            f64::from(t.celsius),
+        );
+    }
 }
 
 /// One GPU reading as a number, if the GPU gave it.
@@ -424,19 +427,15 @@ fn gpu_labels(g: &gpu::Gpu) -> [(&'static str, String); 3] {
     ]
 }
 
-fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
-    family(
-        enc,
+fn gpu_series(f: &mut Families, gpus: &[gpu::Gpu]) {
+    let suspended = f.gauge_family(
         GPU_SUSPENDED,
         "1 while the GPU is runtime-suspended (left asleep, not read).",
-        MetricType::Gauge,
-        gpus.iter().map(|g| {
-            (
-                gpu_labels(g),
-                f64::from(u8::from(g.state == GpuState::Suspended)),
-            )
-        }),
-    )?;
+    );
+    for g in gpus {
+        let asleep = f64::from(u8::from(g.state == GpuState::Suspended));
+        suspended.push(gpu_labels(g), asleep);
+    }
     let readings: [(&str, &str, ReadingOf); 5] = [
         (GPU_UTILIZATION_RATIO, "GPU busy share, 0-1.", |r| {
             r.utilization_percent.map(|p| f64::from(p) / 100.0)
@@ -455,35 +454,33 @@ fn gpu_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
         }),
     ];
     for (name, help, read) in readings {
-        family(
-            enc,
-            name,
-            help,
-            MetricType::Gauge,
-            gpus.iter()
-                .filter_map(|g| read(&g.reading).map(|v| (gpu_labels(g), v))),
-        )?;
+        let family = f.gauge_family(name, help);
+        for g in gpus {
+            if let Some(v) = read(&g.reading) {
+                family.push(gpu_labels(g), v);
+            }
+        }
     }
-    gpu_process_series(enc, gpus)
+    gpu_process_series(f, gpus);
 }
 
 /// Who uses each awake GPU: how many processes, and each one's memory.
-fn gpu_process_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Result {
+fn gpu_process_series(f: &mut Families, gpus: &[gpu::Gpu]) {
     let awake = || gpus.iter().filter(|g| g.state == GpuState::Active);
-    family(
-        enc,
+    let count = f.gauge_family(
         GPU_PROCESSES,
         "Processes using the GPU (NVML's list; DRM clients for AMD and Intel).",
-        MetricType::Gauge,
-        awake().map(|g| (gpu_labels(g), g.reading.processes.len() as f64)),
-    )?;
-    family(
-        enc,
+    );
+    for g in awake() {
+        count.push(gpu_labels(g), g.reading.processes.len() as f64);
+    }
+    let memory = f.gauge_family(
         GPU_PROCESS_MEMORY_BYTES,
         "GPU memory a process holds (device memory; system memory on an integrated GPU).",
-        MetricType::Gauge,
-        awake().flat_map(|g| {
-            g.reading.processes.iter().filter_map(move |p| {
+    );
+    for g in awake() {
+        for p in &g.reading.processes {
+            if let Some(bytes) = p.used_memory_bytes {
                 let [gpu, vendor, name] = gpu_labels(g);
                 let labels = [
                     gpu,
@@ -492,10 +489,10 @@ fn gpu_process_series(enc: &mut DescriptorEncoder, gpus: &[gpu::Gpu]) -> fmt::Re
                     ("pid", p.pid.to_string()),
                     ("process", p.name.clone().unwrap_or_default()),
                 ];
-                p.used_memory_bytes.map(|b| (labels, b as f64))
-            })
-        }),
-    )
+                memory.push(labels, bytes as f64);
+            }
+        }
+    }
 }
 
 /// `sonde check`: CPU, memory, network, sensors, the sample's timing, GPUs.

@@ -3,23 +3,26 @@
 //! reply of its own: the readings people look at there are the other
 //! kinds'.
 //!
-//! A scrape runs the collectors the flags turn on: those reading files
-//! together in one trip to the blocking pool, those deriving from a kind's
-//! sample from that kind's cache. The whole result is kept for the metrics
-//! TTL, so scrapers arriving together share it; a scrape naming
-//! collectors (`collect[]`) runs just those, uncached.
+//! A scrape runs the collectors the flags turn on (and `collect[]`
+//! names): those reading files together in one trip to the blocking pool,
+//! each on its own (one that panics fails alone, reported as
+//! `node_scrape_collector_success 0`), those deriving from a kind's sample
+//! from the scrape's samples ([`Scrape::sample`]), so every series of one
+//! response comes from the same readings. Nothing is kept between scrapes
+//! but the files: the samples have their own TTLs.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures_util::FutureExt;
 
-use crate::cache::Ttl;
+use bytes::Bytes;
+
 use crate::collect::files::FileCache;
 use crate::collect::{CollectError, blocking};
 use crate::config::Exporter;
-use crate::node::{self, NodeCollector, Outcome, Read, Scrape, Source, Status};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, elapsed_ms};
+use crate::node::{self, NodeCollector, Outcome, Read, Source, Status};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, elapsed_ms};
 
 /// The kind's name.
 pub const NAME: &str = "node";
@@ -32,7 +35,8 @@ pub static KIND: Kind = Kind {
     part,
     reply: None,
     routes: |r| r,
-    series: None,
+    series: Some(|scrape| series(scrape).boxed()),
+    select: Some(select),
     check: Some(|state| check(state).boxed()),
 };
 
@@ -43,8 +47,6 @@ pub struct NodePart {
     enabled: Vec<&'static NodeCollector>,
     /// Their filters.
     options: Arc<Exporter>,
-    /// The last full scrape.
-    cache: Ttl<Arc<Vec<Outcome>>>,
     /// The collectors' files, kept open between scrapes.
     files: Arc<Mutex<FileCache>>,
 }
@@ -53,67 +55,63 @@ fn part(cx: &Context<'_>) -> Part {
     Box::new(NodePart {
         enabled: node::selected(&cx.config.exporter, &[]),
         options: Arc::new(cx.config.exporter.clone()),
-        cache: Ttl::new(cx.config.ttl.metrics()),
         files: Arc::new(Mutex::new(FileCache::new(cx.fd_budget.readings_files / 8))),
     })
 }
 
-/// Why a `collect[]` cannot be served.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum SelectError {
-    /// No collector has that name.
-    #[error("unknown collector {0:?}")]
-    Unknown(String),
-    /// It exists but the flags turned it off.
-    #[error("collector {0:?} is turned off on this agent")]
-    Off(String),
-}
-
-/// The collectors `collect[]` names, checked: every name must be a
-/// collector this agent runs (`sonde` names the agent's own series and is
-/// no collector).
-pub fn check_selection(state: &AppState, collect: &[String]) -> Result<(), SelectError> {
-    let part = state
+/// Whether `name` is a collector of this agent for `collect[]`: `None`
+/// where no collector has that name, an error where the flags turned it
+/// off.
+fn select(state: &AppState, name: &str) -> Option<Result<(), String>> {
+    node::TABLE.iter().find(|c| c.name == name)?;
+    let on = state
         .part::<NodePart>()
-        .map_err(|_| SelectError::Unknown(NAME.to_owned()))?;
-    for name in collect.iter().filter(|n| *n != "sonde") {
-        if !node::TABLE.iter().any(|c| c.name == name) {
-            return Err(SelectError::Unknown(name.clone()));
-        }
-        if !part.enabled.iter().any(|c| c.name == name) {
-            return Err(SelectError::Off(name.clone()));
-        }
-    }
-    Ok(())
+        .is_ok_and(|p| p.enabled.iter().any(|c| c.name == name));
+    Some(if on {
+        Ok(())
+    } else {
+        Err(format!("collector {name:?} is turned off on this agent"))
+    })
 }
 
-/// One scrape's outcomes, in table order: every enabled collector (shared
-/// for the metrics TTL), or those `collect[]` names.
-pub async fn scrape(
-    state: &AppState,
-    collect: &[String],
-) -> Result<Arc<Vec<Outcome>>, CollectError> {
-    let part = state.part::<NodePart>()?;
-    if collect.is_empty() {
-        let sample = part
-            .cache
-            .get_or_load(|| async {
-                Ok::<_, CollectError>(Arc::new(run(state, part, &part.enabled).await))
-            })
-            .await?;
-        return Ok(Arc::clone(sample.value()));
+/// The collectors' series and node_exporter's scrape bookkeeping; the
+/// textfile collector's text is served last (see [`Scrape::serve_last`]).
+async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
+    let outcomes = scrape_outcomes(scrape).await?;
+    let textfile = node::textfile::COLLECTOR.name;
+    let mut out = String::with_capacity(32 * 1024);
+    for o in outcomes.iter() {
+        if o.name == textfile {
+            scrape.serve_last(o.text.clone());
+        } else {
+            out.push_str(&o.text);
+        }
     }
-    let chosen = node::selected(&part.options, collect);
-    Ok(Arc::new(run(state, part, &chosen).await))
+    out.push_str(&node::scrape_series(&outcomes));
+    Ok(Bytes::from(out))
+}
+
+/// One scrape's outcomes, in table order: the enabled collectors that
+/// `collect[]` names (all without it).
+pub async fn scrape_outcomes(scrape: &Scrape<'_>) -> Result<Vec<Outcome>, CollectError> {
+    let part = scrape.state.part::<NodePart>()?;
+    let chosen: Vec<_> = part
+        .enabled
+        .iter()
+        .copied()
+        .filter(|c| scrape.selects(c.name))
+        .collect();
+    Ok(run(scrape, part, &chosen).await)
 }
 
 /// Runs `collectors`: the file readers in one blocking call, then those
 /// reading kinds' samples.
 async fn run(
-    state: &AppState,
+    scrape: &Scrape<'_>,
     part: &NodePart,
     collectors: &[&'static NodeCollector],
 ) -> Vec<Outcome> {
+    let state = scrape.state;
     let readers: Vec<_> = collectors
         .iter()
         .filter_map(|c| match c.read {
@@ -127,7 +125,8 @@ async fn run(
         state.errors().clone(),
     );
     let kept = part.files.clone();
-    let mut outcomes = blocking(state.errors(), NAME, move || {
+    let names: Vec<_> = readers.iter().map(|(c, _)| *c).collect();
+    let batch = blocking(state.errors(), NAME, move || {
         let source = Source {
             roots: &roots,
             options: &options,
@@ -138,12 +137,18 @@ async fn run(
             .map(|(c, read)| node::run_files(c, read, &source, &errors))
             .collect::<Vec<_>>()
     })
-    .await
-    .unwrap_or_default();
-    let scrape = Scrape::new(state);
+    .await;
+    // The batch itself failing (the pool refusing it) fails each of its
+    // collectors, each said so, rather than dropping them unseen.
+    let mut outcomes = batch.unwrap_or_else(|e| {
+        names
+            .iter()
+            .map(|c| node::failed(c, &e, state.errors()))
+            .collect()
+    });
     for c in collectors {
         if let Read::Sample(read) = c.read {
-            outcomes.push(node::run_sample(c, read, &scrape).await);
+            outcomes.push(node::run_sample(c, read, scrape).await);
         }
     }
     outcomes.sort_by_key(|o| node::TABLE.iter().position(|c| c.name == o.name));
@@ -153,7 +158,8 @@ async fn run(
 /// `sonde check`: a line per collector that runs.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = Instant::now();
-    let outcomes = match scrape(state, &[]).await {
+    let scrape = Scrape::new(state, &[]);
+    let outcomes = match scrape_outcomes(&scrape).await {
         Ok(o) => o,
         Err(e) => return vec![CheckLine::broken(NAME, format!("BROKEN: {e}"))],
     };

@@ -39,6 +39,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/power", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 

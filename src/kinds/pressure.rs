@@ -35,6 +35,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/pressure", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 

@@ -43,6 +43,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/processes/{pid}", get(handler)),
     series: None,
+    select: None,
     check: None,
 };
 

@@ -5,7 +5,6 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -15,19 +14,16 @@ use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
-use prometheus_client::metrics::MetricType;
 use serde::Serialize;
 
 use crate::cache::{Sample, Ttl};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
 use crate::collect::{CollectError, blocking, lock};
+use crate::exposition::Families;
 use crate::model::pb;
 use crate::server::auth::Authorized;
-use crate::server::exposition::{encode, family};
 use crate::server::http as api;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
 use crate::wire::{Frame, binary_frame, to_json};
 
 /// The request's name.
@@ -43,7 +39,8 @@ pub static KIND: Kind = Kind {
         async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
     }),
     routes: |r| r.route("/api/processes", get(handler)),
-    series: Some(|state| series(state).boxed()),
+    series: Some(|scrape| series(scrape).boxed()),
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 
@@ -371,49 +368,41 @@ pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "sonde_process_resident_memory_b
 
 /// The top processes by CPU, when `--prometheus-processes` asks for them;
 /// made once per sample.
-async fn series(state: &AppState) -> Result<Bytes, CollectError> {
-    let top = state.config.http.prometheus_processes;
+async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
+    let top = scrape.state.config.http.prometheus_processes;
     if top == 0 {
         return Ok(Bytes::new());
     }
-    let sample = sample(state).await?;
-    let s = sample.clone();
-    Ok(sample.text(move |_| encode(TopSeries { sample: s, top })))
+    let sample = scrape.sample(sample).await?;
+    Ok(sample.text(|table| top_series(table, top)))
 }
 
 /// The busiest processes' series.
-#[derive(Debug)]
-struct TopSeries {
-    sample: Shared<Arc<ProcessTable>>,
-    top: usize,
-}
-
-impl Collector for TopSeries {
-    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        // The busiest first, ties in pid order: `/api/processes?sort=cpu&limit=N`.
-        let busiest = ListQuery {
-            sort: SortKey::Cpu,
-            descending: true,
-            limit: Some(self.top),
-        };
-        let rows = busiest.apply(self.sample.value());
-        let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
-        family(
-            &mut enc,
-            PROCESS_CPU_RATIO,
-            "Share of the whole machine's CPU a top process used over the last window, 0-1.",
-            MetricType::Gauge,
-            rows.iter()
-                .map(|r| (labels(r), f64::from(r.cpu_percent) / 100.0)),
-        )?;
-        family(
-            &mut enc,
-            PROCESS_RESIDENT_MEMORY_BYTES,
-            "Resident memory of a top process.",
-            MetricType::Gauge,
-            rows.iter().map(|r| (labels(r), r.rss_bytes as f64)),
-        )
+fn top_series(table: &ProcessTable, top: usize) -> String {
+    // The busiest first, ties in pid order: `/api/processes?sort=cpu&limit=N`.
+    let busiest = ListQuery {
+        sort: SortKey::Cpu,
+        descending: true,
+        limit: Some(top),
+    };
+    let rows = busiest.apply(table);
+    let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
+    let mut f = Families::default();
+    let cpu = f.gauge_family(
+        PROCESS_CPU_RATIO,
+        "Share of the whole machine's CPU a top process used over the last window, 0-1.",
+    );
+    for r in &rows {
+        cpu.push(labels(r), f64::from(r.cpu_percent) / 100.0);
     }
+    let rss = f.gauge_family(
+        PROCESS_RESIDENT_MEMORY_BYTES,
+        "Resident memory of a top process.",
+    );
+    for r in &rows {
+        rss.push(labels(r), r.rss_bytes as f64);
+    }
+    f.encode()
 }
 
 /// `sonde check`: how many processes, and how long the first scan took.

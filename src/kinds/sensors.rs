@@ -1,7 +1,9 @@
 //! The `sensors` kind (`{"type":"sensors"}` / `get_sensors`): every hwmon
 //! chip with its temperatures, fans, voltages, currents and power meters,
-//! in °C, rpm, V, A and W; `/api/sensors`; its `sonde check` line. The same
-//! reading serves node_exporter's hwmon collector.
+//! in °C, rpm, V, A and W; `/api/sensors`; its `sonde check` line. Its
+//! sample is every temperature source ([`crate::collect::thermal`]): the
+//! same reading serves the metrics reply's temperatures, a disk's
+//! temperature and node_exporter's `hwmon` and `thermal_zone` collectors.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use super::loaded;
 use crate::cache::Sample;
 use crate::collect::hwmon::{self, Chip};
 use crate::collect::sysfs::Kept;
+use crate::collect::thermal::{self, Thermal};
 use crate::collect::{CollectError, Roots};
 use crate::server::auth::Authorized;
 use crate::server::http as api;
@@ -37,22 +40,20 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/sensors", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 
-/// One sample: every chip (`None` without `/sys/class/hwmon`).
-pub type Chips = Option<Vec<Chip>>;
-
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Chips>(cx, cx.config.ttl.metrics())
+    loaded::part::<Thermal>(cx, cx.config.ttl.metrics())
 }
 
-fn read(roots: &Roots, files: &Kept) -> Result<Chips, CollectError> {
-    Ok(hwmon::read(roots, files))
+fn read(roots: &Roots, files: &Kept) -> Result<Thermal, CollectError> {
+    Ok(thermal::read(roots, files))
 }
 
-/// The chips, from the cache or read now.
-pub async fn sample(state: &AppState) -> Result<Shared<Chips>, CollectError> {
+/// Every temperature source, from the cache or read now.
+pub async fn sample(state: &AppState) -> Result<Shared<Thermal>, CollectError> {
     loaded::sample(state, NAME, read).await
 }
 
@@ -143,15 +144,15 @@ fn chip_reply(chip: &Chip) -> ChipReply<'_> {
 }
 
 /// The reply's JSON, made once per sample.
-pub fn json(s: &Sample<Chips>) -> Bytes {
-    s.json(|chips| {
-        let chips: Vec<ChipReply<'_>> = chips.iter().flatten().map(chip_reply).collect();
+pub fn json(s: &Sample<Thermal>) -> Bytes {
+    s.json(|t| {
+        let chips: Vec<ChipReply<'_>> = t.chips.iter().flatten().map(chip_reply).collect();
         to_json(&Reply { chips })
     })
 }
 
 /// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<Chips>) -> Frame {
+pub fn frame(s: &Sample<Thermal>) -> Frame {
     json_frame(json(s).to_vec())
 }
 
@@ -168,8 +169,8 @@ async fn handler(
 /// `sonde check`: how many chips, fans and temperatures, and the range.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    loaded::check_line(NAME, sample(state).await, timed, |chips| {
-        let chips: Vec<ChipReply<'_>> = chips.iter().flatten().map(chip_reply).collect();
+    loaded::check_line(NAME, sample(state).await, timed, |t| {
+        let chips: Vec<ChipReply<'_>> = t.chips.iter().flatten().map(chip_reply).collect();
         if chips.is_empty() {
             "no hwmon chips on this host".to_owned()
         } else {

@@ -37,6 +37,7 @@ pub static KIND: Kind = Kind {
     }),
     routes: |r| r.route("/api/sockets", get(handler)),
     series: None,
+    select: None,
     check: Some(|state| check(state).boxed()),
 };
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use prometheus_client::metrics::MetricType;
+use crate::exposition::MetricType;
 
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;

@@ -3,10 +3,11 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::cpu::MODES;
 use crate::kinds::metrics;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -15,7 +16,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.metrics().await?;
+    let sample = scrape.sample(crate::kinds::metrics::sample).await?;
     let state = scrape.state;
     let m = sample.value();
     let ticks = state.clock().ticks_per_sec.max(1) as f64;

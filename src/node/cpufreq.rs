@@ -3,9 +3,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::cpufreq::CpuFreq;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -56,7 +57,7 @@ const FREQUENCIES: &[(&str, &str, Field)] = &[
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
     Ok(scrape
-        .cpu_frequency()
+        .sample(crate::kinds::cpu_frequency::sample)
         .await?
         .value()
         .as_deref()

@@ -3,9 +3,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::diskstats::BlockDevice;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -121,7 +122,7 @@ const SERIES: [(&str, &str, f64, bool); 17] = [
 ];
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.disk_io().await?;
+    let sample = scrape.sample(crate::kinds::disk_io::sample).await?;
     let disks: Vec<&BlockDevice> = sample.value().listed().map(|(d, _)| d).collect();
     let mut f = Families::default();
     let info = f.gauge_family("node_disk_info", "Info of /sys/block/<block_device>.");

@@ -1,13 +1,16 @@
 //! `hwmon`: every hwmon chip's sensors (`/sys/class/hwmon`), named and
 //! scaled as node_exporter does, from the `sensors` kind's reading.
 
-use prometheus_client::metrics::MetricType;
+use crate::exposition::MetricType;
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::hwmon::{Chip, clean, explode};
+use crate::collect::thermal::Thermal;
+use crate::state::Scrape;
+use crate::state::Shared;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -16,7 +19,24 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    Ok(scrape.sensors().await?.value().as_deref().map(families))
+    let thermal = thermal(scrape).await?;
+    Ok(thermal.value().chips.as_deref().map(families))
+}
+
+/// The reading a `/metrics` scrape serves: the one its metrics sample's
+/// temperatures came from, so `sonde_temperature_celsius` and
+/// node_exporter's `hwmon` and `thermal_zone` series of one response agree
+/// (and a TTL of 0 reads sysfs once); read now where temperatures are off.
+pub async fn thermal(scrape: &Scrape<'_>) -> Result<Shared<Thermal>, CollectError> {
+    scrape
+        .sample(|state| async move {
+            let metrics = scrape.sample(crate::kinds::metrics::sample).await.ok();
+            match metrics.and_then(|m| m.value().thermal.clone()) {
+                Some(t) => Ok(t),
+                None => crate::kinds::sensors::sample(state).await,
+            }
+        })
+        .await
 }
 
 /// node_exporter's series for `chips`.

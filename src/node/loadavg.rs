@@ -2,8 +2,9 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -12,7 +13,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.metrics().await?;
+    let sample = scrape.sample(crate::kinds::metrics::sample).await?;
     let Some([one, five, fifteen]) = sample.value().load_avg else {
         return Ok(None);
     };

@@ -3,8 +3,9 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::{CollectError, ParseError};
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -13,7 +14,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.metrics().await?;
+    let sample = scrape.sample(crate::kinds::metrics::sample).await?;
     let Some(text) = sample.value().meminfo.as_deref() else {
         return Ok(None);
     };

@@ -12,16 +12,14 @@
 //! `collect[]` choose among them. Each module's parser is a pure function
 //! over the file's text, tested on literal contents.
 
-pub mod families;
-pub mod scrape;
 pub mod util;
 
 use futures_util::future::BoxFuture;
 
 use crate::collect::{CollectError, Roots};
 use crate::config::Exporter;
-pub use families::Families;
-pub use scrape::Scrape;
+pub use crate::exposition::Families;
+pub use crate::state::Scrape;
 
 /// What a collector gives: its families, or `None` where its source is not
 /// on this host.
@@ -269,7 +267,8 @@ pub fn scrape_series(outcomes: &[Outcome]) -> String {
     f.encode()
 }
 
-/// Runs one file collector (on a blocking thread: it reads files).
+/// Runs one file collector (on a blocking thread: it reads files). One
+/// that panics fails alone: its outcome says so and the batch goes on.
 pub fn run_files(
     collector: &'static NodeCollector,
     read: FilesFn,
@@ -277,8 +276,24 @@ pub fn run_files(
     errors: &crate::collect::CollectorErrors,
 ) -> Outcome {
     let started = std::time::Instant::now();
-    let result = read(source);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read(source)))
+        .unwrap_or_else(|_| Err(CollectError::Aborted("the collector panicked".to_owned())));
     outcome(collector, result, started, errors)
+}
+
+/// The outcome of a collector that could not run at all.
+pub fn failed(
+    collector: &'static NodeCollector,
+    error: &CollectError,
+    errors: &crate::collect::CollectorErrors,
+) -> Outcome {
+    errors.report(collector.name, error);
+    Outcome {
+        name: collector.name,
+        text: String::new(),
+        status: Status::Failed(error.to_string()),
+        seconds: 0.0,
+    }
 }
 
 /// Runs one sample collector.

@@ -3,9 +3,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::netclass::{NUMERIC, NetClass};
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -14,7 +15,10 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.interfaces().await?;
+    let metrics = scrape.sample(crate::kinds::metrics::sample).await?;
+    let sample = scrape
+        .sample(|state| crate::kinds::interfaces::sample_with(state, Some(metrics)))
+        .await?;
     let state = scrape.state;
     let Some(devices) = &sample.value().classes else {
         return Ok(None);

@@ -3,9 +3,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::network::COLUMNS;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -14,7 +15,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.metrics().await?;
+    let sample = scrape.sample(crate::kinds::metrics::sample).await?;
     let state = scrape.state;
     let exclude = state.config.exporter.netdev_device_exclude.as_ref();
     let devices: Vec<_> = sample

@@ -1,10 +1,8 @@
 //! `os`: the OS release, from `/etc/os-release` (else
 //! `/usr/lib/os-release`).
 
-use std::collections::HashMap;
-
 use super::{Families, NodeCollector, Read, Source};
-use crate::collect::CollectError;
+use crate::collect::{CollectError, os_release};
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -29,14 +27,17 @@ const INFO: [(&str, &str); 12] = [
 ];
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let mut text = src.read_optional(&src.roots.etc.join("os-release"))?;
-    if text.is_none() {
-        text = src.read_optional(&src.roots.rootfs.join("usr/lib/os-release"))?;
+    let mut text = None;
+    for path in os_release::paths(src.roots) {
+        text = src.read_optional(&path)?;
+        if text.is_some() {
+            break;
+        }
     }
     let Some(text) = text else {
         return Ok(None);
     };
-    let release = parse(&text);
+    let release = os_release::parse(&text);
     let get = |k: &str| release.get(k).cloned().unwrap_or_default();
     let mut f = Families::default();
     f.gauge_family(
@@ -66,38 +67,6 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         );
     }
     Ok(Some(f))
-}
-
-/// `KEY=value` lines, values unquoted (single or double quotes, with
-/// backslash escapes inside double quotes); comments and blanks skipped.
-pub fn parse(text: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('#') {
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let value = if let Some(v) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            let mut s = String::with_capacity(v.len());
-            let mut chars = v.chars();
-            while let Some(c) = chars.next() {
-                s.push(if c == '\\' {
-                    chars.next().unwrap_or('\\')
-                } else {
-                    c
-                });
-            }
-            s
-        } else if let Some(v) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-            v.to_owned()
-        } else {
-            value.to_owned()
-        };
-        out.insert(key.trim().to_owned(), value);
-    }
-    out
 }
 
 /// The leading `major[.minor]` of a version id (`22.04.3` → 22.04).
@@ -146,7 +115,7 @@ ID=debian
 HOME_URL='https://www.debian.org/'
 QUOTED="say \"hi\""
 "#;
-        let r = parse(text);
+        let r = crate::collect::os_release::parse(text);
         assert_eq!(r["PRETTY_NAME"], "Debian GNU/Linux 12 (bookworm)");
         assert_eq!(r["ID"], "debian");
         assert_eq!(r["HOME_URL"], "https://www.debian.org/");

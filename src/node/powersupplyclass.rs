@@ -3,9 +3,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::power_supply::PowerSupply;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -91,7 +92,7 @@ const TEXTS: &[&str] = &[
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
     Ok(scrape
-        .power()
+        .sample(crate::kinds::power::sample)
         .await?
         .value()
         .supplies

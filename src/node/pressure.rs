@@ -3,9 +3,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::pressure::Pressure;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -14,7 +15,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.pressure().await?;
+    let sample = scrape.sample(crate::kinds::pressure::sample).await?;
     let found = sample.value().present();
     if found.is_empty() {
         return Ok(None);

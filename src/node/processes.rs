@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -16,7 +17,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.processes().await?;
+    let sample = scrape.sample(crate::kinds::processes::sample).await?;
     let state = scrape.state;
     let table = sample.value();
     let mut states: BTreeMap<char, u64> = BTreeMap::new();

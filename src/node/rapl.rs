@@ -4,8 +4,9 @@
 use futures_util::FutureExt;
 
 use super::util::sanitize;
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -14,7 +15,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.power().await?;
+    let sample = scrape.sample(crate::kinds::power::sample).await?;
     let Some(zones) = &sample.value().rapl else {
         return Ok(None);
     };

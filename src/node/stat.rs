@@ -3,9 +3,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::kinds::metrics;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -14,7 +15,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.metrics().await?;
+    let sample = scrape.sample(crate::kinds::metrics::sample).await?;
     let times = &sample.value().cpu.times;
     let s = times.system;
     let mut f = Families::default();

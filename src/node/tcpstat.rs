@@ -4,9 +4,10 @@
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::tcp_states::{STATES, TcpStates};
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -15,7 +16,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    let sample = scrape.tcp().await?;
+    let sample = scrape.sample(crate::kinds::sockets::tcp).await?;
     Ok(sample.value().map(|t| families(&t)))
 }
 

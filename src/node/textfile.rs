@@ -5,7 +5,7 @@
 //! others and the rest of the scrape are served;
 //! `node_textfile_mtime_seconds` says when each good file was written. A
 //! family found in several files is written once; a family sonde serves
-//! itself is dropped from the files, logged ([`without_served`]).
+//! itself is dropped from the files, logged ([`crate::exposition::without_served`]).
 //!
 //! The directory is the operator's, and whatever lands in it must not take
 //! a surface down:
@@ -39,8 +39,9 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -341,43 +342,6 @@ fn write(families: &BTreeMap<String, TextFamily>) -> String {
     out
 }
 
-/// `text` (this collector's text) without the families whose names are in
-/// `served` (the rest of the scrape's), as node_exporter drops a textfile
-/// family another collector already gave; each dropped one is logged. A
-/// counter counts as served under its name with or without `_total`.
-pub fn without_served(text: &str, served: &HashSet<&str>) -> String {
-    let is_served = |name: &str| {
-        served.contains(name)
-            || name
-                .strip_suffix("_total")
-                .is_some_and(|n| served.contains(n))
-            || served.contains(format!("{name}_total").as_str())
-    };
-    let mut out = String::with_capacity(text.len());
-    let mut keep = true;
-    for line in text.split_inclusive('\n') {
-        if let Some(rest) = line.strip_prefix("# HELP ") {
-            let name = rest.split(' ').next().unwrap_or_default().trim_end();
-            keep = !is_served(name);
-            if !keep {
-                tracing::warn!(metric = %name, "a textfile defines a family sonde serves itself; left out");
-            }
-        }
-        if keep {
-            out.push_str(line);
-        }
-    }
-    out
-}
-
-/// The family names (`# TYPE` lines) of a Prometheus text.
-pub fn family_names(text: &str) -> HashSet<&str> {
-    memchr::memmem::find_iter(text.as_bytes(), b"# TYPE ")
-        .filter(|&at| at == 0 || text.as_bytes().get(at - 1) == Some(&b'\n'))
-        .filter_map(|at| text.get(at + 7..)?.split([' ', '\n']).next())
-        .collect()
-}
-
 /// Parses and checks a file in the text format: families by name. An
 /// error names the line by its number and says what is wrong with it,
 /// never quoting it (the file may not be what it claims to be).
@@ -626,18 +590,6 @@ plain_value NaN
         assert!(
             text.starts_with("# HELP a Metric read from /d/x\\ninjected 1 \\\\ .prom\n"),
             "{text}"
-        );
-    }
-
-    #[test]
-    fn families_served_elsewhere_are_dropped_counters_with_or_without_total() {
-        let rest = "# HELP node_load1 1m load average.\n# TYPE node_load1 gauge\nnode_load1 0.5\n# TYPE node_cpu_seconds counter\n";
-        let served = family_names(rest);
-        assert!(served.contains("node_load1") && served.contains("node_cpu_seconds"));
-        let files = "# HELP node_load1 x\n# TYPE node_load1 untyped\nnode_load1 9\n# HELP node_cpu_seconds_total y\n# TYPE node_cpu_seconds_total counter\nnode_cpu_seconds_total 1\n# HELP mine z\n# TYPE mine untyped\nmine 7\n";
-        assert_eq!(
-            without_served(files, &served),
-            "# HELP mine z\n# TYPE mine untyped\nmine 7\n"
         );
     }
 }

@@ -1,66 +1,56 @@
 //! `thermal_zone`: ACPI and SoC thermal zones and cooling devices
-//! (`/sys/class/thermal`).
+//! (`/sys/class/thermal`), from the `sensors` kind's reading (one reader
+//! of every temperature source).
 
-use super::{Families, NodeCollector, Read, Source};
+use futures_util::FutureExt;
+
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
-use crate::collect::sysfs::{entries, number, value};
+use crate::collect::thermal::Thermal;
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
     name: "thermal_zone",
-    read: Read::Files(read),
+    read: Read::Sample(|scrape| read(scrape).boxed()),
 };
 
-fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let files = src.files;
-    let Some(class) = entries(files, &src.roots.sys.join("class/thermal")) else {
-        return Ok(None);
-    };
-    let numbered = |prefix: &str| {
-        class
-            .iter()
-            .filter_map(|(name, path)| {
-                let n = name.strip_prefix(prefix)?;
-                n.bytes().all(|b| b.is_ascii_digit()).then_some((n, path))
-            })
-            .filter(|(n, _)| !n.is_empty())
-            .collect::<Vec<_>>()
-    };
+async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
+    let thermal = super::hwmon::thermal(scrape).await?;
+    Ok(thermal
+        .value()
+        .zones
+        .is_some()
+        .then(|| families(thermal.value())))
+}
+
+/// node_exporter's series for the zones and cooling devices.
+pub fn families(thermal: &Thermal) -> Families {
     let mut f = Families::default();
     // A zone whose temperature cannot be read (a disabled zone answers
     // ENODATA) is left out rather than served as 0 °C.
     let zones = f.gauge_family("node_thermal_zone_temp", "Zone temperature in Celsius");
-    for (n, path) in numbered("thermal_zone") {
-        if let Some(t) = number(files, &path.join("temp")) {
-            let kind = value(files, &path.join("type")).unwrap_or_default();
-            zones.push([("zone", n), ("type", &kind)], t / 1000.0);
+    for zone in thermal.zones.iter().flatten() {
+        if let Some(t) = zone.temp.as_deref().and_then(|t| t.parse::<f64>().ok()) {
+            zones.push(
+                [("zone", zone.number.as_str()), ("type", &zone.kind)],
+                t / 1000.0,
+            );
         }
     }
-    let devices: Vec<(&str, String, f64, f64)> = numbered("cooling_device")
-        .into_iter()
-        .filter_map(|(n, path)| {
-            let kind = value(files, &path.join("type"))?;
-            Some((
-                n,
-                kind,
-                number(files, &path.join("cur_state"))?,
-                number(files, &path.join("max_state"))?,
-            ))
-        })
-        .collect();
     let cur = f.gauge_family(
         "node_cooling_device_cur_state",
         "Current throttle state of the cooling device",
     );
-    for (n, kind, c, _) in &devices {
-        cur.push([("name", *n), ("type", kind)], *c);
+    for d in &thermal.cooling {
+        cur.push([("name", d.number.as_str()), ("type", &d.kind)], d.current);
     }
     let max = f.gauge_family(
         "node_cooling_device_max_state",
         "Maximum throttle state of the cooling device",
     );
-    for (n, kind, _, m) in &devices {
-        max.push([("name", *n), ("type", kind)], *m);
+    for d in &thermal.cooling {
+        max.push([("name", d.number.as_str()), ("type", &d.kind)], d.max);
     }
-    Ok(Some(f))
+    f
 }

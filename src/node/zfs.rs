@@ -1,13 +1,14 @@
 //! `zfs`: OpenZFS kstats (ARC, dbuf, dnode, zfetch, zil…) and pools'
 //! state, I/O and datasets, from the `arrays` kind's reading.
 
-use prometheus_client::metrics::MetricType;
+use crate::exposition::MetricType;
 
 use futures_util::FutureExt;
 
-use super::{Families, NodeCollector, Read, Scrape};
+use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::zfs::{TABLES, Zfs};
+use crate::state::Scrape;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -27,7 +28,13 @@ const POOL_STATES: &[&str] = &[
 ];
 
 async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
-    Ok(scrape.arrays().await?.value().zfs.as_ref().map(families))
+    Ok(scrape
+        .sample(crate::kinds::arrays::sample)
+        .await?
+        .value()
+        .zfs
+        .as_ref()
+        .map(families))
 }
 
 /// node_exporter's names: the kstat row's name, `-` made `_`.

@@ -2,7 +2,6 @@
 //! ([`listener`]), shutdown.
 
 pub mod auth;
-pub mod exposition;
 pub mod guard;
 pub mod http;
 pub mod listener;

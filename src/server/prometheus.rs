@@ -11,24 +11,19 @@
 //! agent's own series (its cost, error counters, sessions) are written per
 //! scrape, here.
 
-use std::fmt;
 use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
-use prometheus_client::metrics::MetricType;
 
 use super::auth::Authorized;
-use super::exposition::{CONTENT_TYPE, counter, encode, family, gauge};
 use super::guard::Guard;
 use super::listener::{Admission, Refusal};
 use crate::collect::errors::ErrorCount;
-use crate::kinds::node;
-use crate::state::AppState;
+use crate::exposition::{CONTENT_TYPE, Families, family_names, without_served};
+use crate::state::{AppState, Scrape};
 
 /// Collector errors per collector and kind (without `_total`).
 pub const COLLECTOR_ERRORS: &str = "sonde_collector_errors";
@@ -58,7 +53,7 @@ pub async fn handler(
     RawQuery(query): RawQuery,
 ) -> Response {
     let collect = collect_param(query.as_deref());
-    if let Err(e) = node::check_selection(&state, &collect) {
+    if let Err(e) = check_selection(&state, &collect) {
         return (
             StatusCode::BAD_REQUEST,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -66,15 +61,8 @@ pub async fn handler(
         )
             .into_response();
     }
-    match exposition(&state, &admission, &guard, &collect).await {
-        Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("cannot collect: {e}\n"),
-        )
-            .into_response(),
-    }
+    let text = exposition(&state, &admission, &guard, &collect).await;
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
 /// The `collect[]` values of a query string.
@@ -85,29 +73,52 @@ fn collect_param(query: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-/// The whole exposition: node_exporter's collectors, every kind's memoized
-/// series in table order (unless `collect` leaves out `sonde`), the
-/// collectors' scrape bookkeeping, then the agent's own.
+/// Every `collect[]` name must be one a kind answers to and has turned on
+/// (`sonde` names the agent's own series).
+fn check_selection(state: &AppState, collect: &[String]) -> Result<(), String> {
+    for name in collect.iter().filter(|n| *n != SONDE) {
+        let answer = state
+            .kinds()
+            .iter()
+            .filter_map(|k| k.select)
+            .find_map(|select| select(state, name));
+        answer.unwrap_or_else(|| Err(format!("unknown collector {name:?}")))?;
+    }
+    Ok(())
+}
+
+/// The `collect[]` name of sonde's own series.
+pub const SONDE: &str = "sonde";
+
+/// The whole exposition, from one [`Scrape`]: every kind's series in table
+/// order (a kind without `select` only when `collect[]` is empty or names
+/// `sonde`), then the agent's own, then the text served last. A kind that
+/// fails loses only its own series: reported (logged once, counted in
+/// `sonde_collector_errors_total`), never a failed scrape.
 pub async fn exposition(
     state: &AppState,
     admission: &Admission,
     guard: &Guard,
     collect: &[String],
-) -> Result<String, crate::collect::CollectError> {
+) -> String {
     let mut out = String::with_capacity(64 * 1024);
-    let outcomes = node::scrape(state, collect).await?;
-    let textfile = crate::node::textfile::COLLECTOR.name;
-    for o in outcomes.iter().filter(|o| o.name != textfile) {
-        out.push_str(&o.text);
-    }
-    if collect.is_empty() || collect.iter().any(|c| c == "sonde") {
-        for series in state.kinds().iter().filter_map(|k| k.series) {
-            out.push_str(&String::from_utf8_lossy(&series(state).await?));
+    let scrape = Scrape::new(state, collect);
+    for kind in state.kinds() {
+        let Some(series) = kind.series else {
+            continue;
+        };
+        if kind.select.is_none() && !scrape.selects(SONDE) {
+            continue;
+        }
+        match series(&scrape).await {
+            Ok(text) => out.push_str(&String::from_utf8_lossy(&text)),
+            Err(e) => {
+                state.errors().report(kind.name, &e);
+            }
         }
     }
-    out.push_str(&crate::node::scrape_series(&outcomes));
     let ticks = state.clock().ticks_per_sec.max(1);
-    out.push_str(&encode(AgentSeries {
+    out.push_str(&agent_series(&AgentSeries {
         errors: state.errors().snapshot(),
         sessions: (admission.sessions_open(), admission.max_sessions),
         refused: Refusal::ALL
@@ -117,20 +128,13 @@ pub async fn exposition(
         own: OwnCost::read(ticks),
         guard: GuardCounts::of(guard),
     }));
-    // The files' series come last: a family the rest of the scrape serves
-    // is dropped from them, as node_exporter drops it.
-    if let Some(o) = outcomes.iter().find(|o| o.name == textfile) {
-        if state.config.exporter.textfile_dir.is_some() {
-            let kept = crate::node::textfile::without_served(
-                &o.text,
-                &crate::node::textfile::family_names(&out),
-            );
-            out.push_str(&kept);
-        } else {
-            out.push_str(&o.text);
-        }
+    // A family the rest of the scrape serves is dropped from the text
+    // served last, as node_exporter drops it.
+    for last in scrape.take_last() {
+        let kept = without_served(&last, &family_names(&out));
+        out.push_str(&kept);
     }
-    Ok(out)
+    out
 }
 
 /// The agent's own CPU time and memory, from `/proc/self`.
@@ -191,86 +195,69 @@ impl GuardCounts {
     }
 }
 
-impl Collector for AgentSeries {
-    fn encode(&self, mut enc: DescriptorEncoder) -> fmt::Result {
-        enc.encode_descriptor(
-            "sonde_build",
-            "sonde's version and the commit it was built from.",
-            None,
-            MetricType::Info,
-        )?
-        .encode_info(&[
-            ("version", crate::VERSION.to_owned()),
-            ("long_version", crate::LONG_VERSION.to_owned()),
-        ])?;
-        family(
-            &mut enc,
-            COLLECTOR_ERRORS,
-            "Read and parse errors per collector and kind since start.",
-            MetricType::Counter,
-            self.errors.iter().map(|e| {
-                (
-                    [
-                        ("collector", e.collector.to_owned()),
-                        ("kind", e.kind.to_owned()),
-                    ],
-                    e.count as f64,
-                )
-            }),
-        )?;
-        gauge(
-            &mut enc,
-            WEBSOCKET_SESSIONS,
-            "WebSocket sessions open.",
-            self.sessions.0 as f64,
-        )?;
-        gauge(
-            &mut enc,
-            WEBSOCKET_SESSIONS_LIMIT,
-            "WebSocket sessions allowed at once (--max-connections).",
-            self.sessions.1 as f64,
-        )?;
-        family(
-            &mut enc,
-            CONNECTIONS_REFUSED,
-            "Connections refused since start: websocket_cap (503 before the upgrade), connection_limit (closed at accept).",
-            MetricType::Counter,
-            self.refused
-                .iter()
-                .map(|(reason, n)| ([("reason", (*reason).to_owned())], *n as f64)),
-        )?;
-        counter(
-            &mut enc,
-            AUTH_FAILURES,
-            "Requests refused for a wrong or missing token since start.",
-            self.guard.failed_tokens as f64,
-        )?;
-        family(
-            &mut enc,
-            REQUESTS_REFUSED,
-            "Requests refused since start: origin (a foreign Origin, 403), host (a browser naming an unknown host, 421), throttled (too many wrong tokens from one address, 429).",
-            MetricType::Counter,
-            self.guard
-                .refused
-                .iter()
-                .map(|(reason, n)| ([("reason", (*reason).to_owned())], *n as f64)),
-        )?;
-        if let Some(cpu) = self.own.cpu_seconds {
-            counter(
-                &mut enc,
-                PROCESS_CPU_SECONDS,
-                "Total user and system CPU time spent in seconds.",
-                cpu,
-            )?;
-        }
-        if let Some(rss) = self.own.resident_bytes {
-            gauge(
-                &mut enc,
-                PROCESS_RESIDENT_MEMORY_BYTES,
-                "Resident memory size in bytes.",
-                rss as f64,
-            )?;
-        }
-        Ok(())
+/// The agent's own series.
+fn agent_series(a: &AgentSeries) -> String {
+    let mut f = Families::default();
+    f.info(
+        "sonde_build",
+        "sonde's version and the commit it was built from.",
+        [
+            ("version", crate::VERSION),
+            ("long_version", crate::LONG_VERSION),
+        ],
+    );
+    let errors = f.counter_family(
+        COLLECTOR_ERRORS,
+        "Read and parse errors per collector and kind since start.",
+    );
+    for e in &a.errors {
+        errors.push(
+            [("collector", e.collector), ("kind", e.kind)],
+            e.count as f64,
+        );
     }
+    f.gauge(
+        WEBSOCKET_SESSIONS,
+        "WebSocket sessions open.",
+        a.sessions.0 as f64,
+    );
+    f.gauge(
+        WEBSOCKET_SESSIONS_LIMIT,
+        "WebSocket sessions allowed at once (--max-connections).",
+        a.sessions.1 as f64,
+    );
+    let refused = f.counter_family(
+        CONNECTIONS_REFUSED,
+        "Connections refused since start: websocket_cap (503 before the upgrade), connection_limit (closed at accept), address_limit (one address's share).",
+    );
+    for (reason, n) in &a.refused {
+        refused.push([("reason", *reason)], *n as f64);
+    }
+    f.counter(
+        AUTH_FAILURES,
+        "Requests refused for a wrong or missing token since start.",
+        a.guard.failed_tokens as f64,
+    );
+    let requests = f.counter_family(
+        REQUESTS_REFUSED,
+        "Requests refused since start: origin (a foreign Origin, 403), host (a browser naming an unknown host, 421), cross_site (a cross-site fetch, 403), throttled (too many wrong tokens from one address, 429).",
+    );
+    for (reason, n) in &a.guard.refused {
+        requests.push([("reason", *reason)], *n as f64);
+    }
+    if let Some(cpu) = a.own.cpu_seconds {
+        f.counter(
+            PROCESS_CPU_SECONDS,
+            "Total user and system CPU time spent in seconds.",
+            cpu,
+        );
+    }
+    if let Some(rss) = a.own.resident_bytes {
+        f.gauge(
+            PROCESS_RESIDENT_MEMORY_BYTES,
+            "Resident memory size in bytes.",
+            rss as f64,
+        );
+    }
+    f.encode()
 }

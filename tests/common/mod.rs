@@ -44,6 +44,15 @@ impl Server {
 
     /// The same on a given address (a server started again where one was).
     pub async fn start_on(address: &str, args: &[&str]) -> Server {
+        Server::start_serving(address, args, sonde::kinds::TABLE).await
+    }
+
+    /// Starts sonde serving the kinds of `table` (a test's own among them).
+    pub async fn start_serving(
+        address: &str,
+        args: &[&str],
+        table: &'static [&'static sonde::state::Kind],
+    ) -> Server {
         let argv = ["sonde", "--bind", "127.0.0.1"].iter().chain(args);
         let config = Config::parse_with(argv, |_| None).expect("test flags parse");
         if config.tls.enabled {
@@ -54,7 +63,7 @@ impl Server {
         let listener = TcpListener::bind(address).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let state = AppState::new(config, sonde::kinds::TABLE);
+        let state = AppState::new(config, table);
         let admission = Admission::new(&state.config.limits, state.fd_budget());
         let task = tokio::spawn(sonde::server::serve(
             listener,

@@ -158,10 +158,14 @@ pub fn parse(text: &str) -> Exposition {
             None => (head, BTreeMap::new()),
             Some((name, rest)) => (name, labels(rest.strip_suffix('}').unwrap())),
         };
-        s.series
-            .entry(name.to_owned())
-            .or_default()
-            .push((labels, value));
+        let family = s.series.entry(name.to_owned()).or_default();
+        // Prometheus keeps one of two series with the same labels and
+        // drops the other unseen: an exposition must never have them.
+        assert!(
+            !family.iter().any(|(l, _)| *l == labels),
+            "a series served twice: {name}{labels:?}"
+        );
+        family.push((labels, value));
     }
     s
 }
