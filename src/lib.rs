@@ -25,7 +25,7 @@
 //!   `process_metrics`, `journal_entries`, `host`, `containers`, `disk_io`,
 //!   `interfaces`, `pressure`, `sockets`, and `node`, on `/metrics` only): its
 //!   names, part of the state, loader, wire types and encoders for every
-//!   surface; and `kinds::TABLE`, the one list of them.
+//!   surface; and `crate::table::KINDS`, the one list of them.
 //! - [`node`]: node_exporter's collectors for `/metrics`, one module each
 //!   (`node::TABLE`), reading their own files or a kind's sample
 //!   (`node::Scrape`: each kind's sample once per scrape); served by the
@@ -53,6 +53,8 @@
 //!   (each mount measured with a timeout), `containers` (cgroup v2),
 //!   `host`, and `errors` (collector errors, logged once and counted).
 
+pub mod api;
+pub mod auth;
 pub mod budget;
 pub mod cache;
 pub mod collect;
@@ -65,6 +67,7 @@ pub mod ops;
 pub mod protocol;
 pub mod server;
 pub mod state;
+pub mod table;
 pub mod wire;
 
 /// sonde's version, as reported by `/healthz` and the host reply.

@@ -13,7 +13,6 @@ use std::time::Duration;
 use clap::CommandFactory;
 
 use crate::config::Config;
-use crate::kinds;
 use crate::state::{AppState, CheckLine};
 
 /// Why an operator command failed.
@@ -158,7 +157,7 @@ fn tls_handshake(tcp: TcpStream) -> Result<(), String> {
 /// Fails (after writing it all) when a source this configuration reads is
 /// broken.
 pub async fn check(config: Config, out: &mut dyn Write) -> Result<(), OpsError> {
-    let state = AppState::new(config, kinds::TABLE);
+    let state = AppState::new(config, crate::table::KINDS);
     let roots = state.roots();
     let mut text = String::new();
     let _ = writeln!(text, "sonde {} — what this host gives", crate::LONG_VERSION);

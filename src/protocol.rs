@@ -1,10 +1,10 @@
 //! Request parsing: both the JSON form (`{"type":"metrics"}`) and the
 //! socktop text form (`get_metrics`), for every kind of
-//! [`crate::kinds::TABLE`], and the error reply for a refused request. The
+//! [`crate::table::KINDS`], and the error reply for a refused request. The
 //! framing of replies is [`crate::wire`]'s.
 
-use crate::kinds::TABLE;
 use crate::state::Kind;
+use crate::table::KINDS as TABLE;
 use crate::wire::{self, Frame, cut};
 
 /// A client request: which kind, and for keyed kinds which process.

@@ -1,7 +1,7 @@
 //! The server state: what every kind shares (configuration, roots, clock,
 //! error counters), each kind's own part (its caches and sampler), and
 //! dispatch. Built from the [`Config`] and a table of kinds
-//! ([`crate::kinds::TABLE`]); no statics, so every test builds its own.
+//! ([`crate::table::KINDS`]); no statics, so every test builds its own.
 //!
 //! This module defines what a kind is ([`Kind`]) but names none: the kinds
 //! depend on the state, never the other way round. Each kind's part is
@@ -107,7 +107,7 @@ pub type RoutesFn = fn(Router<Arc<AppState>>) -> Router<Arc<AppState>>;
 
 /// One reply kind, as every surface finds it: the request's names in both
 /// forms, its part of the state, and what it gives each surface. Each kind
-/// module has one, and [`crate::kinds::TABLE`] lists them; request parsing,
+/// module has one, and [`crate::table::KINDS`] lists them; request parsing,
 /// the unknown-request hint, `/api`, `/metrics`, `sonde check` and the frame
 /// counters all iterate that table.
 pub struct Kind {

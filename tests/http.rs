@@ -396,11 +396,8 @@ static BROKEN: sonde::state::Kind = sonde::state::Kind {
 /// other kind's series and node_exporter's were lost with it.
 #[tokio::test]
 async fn regression_one_failing_kind_failed_the_whole_scrape() {
-    static TABLE: &[&sonde::state::Kind] = &[
-        &sonde::kinds::metrics::KIND,
-        &BROKEN,
-        &sonde::kinds::node::KIND,
-    ];
+    static TABLE: &[&sonde::state::Kind] =
+        &[&sonde::kinds::metrics::KIND, &BROKEN, &sonde::node::KIND];
     let server = Server::start_serving("127.0.0.1:0", &[], TABLE).await;
     let got = get(server.addr, "/metrics", &[]).await;
     assert_eq!(got.status, 200, "{}", String::from_utf8_lossy(&got.body));

@@ -317,3 +317,52 @@ fn no_function_in_src_is_over_100_lines() {
         long.join("\n")
     );
 }
+
+/// The modules of `src/` as units: a folder (`kinds`, `node`, `server`,
+/// `collect`) or a top-level file. The picture of the house is layers:
+/// no unit imports one that imports it back, however far round.
+#[test]
+fn no_two_folders_of_src_import_each_other() {
+    let unit = |m: &str| m.split("::").next().unwrap_or_default().to_owned();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, targets) in imports() {
+        let from = unit(&module);
+        for t in targets {
+            let to = unit(&t);
+            if to != from && !from.is_empty() && !to.is_empty() {
+                edges.entry(from.clone()).or_default().insert(to);
+            }
+        }
+    }
+    // The walk must see the folders' imports (a positive control).
+    assert!(
+        edges.get("kinds").is_some_and(|t| t.contains("collect")),
+        "{edges:?}"
+    );
+    let mut loops = Vec::new();
+    for start in edges.keys() {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<(&String, Vec<String>)> = edges[start]
+            .iter()
+            .map(|t| (t, vec![start.clone(), t.clone()]))
+            .collect();
+        while let Some((m, path)) = stack.pop() {
+            if m == start {
+                loops.push(path.join(" → "));
+                break;
+            }
+            if seen.insert(m.clone()) {
+                for next in edges.get(m).into_iter().flatten() {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next, p));
+                }
+            }
+        }
+    }
+    assert!(
+        loops.is_empty(),
+        "units in an import loop:\n{}",
+        loops.join("\n")
+    );
+}

@@ -15,13 +15,13 @@ use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::loaded;
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::Sample;
 use crate::collect::mdstat::{self, MdArray, SysfsArray};
 use crate::collect::sysfs::Kept;
 use crate::collect::zfs::{self, Zfs};
 use crate::collect::{CollectError, Roots};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 

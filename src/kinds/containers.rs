@@ -16,12 +16,12 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::containers::{self as collector, Container, ContainerSampler, ContainerTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::{Families, MetricType};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame, to_json};
 

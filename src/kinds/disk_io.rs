@@ -17,11 +17,11 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::diskstats::{self as collector, BlockDevice, DiskStat, Identity, IoRates};
 use crate::collect::{CollectError, History, blocking, lock};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame, to_json};
 

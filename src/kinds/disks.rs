@@ -14,11 +14,11 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::disks::{self as collector, Disk, DiskTable, ExportFilter, MountProbe};
 use crate::collect::{CollectError, blocking};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
 use crate::wire::{Frame, json_frame, to_json};
 

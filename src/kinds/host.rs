@@ -14,12 +14,12 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::Address;
 use crate::collect::host::{self as collector, HostFacts};
 use crate::collect::{CollectError, blocking};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 

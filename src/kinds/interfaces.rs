@@ -16,14 +16,14 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::{self, Address};
 use crate::collect::files::FileCache;
 use crate::collect::netclass::{self, NetClass};
 use crate::collect::network::{self, Interface, NetRates};
 use crate::collect::{CollectError, History, blocking, lock};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame, to_json};
 

@@ -15,11 +15,11 @@ use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{KeyedTtl, Sample};
 use crate::collect::CollectError;
 use crate::collect::journal::{self, Journal};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame, to_json};
 

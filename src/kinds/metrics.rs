@@ -16,13 +16,13 @@ use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::disks::DiskEntry;
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::gpu::{self, GpuSampler, GpuSource, GpuState};
 use crate::collect::metrics::{self as collector, MetricsSampler};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::Families;
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms, gib};
 use crate::wire::{Frame, json_frame, to_json};
 

@@ -7,10 +7,12 @@
 //! `/api` JSON, Prometheus series, `sonde check` lines). It exports one
 //! [`Kind`] named `KIND`.
 //!
-//! [`TABLE`] lists them. Request parsing and its unknown-request hint,
-//! the `/api` routes, `/metrics`, `sonde check` and the frame counters all
-//! iterate it, so adding a kind is one new file here plus its `pub mod` line
-//! and its entry in [`TABLE`] below (see "Adding a kind" in `docs/architecture.md`).
+//! [`crate::table::KINDS`] lists them (with node_exporter's collectors,
+//! [`crate::node::KIND`]). Request parsing and its unknown-request hint,
+//! the `/api` routes and index, `/metrics`, `sonde check` and the frame
+//! counters all iterate it, so adding a kind is one new file here plus its
+//! `pub mod` line and its entry in that table (see "Adding a kind" in
+//! `docs/architecture.md`).
 //!
 //! Where one kind needs another's reading it calls that kind's public
 //! loader, documented at the call: `host` takes the disk total from
@@ -19,10 +21,10 @@
 
 use std::sync::Arc;
 
-use crate::state::{AppState, Kind};
+use crate::state::AppState;
 
 // The kind modules, declared plainly (a macro would hide them from
-// rustfmt), and the table of them; a test checks each module is in it.
+// rustfmt); a test checks each module is in the table.
 /// Software RAID arrays and ZFS pools.
 pub mod arrays;
 /// Containers and systemd services.
@@ -41,8 +43,6 @@ pub mod interfaces;
 pub mod journal_entries;
 /// CPU, memory, network, load, sensors, GPUs.
 pub mod metrics;
-/// node_exporter's collectors, on /metrics only.
-pub mod node;
 /// Batteries, AC adapters and RAPL power.
 pub mod power;
 /// Pressure stall information.
@@ -55,27 +55,6 @@ pub mod processes;
 pub mod sensors;
 /// Sockets per protocol and TCP states.
 pub mod sockets;
-
-/// Every kind the server answers, in the order `sonde check` and
-/// `/metrics` go through them.
-pub static TABLE: &[&Kind] = &[
-    &metrics::KIND,
-    &disks::KIND,
-    &processes::KIND,
-    &process_metrics::KIND,
-    &journal_entries::KIND,
-    &host::KIND,
-    &containers::KIND,
-    &disk_io::KIND,
-    &interfaces::KIND,
-    &pressure::KIND,
-    &sockets::KIND,
-    &sensors::KIND,
-    &power::KIND,
-    &cpu_frequency::KIND,
-    &arrays::KIND,
-    &node::KIND,
-];
 
 pub mod loaded;
 
@@ -95,20 +74,4 @@ pub fn warm_up(state: &Arc<AppState>) {
         }
         metrics::warm_up(&state).await;
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_kind_module_is_in_the_table() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/kinds");
-        let modules = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| !["mod.rs", "loaded.rs"].iter().any(|f| p.ends_with(f)))
-            .count();
-        assert_eq!(modules, TABLE.len(), "a kind module is missing from TABLE");
-    }
 }

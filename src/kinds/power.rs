@@ -16,12 +16,12 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::power_supply::{self, PowerSupply};
 use crate::collect::rapl::{self, RaplZone};
 use crate::collect::{CollectError, History, blocking, lock};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 

@@ -13,11 +13,11 @@ use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Cached, Sample, Ttl};
 use crate::collect::pressure::{self as collector, PressureReading};
 use crate::collect::{CollectError, blocking};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame, to_json};
 

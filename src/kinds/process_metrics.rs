@@ -15,11 +15,11 @@ use futures_util::FutureExt;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{KeyedTtl, Sample};
 use crate::collect::process_detail::{self, NotFound, ProcessDetail};
 use crate::collect::{CollectError, blocking};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, not_found_frame, to_json};
 

@@ -16,13 +16,13 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::Families;
 use crate::model::pb;
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
 use crate::wire::{Frame, binary_frame, to_json};
 

@@ -16,13 +16,13 @@ use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::loaded;
+use crate::api;
+use crate::auth::Authorized;
 use crate::cache::Sample;
 use crate::collect::hwmon::{self, Chip};
 use crate::collect::sysfs::Kept;
 use crate::collect::thermal::{self, Thermal};
 use crate::collect::{CollectError, Roots};
-use crate::server::auth::Authorized;
-use crate::server::http as api;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, to_json};
 

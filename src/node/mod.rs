@@ -12,6 +12,7 @@
 //! `collect[]` choose among them. Each module's parser is a pure function
 //! over the file's text, tested on literal contents.
 
+pub mod kind;
 pub mod util;
 
 use futures_util::future::BoxFuture;
@@ -20,6 +21,7 @@ use crate::collect::{CollectError, Roots};
 use crate::config::Exporter;
 pub use crate::exposition::Families;
 pub use crate::state::Scrape;
+pub use kind::KIND;
 
 /// What a collector gives: its families, or `None` where its source is not
 /// on this host.
@@ -340,7 +342,7 @@ mod tests {
             .unwrap()
             .map(|e| e.unwrap().path())
             .filter_map(|p| Some(p.file_stem()?.to_str()?.to_owned()))
-            .filter(|m| !["mod", "families", "scrape", "util"].contains(&m.as_str()))
+            .filter(|m| !["mod", "kind", "util"].contains(&m.as_str()))
             .collect();
         modules.sort();
         let mut table: Vec<String> = TABLE.iter().map(|c| c.name.to_owned()).collect();

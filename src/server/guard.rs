@@ -41,7 +41,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::warn;
 
-use super::auth::WrongToken;
+use crate::auth::WrongToken;
 use crate::config::Config;
 
 /// Wrong tokens an address may present per window before it is slowed.

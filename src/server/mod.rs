@@ -1,9 +1,7 @@
 //! HTTP and WebSocket serving: the router, the one listener
 //! ([`listener`]), shutdown.
 
-pub mod auth;
 pub mod guard;
-pub mod http;
 pub mod listener;
 pub mod page;
 pub mod prometheus;
@@ -98,7 +96,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let state = AppState::new(config, kinds::TABLE);
+    let state = AppState::new(config, crate::table::KINDS);
     let admission = Admission::new(&state.config.limits, state.fd_budget());
     serve(listener, state, admission, shutdown).await
 }

@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
-use super::auth;
+use crate::auth;
 
 /// The page's markup, with `<!-- styles -->` and `<!-- scripts -->` where
 /// the rest goes.

@@ -18,9 +18,9 @@ use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::Authorized;
 use super::guard::Guard;
 use super::listener::{Admission, Refusal};
+use crate::auth::Authorized;
 use crate::collect::errors::ErrorCount;
 use crate::exposition::{CONTENT_TYPE, Families, family_names, without_served};
 use crate::state::{AppState, Scrape};

@@ -29,8 +29,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use super::auth::Authorized;
 use super::listener::{Admission, ConnectionSlot, Refusal, SlotHold};
+use crate::auth::Authorized;
 use crate::protocol::{self, Request};
 use crate::state::AppState;
 use crate::wire::{self, MAX_FRAME_BYTES};
@@ -224,7 +224,6 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::kinds;
 
     /// A socket made of two channels: what the client sends, what the
     /// server sent.
@@ -269,7 +268,7 @@ mod tests {
     fn session(args: &[&str]) -> Session {
         let argv = ["sonde"].iter().chain(args);
         let config = Config::parse_with(argv, |_| None).unwrap();
-        let state = AppState::new(config, kinds::TABLE);
+        let state = AppState::new(config, crate::table::KINDS);
         let (client, incoming) = unbounded_channel();
         let (sent, replies) = unbounded_channel();
         let shutdown = CancellationToken::new();

@@ -44,7 +44,7 @@ impl Server {
 
     /// The same on a given address (a server started again where one was).
     pub async fn start_on(address: &str, args: &[&str]) -> Server {
-        Server::start_serving(address, args, sonde::kinds::TABLE).await
+        Server::start_serving(address, args, sonde::table::KINDS).await
     }
 
     /// Starts sonde serving the kinds of `table` (a test's own among them).

@@ -18,10 +18,11 @@ use futures_util::FutureExt;
 
 use bytes::Bytes;
 
+use super::{NodeCollector, Outcome, Read, Source, Status};
 use crate::collect::files::FileCache;
 use crate::collect::{CollectError, blocking};
 use crate::config::Exporter;
-use crate::node::{self, NodeCollector, Outcome, Read, Source, Status};
+use crate::node;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, elapsed_ms};
 
 /// The kind's name.

@@ -4,7 +4,7 @@
 //! shared with the WebSocket frame), the same auth, an `ETag` per sample and
 //! `Cache-Control: max-age` for what is left of its TTL. Compression
 //! (`Accept-Encoding`: gzip, br, zstd) and CORS are tower-http layers added
-//! in [`super::app`].
+//! in [`crate::server::app`].
 
 use std::time::Duration;
 

@@ -18,7 +18,7 @@ pub struct Authorized;
 
 /// Marks a 401 for a token that was presented and is wrong, as opposed to
 /// one that is missing: only a wrong token counts against its address
-/// ([`super::guard`]), so a page that makes its visitor's browser request
+/// ([`crate::server::guard`]), so a page that makes its visitor's browser request
 /// the agent without one cannot get the operator throttled.
 #[derive(Debug, Clone, Copy)]
 pub struct WrongToken;
