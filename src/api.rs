@@ -8,13 +8,17 @@
 
 use std::time::Duration;
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use crate::auth::Authorized;
 use crate::cache::Sample;
 use crate::collect::CollectError;
-use crate::state::Shared;
+use crate::state::{AppState, Shared};
 
 /// A JSON body with its cache headers; `304` when the client has it.
 pub fn cached_json<T>(
@@ -104,4 +108,70 @@ pub fn json_of<T>(sample: &Sample<T>, json: fn(&Sample<T>) -> Bytes) -> Response
         json(sample),
     )
         .into_response()
+}
+
+/// The kinds' `/api` entries: name, path, what it returns, its TTL and how
+/// the WebSocket asks for it.
+fn entries(state: &AppState) -> Vec<serde_json::Value> {
+    state
+        .kinds()
+        .iter()
+        .filter(|k| k.api.is_some())
+        .map(|k| {
+            let ttl = (k.ttl)(&state.config);
+            let pid = if k.keyed { ",\"pid\":PID" } else { "" };
+            let text = if k.keyed { ":PID" } else { "" };
+            serde_json::json!({
+                "name": k.name,
+                "path": k.path,
+                "returns": k.summary,
+                "ttl_ms": u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX),
+                "websocket": {
+                    "json": format!("{{\"type\":\"{}\"{pid}}}", k.name),
+                    "text": format!("{}{text}", k.text),
+                },
+            })
+        })
+        .collect()
+}
+
+/// `GET /api`: the index of what `/api` answers, with the other paths.
+pub async fn index(_auth: Authorized, State(state): State<Arc<AppState>>) -> Response {
+    let body = serde_json::json!({
+        "api": entries(&state),
+        "other": {
+            "/ws": "the WebSocket: the same kinds, socktop's protocol",
+            "/metrics": "Prometheus text: node_exporter's collectors and sonde's series",
+            "/healthz": "liveness, no token",
+            "/": "the live page",
+        },
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// An unknown `/api/...` path: a JSON 404 naming the known ones, as the
+/// WebSocket answers an unknown request.
+pub async fn not_found(
+    _auth: Authorized,
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+) -> Response {
+    let known: Vec<&str> = state
+        .kinds()
+        .iter()
+        .filter(|k| k.api.is_some())
+        .map(|k| k.path)
+        .collect();
+    error(
+        StatusCode::NOT_FOUND,
+        serde_json::json!({
+            "error": format!("no such path: {}", uri.path()),
+            "known": known,
+            "index": "/api",
+        }),
+    )
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use axum::Router;
+use axum::routing::MethodRouter;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 
@@ -102,8 +102,8 @@ pub type SeriesFn = for<'a, 's> fn(&'a Scrape<'s>) -> BoxFuture<'a, Result<Bytes
 pub type SelectFn = fn(&AppState, &str) -> Option<Result<(), String>>;
 /// A kind's lines of `sonde check`.
 pub type CheckFn = for<'a> fn(&'a AppState) -> BoxFuture<'a, Vec<CheckLine>>;
-/// Adds a kind's `/api` routes.
-pub type RoutesFn = fn(Router<Arc<AppState>>) -> Router<Arc<AppState>>;
+/// A kind's `/api` handler, routed at its [`Kind::path`].
+pub type ApiFn = fn() -> MethodRouter<Arc<AppState>>;
 
 /// One reply kind, as every surface finds it: the request's names in both
 /// forms, its part of the state, and what it gives each surface. Each kind
@@ -117,14 +117,23 @@ pub struct Kind {
     pub text: &'static str,
     /// True when a request names a process (`pid`).
     pub keyed: bool,
+    /// What it answers, in a few words (the `/api` index, the unknown
+    /// request hint).
+    pub summary: &'static str,
+    /// How long its sample is kept: named here once, for its cache and
+    /// for its replies' `Cache-Control`.
+    pub ttl: fn(&Config) -> std::time::Duration,
     /// Builds this kind's part of the state; reads nothing yet.
     pub part: fn(&Context<'_>) -> Part,
     /// The WebSocket reply; `None` for a kind that only serves other
     /// surfaces (node_exporter's collectors, on `/metrics`), which requests
     /// cannot name.
     pub reply: Option<ReplyFn>,
-    /// Adds its `/api` routes.
-    pub routes: RoutesFn,
+    /// Its `/api` path (`/api/processes/{pid}` for a keyed kind); empty
+    /// for none.
+    pub path: &'static str,
+    /// Its `/api` handler, if it has one.
+    pub api: Option<ApiFn>,
     /// Its series on `/metrics`, if it has any.
     pub series: Option<SeriesFn>,
     /// The `collect[]` names it answers to on `/metrics`, if any (sonde's
@@ -183,7 +192,18 @@ impl AppState {
             fd_budget,
             hardware_files: &hardware_files,
         };
-        let parts = kinds.iter().map(|k| (k.part)(&context)).collect();
+        let parts: Vec<Part> = kinds.iter().map(|k| (k.part)(&context)).collect();
+        // Parts are found by their type: two kinds with the same part type
+        // would silently share one cache. A table that does so is a
+        // programming error, caught at the first start of any test.
+        let types: Vec<std::any::TypeId> = parts.iter().map(|p| (**p).type_id()).collect();
+        for (i, t) in types.iter().enumerate() {
+            assert!(
+                !types[..i].contains(t),
+                "two kinds share a state part: {} and another; give each its own part type",
+                kinds[i].name
+            );
+        }
         Arc::new(AppState {
             parts,
             frames_encoded: kinds.iter().map(|_| AtomicU64::new(0)).collect(),
@@ -367,5 +387,46 @@ impl<'s> Scrape<'s> {
     /// The text to serve last, taken.
     pub fn take_last(&self) -> Vec<String> {
         std::mem::take(&mut *crate::collect::lock(&self.last))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A kind whose part is `()`, as a second kind's could be by mistake.
+    const fn unit_kind(name: &'static str) -> Kind {
+        Kind {
+            name,
+            text: "",
+            keyed: false,
+            summary: "",
+            ttl: |_| std::time::Duration::ZERO,
+            part: |_| Box::new(()),
+            reply: None,
+            path: "",
+            api: None,
+            series: None,
+            select: None,
+            check: None,
+        }
+    }
+
+    static A: Kind = unit_kind("a");
+    static B: Kind = unit_kind("b");
+
+    #[test]
+    #[should_panic(expected = "two kinds share a state part")]
+    fn two_kinds_sharing_a_part_type_stop_the_start() {
+        static TABLE: &[&Kind] = &[&A, &B];
+        let config = Config::parse_with(["sonde"], |_| None).unwrap();
+        let _ = AppState::new(config, TABLE);
+    }
+
+    #[test]
+    fn one_kind_per_part_type_starts() {
+        static TABLE: &[&Kind] = &[&A];
+        let config = Config::parse_with(["sonde"], |_| None).unwrap();
+        assert_eq!(AppState::new(config, TABLE).kinds().len(), 1);
     }
 }

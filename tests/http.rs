@@ -378,9 +378,12 @@ static BROKEN: sonde::state::Kind = sonde::state::Kind {
     name: "broken",
     text: "get_broken",
     keyed: false,
+    summary: "nothing: its source is broken",
+    ttl: |_| Duration::ZERO,
     part: |_| Box::new(()),
     reply: None,
-    routes: |r| r,
+    path: "",
+    api: None,
     series: Some(|_| {
         Box::pin(async {
             Err(sonde::collect::CollectError::Aborted(
@@ -413,4 +416,53 @@ async fn regression_one_failing_kind_failed_the_whole_scrape() {
         text.contains("sonde_collector_errors_total{collector=\"broken\",kind=\"aborted\"} 1"),
         "the failure is counted: {text}"
     );
+}
+
+/// `/api` itself and any unknown `/api/...` path were a 404 with an empty
+/// body: a newcomer with curl had no index of the kinds, unlike the
+/// WebSocket's unknown-request hint.
+#[tokio::test]
+async fn regression_api_was_an_empty_404_without_an_index() {
+    let server = Server::start(&[]).await;
+    let index = get(server.addr, "/api", &[]).await;
+    assert_eq!(index.status, 200);
+    let index = index.json();
+    let entries = index["api"].as_array().unwrap();
+    let names: Vec<&str> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for kind in sonde::table::KINDS.iter().filter(|k| k.api.is_some()) {
+        assert!(names.contains(&kind.name), "{} in {names:?}", kind.name);
+    }
+    let pid = std::process::id().to_string();
+    for e in entries {
+        assert!(e["returns"].as_str().is_some_and(|r| !r.is_empty()), "{e}");
+        assert!(e["ttl_ms"].is_u64(), "{e}");
+        let path = e["path"].as_str().unwrap().replace("{pid}", &pid);
+        let got = get(server.addr, &path, &[]).await;
+        assert!(
+            got.status == 200 || (got.status == 404 && path.ends_with("/journal")),
+            "{path}: {}",
+            got.status
+        );
+    }
+    assert_eq!(
+        entries.iter().find(|e| e["name"] == "metrics").unwrap()["websocket"]["text"],
+        "get_metrics"
+    );
+    for unknown in ["/api/nope", "/api/metrics/extra/deep"] {
+        let got = get(server.addr, unknown, &[]).await;
+        assert_eq!(got.status, 404, "{unknown}");
+        let body = got.json();
+        assert!(body["error"].as_str().unwrap().contains(unknown), "{body}");
+        assert!(
+            body["known"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "/api/metrics"),
+            "{body}"
+        );
+    }
 }

@@ -4,26 +4,19 @@
 //! `/api/arrays`; its `sonde check` line. The same readings serve
 //! node_exporter's mdadm and zfs collectors.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::loaded;
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::Sample;
 use crate::collect::mdstat::{self, MdArray, SysfsArray};
 use crate::collect::sysfs::Kept;
 use crate::collect::zfs::{self, Zfs};
 use crate::collect::{CollectError, Roots};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "arrays";
@@ -33,11 +26,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_arrays",
     keyed: false,
+    summary: "software RAID arrays and ZFS pools and ARC",
+    ttl: |c| c.ttl.disks(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/arrays", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/arrays",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -54,8 +48,25 @@ pub struct Arrays {
     pub zfs: Option<Zfs>,
 }
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = Arrays;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<Arrays>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<Arrays>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Arrays>(cx, cx.config.ttl.disks())
+    loaded::part::<Arrays>(cx, (KIND.ttl)(cx.config))
 }
 
 fn read(roots: &Roots, files: &Kept) -> Result<Arrays, CollectError> {
@@ -183,21 +194,6 @@ fn reply(a: &Arrays) -> Reply<'_> {
 /// The reply's JSON, made once per sample.
 pub fn json(s: &Sample<Arrays>) -> Bytes {
     s.json(|a| to_json(&reply(a)))
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<Arrays>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/arrays`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.disks();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: each array and pool with its state; a degraded one in

@@ -8,22 +8,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::containers::{self as collector, Container, ContainerSampler, ContainerTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::{Families, MetricType};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "containers";
@@ -39,11 +34,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_containers",
     keyed: false,
+    summary: "containers and systemd services from cgroups: CPU, memory, I/O, processes",
+    ttl: |c| c.ttl.containers(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/containers", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/containers",
+    api: Some(plain::api::<Json>),
     series: Some(|scrape| series(scrape).boxed()),
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -62,6 +58,24 @@ pub struct ContainersPart {
     names: Ttl<Arc<HashMap<String, String>>>,
 }
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = ContainerTable;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<ContainerTable>, CollectError>> + Send
+    {
+        sample(state)
+    }
+    fn json(s: &Sample<ContainerTable>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
     Box::new(ContainersPart {
         sampler: Arc::new(Mutex::new(ContainerSampler::new(
@@ -70,7 +84,7 @@ fn part(cx: &Context<'_>) -> Part {
             cx.fd_budget.cgroup_files,
             cx.errors.clone(),
         ))),
-        cache: Ttl::new(cx.config.ttl.containers()),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
         names: Ttl::new(NAMES_TTL),
     })
 }
@@ -120,21 +134,6 @@ async fn names(
 pub fn json(s: &Sample<ContainerTable>) -> Bytes {
     let at_ms = u64::try_from(s.since_epoch().as_millis()).unwrap_or(u64::MAX);
     s.json(|t| to_json(&Containers::new(t, at_ms)))
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<ContainerTable>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/containers`: containers and systemd services.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.containers();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// Cumulative CPU time (cAdvisor's name, without `_total`).

@@ -4,25 +4,18 @@
 //! its `sonde check` line. The same reading serves node_exporter's cpufreq
 //! collector.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::loaded;
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::Sample;
 use crate::collect::cpufreq::{self, CpuFreq};
 use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "cpu_frequency";
@@ -32,11 +25,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_cpu_frequency",
     keyed: false,
+    summary: "CPU frequency and governor per logical CPU",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/cpu_frequency", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/cpu_frequency",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -46,8 +40,25 @@ pub static KIND: Kind = Kind {
 /// `/sys/devices/system/cpu`; empty in most VMs).
 pub type Frequencies = Option<Vec<CpuFreq>>;
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = Frequencies;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<Frequencies>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<Frequencies>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Frequencies>(cx, cx.config.ttl.metrics())
+    loaded::part::<Frequencies>(cx, (KIND.ttl)(cx.config))
 }
 
 fn read(roots: &Roots, files: &Kept) -> Result<Frequencies, CollectError> {
@@ -103,21 +114,6 @@ pub fn json(s: &Sample<Frequencies>) -> Bytes {
             cpus: cpus(f.as_deref().unwrap_or_default()),
         })
     })
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<Frequencies>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/cpu_frequency`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: the CPUs' frequency range and governors.

@@ -9,21 +9,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::diskstats::{self as collector, BlockDevice, DiskStat, Identity, IoRates};
 use crate::collect::{CollectError, History, blocking, lock};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "disk_io";
@@ -33,11 +28,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_disk_io",
     keyed: false,
+    summary: "block devices: read and write rates, IOPS, busy share",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/disk_io", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/disk_io",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -82,9 +78,26 @@ type Identities = HashMap<(u32, u32), (Instant, Arc<Identity>)>;
 /// How long a device's udev identity is reused.
 const IDENTITY_AGE: Duration = Duration::from_secs(60);
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = DiskIo;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<DiskIo>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<DiskIo>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
     Box::new(DiskIoPart {
-        cache: Ttl::new(cx.config.ttl.metrics()),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
         history: Mutex::new(History::default()),
         exclude: Arc::new(cx.config.exporter.diskstats_device_exclude.clone()),
         identities: Arc::default(),
@@ -210,21 +223,6 @@ pub fn json(s: &Sample<DiskIo>) -> Bytes {
             devices,
         })
     })
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<DiskIo>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/disk_io`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: each whole disk's activity.

@@ -6,21 +6,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::disks::{self as collector, Disk, DiskTable, ExportFilter, MountProbe};
 use crate::collect::{CollectError, blocking};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "disks";
@@ -30,11 +25,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_disks",
     keyed: false,
+    summary: "mounted filesystems: size, free, available, drive temperature",
+    ttl: |c| c.ttl.disks(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/disks", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/disks",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -52,9 +48,26 @@ pub struct DisksPart {
     export: Option<Arc<ExportFilter>>,
 }
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = DiskTable;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<DiskTable>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<DiskTable>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
     Box::new(DisksPart {
-        cache: Ttl::new(cx.config.ttl.disks()),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
         probe: MountProbe::new(cx.config.limits.mount_timeout()),
         export: cx.config.exporter.enabled("filesystem").then(|| {
             Arc::new(ExportFilter {
@@ -110,21 +123,6 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskTable>, CollectError>
 /// reports them).
 pub fn json(s: &Sample<DiskTable>) -> Bytes {
     s.json(|t| to_json(&t.disks.iter().map(DiskEntry::from).collect::<Vec<_>>()))
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<DiskTable>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/disks`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.disks();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// One entry of the `disks` reply.

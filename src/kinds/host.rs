@@ -3,25 +3,19 @@
 //! asked and kept a minute; its JSON reply, `/api/host` and its
 //! `sonde check` line.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::Address;
 use crate::collect::host::{self as collector, HostFacts};
 use crate::collect::{CollectError, blocking};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "host";
@@ -35,11 +29,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_host",
     keyed: false,
+    summary: "static host facts: OS, kernel, CPU model and cores, memory, addresses",
+    ttl: |_| MAX_AGE,
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/host", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/host",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -52,9 +47,26 @@ pub struct HostPart {
     cache: Ttl<HostFacts>,
 }
 
-fn part(_: &Context<'_>) -> Part {
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = HostFacts;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<HostFacts>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<HostFacts>) -> Bytes {
+        json(s)
+    }
+}
+
+fn part(cx: &Context<'_>) -> Part {
     Box::new(HostPart {
-        cache: Ttl::new(MAX_AGE),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
     })
 }
 
@@ -79,20 +91,6 @@ pub async fn sample(state: &AppState) -> Result<Shared<HostFacts>, CollectError>
 /// The reply's JSON, made once per sample.
 pub fn json(s: &Sample<HostFacts>) -> Bytes {
     s.json(|h| to_json(&Host::from(h)))
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<HostFacts>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/host`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    api::sample_json(&headers, sample(&state).await, NAME, MAX_AGE, json)
 }
 
 /// `sonde check`: name, OS, kernel, virtualization.

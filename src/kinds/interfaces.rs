@@ -8,16 +8,11 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::{self, Address};
 use crate::collect::files::FileCache;
@@ -25,7 +20,7 @@ use crate::collect::netclass::{self, NetClass};
 use crate::collect::network::{self, Interface, NetRates};
 use crate::collect::{CollectError, History, blocking, lock};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "interfaces";
@@ -35,11 +30,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_interfaces",
     keyed: false,
+    summary: "network interfaces: state, speed, addresses, byte and packet rates",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/interfaces", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/interfaces",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -70,9 +66,26 @@ pub struct InterfacesPart {
 /// Each interface's `/proc/net/dev` counters, by name.
 type Counters = Vec<(String, [u64; 16])>;
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = Interfaces;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<Interfaces>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<Interfaces>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
     Box::new(InterfacesPart {
-        cache: Ttl::new(cx.config.ttl.metrics()),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
         history: Mutex::new(History::default()),
         files: Arc::new(Mutex::new(FileCache::new(
             cx.fd_budget.readings_files / 8 * 3,
@@ -237,21 +250,6 @@ pub fn json(s: &Sample<Interfaces>) -> Bytes {
 /// interface set up (`IFF_UP`).
 fn is_up(c: &NetClass) -> bool {
     c.operstate == "up" || (c.operstate == "unknown" && c.flags().is_some_and(|f| f & 1 == 1))
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<Interfaces>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/interfaces`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: each interface, its state and addresses.

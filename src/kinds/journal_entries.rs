@@ -37,11 +37,14 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_journal_entries",
     keyed: true,
+    summary: "what one process wrote to the journal",
+    ttl: |_| TTL,
     part,
     reply: Some(|state, pid| {
         async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()
     }),
-    routes: |r| r.route("/api/processes/{pid}/journal", get(handler)),
+    path: "/api/processes/{pid}/journal",
+    api: Some(|| get(handler)),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -59,7 +62,10 @@ pub struct JournalPart {
 fn part(cx: &Context<'_>) -> Part {
     let collection = &cx.config.collection;
     Box::new(JournalPart {
-        journals: KeyedTtl::new(TTL, super::process_metrics::PER_PID_ENTRIES),
+        journals: KeyedTtl::new(
+            (KIND.ttl)(cx.config),
+            super::process_metrics::PER_PID_ENTRIES,
+        ),
         source: journal::Source {
             journalctl: collection.journalctl.clone(),
             journal_dirs: collection.journal_dirs.clone(),

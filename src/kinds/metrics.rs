@@ -7,17 +7,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::disks::DiskEntry;
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::gpu::{self, GpuSampler, GpuSource, GpuState};
 use crate::collect::metrics::{self as collector, MetricsSampler};
@@ -34,11 +29,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_metrics",
     keyed: false,
+    summary: "CPU, memory, swap, network counters, load, temperatures and GPUs",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/metrics", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/metrics",
+    api: Some(plain::api::<Json>),
     series: Some(|scrape| series(scrape).boxed()),
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -56,6 +52,24 @@ pub struct MetricsPart {
     gpus: GpuSource,
 }
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = collector::Metrics;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<collector::Metrics>, CollectError>> + Send
+    {
+        sample(state)
+    }
+    fn json(s: &Sample<collector::Metrics>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
     let gpu = cx.config.collection.gpu.then(|| {
         GpuSampler::new(
@@ -67,7 +81,7 @@ fn part(cx: &Context<'_>) -> Part {
     });
     Box::new(MetricsPart {
         sampler: Mutex::new(MetricsSampler::new(cx.roots, cx.clock, cx.errors.clone())),
-        cache: Ttl::new(cx.config.ttl.metrics()),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
         gpus: GpuSource::new(gpu, cx.config.ttl.gpu(), cx.errors.clone()),
     })
 }
@@ -157,16 +171,6 @@ pub fn json(s: &Sample<collector::Metrics>) -> Bytes {
 /// The WebSocket frame of a sample (counted and memoized by the caller).
 pub fn frame(s: &Sample<collector::Metrics>) -> Frame {
     json_frame(json(s).to_vec())
-}
-
-/// `GET /api/metrics`: the reply's JSON.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// The `metrics` reply, borrowing from the sample it is made of.

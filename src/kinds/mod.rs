@@ -57,6 +57,7 @@ pub mod sensors;
 pub mod sockets;
 
 pub mod loaded;
+pub mod plain;
 
 /// Takes one baseline of CPU and process counters, counts processes and
 /// looks for the temperature sensor and the GPUs, in the background, so the

@@ -8,22 +8,17 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::power_supply::{self, PowerSupply};
 use crate::collect::rapl::{self, RaplZone};
 use crate::collect::{CollectError, History, blocking, lock};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "power";
@@ -33,11 +28,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_power",
     keyed: false,
+    summary: "batteries, AC adapters and RAPL power draw",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/power", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/power",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -63,9 +59,26 @@ pub struct PowerPart {
     files: Arc<crate::collect::sysfs::Kept>,
 }
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = Power;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<Power>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<Power>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
     Box::new(PowerPart {
-        cache: Ttl::new(cx.config.ttl.metrics()),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
         history: Mutex::new(History::default()),
         files: cx.hardware_files.clone(),
     })
@@ -236,21 +249,6 @@ fn reply(p: &Power) -> Reply<'_> {
 /// The reply's JSON, made once per sample.
 pub fn json(s: &Sample<Power>) -> Bytes {
     s.json(|p| to_json(&reply(p)))
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<Power>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/power`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: each supply's charge and state, each RAPL zone.

@@ -4,22 +4,15 @@
 //! kernel does not report; `/api/pressure`; its `sonde check` line. The
 //! same reading serves node_exporter's pressure collector.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Cached, Sample, Ttl};
 use crate::collect::pressure::{self as collector, PressureReading};
 use crate::collect::{CollectError, blocking};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "pressure";
@@ -29,18 +22,37 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_pressure",
     keyed: false,
+    summary: "pressure stall information for CPU, memory and I/O",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/pressure", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/pressure",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
 };
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = PressureReading;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<PressureReading>, CollectError>> + Send
+    {
+        sample(state)
+    }
+    fn json(s: &Sample<PressureReading>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
-    Box::new(Cached::<PressureReading>(Ttl::new(cx.config.ttl.metrics())))
+    Box::new(Cached::<PressureReading>(Ttl::new((KIND.ttl)(cx.config))))
 }
 
 /// The pressure sample, from its cache or read now on the blocking pool.
@@ -62,21 +74,6 @@ pub async fn sample(state: &AppState) -> Result<Shared<PressureReading>, Collect
 /// The reply's JSON, made once per sample.
 pub fn json(s: &Sample<PressureReading>) -> Bytes {
     s.json(to_json)
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<PressureReading>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/pressure`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: the 10 s averages of what the kernel reports.

@@ -37,11 +37,14 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_process_metrics",
     keyed: true,
+    summary: "one process in detail: command line, I/O, threads, limits, cgroup",
+    ttl: |_| TTL,
     part,
     reply: Some(|state, pid| {
         async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()
     }),
-    routes: |r| r.route("/api/processes/{pid}", get(handler)),
+    path: "/api/processes/{pid}",
+    api: Some(|| get(handler)),
     series: None,
     select: None,
     check: None,
@@ -58,7 +61,7 @@ pub struct ProcessMetricsPart {
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(ProcessMetricsPart {
-        details: KeyedTtl::new(TTL, PER_PID_ENTRIES),
+        details: KeyedTtl::new((KIND.ttl)(cx.config), PER_PID_ENTRIES),
         reads: Semaphore::new(cx.config.limits.max_process_reads),
     })
 }

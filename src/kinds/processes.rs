@@ -22,7 +22,6 @@ use crate::cache::{Sample, Ttl};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::Families;
-use crate::model::pb;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
 use crate::wire::{Frame, binary_frame, to_json};
 
@@ -34,11 +33,14 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_processes",
     keyed: false,
+    summary: "every process: CPU %, memory, state, command (protobuf on the WebSocket, JSON on /api)",
+    ttl: |c| c.ttl.processes(),
     part,
     reply: Some(|state, _| {
         async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
     }),
-    routes: |r| r.route("/api/processes", get(handler)),
+    path: "/api/processes",
+    api: Some(|| get(handler)),
     series: Some(|scrape| series(scrape).boxed()),
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -61,7 +63,7 @@ fn part(cx: &Context<'_>) -> Part {
             cx.fd_budget.process_sampler,
             cx.clock.page_size,
         ))),
-        cache: Ttl::new(cx.config.ttl.processes()),
+        cache: Ttl::new((KIND.ttl)(cx.config)),
     })
 }
 
@@ -109,7 +111,8 @@ pub fn frame(s: &Sample<Arc<ProcessTable>>) -> Frame {
 }
 
 /// Encodes the process table as the `Processes` protobuf, straight from the
-/// rows: the same bytes as `processes_message(table).encode_to_vec()`
+/// rows: the same bytes as prost's `pb::Processes` encoding (a unit test
+/// compares them)
 /// without copying every name into an intermediate message first (this is
 /// the hot path of every process list refresh).
 pub fn encode_processes(table: &ProcessTable) -> Vec<u8> {
@@ -166,24 +169,6 @@ pub fn encode_processes(table: &ProcessTable) -> Vec<u8> {
         }
     }
     buf
-}
-
-/// The process table as the protobuf reply message.
-pub fn processes_message(table: &ProcessTable) -> pb::Processes {
-    pb::Processes {
-        process_count: table.process_count,
-        rows: table
-            .rows
-            .iter()
-            .map(|r| pb::Process {
-                pid: r.pid,
-                name: r.name.clone(),
-                cpu_usage: r.cpu_percent,
-                mem_bytes: r.rss_bytes,
-                parent_pid: r.ppid,
-            })
-            .collect(),
-    }
 }
 
 /// How `/api/processes` orders its rows.
@@ -425,6 +410,7 @@ async fn check(state: &AppState) -> Vec<CheckLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::pb;
     use prost::Message as _;
 
     fn q(pairs: &[(&str, &str)]) -> Result<ListQuery, BadParameter> {
@@ -501,6 +487,25 @@ mod tests {
             pids(&[("sort", "pid"), ("order", "desc"), ("limit", "2")]),
             [3, 2]
         );
+    }
+
+    /// The process table as prost's message: what the direct encoding must
+    /// equal (test-only: the server never builds it).
+    fn processes_message(table: &ProcessTable) -> pb::Processes {
+        pb::Processes {
+            process_count: table.process_count,
+            rows: table
+                .rows
+                .iter()
+                .map(|r| pb::Process {
+                    pid: r.pid,
+                    name: r.name.clone(),
+                    cpu_usage: r.cpu_percent,
+                    mem_bytes: r.rss_bytes,
+                    parent_pid: r.ppid,
+                })
+                .collect(),
+        }
     }
 
     #[test]

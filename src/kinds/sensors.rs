@@ -5,26 +5,19 @@
 //! same reading serves the metrics reply's temperatures, a disk's
 //! temperature and node_exporter's `hwmon` and `thermal_zone` collectors.
 
-use std::sync::Arc;
-
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
 use super::loaded;
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::Sample;
 use crate::collect::hwmon::{self, Chip};
 use crate::collect::sysfs::Kept;
 use crate::collect::thermal::{self, Thermal};
 use crate::collect::{CollectError, Roots};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "sensors";
@@ -34,18 +27,36 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_sensors",
     keyed: false,
+    summary: "hwmon chips: temperatures, fans, voltages, currents, power",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/sensors", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/sensors",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
 };
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = Thermal;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<Thermal>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<Thermal>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Thermal>(cx, cx.config.ttl.metrics())
+    loaded::part::<Thermal>(cx, (KIND.ttl)(cx.config))
 }
 
 fn read(roots: &Roots, files: &Kept) -> Result<Thermal, CollectError> {
@@ -149,21 +160,6 @@ pub fn json(s: &Sample<Thermal>) -> Bytes {
         let chips: Vec<ChipReply<'_>> = t.chips.iter().flatten().map(chip_reply).collect();
         to_json(&Reply { chips })
     })
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<Thermal>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/sensors`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: how many chips, fans and temperatures, and the range.

@@ -4,24 +4,18 @@
 //! same reading serves node_exporter's sockstat and tcpstat collectors.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::response::Response;
-use axum::routing::get;
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde::Serialize;
 
-use crate::api;
-use crate::auth::Authorized;
+use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::sockstat::{self, Sockstat};
 use crate::collect::tcp_states::{self, STATES, TcpStates};
 use crate::collect::{CollectError, blocking};
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
-use crate::wire::{Frame, json_frame, to_json};
+use crate::wire::to_json;
 
 /// The request's name.
 pub const NAME: &str = "sockets";
@@ -31,11 +25,12 @@ pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_sockets",
     keyed: false,
+    summary: "sockets per protocol and TCP connections per state",
+    ttl: |c| c.ttl.metrics(),
     part,
-    reply: Some(|state, _| {
-        async move { Ok(state.framed(NAME, &*sample(state).await?, frame)) }.boxed()
-    }),
-    routes: |r| r.route("/api/sockets", get(handler)),
+    reply: Some(plain::reply::<Json>),
+    path: "/api/sockets",
+    api: Some(plain::api::<Json>),
     series: None,
     select: None,
     check: Some(|state| check(state).boxed()),
@@ -65,8 +60,25 @@ pub struct SocketsPart {
 /// `/proc/net/sockstat` and `/proc/net/sockstat6`, each if there.
 pub type Sockstats = (Option<Sockstat>, Option<Sockstat>);
 
+/// This kind as a plain JSON kind ([`plain::Plain`]): its reply and
+/// `/api` handler are the shared ones.
+pub struct Json;
+
+impl plain::Plain for Json {
+    type Value = Sockets;
+    const KIND: &'static Kind = &KIND;
+    fn sample(
+        state: &AppState,
+    ) -> impl std::future::Future<Output = Result<Shared<Sockets>, CollectError>> + Send {
+        sample(state)
+    }
+    fn json(s: &Sample<Sockets>) -> Bytes {
+        json(s)
+    }
+}
+
 fn part(cx: &Context<'_>) -> Part {
-    let ttl = cx.config.ttl.metrics();
+    let ttl = (KIND.ttl)(cx.config);
     Box::new(SocketsPart {
         cache: Ttl::new(ttl),
         stat: Ttl::new(ttl),
@@ -162,21 +174,6 @@ pub fn json(s: &Sample<Sockets>) -> Bytes {
             tcp_tx_queued_bytes: v.tcp.map(|t| t.tx_queued_bytes),
         })
     })
-}
-
-/// The WebSocket frame of a sample (counted and memoized by the caller).
-pub fn frame(s: &Sample<Sockets>) -> Frame {
-    json_frame(json(s).to_vec())
-}
-
-/// `GET /api/sockets`.
-async fn handler(
-    _auth: Authorized,
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ttl = state.config.ttl.metrics();
-    api::sample_json(&headers, sample(&state).await, NAME, ttl, json)
 }
 
 /// `sonde check`: sockets in use and TCP connections.

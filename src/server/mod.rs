@@ -29,8 +29,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(800);
 /// The routes, over a state and its admission; tests can drive it without
 /// a socket.
 ///
-/// `/ws` (the WebSocket), `/healthz`, `/api/*` (JSON, each kind's routes
-/// from the table of kinds), `/metrics` (Prometheus) and `/` (the live
+/// `/ws` (the WebSocket), `/healthz`, `/api/*` (JSON, each kind's route
+/// from the table of kinds; `/api` itself is their index, and an unknown
+/// path a JSON 404 naming them), `/metrics` (Prometheus) and `/` (the live
 /// page). The HTTP surfaces
 /// are compressed by `Accept-Encoding` (gzip, br, zstd) and, with
 /// `--cors-origin`, readable from those origins.
@@ -39,7 +40,13 @@ pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
     let mut http = state
         .kinds()
         .iter()
-        .fold(Router::new(), |router, kind| (kind.routes)(router))
+        .filter_map(|kind| Some((kind.path, kind.api?)))
+        .fold(Router::new(), |router, (path, api)| {
+            router.route(path, api())
+        })
+        .route("/api", get(crate::api::index))
+        .route("/api/", get(crate::api::index))
+        .route("/api/{*rest}", get(crate::api::not_found))
         .route("/metrics", get(prometheus::handler))
         .route("/", get(page::handler))
         .layer(tower_http::compression::CompressionLayer::new());
