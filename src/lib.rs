@@ -9,49 +9,63 @@
 //! the kind's encoding for the surface that asked (WebSocket frame, JSON
 //! bytes, Prometheus text), made once per sample → the wire.
 //!
-//! No two modules import each other (a test walks `src/` to keep it so):
-//! [`wire`] and [`budget`] are leaves, [`cache`] uses only [`wire`],
-//! [`state`] names no kind, the kinds use the state and the collectors,
-//! and only [`protocol`], [`server`] and [`ops`] go through the table of
-//! kinds.
+//! The modules are layers: no module, and no folder, imports one that
+//! imports it back (`tests/layout.rs` walks `src/` to keep it so, and keeps
+//! this list naming every module). From the bottom:
 //!
-//! - [`config`]: flags and environment in groups (listen, cache TTLs,
-//!   collection, TLS, HTTP, limits), the socktop names in one alias table;
-//!   parsed once. Panics (`unwrap`, `expect`, `panic!`) are denied in the
-//!   library and the binary by `Cargo.toml`'s `[lints]`.
-//! - [`wire`]: the encoded frame, the 768-byte gzip rule, error frames.
-//! - [`protocol`]: request parsing (both forms) over the table of kinds.
-//! - [`kinds`]: one module per reply kind (`metrics`, `disks`, `processes`,
-//!   `process_metrics`, `journal_entries`, `host`, `containers`, `disk_io`,
-//!   `interfaces`, `pressure`, `sockets`, and `node`, on `/metrics` only): its
-//!   names, part of the state, loader, wire types and encoders for every
-//!   surface; and `crate::table::KINDS`, the one list of them.
+//! - [`wire`] (the encoded frame, the 768-byte gzip rule, error frames),
+//!   [`budget`] (how the open-file limit is shared out), [`model`] (the
+//!   protobuf types generated from `proto/`), [`cache`] (the one generic
+//!   single-flight TTL cache of typed samples, each encoding memoized).
+//! - [`collect`]: one module per source, each a pure parser over `&str`
+//!   and a reader under the configured roots. `metrics` (the metrics
+//!   sampler over `cpu`, `memory`, `network`, `system`), `thermal` (every
+//!   temperature: `hwmon` chips, thermal zones), `os_release`, `host`,
+//!   `disks` (each mount measured with a timeout), `diskstats`, `netclass`,
+//!   `addresses`, `pressure`, `sockstat`, `tcp_states`, `cpufreq`,
+//!   `power_supply`, `rapl`, `mdstat`, `zfs`, `journal`, `process_detail`;
+//!   `processes/` (`parser`, `listing`, `table`, `watch`, `sampler`),
+//!   `containers/` (`walk`, `files`, `parser`, `names`, `runtime`, `types`,
+//!   `sampler`), `gpu/` (`discovery`, `sampler`, `lifecycle`, `types`,
+//!   `nvidia`: NVML behind a trait, `amd`, `intel`, `clients`); shared
+//!   helpers `files` (kept descriptors), `sysfs`, `pattern`, `clock` and
+//!   `errors` (collector errors, logged once and counted).
+//! - [`config`]: flags and environment parsed once into typed groups
+//!   (`listen`, `ttl`, `collection`, `http`, `limits`, `tls`, `exporter`),
+//!   the socktop names in one table (`aliases`). Panics (`unwrap`,
+//!   `expect`, `panic!`) are denied in the library and the binary by
+//!   `Cargo.toml`'s `[lints]`.
+//! - [`state`]: what a kind is ([`state::Kind`]), the kinds' parts of one
+//!   server, dispatch, and one `/metrics` scrape's samples
+//!   ([`state::Scrape`]); it names no kind.
+//! - [`exposition`] (Prometheus text, written one way), [`auth`] (the
+//!   token extractor), [`api`] (JSON with cache headers, the `/api` index
+//!   and its 404).
+//! - [`kinds`]: one module per reply kind: `metrics`, `disks`,
+//!   `processes`, `process_metrics`, `journal_entries`, `host`,
+//!   `containers`, `disk_io`, `interfaces`, `pressure`, `sockets`,
+//!   `sensors`, `power`, `cpu_frequency`, `arrays`; with `plain` (the
+//!   reply and `/api` handler every JSON kind shares) and `loaded` (a
+//!   sample that is one read of files on the blocking pool).
 //! - [`node`]: node_exporter's collectors for `/metrics`, one module each
-//!   (`node::TABLE`), reading their own files or a kind's sample
-//!   (`node::Scrape`: each kind's sample once per scrape); served by the
-//!   `node` kind.
-//! - [`model`]: the protobuf types generated from `proto/`.
-//! - [`cache`]: the one generic single-flight TTL cache of typed samples,
-//!   each with its encodings memoized.
-//! - [`state`]: what a kind is, the kinds' parts of one server (caches and
-//!   samplers), and dispatch; no statics.
-//! - [`budget`]: how the open-file limit is shared out.
-//! - [`ops`]: operator commands: `check`, `healthcheck`, `completions`,
-//!   `man`.
+//!   (`node::TABLE`), reading their own files or a kind's sample through
+//!   the scrape, and `kind` (their entry in the table of kinds), `util`:
+//!   `arp`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
+//!   `diskstats`, `dmi`, `edac`, `entropy`, `filefd`, `filesystem`,
+//!   `hwmon`, `kernel_hung`, `loadavg`, `mdadm`, `meminfo`, `netclass`,
+//!   `netdev`, `netstat`, `nfs`, `nfsd`, `nvme`, `os`,
+//!   `powersupplyclass`, `pressure`, `processes`, `rapl`, `schedstat`,
+//!   `selinux`, `sockstat`, `softnet`, `stat`, `tcpstat`, `textfile`,
+//!   `thermal_zone`, `time`, `timex`, `udp_queues`, `uname`, `vmstat`,
+//!   `watchdog`, `xfs`, `zfs`.
+//! - [`table`]: the one table of every kind, above both folders.
+//! - [`protocol`]: request parsing (both forms) over the table.
 //! - [`server`]: the router, the one listener for plain and TLS with
-//!   admission (`server::listener`), the WebSocket loop (`server::ws`),
-//!   JSON helpers (`server::http`), Prometheus text (`server::prometheus`,
-//!   `server::exposition`), the
-//!   live page (`assets/index.html`, embedded), auth (`server::auth`),
-//!   certificates (`server::tls`), shutdown.
-//! - [`collect`]: one module per source: `metrics` (the metrics sampler
-//!   over `cpu`, `memory`, `network`, `system`, `temperature`),
-//!   `gpu/` (`mod`: discovery, sleep state and the sampler; `lifecycle`:
-//!   the readings' cache and the driver's release; `nvidia`: NVML
-//!   behind a trait; `amd`, `intel`: sysfs), `processes/` (`parser`,
-//!   `listing`, `watch`, `sampler`), `process_detail`, `journal`, `disks`
-//!   (each mount measured with a timeout), `containers` (cgroup v2),
-//!   `host`, and `errors` (collector errors, logged once and counted).
+//!   admission (`listener`), the browser guard (`guard`), the WebSocket
+//!   loop (`ws`), `/metrics` (`prometheus`), the live page (`page`,
+//!   `assets/index.html` embedded), certificates (`tls`), shutdown.
+//! - [`ops`]: operator commands: `check`, `healthcheck`, `completions`,
+//!   `man`; `main` is the thin binary over them.
 
 pub mod api;
 pub mod auth;

@@ -201,7 +201,7 @@ impl Thermal {
             .collect()
     }
 
-    /// The CPU package temperature, by the preference order of [`rank`];
+    /// The CPU package temperature, by the preference order of `rank`;
     /// `None` where no sensor is the CPU's. A CPU sensor whose input does
     /// not read as millidegrees (a driver answering garbage on resume) is
     /// reported to `errors` and gives `None`.

@@ -200,7 +200,7 @@ pub fn json(s: &Sample<Arrays>) -> Bytes {
 /// capitals, so it stands out.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    loaded::check_line(NAME, sample(state).await, timed, |a| {
+    plain::check_line(NAME, sample(state).await, timed, |a| {
         let r = reply(a);
         let flag = |degraded: bool| if degraded { ", DEGRADED" } else { "" };
         let mut items: Vec<String> =

@@ -119,7 +119,7 @@ pub fn json(s: &Sample<Frequencies>) -> Bytes {
 /// `sonde check`: the CPUs' frequency range and governors.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    loaded::check_line(NAME, sample(state).await, timed, |f| {
+    plain::check_line(NAME, sample(state).await, timed, |f| {
         let list = cpus(f.as_deref().unwrap_or_default());
         let now: Vec<f64> = list.iter().filter_map(|c| c.mhz).collect();
         if now.is_empty() {

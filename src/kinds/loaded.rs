@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::cache::Ttl;
 use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots, blocking};
-use crate::state::{AppState, CheckLine, Context, Part, Shared, elapsed_ms};
+use crate::state::{AppState, Context, Part, Shared};
 
 /// A kind's cache and the kept files it reads through (shared by the
 /// hardware kinds).
@@ -45,22 +45,4 @@ pub async fn sample<T: Send + Sync + 'static>(
                 })
         })
         .await
-}
-
-/// A kind's `sonde check` line: what `describe` says of the sample, with
-/// the time it took since `timed`, or BROKEN with the error.
-pub fn check_line<T>(
-    name: &'static str,
-    sample: Result<Shared<T>, CollectError>,
-    timed: std::time::Instant,
-    describe: impl FnOnce(&T) -> String,
-) -> Vec<CheckLine> {
-    let line = match sample {
-        Ok(s) => {
-            let ms = elapsed_ms(timed);
-            CheckLine::ok(name, format!("{} … {ms:.1} ms", describe(s.value())))
-        }
-        Err(e) => CheckLine::broken(name, format!("BROKEN: {e}")),
-    };
-    vec![line]
 }

@@ -5,7 +5,7 @@
 //! built from the configuration), its loader (calling into [`crate::collect`]),
 //! its wire types, and its encoders for every surface (the WebSocket frame,
 //! `/api` JSON, Prometheus series, `sonde check` lines). It exports one
-//! [`Kind`] named `KIND`.
+//! [`crate::state::Kind`] named `KIND`.
 //!
 //! [`crate::table::KINDS`] lists them (with node_exporter's collectors,
 //! [`crate::node::KIND`]). Request parsing and its unknown-request hint,

@@ -19,7 +19,7 @@ use crate::api;
 use crate::auth::Authorized;
 use crate::cache::Sample;
 use crate::collect::CollectError;
-use crate::state::{AppState, Kind, Shared};
+use crate::state::{AppState, CheckLine, Kind, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame};
 
 /// A kind whose reply is its sample's JSON.
@@ -64,4 +64,22 @@ async fn handler<K: Plain>(
         ttl,
         K::json,
     )
+}
+
+/// A kind's `sonde check` line: what `describe` says of the sample, with
+/// the time it took since `timed`, or BROKEN with the error.
+pub fn check_line<T>(
+    name: &'static str,
+    sample: Result<Shared<T>, CollectError>,
+    timed: std::time::Instant,
+    describe: impl FnOnce(&T) -> String,
+) -> Vec<CheckLine> {
+    let line = match sample {
+        Ok(s) => {
+            let ms = elapsed_ms(timed);
+            CheckLine::ok(name, format!("{} … {ms:.1} ms", describe(s.value())))
+        }
+        Err(e) => CheckLine::broken(name, format!("BROKEN: {e}")),
+    };
+    vec![line]
 }

@@ -254,7 +254,7 @@ pub fn json(s: &Sample<Power>) -> Bytes {
 /// `sonde check`: each supply's charge and state, each RAPL zone.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    super::loaded::check_line(NAME, sample(state).await, timed, |p| {
+    plain::check_line(NAME, sample(state).await, timed, |p| {
         let r = reply(p);
         let mut items: Vec<String> = r
             .supplies

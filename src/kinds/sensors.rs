@@ -165,7 +165,7 @@ pub fn json(s: &Sample<Thermal>) -> Bytes {
 /// `sonde check`: how many chips, fans and temperatures, and the range.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = std::time::Instant::now();
-    loaded::check_line(NAME, sample(state).await, timed, |t| {
+    plain::check_line(NAME, sample(state).await, timed, |t| {
         let chips: Vec<ChipReply<'_>> = t.chips.iter().flatten().map(chip_reply).collect();
         if chips.is_empty() {
             "no hwmon chips on this host".to_owned()

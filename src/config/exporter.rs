@@ -1,0 +1,140 @@
+//! node_exporter's collectors on `/metrics`: which run and their filters.
+
+use super::*;
+
+/// node_exporter's collectors on `/metrics`: which run, and the filters
+/// they take, with node_exporter's defaults.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Exporter {
+    /// Turn on a collector that is off by default, or one that
+    /// --collectors-default off turned off (repeatable, or comma-separated
+    /// in the variable; `sonde check` and docs/prometheus.md list them).
+    #[arg(long = "collector", env = "SONDE_COLLECTORS", value_delimiter = ',', value_parser = parse_collector, help_heading = "Prometheus")]
+    pub enable: Vec<String>,
+
+    /// Turn a collector off (repeatable, or comma-separated in the variable).
+    #[arg(long = "no-collector", env = "SONDE_NO_COLLECTORS", value_delimiter = ',', value_parser = parse_collector, help_heading = "Prometheus")]
+    pub disable: Vec<String>,
+
+    /// Whether the collectors on by default run (on/off); off runs only
+    /// those named by --collector (node_exporter's
+    /// --collector.disable-defaults).
+    #[arg(long, env = "SONDE_COLLECTORS_DEFAULT", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "Prometheus")]
+    pub collectors_default: bool,
+
+    /// Merge the `*.prom` files of this directory into /metrics
+    /// (node_exporter's textfile collector; none by default).
+    #[arg(
+        long,
+        env = "SONDE_TEXTFILE_DIR",
+        value_name = "DIR",
+        help_heading = "Prometheus"
+    )]
+    pub textfile_dir: Option<PathBuf>,
+
+    /// Block devices left out of node_disk_* (a regular expression).
+    #[arg(long, env = "SONDE_DISKSTATS_DEVICE_EXCLUDE", default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$", value_parser = parse_regex, help_heading = "Prometheus")]
+    pub diskstats_device_exclude: Pattern,
+
+    /// Mount points left out of node_filesystem_* (a regular expression).
+    #[arg(long, env = "SONDE_FILESYSTEM_MOUNT_POINTS_EXCLUDE", default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)", value_parser = parse_regex, help_heading = "Prometheus")]
+    pub filesystem_mount_points_exclude: Pattern,
+
+    /// Filesystem types left out of node_filesystem_* (a regular
+    /// expression).
+    #[arg(long, env = "SONDE_FILESYSTEM_FS_TYPES_EXCLUDE", default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$", value_parser = parse_regex, help_heading = "Prometheus")]
+    pub filesystem_fs_types_exclude: Pattern,
+
+    /// Network devices left out of node_network_* (a regular expression;
+    /// none by default, as upstream node_exporter; Debian's package leaves
+    /// out `^lo$`).
+    #[arg(long, env = "SONDE_NETDEV_DEVICE_EXCLUDE", value_parser = parse_regex, help_heading = "Prometheus")]
+    pub netdev_device_exclude: Option<Pattern>,
+
+    /// The /proc/net/{netstat,snmp,snmp6} fields served as node_netstat_*
+    /// (a regular expression over `Protocol_Field`).
+    #[arg(long, env = "SONDE_NETSTAT_FIELDS", default_value = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$", value_parser = parse_regex, help_heading = "Prometheus")]
+    pub netstat_fields: Pattern,
+
+    /// The /proc/vmstat fields served as node_vmstat_* (a regular
+    /// expression).
+    #[arg(long, env = "SONDE_VMSTAT_FIELDS", default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*", value_parser = parse_regex, help_heading = "Prometheus")]
+    pub vmstat_fields: Pattern,
+}
+
+/// Every collector name `--collector` and `--no-collector` take, with
+/// whether it is on by default (the node module's table must agree: a
+/// test checks it).
+pub const COLLECTORS: &[(&str, bool)] = &[
+    ("arp", true),
+    ("bonding", true),
+    ("btrfs", true),
+    ("conntrack", true),
+    ("cpu", true),
+    ("cpufreq", true),
+    ("diskstats", true),
+    ("dmi", true),
+    ("edac", true),
+    ("entropy", true),
+    ("filefd", true),
+    ("filesystem", true),
+    ("hwmon", true),
+    ("kernel_hung", true),
+    ("loadavg", true),
+    ("mdadm", true),
+    ("meminfo", true),
+    ("netclass", true),
+    ("netdev", true),
+    ("netstat", true),
+    ("nfs", true),
+    ("nfsd", true),
+    ("nvme", true),
+    ("os", true),
+    ("powersupplyclass", true),
+    ("pressure", true),
+    ("processes", true),
+    ("rapl", true),
+    ("schedstat", true),
+    ("selinux", true),
+    ("sockstat", true),
+    ("softnet", true),
+    ("stat", true),
+    ("tcpstat", true),
+    ("textfile", true),
+    ("thermal_zone", true),
+    ("time", true),
+    ("timex", true),
+    ("udp_queues", true),
+    ("uname", true),
+    ("vmstat", true),
+    ("watchdog", true),
+    ("xfs", true),
+    ("zfs", true),
+];
+
+impl Exporter {
+    /// Whether the collector `name` runs.
+    pub fn enabled(&self, name: &str) -> bool {
+        if self.disable.iter().any(|d| d == name) {
+            return false;
+        }
+        self.enable.iter().any(|e| e == name)
+            || (self.collectors_default && COLLECTORS.iter().any(|(n, on)| *n == name && *on))
+    }
+}
+
+pub(super) fn parse_collector(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if COLLECTORS.iter().any(|(n, _)| *n == v) {
+        return Ok(v.to_owned());
+    }
+    let names: Vec<&str> = COLLECTORS.iter().map(|(n, _)| *n).collect();
+    Err(format!(
+        "unknown collector {v:?}; the collectors are {}",
+        names.join(", ")
+    ))
+}
+
+pub(super) fn parse_regex(v: &str) -> Result<Pattern, String> {
+    Pattern::new(v).map_err(|e| format!("not a regular expression: {e}"))
+}
