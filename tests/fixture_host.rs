@@ -210,6 +210,8 @@ async fn host_faults_leave_honest_partial_answers() {
             "0",
             "--disks-ttl-ms",
             "0",
+            "--sensors-ttl-ms",
+            "0",
         ],
     )
     .await;

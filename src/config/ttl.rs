@@ -26,6 +26,12 @@ pub struct CacheTtls {
     /// ask the driver on every metrics request).
     #[arg(long, env = "SONDE_GPU_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub gpu_ttl_ms: u64,
+
+    /// How long temperature and hwmon readings are reused, ms, whatever the
+    /// metrics TTL (0: read sysfs on every request): sensors change on a
+    /// scale of seconds, and reading them is a trip to the blocking pool.
+    #[arg(long, env = "SONDE_SENSORS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    pub sensors_ttl_ms: u64,
 }
 
 impl CacheTtls {
@@ -52,6 +58,11 @@ impl CacheTtls {
     /// TTL of the GPU readings.
     pub fn gpu(&self) -> Duration {
         Duration::from_millis(self.gpu_ttl_ms)
+    }
+
+    /// TTL of the temperature and hwmon readings (the `sensors` kind).
+    pub fn sensors(&self) -> Duration {
+        Duration::from_millis(self.sensors_ttl_ms)
     }
 }
 

@@ -28,7 +28,7 @@ pub static KIND: Kind = Kind {
     text: "get_sensors",
     keyed: false,
     summary: "hwmon chips: temperatures, fans, voltages, currents, power",
-    ttl: |c| c.ttl.metrics(),
+    ttl: |c| c.ttl.sensors(),
     part,
     reply: Some(plain::reply::<Json>),
     path: "/api/sensors",
