@@ -34,17 +34,49 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The path prefix of the Glances API, whose clients send HTTP Basic.
+pub const GLANCES_PREFIX: &str = "/api/4/";
+
+/// The password of `Authorization: Basic …` (any user name): how Glances'
+/// clients (Home Assistant, Homepage) send a password, taken as the token
+/// on the Glances API's paths only.
+fn basic_password(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (_user, password) = text.split_once(':')?;
+    Some(password.to_owned())
+}
+
 fn matches(presented: &str, expected: &str) -> bool {
     bool::from(presented.as_bytes().ct_eq(expected.as_bytes()))
 }
 
-/// The 401 reply: one line, and the scheme a client should use; marked
-/// [`WrongToken`] when a token was presented.
-fn unauthorized(presented: bool) -> Response {
+/// The 401 reply: one line, and the scheme a client should use (Basic on
+/// the Glances API); marked [`WrongToken`] when a token was presented.
+fn unauthorized(presented: bool, glances: bool) -> Response {
+    let (scheme, text) = if glances {
+        (
+            "Basic realm=\"sonde\"",
+            "missing or invalid token: pass it as the Basic password (any user name), ?token=... or Authorization: Bearer ...\n",
+        )
+    } else {
+        (
+            "Bearer",
+            "missing or invalid token: pass ?token=... or Authorization: Bearer ...\n",
+        )
+    };
     let mut response = (
         StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Bearer")],
-        "missing or invalid token: pass ?token=... or Authorization: Bearer ...\n",
+        [(header::WWW_AUTHENTICATE, scheme)],
+        text,
     )
         .into_response();
     if presented {
@@ -67,13 +99,17 @@ impl FromRequestParts<Arc<AppState>> for Authorized {
         let query_token = Query::<TokenQuery>::try_from_uri(&parts.uri)
             .ok()
             .and_then(|q| q.0.token);
+        let glances = parts.uri.path().starts_with(GLANCES_PREFIX);
+        let basic = glances.then(|| basic_password(&parts.headers)).flatten();
         let by_header = header_token.is_some_and(|t| matches(t, expected));
         let by_query = query_token.as_deref().is_some_and(|t| matches(t, expected));
-        if by_header || by_query {
+        let by_basic = basic.as_deref().is_some_and(|t| matches(t, expected));
+        if by_header || by_query || by_basic {
             Ok(Authorized)
         } else {
             Err(unauthorized(
-                header_token.is_some() || query_token.is_some(),
+                header_token.is_some() || query_token.is_some() || basic.is_some(),
+                glances,
             ))
         }
     }

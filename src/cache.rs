@@ -40,6 +40,8 @@ pub struct Sample<T> {
     json: OnceLock<Bytes>,
     /// The Prometheus text of this sample's series.
     text: OnceLock<Bytes>,
+    /// Other surfaces' encodings (the Glances API's plugins), by name.
+    named: Mutex<Vec<(&'static str, Bytes)>>,
 }
 
 impl<T> Sample<T> {
@@ -56,6 +58,7 @@ impl<T> Sample<T> {
             frame: OnceLock::new(),
             json: OnceLock::new(),
             text: OnceLock::new(),
+            named: Mutex::new(Vec::new()),
         }
     }
 
@@ -93,6 +96,25 @@ impl<T> Sample<T> {
         self.text
             .get_or_init(|| Bytes::from(encode(&self.value)))
             .clone()
+    }
+
+    /// An encoding of this sample by another surface, by `name` (a
+    /// Glances plugin's JSON), made once like [`Sample::frame`] (two
+    /// readers arriving together may both make it; one is kept).
+    pub fn named(&self, name: &'static str, encode: impl FnOnce(&T) -> Bytes) -> Bytes {
+        let found = |v: &Vec<(&'static str, Bytes)>| {
+            v.iter().find(|(n, _)| *n == name).map(|(_, b)| b.clone())
+        };
+        if let Some(b) = found(&self.named.lock().unwrap_or_else(PoisonError::into_inner)) {
+            return b;
+        }
+        let made = encode(&self.value);
+        let mut named = self.named.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(b) = found(&named) {
+            return b;
+        }
+        named.push((name, made.clone()));
+        made
     }
 
     /// The collection's wall-clock time since the Unix epoch (zero on a

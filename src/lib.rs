@@ -59,6 +59,11 @@
 //!   `thermal_zone`, `time`, `timex`, `udp_queues`, `uname`, `vmstat`,
 //!   `watchdog`, `xfs`, `zfs`.
 //! - [`table`]: the one table of every kind, above both folders.
+//! - [`glances`]: the Glances REST API v4, read-only, from the kinds'
+//!   samples: `system` (`cpu`, `percpu`, `load`, `mem`, `memswap`,
+//!   `uptime`, `system`, `core`), `io` (`network`, `diskio`, `fs`),
+//!   `hardware` (`sensors`, `gpu`, `raid`, `processcount`, `processlist`,
+//!   `containers`).
 //! - [`protocol`]: request parsing (both forms) over the table.
 //! - [`server`]: the router, the one listener for plain and TLS with
 //!   admission (`listener`), the browser guard (`guard`), the WebSocket
@@ -74,6 +79,7 @@ pub mod cache;
 pub mod collect;
 pub mod config;
 pub mod exposition;
+pub mod glances;
 pub mod kinds;
 pub mod model;
 pub mod node;

@@ -34,6 +34,20 @@ impl CpuJiffies {
         let busy = self.busy.saturating_sub(earlier.busy).min(total);
         (busy as f64 * 100.0 / total as f64) as f32
     }
+
+    /// Each mode's share of the interval, [`MODES`] order, 0–100.
+    pub fn modes_percent_since(&self, earlier: &CpuJiffies) -> [f32; 8] {
+        let total = self.total.saturating_sub(earlier.total);
+        let mut out = [0.0; 8];
+        if total == 0 {
+            return out;
+        }
+        for (i, slot) in out.iter_mut().enumerate() {
+            let spent = self.modes[i].saturating_sub(earlier.modes[i]).min(total);
+            *slot = (spent as f64 * 100.0 / total as f64) as f32;
+        }
+        out
+    }
 }
 
 /// What `/proc/stat` says about CPUs.
@@ -147,6 +161,17 @@ pub struct CpuUsage {
     pub times: CpuTimes,
     /// One entry per online logical CPU, in CPU-id order, 0–100 each.
     pub per_core_percent: Vec<f32>,
+    /// The whole machine's share of the window in each mode, [`MODES`]
+    /// order, 0–100 (Glances' `user`, `system`…).
+    pub modes_percent: [f32; 8],
+    /// The same per logical CPU, in CPU-id order.
+    pub per_core_modes_percent: Vec<[f32; 8]>,
+    /// Seconds the shares cover (since boot before a baseline exists).
+    pub window_secs: f64,
+    /// `ctxt` and `intr` over the window, per second.
+    pub switches_per_sec: Option<f64>,
+    /// Interrupts per second over the window.
+    pub interrupts_per_sec: Option<f64>,
 }
 
 /// Samples `/proc/stat` through a kept descriptor; remembers recent samples
@@ -174,7 +199,20 @@ impl CpuSampler {
     pub fn sample(&mut self) -> Result<CpuUsage, CollectError> {
         let now = std::time::Instant::now();
         let times = parse_stat(self.stat.read_checked()?)?;
-        let usage = usage_between(&times, self.history.baseline(now).map(|(_, b)| b));
+        let baseline = self.history.baseline(now);
+        let window = baseline.map(|(at, _)| now.saturating_duration_since(at).as_secs_f64());
+        let mut usage = usage_between(&times, baseline.map(|(_, b)| b));
+        if let Some(secs) = window.filter(|s| *s > 0.0) {
+            usage.window_secs = secs;
+            if let Some((_, base)) = baseline {
+                let per_sec = |now: Option<u64>, then: Option<u64>| {
+                    Some(now?.saturating_sub(then?) as f64 / secs)
+                };
+                usage.switches_per_sec =
+                    per_sec(times.system.context_switches, base.system.context_switches);
+                usage.interrupts_per_sec = per_sec(times.system.interrupts, base.system.interrupts);
+            }
+        }
         self.history.push(now, times);
         Ok(usage)
     }
@@ -206,9 +244,27 @@ pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
             j.busy_percent_since(&earlier)
         })
         .collect();
+    let per_core_modes_percent = now
+        .cores
+        .iter()
+        .map(|(id, j)| {
+            let earlier = base
+                .cores
+                .iter()
+                .find(|(bid, _)| bid == id)
+                .map(|(_, b)| *b)
+                .unwrap_or_default();
+            j.modes_percent_since(&earlier)
+        })
+        .collect();
     CpuUsage {
         total_percent: now.all.busy_percent_since(&base.all),
         per_core_percent,
+        modes_percent: now.all.modes_percent_since(&base.all),
+        per_core_modes_percent,
+        window_secs: 0.0,
+        switches_per_sec: None,
+        interrupts_per_sec: None,
         times: now.clone(),
     }
 }

@@ -44,6 +44,7 @@ pub fn app(state: Arc<AppState>, admission: Arc<Admission>) -> Router {
         .fold(Router::new(), |router, (path, api)| {
             router.route(path, api())
         })
+        .merge(crate::glances::routes())
         .route("/api", get(crate::api::index))
         .route("/api/", get(crate::api::index))
         .route("/api/{*rest}", get(crate::api::not_found))
