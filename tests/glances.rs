@@ -342,12 +342,34 @@ async fn home_assistants_client_reads_sensors_and_raid_on_the_file_server() {
     .await;
     let data = ha_sensor_data(&venv, &server, None).await;
     let sensors = data["sensors"].as_object().expect("sensors");
+    // psutil's labels, as Glances serves them and Homepage matches them.
     assert!(
         sensors
-            .get("coretemp Package id 0")
+            .get("Package id 0")
             .is_some_and(|s| s["temperature_core"] == 41.0),
         "{data}"
     );
-    assert!(sensors.keys().any(|k| k.starts_with("nct6776")), "{data}");
+    assert!(sensors.contains_key("SYSTIN"), "{data}");
+    assert!(sensors.keys().any(|k| k.starts_with("Core ")), "{data}");
     assert_eq!(data["raid"]["md0"]["type"], "raid1", "{data}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn home_assistants_client_reads_the_gpu_and_containers_of_a_desktop() {
+    let Some(venv) = venv() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sys = common::amd_desktop_with_containers(dir.path());
+    let server = Server::start(&["--sys-root", sys.to_str().unwrap()]).await;
+    let data = ha_sensor_data(&venv, &server, None).await;
+    let gpus = data["gpu"].as_object().expect("gpu group");
+    let (name, gpu) = gpus.iter().next().expect("one GPU");
+    assert!(name.contains("(GPU amd0)"), "{data}");
+    assert!(gpu["proc"].is_number() && gpu["mem"].is_number(), "{gpu}");
+    assert_eq!(data["docker"]["docker_active"], 1, "{data}");
+    let containers = data["containers"].as_object().expect("containers group");
+    assert_eq!(containers.len(), 1, "{data}");
+    let (_, c) = containers.iter().next().unwrap();
+    assert!(c["container_memory_use"].as_f64().unwrap() > 0.0, "{c}");
 }

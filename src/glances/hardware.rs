@@ -12,10 +12,13 @@ use crate::collect::thermal::Thermal;
 use crate::kinds::arrays::Arrays;
 
 /// `/api/4/sensors`: every temperature (`temperature_core`, °C) and fan
-/// (`fan_speed`, rpm), labelled with the chip so two sockets' `Core 0`
-/// differ; thresholds where the chip gives them.
+/// (`fan_speed`, rpm), labelled as psutil labels them for Glances (the
+/// sensor's label, `Package id 0`, `Core 0`, `Tctl`, else the chip's or
+/// zone's name, `cpu_thermal`), which is what Homepage matches its CPU
+/// sensor on; a label two chips share (two sockets' `Core 0`) gets the
+/// chip's id after it, so each stays its own sensor in Home Assistant.
 pub fn sensors(t: &Thermal) -> Value {
-    let mut list: Vec<Value> = Vec::new();
+    let mut found: Vec<(String, String, Value)> = Vec::new();
     for c in t.candidates() {
         let Ok(value) = crate::collect::thermal::parse_millidegrees(c.text) else {
             continue;
@@ -25,18 +28,15 @@ pub fn sensors(t: &Thermal) -> Value {
             chip.and_then(|ch| ch.number(c.input, p))
                 .map(|v| v / 1000.0)
         };
-        list.push(json!({
+        let entry = json!({
             "key": "label",
-            "label": match c.label {
-                Some(l) => format!("{} {l}", c.chip),
-                None => c.chip.to_owned(),
-            },
             "unit": "C",
             "value": round1(f64::from(value)),
             "warning": threshold("max"),
             "critical": threshold("crit"),
             "type": "temperature_core",
-        }));
+        });
+        found.push((c.label.unwrap_or(c.chip).to_owned(), c.id, entry));
     }
     for chip in t.chips.iter().flatten() {
         let name = chip.name.as_deref().unwrap_or(&chip.id);
@@ -50,18 +50,34 @@ pub fn sensors(t: &Thermal) -> Value {
             else {
                 continue;
             };
-            let label = props.get("label").map_or(id.as_str(), String::as_str);
-            list.push(json!({
+            let label = props
+                .get("label")
+                .cloned()
+                .unwrap_or_else(|| format!("{name} {id}"));
+            let entry = json!({
                 "key": "label",
-                "label": format!("{name} {label}"),
                 "unit": "R",
                 "value": rpm,
                 "warning": null,
                 "critical": null,
                 "type": "fan_speed",
-            }));
+            });
+            found.push((label, chip.id.clone(), entry));
         }
     }
+    let list = found
+        .iter()
+        .map(|(label, chip, entry)| {
+            let shared = found.iter().filter(|(l, _, _)| l == label).count() > 1;
+            let mut entry = entry.clone();
+            entry["label"] = json!(if shared {
+                format!("{label} ({chip})")
+            } else {
+                label.clone()
+            });
+            entry
+        })
+        .collect();
     Value::Array(list)
 }
 
