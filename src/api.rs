@@ -143,6 +143,7 @@ pub async fn index(_auth: Authorized, State(state): State<Arc<AppState>>) -> Res
             "/ws": "the WebSocket: the same kinds, socktop's protocol",
             "/metrics": "Prometheus text: node_exporter's collectors and sonde's series",
             "/healthz": "liveness, no token",
+            "/api/4/pluginslist": "the Glances REST API v4, read-only (docs/glances.md)",
             "/": "the live page",
         },
     });
