@@ -330,9 +330,18 @@ function showSensors(s) {
   if (!Object.keys(fans).length) state.unneeded.add("sensors");
   if (Object.keys(fans).length && C.fans.series.push(Date.now() / 1000, fans)) C.fans.draw();
 }
+// Used is what df shows (size − free: blocks in use, the root reserve
+// counted free), and the bar df's Use% (used of used + available); size −
+// available would count the reserve and other users' blocks as used.
+function diskUse(d) {
+  const used = d.used != null ? d.used : d.total - d.available;
+  const of = used + d.available;
+  return { used, pct: of ? 100 * used / of : 0 };
+}
 function showDisks(list) {
-  $("disks").tBodies[0].innerHTML = list.map(d => `<tr><td class="name">${esc(d.mount_point || d.name)}</td><td class="dim">${esc(d.fs_type || "")}</td>` +
-    `<td class="num">${bytes(d.total - d.available)}</td><td class="num">${bytes(d.total)}</td><td>${bar(d.total ? 100 * (d.total - d.available) / d.total : 0)}</td></tr>`).join("");
+  $("disks").tBodies[0].innerHTML = list.map(d => { const u = diskUse(d);
+    return `<tr><td class="name">${esc(d.mount_point || d.name)}</td><td class="dim">${esc(d.fs_type || "")}</td>` +
+    `<td class="num">${bytes(u.used)}</td><td class="num">${bytes(d.available)}</td><td class="num">${bytes(d.total)}</td><td>${bar(u.pct)}</td></tr>`; }).join("");
 }
 function showContainers(reply) {
   // Busiest first; a systemd host has a hundred units, the top 50 show.

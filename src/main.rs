@@ -7,7 +7,20 @@ use sonde::config::{Command, Config, TlsAction};
 use sonde::server::tls;
 use tracing::{info, warn};
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
+    // An operator's mistake is said in one line, its causes after it; a
+    // backtrace (printed by anyhow whenever RUST_BACKTRACE is set) says
+    // nothing to someone who gave a wrong path.
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sonde: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     sonde::tune_allocator();
     let config = Config::from_env_and_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
     tracing_subscriber::fmt()
@@ -51,14 +64,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let shutdown = sonde::server::shutdown_signal().context("cannot listen for signals")?;
     let local = listener.local_addr()?;
-    let scheme = if config.tls.enabled { "wss" } else { "ws" };
-    info!(
-        version = sonde::VERSION,
-        "listening on {scheme}://{local}/ws"
-    );
+    for (i, line) in listening_lines(&config, local).iter().enumerate() {
+        if i == 0 {
+            info!(version = sonde::VERSION, "{line}");
+        } else {
+            info!("{line}");
+        }
+    }
     if config.listen.token.is_none() && !local.ip().is_loopback() {
+        let withheld = if config.redact() {
+            "command lines, paths and journal messages are withheld until you set one"
+        } else {
+            "command lines are served too (--redact off)"
+        };
         warn!(
-            "listening on {} without a token: anyone who can reach this port can read this host's metrics (set --token or SONDE_TOKEN)",
+            "listening on {} without a token: anyone who can reach this port can read this host's metrics; {withheld} (set --token or SONDE_TOKEN)",
             local.ip()
         );
     }
@@ -73,6 +93,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     sonde::server::run(listener, config, shutdown).await?;
     info!("stopped");
     Ok(())
+}
+
+/// What the startup log says is served, with URLs a person can open.
+fn listening_lines(config: &Config, local: SocketAddr) -> Vec<String> {
+    let (ws, http) = if config.tls.enabled {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
+    // 0.0.0.0 and :: are not addresses to type: name this host instead.
+    let host = if local.ip().is_unspecified() {
+        rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned()
+    } else if local.is_ipv6() {
+        format!("[{}]", local.ip())
+    } else {
+        local.ip().to_string()
+    };
+    let base = format!("{host}:{}", local.port());
+    vec![
+        format!("listening on {local}"),
+        format!("  socktop and scripts: {ws}://{base}/ws"),
+        format!("  the live page:       {http}://{base}/"),
+        format!("  JSON:                {http}://{base}/api (an index of every path)"),
+        format!("  Prometheus:          {http}://{base}/metrics"),
+        format!("  Glances API v4:      {http}://{base}/api/4/all"),
+    ]
 }
 
 /// `sonde tls show [--pem]` and `sonde tls rotate`.
@@ -90,7 +139,10 @@ fn tls_command(config: &Config, action: &TlsAction) -> anyhow::Result<()> {
                 return Err(tls::TlsError::NotManaged.into());
             }
             let info = tls::generate(&files, &tls::subject_names(&config.tls.extra_sans))?;
-            eprintln!("new certificate written; clients that pinned the old one must pin this one");
+            eprintln!(
+                "new certificate written; a running sonde serves it within {} s, without a restart; clients that pinned the old one must pin this one",
+                tls::RELOAD_CHECK.as_secs()
+            );
             info
         }
     };

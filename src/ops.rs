@@ -41,7 +41,65 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
 
 /// `sonde man`: the manual page (roff), on stdout.
 pub fn man(out: &mut dyn Write) -> Result<(), OpsError> {
-    quiet_on_closed_pipe(clap_mangen::Man::new(Config::cli()).render(out))
+    quiet_on_closed_pipe(render_man(out))
+}
+
+/// The page: clap's sections, but the subcommands described here rather
+/// than as `sonde-tls(1)` pages that are not installed, and an
+/// ENVIRONMENT section naming every `SONDE_*` variable.
+fn render_man(out: &mut dyn Write) -> std::io::Result<()> {
+    let cli = Config::cli();
+    let man = clap_mangen::Man::new(cli.clone());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    let roff = |s: &str| s.replace('\\', "\\\\").replace('-', "\\-");
+    writeln!(out, ".SH COMMANDS")?;
+    for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+        let nested: Vec<&str> = sub.get_subcommands().map(|s| s.get_name()).collect();
+        let name = if nested.is_empty() {
+            sub.get_name().to_owned()
+        } else {
+            format!("{} {}", sub.get_name(), nested.join("|"))
+        };
+        writeln!(out, ".TP\n\\fBsonde {}\\fR", roff(&name))?;
+        let about = sub
+            .get_long_about()
+            .or(sub.get_about())
+            .map(ToString::to_string);
+        writeln!(out, "{}", roff(&about.unwrap_or_default()))?;
+        for nested in sub.get_subcommands() {
+            let about = nested
+                .get_about()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            writeln!(
+                out,
+                ".br\n\\fB{}\\fR: {}",
+                roff(nested.get_name()),
+                roff(&about)
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        ".PP\nEvery option may also follow the subcommand: \\fBsonde tls show \\-\\-tls\\-dir DIR\\fR."
+    )?;
+    writeln!(out, ".SH ENVIRONMENT")?;
+    for arg in cli.get_arguments() {
+        if let (Some(env), Some(long)) = (arg.get_env(), arg.get_long()) {
+            writeln!(
+                out,
+                ".TP\n\\fB{}\\fR\nas \\fB\\-\\-{}\\fR (a flag wins over it)",
+                roff(&env.to_string_lossy()),
+                roff(long)
+            )?;
+        }
+    }
+    man.render_extra_section(out)?;
+    man.render_version_section(out)
 }
 
 /// A reader that stopped reading (`sonde man | head`) is not an error.

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Server, ask, json};
+use common::{Killed, Server, ask, json};
 use serde_json::Value;
 
 const THREAD_CHILD_ENV: &str = "SONDE_TEST_THREAD_CHILD";
@@ -104,7 +104,7 @@ async fn a_child_in_detail_and_as_a_child() {
         assert!(t0.elapsed() < Duration::from_secs(5));
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let server = Server::start(&["--redact", "off", "--processes-ttl-ms", "0"]).await;
     let mut ws = server.ws().await;
 
     let reply = json(&ask(&mut ws, &format!("get_process_metrics:{pid}")).await);
@@ -193,7 +193,7 @@ async fn regression_child_started_after_the_cached_process_list_is_listed() {
     );
     let ppid = parent.0.id();
     // A process list cached for a minute, taken before the child exists.
-    let server = Server::start(&["--processes-ttl-ms", "60000"]).await;
+    let server = Server::start(&["--redact", "off", "--processes-ttl-ms", "60000"]).await;
     let mut ws = server.ws().await;
     common::processes(&ask(&mut ws, "get_processes").await);
     {
@@ -267,7 +267,7 @@ async fn threads_of_a_program_with_n_threads() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let server = Server::start(&[]).await;
+    let server = Server::start(&["--redact", "off"]).await;
     let mut ws = server.ws().await;
     let reply = json(&ask(&mut ws, &format!("get_process_metrics:{pid}")).await);
     let p = detail(&reply);
@@ -290,7 +290,7 @@ async fn a_vanished_pid_and_bad_requests_get_error_replies() {
     let mut gone = Command::new("true").spawn().unwrap();
     let pid = gone.id();
     gone.wait().unwrap();
-    let server = Server::start(&[]).await;
+    let server = Server::start(&["--redact", "off"]).await;
     let mut ws = server.ws().await;
     for req in [
         format!("get_process_metrics:{pid}"),
@@ -322,7 +322,7 @@ async fn a_vanished_pid_and_bad_requests_get_error_replies() {
 
 #[tokio::test]
 async fn replies_decode_as_socktop_connector_types() {
-    let server = Server::start(&[]).await;
+    let server = Server::start(&["--redact", "off"]).await;
     let mut ws = server.ws().await;
     let me = std::process::id();
     let v = json(&ask(&mut ws, &format!("get_process_metrics:{me}")).await);
@@ -373,7 +373,15 @@ async fn journal_entries_from_journalctl_json() {
 echo '{"__REALTIME_TIMESTAMP":"1700000000000000","PRIORITY":"6","MESSAGE":"started","_PID":"4242","_COMM":"app","_UID":"1000","_GID":"1000","_SYSTEMD_UNIT":"app.service"}'
 echo '{"__REALTIME_TIMESTAMP":"1700000001000000","PRIORITY":"3","MESSAGE":"failed","_PID":"4242","_COMM":"app"}'"#,
     );
-    let server = Server::start(&["--journalctl", &journalctl, "--journal-dir", &journal_dir]).await;
+    let server = Server::start(&[
+        "--redact",
+        "off",
+        "--journalctl",
+        &journalctl,
+        "--journal-dir",
+        &journal_dir,
+    ])
+    .await;
     let mut ws = server.ws().await;
     let v = json(&ask(&mut ws, r#"{"type":"journal_entries","pid":4242}"#).await);
     assert_eq!(v["total_count"], 2);
@@ -397,6 +405,8 @@ async fn journal_reads_run_one_at_a_time_with_max_journal_reads_1() {
         &format!("echo run >> {}; sleep 30", started.display()),
     );
     let server = Server::start(&[
+        "--redact",
+        "off",
         "--journalctl",
         &journalctl,
         "--journal-dir",
@@ -430,7 +440,15 @@ async fn journal_reads_run_one_at_a_time_with_max_journal_reads_1() {
 async fn a_slow_journal_is_cut_off_and_stalls_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let (journalctl, journal_dir) = fake_journal(dir.path(), "sleep 30");
-    let server = Server::start(&["--journalctl", &journalctl, "--journal-dir", &journal_dir]).await;
+    let server = Server::start(&[
+        "--redact",
+        "off",
+        "--journalctl",
+        &journalctl,
+        "--journal-dir",
+        &journal_dir,
+    ])
+    .await;
     let mut slow = server.ws().await;
     let mut other = server.ws().await;
     let t0 = Instant::now();
@@ -454,7 +472,7 @@ async fn a_slow_journal_is_cut_off_and_stalls_nothing_else() {
 async fn no_journal_or_no_journalctl_gives_a_notice() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().to_str().unwrap();
-    let server = Server::start(&["--journal-dir", empty]).await;
+    let server = Server::start(&["--redact", "off", "--journal-dir", empty]).await;
     let mut ws = server.ws().await;
     let v = json(&ask(&mut ws, "get_journal_entries:1").await);
     assert_eq!(v["entries"], Value::Array(vec![]));
@@ -465,6 +483,8 @@ async fn no_journal_or_no_journalctl_gives_a_notice() {
 
     let (_, journal_dir) = fake_journal(dir.path(), "");
     let server = Server::start(&[
+        "--redact",
+        "off",
         "--journalctl",
         "/nonexistent/journalctl",
         "--journal-dir",
@@ -484,7 +504,7 @@ async fn the_real_journal_when_this_host_has_one() {
     let has_journal = ["/var/log/journal", "/run/log/journal"]
         .iter()
         .any(|d| std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some()));
-    let server = Server::start(&[]).await;
+    let server = Server::start(&["--redact", "off"]).await;
     let mut ws = server.ws().await;
     let v = json(&ask(&mut ws, "get_journal_entries:1").await);
     if !has_journal {
@@ -499,4 +519,43 @@ async fn the_real_journal_when_this_host_has_one() {
         v["total_count"].as_u64().unwrap() > 0 || v["notice"].is_string(),
         "{v}"
     );
+}
+
+/// `cargo run --release` served every process's command line to anyone
+/// who could reach port 3000: a token-less agent now withholds command
+/// lines until a token is set (or `--redact off` says otherwise).
+#[tokio::test]
+async fn regression_a_token_less_first_run_served_every_command_line() {
+    let child = Killed(
+        std::process::Command::new("sleep")
+            .arg("61")
+            .spawn()
+            .unwrap(),
+    );
+    let pid = child.0.id();
+    let t0 = Instant::now();
+    while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        != "sleep"
+    {
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let command = |args: &'static [&'static str]| async move {
+        let server = Server::start(args).await;
+        let path = format!("/api/processes/{pid}?token=first-run-token-0123");
+        let (status, body) = server.http_get(&path, &[]).await;
+        assert!(status == 200, "{body}");
+        let body = body.split("\r\n\r\n").nth(1).unwrap().to_owned();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["process"]["command"].clone()
+    };
+    assert_ne!(command(&[]).await, "sleep 61", "withheld without a token");
+    assert_eq!(
+        command(&["--token", "first-run-token-0123"]).await,
+        "sleep 61",
+        "served to a token holder"
+    );
+    assert_eq!(command(&["--redact", "off"]).await, "sleep 61");
 }

@@ -104,7 +104,7 @@ async fn every_reply_kind_describes_the_fixture_host() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     fixture(root);
-    let server = start_on(root, &[]).await;
+    let server = start_on(root, &["--redact", "off"]).await;
     let mut ws = server.ws().await;
 
     let m = json(&ask(&mut ws, "get_metrics").await);

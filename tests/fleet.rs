@@ -114,6 +114,22 @@ async fn prometheus_scrapes_file_sd_targets_with_the_token_and_pinned_certificat
         serde_json::from_str(&std::fs::read_to_string(kit("targets/sonde-web.json")).unwrap())
             .unwrap();
     assert!(example[0]["targets"].is_array() && example[0]["labels"]["team"] == "web");
+    // Its hosts run --tls, so its targets name the port --tls listens on:
+    // a target copied from it with :3000 failed ("server gave HTTP
+    // response to HTTPS client").
+    let tls_port = sonde::config::Config::parse_with(["sonde", "--tls"], |_| None)
+        .unwrap()
+        .port();
+    for group in example.as_array().unwrap() {
+        for target in group["targets"].as_array().unwrap() {
+            let port = target.as_str().unwrap().rsplit(':').next().unwrap();
+            assert_eq!(
+                port,
+                tls_port.to_string(),
+                "{target} in the example targets"
+            );
+        }
+    }
 
     let Some(mut prometheus) = Prometheus::start(&config) else {
         return common::skipped(

@@ -24,10 +24,10 @@ fn venv() -> Option<PathBuf> {
     if dir.join("bin/glances").exists() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: Glances is not installed in {} (.ci/run installs it from PyPI; or set SONDE_GLANCES_VENV)",
+        common::skipped(&format!(
+            "SKIPPED the Glances API tests: Glances is not installed in {} (.ci/run installs it from PyPI; or set SONDE_GLANCES_VENV)",
             dir.display()
-        );
+        ));
         None
     }
 }

@@ -127,7 +127,7 @@ async fn the_process_zoo_agrees_with_proc() {
     let threaded = Killed(threaded);
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let server = Server::start(&["--redact", "off", "--processes-ttl-ms", "0"]).await;
     let list = api(&server, "/api/processes").await;
     let listed = |pid: u32| -> Value {
         list["processes"]
@@ -204,7 +204,7 @@ async fn processes_execing_and_exiting_mid_scan_never_break_a_reply() {
             .spawn()
             .unwrap(),
     );
-    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let server = Server::start(&["--redact", "off", "--processes-ttl-ms", "0"]).await;
     for _ in 0..30 {
         let list = api(&server, "/api/processes").await;
         let processes = list["processes"].as_array().unwrap();

@@ -7,11 +7,11 @@ use super::*;
 pub struct Collection {
     /// Collect GPU readings (on/off): NVIDIA through NVML, AMD and Intel
     /// from sysfs; a sleeping GPU is never woken.
-    #[arg(long, env = "SONDE_GPU", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
+    #[arg(global = true, long, env = "SONDE_GPU", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
     pub gpu: bool,
 
     /// Collect the CPU temperature (on/off).
-    #[arg(long, env = "SONDE_TEMP", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
+    #[arg(global = true, long, env = "SONDE_TEMP", default_value = "on", action = ArgAction::Set, value_parser = parse_switch)]
     pub temp: bool,
 
     /// Ask this Docker-compatible API socket for container names
@@ -19,6 +19,7 @@ pub struct Collection {
     /// /run/podman/podman.sock). Off by default: on most hosts access to it
     /// is as good as root, so give it only where sonde may have that.
     #[arg(
+        global = true,
         long = "container-socket",
         env = "SONDE_CONTAINER_SOCKETS",
         value_delimiter = ','
@@ -27,6 +28,7 @@ pub struct Collection {
 
     /// The journalctl program used for journal entries.
     #[arg(
+        global = true,
         long,
         env = "SONDE_JOURNALCTL",
         default_value = "journalctl",
@@ -36,7 +38,7 @@ pub struct Collection {
 
     /// Directories holding the systemd journal (repeatable).
     #[arg(
-        long = "journal-dir",
+        global = true, long = "journal-dir",
         env = "SONDE_JOURNAL_DIRS",
         value_delimiter = ',',
         default_values = ["/var/log/journal", "/run/log/journal"],
@@ -46,6 +48,7 @@ pub struct Collection {
 
     /// Where procfs is mounted (for containers that mount the host's elsewhere).
     #[arg(
+        global = true,
         long,
         env = "SONDE_PROC_ROOT",
         default_value = "/proc",
@@ -55,6 +58,7 @@ pub struct Collection {
 
     /// Where sysfs is mounted.
     #[arg(
+        global = true,
         long,
         env = "SONDE_SYS_ROOT",
         default_value = "/sys",
@@ -64,6 +68,7 @@ pub struct Collection {
 
     /// Where the host's /etc is (for os-release).
     #[arg(
+        global = true,
         long,
         env = "SONDE_ETC_ROOT",
         default_value = "/etc",
@@ -74,6 +79,7 @@ pub struct Collection {
     /// Where the host's root filesystem is (a container mounts it, e.g.
     /// at /host): disks are measured at their mount points under it.
     #[arg(
+        global = true,
         long,
         env = "SONDE_ROOTFS",
         default_value = "/",

@@ -9,22 +9,23 @@ pub struct Exporter {
     /// Turn on a collector that is off by default, or one that
     /// --collectors-default off turned off (repeatable, or comma-separated
     /// in the variable; `sonde check` and docs/prometheus.md list them).
-    #[arg(long = "collector", env = "SONDE_COLLECTORS", value_delimiter = ',', value_parser = parse_collector, help_heading = "Prometheus")]
+    #[arg(global = true, long = "collector", env = "SONDE_COLLECTORS", value_delimiter = ',', value_parser = parse_collector, help_heading = "Prometheus")]
     pub enable: Vec<String>,
 
     /// Turn a collector off (repeatable, or comma-separated in the variable).
-    #[arg(long = "no-collector", env = "SONDE_NO_COLLECTORS", value_delimiter = ',', value_parser = parse_collector, help_heading = "Prometheus")]
+    #[arg(global = true, long = "no-collector", env = "SONDE_NO_COLLECTORS", value_delimiter = ',', value_parser = parse_collector, help_heading = "Prometheus")]
     pub disable: Vec<String>,
 
     /// Whether the collectors on by default run (on/off); off runs only
     /// those named by --collector (node_exporter's
     /// --collector.disable-defaults).
-    #[arg(long, env = "SONDE_COLLECTORS_DEFAULT", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "Prometheus")]
+    #[arg(global = true, long, env = "SONDE_COLLECTORS_DEFAULT", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "Prometheus")]
     pub collectors_default: bool,
 
     /// Merge the `*.prom` files of this directory into /metrics
     /// (node_exporter's textfile collector; none by default).
     #[arg(
+        global = true,
         long,
         env = "SONDE_TEXTFILE_DIR",
         value_name = "DIR",
@@ -33,32 +34,32 @@ pub struct Exporter {
     pub textfile_dir: Option<PathBuf>,
 
     /// Block devices left out of node_disk_* (a regular expression).
-    #[arg(long, env = "SONDE_DISKSTATS_DEVICE_EXCLUDE", default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$", value_parser = parse_regex, help_heading = "Prometheus")]
+    #[arg(global = true, long, env = "SONDE_DISKSTATS_DEVICE_EXCLUDE", default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$", value_parser = parse_regex, help_heading = "Prometheus")]
     pub diskstats_device_exclude: Pattern,
 
     /// Mount points left out of node_filesystem_* (a regular expression).
-    #[arg(long, env = "SONDE_FILESYSTEM_MOUNT_POINTS_EXCLUDE", default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)", value_parser = parse_regex, help_heading = "Prometheus")]
+    #[arg(global = true, long, env = "SONDE_FILESYSTEM_MOUNT_POINTS_EXCLUDE", default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)", value_parser = parse_regex, help_heading = "Prometheus")]
     pub filesystem_mount_points_exclude: Pattern,
 
     /// Filesystem types left out of node_filesystem_* (a regular
     /// expression).
-    #[arg(long, env = "SONDE_FILESYSTEM_FS_TYPES_EXCLUDE", default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$", value_parser = parse_regex, help_heading = "Prometheus")]
+    #[arg(global = true, long, env = "SONDE_FILESYSTEM_FS_TYPES_EXCLUDE", default_value = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|erofs|sysfs|tracefs)$", value_parser = parse_regex, help_heading = "Prometheus")]
     pub filesystem_fs_types_exclude: Pattern,
 
     /// Network devices left out of node_network_* (a regular expression;
     /// none by default, as upstream node_exporter; Debian's package leaves
     /// out `^lo$`).
-    #[arg(long, env = "SONDE_NETDEV_DEVICE_EXCLUDE", value_parser = parse_regex, help_heading = "Prometheus")]
+    #[arg(global = true, long, env = "SONDE_NETDEV_DEVICE_EXCLUDE", value_parser = parse_regex, help_heading = "Prometheus")]
     pub netdev_device_exclude: Option<Pattern>,
 
     /// The /proc/net/{netstat,snmp,snmp6} fields served as node_netstat_*
     /// (a regular expression over `Protocol_Field`).
-    #[arg(long, env = "SONDE_NETSTAT_FIELDS", default_value = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$", value_parser = parse_regex, help_heading = "Prometheus")]
+    #[arg(global = true, long, env = "SONDE_NETSTAT_FIELDS", default_value = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPOFOQueue|TCPRcvQDrop)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$", value_parser = parse_regex, help_heading = "Prometheus")]
     pub netstat_fields: Pattern,
 
     /// The /proc/vmstat fields served as node_vmstat_* (a regular
     /// expression).
-    #[arg(long, env = "SONDE_VMSTAT_FIELDS", default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*", value_parser = parse_regex, help_heading = "Prometheus")]
+    #[arg(global = true, long, env = "SONDE_VMSTAT_FIELDS", default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*", value_parser = parse_regex, help_heading = "Prometheus")]
     pub vmstat_fields: Pattern,
 }
 

@@ -8,17 +8,17 @@ pub struct HttpOptions {
     /// Let pages from this origin read /api/* (CORS) and open /ws
     /// (repeatable, or comma-separated in the variable); every other
     /// origin is refused with 403. None by default.
-    #[arg(long = "cors-origin", env = "SONDE_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin, help_heading = "HTTP")]
+    #[arg(global = true, long = "cors-origin", env = "SONDE_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin, help_heading = "HTTP")]
     pub cors_origins: Vec<String>,
 
     /// Also export the top N processes by CPU on /metrics (0: none; each
     /// process is a series, so keep N small).
-    #[arg(long, env = "SONDE_PROMETHEUS_PROCESSES", default_value_t = 0, value_parser = parse_top, help_heading = "HTTP")]
+    #[arg(global = true, long, env = "SONDE_PROMETHEUS_PROCESSES", default_value_t = 0, value_parser = parse_top, help_heading = "HTTP")]
     pub prometheus_processes: usize,
 
     /// Export each container and systemd unit on /metrics (on/off): seven
     /// series each, so a host with a hundred units adds seven hundred.
-    #[arg(long, env = "SONDE_PROMETHEUS_CONTAINERS", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
+    #[arg(global = true, long, env = "SONDE_PROMETHEUS_CONTAINERS", default_value = "on", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
     pub prometheus_containers: bool,
 
     /// A host name this agent may be reached by, beside IP addresses,
@@ -29,14 +29,16 @@ pub struct HttpOptions {
     /// (DNS rebinding): on an agent without a token for every request but
     /// /healthz, with a token for those that look like a browser's
     /// (`Origin`, `Sec-Fetch-*` or a `Mozilla/` user agent).
-    #[arg(long = "allowed-host", env = "SONDE_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host_name, help_heading = "HTTP")]
+    #[arg(global = true, long = "allowed-host", env = "SONDE_ALLOWED_HOSTS", value_delimiter = ',', value_parser = parse_host_name, help_heading = "HTTP")]
     pub allowed_hosts: Vec<String>,
 
     /// Withhold command lines, working directories, executable paths and
     /// journal messages from every surface (on/off): for agents whose
     /// audience should see load, not secrets. Names and numbers stay.
-    #[arg(long, env = "SONDE_REDACT", default_value = "off", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
-    pub redact: bool,
+    /// [default: on without a token (what a command line holds is not for
+    /// anyone who can reach the port), off with one]
+    #[arg(global = true, long, env = "SONDE_REDACT", action = ArgAction::Set, value_parser = parse_switch, help_heading = "HTTP")]
+    pub redact: Option<bool>,
 }
 
 /// A CORS origin: `scheme://host[:port]`, nothing after it.

@@ -8,7 +8,7 @@ use super::*;
 pub struct Limits {
     /// WebSocket sessions at once; a further upgrade is answered 503 before
     /// it upgrades (open sessions and /healthz are unaffected).
-    #[arg(long, env = "SONDE_MAX_CONNECTIONS", default_value_t = 256, value_parser = parse_max_connections, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_MAX_CONNECTIONS", default_value_t = 256, value_parser = parse_max_connections, help_heading = "Limits")]
     pub max_connections: usize,
 
     /// TCP connections one client address may hold at once (an IPv6
@@ -16,38 +16,38 @@ pub struct Limits {
     /// still be sending their first request's headers. One more is closed
     /// at accept, so one address cannot take the slots every other client
     /// needs.
-    #[arg(long, env = "SONDE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 32, value_parser = parse_max_connections, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 32, value_parser = parse_max_connections, help_heading = "Limits")]
     pub max_connections_per_address: usize,
 
     /// A WebSocket client that sends nothing this long, ms, is pinged; one
     /// that then stays silent as long again (no pong) is disconnected.
-    #[arg(long, env = "SONDE_IDLE_TIMEOUT_MS", default_value_t = 300_000, value_parser = parse_timeout, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_IDLE_TIMEOUT_MS", default_value_t = 300_000, value_parser = parse_timeout, help_heading = "Limits")]
     pub idle_timeout_ms: u64,
 
     /// A reply the client does not take within this long, ms, closes its
     /// connection (a client that stops reading is dropped, not buffered).
-    #[arg(long, env = "SONDE_SEND_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_SEND_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "Limits")]
     pub send_timeout_ms: u64,
 
     /// How long a client may take to send a request's headers, ms
     /// (slow-header attacks); also how long an idle HTTP keep-alive lasts.
-    #[arg(long, env = "SONDE_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_HEADER_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "Limits")]
     pub header_timeout_ms: u64,
 
     /// A network or FUSE filesystem whose size does not come back within
     /// this long, ms, is reported unavailable and skipped until it answers
     /// (a dead NFS server).
-    #[arg(long, env = "SONDE_MOUNT_TIMEOUT_MS", default_value_t = 1_000, value_parser = parse_timeout, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_MOUNT_TIMEOUT_MS", default_value_t = 1_000, value_parser = parse_timeout, help_heading = "Limits")]
     pub mount_timeout_ms: u64,
 
     /// journalctl programs running at once, across all clients.
-    #[arg(long, env = "SONDE_MAX_JOURNAL_READS", default_value_t = 2, value_parser = parse_workers, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_MAX_JOURNAL_READS", default_value_t = 2, value_parser = parse_workers, help_heading = "Limits")]
     pub max_journal_reads: usize,
 
     /// Uncached per-process reads (process_metrics) running at once,
     /// across all clients: walking every PID costs at most this many
     /// threads' time.
-    #[arg(long, env = "SONDE_MAX_PROCESS_READS", default_value_t = 2, value_parser = parse_workers, help_heading = "Limits")]
+    #[arg(global = true, long, env = "SONDE_MAX_PROCESS_READS", default_value_t = 2, value_parser = parse_workers, help_heading = "Limits")]
     pub max_process_reads: usize,
 }
 

@@ -6,15 +6,15 @@ use super::*;
 #[derive(Debug, Clone, clap::Args)]
 pub struct Listen {
     /// TCP port to listen on (0 picks a free one) [default: 3000, 8443 with TLS].
-    #[arg(short = 'p', long, env = "SONDE_PORT", value_parser = parse_port)]
+    #[arg(short = 'p', global = true, long, env = "SONDE_PORT", value_parser = parse_port)]
     pub port: Option<u16>,
 
     /// Address to listen on; `::` for IPv6 (and IPv4 where the OS maps it).
-    #[arg(long, env = "SONDE_BIND", default_value = "0.0.0.0", value_parser = parse_bind)]
+    #[arg(global = true, long, env = "SONDE_BIND", default_value = "0.0.0.0", value_parser = parse_bind)]
     pub bind: IpAddr,
 
     /// Require this token (`?token=…` or `Authorization: Bearer …`).
-    #[arg(long, env = "SONDE_TOKEN", hide_env_values = true, value_parser = parse_token)]
+    #[arg(global = true, long, env = "SONDE_TOKEN", hide_env_values = true, value_parser = parse_token)]
     pub token: Option<String>,
 }
 

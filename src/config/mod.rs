@@ -71,7 +71,7 @@ pub struct Config {
     pub exporter: Exporter,
 
     /// Log filter: error, warn, info, debug, trace, or tracing directives.
-    #[arg(long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
+    #[arg(global = true, long, env = "SONDE_LOG", default_value = "info", value_parser = parse_log)]
     pub log: String,
 
     /// What to do: serve (no subcommand), or manage the TLS certificate.
@@ -117,8 +117,9 @@ pub enum TlsAction {
         #[arg(long)]
         pem: bool,
     },
-    /// Replace the generated certificate and key with a new pair (clients
-    /// that pinned the old one must pin the new one).
+    /// Replace the generated certificate and key with a new pair (a running
+    /// sonde serves it within 2 s, without a restart; clients that pinned
+    /// the old one must pin the new one).
     Rotate,
 }
 
@@ -186,6 +187,14 @@ impl Config {
         self.listen
             .port
             .unwrap_or(if self.tls.enabled { 8443 } else { 3000 })
+    }
+
+    /// Whether command lines, working directories, executable paths and
+    /// journal messages are withheld: as `--redact` says, else on without a
+    /// token and off with one (a first run answers anyone who can reach its
+    /// port, and a command line can hold a password).
+    pub fn redact(&self) -> bool {
+        self.http.redact.unwrap_or(self.listen.token.is_none())
     }
 
     /// Where collectors read the host from.
@@ -378,8 +387,18 @@ mod tests {
             let e = parse(&["--allowed-host", bad], &[]).unwrap_err();
             assert!(e.contains("--allowed-host"), "{bad:?}: {e}");
         }
-        assert!(parse(&["--redact", "on"], &[]).unwrap().http.redact);
-        assert!(!parse(&[], &[]).unwrap().http.redact, "off by default");
+        assert!(parse(&["--redact", "on"], &[]).unwrap().redact());
+        assert!(parse(&[], &[]).unwrap().redact(), "on without a token");
+        assert!(
+            !parse(&["--token", "0123456789abcdef"], &[])
+                .unwrap()
+                .redact(),
+            "off with one"
+        );
+        assert!(
+            !parse(&["--redact", "off"], &[]).unwrap().redact(),
+            "off when asked, token or not"
+        );
         let e = parse(&["--redact", "maybe"], &[]).unwrap_err();
         assert!(e.contains("--redact"), "{e}");
         assert_eq!(

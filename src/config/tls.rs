@@ -8,6 +8,7 @@ pub struct TlsOptions {
     /// Serve wss:// with a self-signed certificate made once and kept, or
     /// the one given by --tls-cert/--tls-key.
     #[arg(
+        global = true,
         id = "tls",
         long = "tls",
         visible_alias = "enableSSL",
@@ -22,15 +23,22 @@ pub struct TlsOptions {
     pub enabled: bool,
 
     /// Where the generated certificate and key are kept
-    /// [default: $XDG_CONFIG_HOME/sonde/tls, else ~/.config/sonde/tls].
-    #[arg(long = "tls-dir", env = "SONDE_TLS_DIR", help_heading = "TLS")]
+    /// [default: $STATE_DIRECTORY/tls under systemd, else /var/lib/sonde/tls
+    /// where the packaged unit's pair is, else $XDG_CONFIG_HOME/sonde/tls,
+    /// else ~/.config/sonde/tls].
+    #[arg(
+        global = true,
+        long = "tls-dir",
+        env = "SONDE_TLS_DIR",
+        help_heading = "TLS"
+    )]
     pub dir: Option<PathBuf>,
 
     /// Extra names for the generated certificate: comma-separated DNS names
     /// and IP addresses (the hostname, localhost, 127.0.0.1 and ::1 are
     /// always in it).
     #[arg(
-        long = "tls-extra-sans",
+        global = true, long = "tls-extra-sans",
         env = "SONDE_TLS_EXTRA_SANS",
         value_delimiter = ',',
         value_parser = parse_san,
@@ -40,6 +48,7 @@ pub struct TlsOptions {
 
     /// Use this PEM certificate (chain) instead of a generated one.
     #[arg(
+        global = true,
         id = "tls_cert",
         long = "tls-cert",
         env = "SONDE_TLS_CERT",
@@ -50,6 +59,7 @@ pub struct TlsOptions {
 
     /// The PEM private key (RSA or ECDSA) of --tls-cert.
     #[arg(
+        global = true,
         id = "tls_key",
         long = "tls-key",
         env = "SONDE_TLS_KEY",
@@ -59,7 +69,7 @@ pub struct TlsOptions {
     pub key: Option<PathBuf>,
 
     /// How long a client may take to complete the TLS handshake, ms.
-    #[arg(long = "tls-handshake-timeout-ms", env = "SONDE_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "TLS")]
+    #[arg(global = true, long = "tls-handshake-timeout-ms", env = "SONDE_TLS_HANDSHAKE_TIMEOUT_MS", default_value_t = 10_000, value_parser = parse_timeout, help_heading = "TLS")]
     pub handshake_timeout_ms: u64,
 }
 

@@ -6,31 +6,31 @@ use super::*;
 #[derive(Debug, Clone, clap::Args)]
 pub struct CacheTtls {
     /// How long a metrics reply is reused, ms (0: collect on every request).
-    #[arg(long, env = "SONDE_METRICS_TTL_MS", default_value_t = 250, value_parser = parse_ttl)]
+    #[arg(global = true, long, env = "SONDE_METRICS_TTL_MS", default_value_t = 250, value_parser = parse_ttl)]
     pub metrics_ttl_ms: u64,
 
     /// How long a processes reply is reused, ms (0: collect on every request).
-    #[arg(long, env = "SONDE_PROCESSES_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    #[arg(global = true, long, env = "SONDE_PROCESSES_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub processes_ttl_ms: u64,
 
     /// How long a disks reply is reused, ms (0: collect on every request).
-    #[arg(long, env = "SONDE_DISKS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    #[arg(global = true, long, env = "SONDE_DISKS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub disks_ttl_ms: u64,
 
     /// How long a containers reply is reused, ms (0: measure on every
     /// request).
-    #[arg(long, env = "SONDE_CONTAINERS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    #[arg(global = true, long, env = "SONDE_CONTAINERS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub containers_ttl_ms: u64,
 
     /// How long GPU readings are reused, ms, whatever the metrics TTL (0:
     /// ask the driver on every metrics request).
-    #[arg(long, env = "SONDE_GPU_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    #[arg(global = true, long, env = "SONDE_GPU_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub gpu_ttl_ms: u64,
 
     /// How long temperature and hwmon readings are reused, ms, whatever the
     /// metrics TTL (0: read sysfs on every request): sensors change on a
     /// scale of seconds, and reading them is a trip to the blocking pool.
-    #[arg(long, env = "SONDE_SENSORS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
+    #[arg(global = true, long, env = "SONDE_SENSORS_TTL_MS", default_value_t = 1000, value_parser = parse_ttl)]
     pub sensors_ttl_ms: u64,
 }
 

@@ -81,7 +81,7 @@ pub async fn sample(state: &AppState, pid: u32) -> Result<Shared<Journal>, Colle
     part.journals
         .get_or_load(pid, || async {
             let mut journal = journal::read(&part.source, pid).await;
-            if state.config.http.redact {
+            if state.config.redact() {
                 journal.redact();
             }
             Ok::<_, CollectError>(journal)

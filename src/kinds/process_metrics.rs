@@ -81,7 +81,7 @@ pub async fn sample(
             // Closed only with the state, which outlives this borrow.
             let _permit = part.reads.acquire().await;
             let (proc_root, clock) = (state.roots().proc.clone(), state.clock());
-            let (redact, errors) = (state.config.http.redact, state.errors().clone());
+            let (redact, errors) = (state.config.redact(), state.errors().clone());
             blocking(state.errors(), NAME, move || {
                 let mut detail =
                     process_detail::read(&proc_root, pid, Some(&table), clock, &errors);

@@ -13,12 +13,14 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::ResolvesServerCert;
+use rustls::sign::CertifiedKey;
 use sha2::Digest;
 use time::OffsetDateTime;
 use tokio_rustls::TlsAcceptor;
@@ -141,22 +143,47 @@ pub struct CertInfo {
     pub pem: String,
 }
 
+/// Where the packaged unit (`packaging/sonde.service`, `StateDirectory=sonde`)
+/// keeps its pair.
+pub const UNIT_DIR: &str = "/var/lib/sonde/tls";
+
 /// `$STATE_DIRECTORY/tls` under systemd (`StateDirectory=` sets it, so
-/// the pin survives restarts and upgrades), else
-/// `$XDG_CONFIG_HOME/sonde/tls`, else `~/.config/sonde/tls`.
+/// the pin survives restarts and upgrades); else, where the packaged unit's
+/// pair exists ([`UNIT_DIR`]), that one, so that `sonde tls show` and
+/// `rotate` from an admin shell (which has no `STATE_DIRECTORY`) act on the
+/// pair the service serves; else `$XDG_CONFIG_HOME/sonde/tls`, else
+/// `~/.config/sonde/tls`.
 pub fn default_dir() -> PathBuf {
+    choose_dir(
+        std::env::var_os("STATE_DIRECTORY").as_deref(),
+        Path::new(UNIT_DIR),
+        std::env::var_os("XDG_CONFIG_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )
+}
+
+/// [`default_dir`] over its inputs.
+pub fn choose_dir(
+    state_directory: Option<&std::ffi::OsStr>,
+    unit_dir: &Path,
+    xdg_config_home: Option<&std::ffi::OsStr>,
+    home: Option<&std::ffi::OsStr>,
+) -> PathBuf {
     // systemd may list several directories, separated by colons: the first
     // is the unit's own.
-    if let Some(state) = std::env::var_os("STATE_DIRECTORY")
+    if let Some(state) = state_directory
         && let Some(first) = state.to_string_lossy().split(':').next()
         && !first.is_empty()
     {
         return PathBuf::from(first).join("tls");
     }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
+    if unit_dir.join(CERT_FILE).exists() {
+        return unit_dir.to_path_buf();
+    }
+    let base = xdg_config_home
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .or_else(|| home.map(|h| PathBuf::from(h).join(".config")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("sonde").join("tls")
 }
@@ -265,6 +292,19 @@ fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), TlsError> {
         .mode(mode)
         .open(&tmp)
         .map_err(write_err)?;
+    // Root rotating the service's pair (`sudo sonde tls rotate` beside a
+    // unit running as its own user) must leave files that user can read:
+    // they take the directory's owner.
+    if let Some(dir) = path.parent()
+        && let Ok(meta) = fs::metadata(dir)
+        && meta.uid() != rustix::process::geteuid().as_raw()
+    {
+        let _ = rustix::fs::fchown(
+            &file,
+            Some(rustix::fs::Uid::from_raw(meta.uid())),
+            Some(rustix::fs::Gid::from_raw(meta.gid())),
+        );
+    }
     file.write_all(data).map_err(write_err)?;
     file.sync_all().map_err(write_err)?;
     drop(file);
@@ -388,22 +428,104 @@ pub fn ensure_cert(files: &CertFiles, names: &[String]) -> Result<Loaded, TlsErr
     load(files)
 }
 
-/// The rustls server configuration: TLS 1.2 and 1.3, ALPN `http/1.1`.
+/// How often a handshake looks at the pair's files for a rotation.
+pub const RELOAD_CHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The files' modification times: what tells a rotated pair.
+fn stamps(files: &CertFiles) -> (Option<std::time::SystemTime>, Option<std::time::SystemTime>) {
+    let mtime = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    (mtime(&files.cert), mtime(&files.key))
+}
+
+/// A loaded pair as rustls serves it (the key checked against the
+/// certificate).
+fn certified(files: &CertFiles, loaded: Loaded) -> Result<CertifiedKey, TlsError> {
+    CertifiedKey::from_der(
+        loaded.certs,
+        loaded.key,
+        &rustls::crypto::ring::default_provider(),
+    )
+    .map_err(|e| TlsError::Mismatch {
+        cert: files.cert.clone(),
+        key: files.key.clone(),
+        detail: e.to_string(),
+    })
+}
+
+/// The pair on disk, served to each handshake: a pair rotated while the
+/// server runs (`sonde tls rotate`, or an operator's renewed files) is
+/// picked up within [`RELOAD_CHECK`], without a restart, so re-pinning
+/// after a rotation works at once. A pair that does not load (half
+/// written, mismatched) is logged and the one in use stays.
+#[derive(Debug)]
+struct Reloading {
+    files: CertFiles,
+    current: std::sync::Mutex<Current>,
+}
+
+#[derive(Debug)]
+struct Current {
+    key: Arc<CertifiedKey>,
+    stamps: (Option<std::time::SystemTime>, Option<std::time::SystemTime>),
+    checked: std::time::Instant,
+}
+
+impl ResolvesServerCert for Reloading {
+    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.checked.elapsed() >= RELOAD_CHECK {
+            current.checked = std::time::Instant::now();
+            // Two stats every RELOAD_CHECK at most: microseconds on the
+            // local filesystem the pair lives on.
+            let now = stamps(&self.files);
+            if now != current.stamps {
+                match load(&self.files).and_then(|l| {
+                    let info = l.info.clone();
+                    Ok((certified(&self.files, l)?, info))
+                }) {
+                    Ok((key, info)) => {
+                        info!(
+                            path = %info.path.display(),
+                            fingerprint_sha256 = %info.fingerprint_sha256,
+                            "TLS certificate changed on disk; serving the new one"
+                        );
+                        current.key = Arc::new(key);
+                        current.stamps = now;
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "TLS certificate changed on disk but does not load; still serving the previous one")
+                    }
+                }
+            }
+        }
+        Some(current.key.clone())
+    }
+}
+
+/// The rustls server configuration: TLS 1.2 and 1.3, ALPN `http/1.1`,
+/// the pair served from disk as it is rotated ([`Reloading`]).
 pub fn server_config(
     files: &CertFiles,
     loaded: Loaded,
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let stamps = stamps(files);
+    let key = certified(files, loaded)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| TlsError::Generate(e.to_string()))?
         .with_no_client_auth()
-        .with_single_cert(loaded.certs, loaded.key)
-        .map_err(|e| TlsError::Mismatch {
-            cert: files.cert.clone(),
-            key: files.key.clone(),
-            detail: e.to_string(),
-        })?;
+        .with_cert_resolver(Arc::new(Reloading {
+            files: files.clone(),
+            current: std::sync::Mutex::new(Current {
+                key: Arc::new(key),
+                stamps,
+                checked: std::time::Instant::now(),
+            }),
+        }));
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -459,5 +581,36 @@ mod tests {
         assert!(names.contains(&"::1".to_owned()));
         assert_eq!(names.last().map(String::as_str), Some("box.lan"));
         assert_eq!(names.iter().filter(|n| *n == "localhost").count(), 1);
+    }
+
+    /// An admin shell has no `STATE_DIRECTORY`: `sonde tls show` read
+    /// `~/.config/sonde/tls`, failed, and suggested a rotation that made a
+    /// pair the service never used.
+    #[test]
+    fn regression_an_admin_shell_looked_for_the_units_pair_in_its_home() {
+        let root = tempfile::tempdir().unwrap();
+        let unit = root.path().join("var/lib/sonde/tls");
+        let home = root.path().join("root");
+        let os = |p: &Path| p.as_os_str().to_owned();
+        let shell = || choose_dir(None, &unit, None, Some(&os(&home)));
+        assert_eq!(shell(), home.join(".config/sonde/tls"), "no unit pair yet");
+        fs::create_dir_all(&unit).unwrap();
+        fs::write(unit.join(CERT_FILE), "x").unwrap();
+        assert_eq!(shell(), unit, "the unit's pair, from an admin shell");
+        let state = std::ffi::OsString::from("/var/lib/private/sonde:/other");
+        assert_eq!(
+            choose_dir(Some(&state), &unit, None, Some(&os(&home))),
+            PathBuf::from("/var/lib/private/sonde/tls"),
+            "the service itself"
+        );
+        assert_eq!(
+            choose_dir(
+                None,
+                &root.path().join("none"),
+                Some(&os(root.path())),
+                None
+            ),
+            root.path().join("sonde/tls")
+        );
     }
 }

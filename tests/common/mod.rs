@@ -271,6 +271,21 @@ pub fn ncpu() -> usize {
 pub fn skipped(why: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{why}");
+    // `cargo test` counts a skipped test as passed and shows no output of
+    // passing tests: each skip is also listed in one file, which `.ci/run`
+    // empties before the run and prints after it.
+    if let Ok(mut list) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skipped_list())
+    {
+        let _ = writeln!(list, "{why}");
+    }
+}
+
+/// Where the skips of a test run are listed.
+pub fn skipped_list() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt")
 }
 
 /// A child process killed when the test ends, passed or not.
@@ -389,14 +404,82 @@ pub fn listening(args: &[&str]) -> (Killed, String) {
         let Some(Ok(line)) = lines.next() else {
             panic!("sonde exited before listening:\n{}", seen.join("\n"));
         };
-        if let Some(rest) = line.split("://127.0.0.1:").nth(1)
-            && line.contains("listening on")
-        {
-            break rest.split('/').next().unwrap().to_string();
+        if let Some(rest) = line.split("listening on 127.0.0.1:").nth(1) {
+            break rest
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>();
         }
         seen.push(line);
     };
     // Keeps the pipe drained so the server never blocks on its log.
     std::thread::spawn(move || lines.for_each(drop));
     (server, port)
+}
+
+/// The SHA-256 fingerprint (as `sonde tls show` prints it) of the
+/// certificate the TLS server at `addr` presents.
+pub fn served_fingerprint(addr: &str) -> String {
+    use std::sync::Mutex;
+
+    #[derive(Debug)]
+    struct Record(Arc<rustls::crypto::CryptoProvider>, Arc<Mutex<Vec<u8>>>);
+    impl rustls::client::danger::ServerCertVerifier for Record {
+        fn verify_server_cert(
+            &self,
+            end_entity: &rustls::pki_types::CertificateDer<'_>,
+            _: &[rustls::pki_types::CertificateDer<'_>],
+            _: &rustls::pki_types::ServerName<'_>,
+            _: &[u8],
+            _: rustls::pki_types::UnixTime,
+        ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+            *self.1.lock().unwrap() = end_entity.to_vec();
+            Ok(rustls::client::danger::ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &rustls::pki_types::CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Record(provider, seen.clone())))
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    while conn.is_handshaking() {
+        conn.complete_io(&mut tcp).unwrap();
+    }
+    let der = seen.lock().unwrap().clone();
+    sonde::server::tls::fingerprint(&der)
 }
