@@ -129,7 +129,7 @@ pub fn healthcheck(config: &Config, timeout: Duration) -> Result<(), OpsError> {
     tcp.set_write_timeout(Some(timeout))
         .map_err(|e| unhealthy(e.to_string()))?;
     if config.tls.enabled {
-        return tls_handshake(tcp).map_err(unhealthy);
+        return tls_handshake(tcp).map(drop).map_err(unhealthy);
     }
     tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .map_err(|e| unhealthy(e.to_string()))?;
@@ -146,9 +146,10 @@ pub fn healthcheck(config: &Config, timeout: Duration) -> Result<(), OpsError> {
     }
 }
 
-/// A TLS handshake with whatever certificate the server presents: the
-/// health check asks whether the server is up, not whom to trust.
-fn tls_handshake(tcp: TcpStream) -> Result<(), String> {
+/// A TLS handshake with whatever certificate the server presents (the
+/// health check asks whether the server is up, not whom to trust); the
+/// certificate it presented (DER), for a caller that wants to know which.
+pub fn tls_handshake(tcp: TcpStream) -> Result<Vec<u8>, String> {
     #[derive(Debug)]
     struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
     impl rustls::client::danger::ServerCertVerifier for AnyCert {
@@ -207,7 +208,11 @@ fn tls_handshake(tcp: TcpStream) -> Result<(), String> {
         conn.complete_io(&mut tcp)
             .map_err(|e| format!("TLS handshake: {e}"))?;
     }
-    Ok(())
+    Ok(conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.to_vec())
+        .unwrap_or_default())
 }
 
 /// `sonde check`: collects every kind once, as the server would, and
