@@ -127,12 +127,15 @@ pub fn raid(a: &Arrays) -> Value {
     Value::Object(out)
 }
 
-/// `/api/4/processcount`.
-pub fn processcount(t: &ProcessTable) -> Value {
-    let count = |s: char| t.rows.iter().filter(|r| r.state == s).count();
+/// `/api/4/processcount`. `running` is the kernel's count of runnable
+/// tasks (`/proc/stat`'s `procs_running`, from the metrics sample) where
+/// given: the scan keeps each process's state from its last full read, and
+/// a process seldom reads as running between two of its own time slices.
+pub fn processcount(t: &ProcessTable, procs_running: Option<u64>) -> Value {
+    let count = |s: char| t.rows.iter().filter(|r| r.state == s).count() as u64;
     json!({
         "total": t.process_count,
-        "running": count('R'),
+        "running": procs_running.unwrap_or_else(|| count('R')),
         "sleeping": count('S'),
         "thread": t.rows.iter().map(|r| u64::from(r.threads)).sum::<u64>(),
         "pid_max": null,

@@ -154,9 +154,12 @@ async fn host(state: &AppState, name: &str) -> Result<Bytes, CollectError> {
 async fn processes(state: &AppState, name: &str) -> Result<Bytes, CollectError> {
     let t = kinds::processes::sample(state).await?;
     if name == "processcount" {
-        return Ok(t.named("glances/processcount", |t| {
-            to_bytes(&hardware::processcount(t))
-        }));
+        // Two samples: made per request (a few bytes), not kept on either.
+        let running = kinds::metrics::sample(state)
+            .await
+            .ok()
+            .and_then(|m| m.value().cpu.times.system.procs_running);
+        return Ok(to_bytes(&hardware::processcount(t.value(), running)));
     }
     let cpus = state.clock().cpus;
     let mem_total = kinds::host::sample(state)
