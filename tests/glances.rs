@@ -234,11 +234,16 @@ async fn every_plugin_both_serve_has_glances_keys_types_and_values() {
     let n = num(&gp, "total");
     close("processcount.total", n, num(&sp, "total"), 10.0 + n * 0.2);
     let (gu, su) = (get(g, "/api/4/uptime").await, get(s, "/api/4/uptime").await);
-    assert_eq!(
-        gu.as_str().unwrap().rsplit_once(':').map(|p| p.0),
-        su.as_str().unwrap().rsplit_once(':').map(|p| p.0),
-        "uptime to the minute: {gu} against {su}"
-    );
+    let seconds = |v: &Value| {
+        let text = v.as_str().unwrap();
+        let (days, hms) = match text.split_once(", ") {
+            Some((d, rest)) => (d.split(' ').next().unwrap().parse::<f64>().unwrap(), rest),
+            None => (0.0, text),
+        };
+        let parts: Vec<f64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+        days * 86_400.0 + parts[0] * 3600.0 + parts[1] * 60.0 + parts[2]
+    };
+    close("uptime seconds", seconds(&gu), seconds(&su), 90.0);
     let (gd, sd) = (
         get(g, "/api/4/mem/used").await,
         get(s, "/api/4/mem/used").await,
