@@ -23,6 +23,9 @@ fn main() -> std::process::ExitCode {
 fn run() -> anyhow::Result<()> {
     sonde::tune_allocator();
     let config = Config::from_env_and_args(std::env::args_os()).unwrap_or_else(|e| e.exit());
+    // Parsing builds clap's whole command tree (every flag is global, so
+    // each subcommand gets a copy): hand that memory back before serving.
+    sonde::give_memory_back();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
