@@ -305,13 +305,34 @@ impl AppState {
 pub struct Scrape<'s> {
     /// The server.
     pub state: &'s AppState,
-    /// `collect[]`'s names; empty for everything.
-    collect: &'s [String],
+    /// What `collect[]` and `exclude[]` ask for.
+    selection: &'s Selection,
     /// The samples taken so far, by type.
     taken: std::sync::Mutex<Vec<(std::any::TypeId, Arc<Taken>)>>,
     /// Text served after every other series, its families already served
     /// dropped (the textfile collector's: node_exporter drops them too).
     last: std::sync::Mutex<Vec<String>>,
+}
+
+/// What a scrape serves: node_exporter's `collect[]` (only these) or
+/// `exclude[]` (all but these), never both; neither serves everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// `collect[]`'s names.
+    pub collect: Vec<String>,
+    /// `exclude[]`'s names.
+    pub exclude: Vec<String>,
+}
+
+impl Selection {
+    /// Whether it serves `name`.
+    pub fn selects(&self, name: &str) -> bool {
+        if self.collect.is_empty() {
+            !self.exclude.iter().any(|e| e == name)
+        } else {
+            self.collect.iter().any(|c| c == name)
+        }
+    }
 }
 
 /// One sample taken by a scrape, as the cache shared it.
@@ -320,31 +341,26 @@ type Taken = tokio::sync::OnceCell<Arc<dyn Any + Send + Sync>>;
 impl std::fmt::Debug for Scrape<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scrape")
-            .field("collect", &self.collect)
+            .field("selection", &self.selection)
             .finish_non_exhaustive()
     }
 }
 
 impl<'s> Scrape<'s> {
-    /// A scrape that has taken nothing yet, serving what `collect` names
-    /// (everything when empty).
-    pub fn new(state: &'s AppState, collect: &'s [String]) -> Scrape<'s> {
+    /// A scrape that has taken nothing yet, serving what `selection` asks
+    /// for.
+    pub fn new(state: &'s AppState, selection: &'s Selection) -> Scrape<'s> {
         Scrape {
             state,
-            collect,
+            selection,
             taken: std::sync::Mutex::new(Vec::new()),
             last: std::sync::Mutex::new(Vec::new()),
         }
     }
 
-    /// Whether `collect[]` asks for `name` (or for everything).
+    /// Whether the scrape serves `name` (a collector, or `sonde`).
     pub fn selects(&self, name: &str) -> bool {
-        self.collect.is_empty() || self.collect.iter().any(|c| c == name)
-    }
-
-    /// `collect[]`'s names; empty for everything.
-    pub fn collect(&self) -> &[String] {
-        self.collect
+        self.selection.selects(name)
     }
 
     /// The sample of type `T` this scrape took, or `load`'s now (from its

@@ -194,6 +194,32 @@ async fn collect_selects_collectors_and_refuses_unknown_or_disabled_ones() {
     assert!(all.contains("node_cpu_seconds_total"), "the rest is on");
 }
 
+/// node_exporter 1.9 takes `exclude[]`; sonde ignored it and served
+/// everything (`?exclude[]=cpu` still returned every
+/// `node_cpu_seconds_total`).
+#[tokio::test]
+async fn regression_exclude_was_ignored() {
+    let server = Server::start(&[]).await;
+    let (status, text) = scrape(server.addr, "/metrics?exclude[]=cpu&exclude[]=sonde").await;
+    assert_eq!(status, 200, "{text}");
+    assert!(!text.contains("node_cpu_seconds_total{"), "{text}");
+    assert!(!text.contains("sonde_processes "), "{text}");
+    assert!(text.contains("node_memory_MemTotal_bytes "), "{text}");
+    assert!(
+        !text.contains("node_scrape_collector_success{collector=\"cpu\"}"),
+        "{text}"
+    );
+    let (status, body) = scrape(server.addr, "/metrics?exclude[]=bogus").await;
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("exclude[]") && body.contains("bogus"),
+        "{body}"
+    );
+    let (status, body) = scrape(server.addr, "/metrics?collect[]=cpu&exclude[]=meminfo").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("cannot be combined"), "{body}");
+}
+
 /// A directory holding `files` (name, content), for `--textfile-dir`.
 fn textfile_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -162,7 +162,8 @@ async fn run(
 /// `sonde check`: a line per collector that runs.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = Instant::now();
-    let scrape = Scrape::new(state, &[]);
+    let everything = crate::state::Selection::default();
+    let scrape = Scrape::new(state, &everything);
     let outcomes = match scrape_outcomes(&scrape).await {
         Ok(o) => o,
         Err(e) => return vec![CheckLine::broken(NAME, format!("BROKEN: {e}"))],

@@ -23,7 +23,7 @@ use super::listener::{Admission, Refusal};
 use crate::auth::Authorized;
 use crate::collect::errors::ErrorCount;
 use crate::exposition::{CONTENT_TYPE, Families, family_names, without_served};
-use crate::state::{AppState, Scrape};
+use crate::state::{AppState, Scrape, Selection};
 
 /// Collector errors per collector and kind (without `_total`).
 pub const COLLECTOR_ERRORS: &str = "sonde_collector_errors";
@@ -43,8 +43,9 @@ pub const PROCESS_CPU_SECONDS: &str = "process_cpu_seconds";
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
 
 /// `GET /metrics`; `collect[]=NAME` (repeatable) serves only those
-/// collectors, as node_exporter does (`collect[]=sonde`: sonde's own
-/// series).
+/// collectors, `exclude[]=NAME` all but those, as node_exporter (1.9 and
+/// later) does (`sonde`: sonde's own series); the two together are refused,
+/// as node_exporter refuses them.
 pub async fn handler(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
@@ -52,37 +53,49 @@ pub async fn handler(
     Extension(guard): Extension<Arc<Guard>>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let collect = collect_param(query.as_deref());
-    if let Err(e) = check_selection(&state, &collect) {
+    let selection = Selection {
+        collect: param(query.as_deref(), "collect[]"),
+        exclude: param(query.as_deref(), "exclude[]"),
+    };
+    if let Err(e) = check_selection(&state, &selection) {
         return (
             StatusCode::BAD_REQUEST,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            format!("collect[]: {e}\n"),
+            format!("{e}\n"),
         )
             .into_response();
     }
-    let text = exposition(&state, &admission, &guard, &collect).await;
+    let text = exposition(&state, &admission, &guard, &selection).await;
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
-/// The `collect[]` values of a query string.
-fn collect_param(query: Option<&str>) -> Vec<String> {
+/// The values of `key` in a query string.
+fn param(query: Option<&str>, key: &str) -> Vec<String> {
     form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .filter(|(k, _)| k == "collect[]")
+        .filter(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
         .collect()
 }
 
 /// Every `collect[]` name must be one a kind answers to and has turned on
 /// (`sonde` names the agent's own series).
-fn check_selection(state: &AppState, collect: &[String]) -> Result<(), String> {
-    for name in collect.iter().filter(|n| *n != SONDE) {
+fn check_selection(state: &AppState, selection: &Selection) -> Result<(), String> {
+    if !selection.collect.is_empty() && !selection.exclude.is_empty() {
+        // node_exporter's words for it.
+        return Err("Combined collect and exclude queries are not allowed.".to_owned());
+    }
+    // An exclude[] name that is no collector of this agent excludes
+    // nothing, as in node_exporter (which filters its enabled list): a
+    // scrape configuration written for it keeps working here.
+    for name in selection.collect.iter().filter(|n| *n != SONDE) {
         let answer = state
             .kinds()
             .iter()
             .filter_map(|k| k.select)
             .find_map(|select| select(state, name));
-        answer.unwrap_or_else(|| Err(format!("unknown collector {name:?}")))?;
+        answer
+            .unwrap_or_else(|| Err(format!("unknown collector {name:?}")))
+            .map_err(|e| format!("collect[]: {e}"))?;
     }
     Ok(())
 }
@@ -99,10 +112,10 @@ pub async fn exposition(
     state: &AppState,
     admission: &Admission,
     guard: &Guard,
-    collect: &[String],
+    selection: &Selection,
 ) -> String {
     let mut out = String::with_capacity(64 * 1024);
-    let scrape = Scrape::new(state, collect);
+    let scrape = Scrape::new(state, selection);
     for kind in state.kinds() {
         let Some(series) = kind.series else {
             continue;
