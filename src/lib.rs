@@ -55,7 +55,8 @@
 //!   `hwmon`, `kernel_hung`, `loadavg`, `mdadm`, `meminfo`, `netclass`,
 //!   `netdev`, `netstat`, `nfs`, `nfsd`, `nvme`, `os`,
 //!   `powersupplyclass`, `pressure`, `processes`, `rapl`, `schedstat`,
-//!   `selinux`, `sockstat`, `softnet`, `stat`, `tcpstat`, `textfile`,
+//!   `selinux`, `sockstat`, `softnet`, `stat`, `tapestats`, `tcpstat`,
+//!   `textfile`,
 //!   `thermal_zone`, `time`, `timex`, `udp_queues`, `uname`, `vmstat`,
 //!   `watchdog`, `xfs`, `zfs`.
 //! - [`table`]: the one table of every kind, above both folders.

@@ -171,6 +171,7 @@ same_as_node_exporter! {
     xfs_matches_node_exporter_on_its_fixture: "xfs", ["node_xfs_"];
     zfs_matches_node_exporter_on_its_fixture: "zfs", ["node_zfs_"];
     watchdog_matches_node_exporter_on_its_fixture: "watchdog", ["node_watchdog_"];
+    tapestats_matches_node_exporter_on_its_fixture: "tapestats", ["node_tape_"];
 }
 
 #[tokio::test]

@@ -100,6 +100,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("sockstat", true),
     ("softnet", true),
     ("stat", true),
+    ("tapestats", true),
     ("tcpstat", true),
     ("textfile", true),
     ("thermal_zone", true),

@@ -141,6 +141,8 @@ pub mod sockstat;
 pub mod softnet;
 /// Context switches, forks, interrupts, boot time (the metrics sample's `/proc/stat`).
 pub mod stat;
+/// SCSI tape drives' I/O statistics (`/sys/class/scsi_tape`).
+pub mod tapestats;
 /// TCP connections per state (netlink sock_diag).
 pub mod tcpstat;
 /// Series from `*.prom` files (`--textfile-dir`).
@@ -199,6 +201,7 @@ pub static TABLE: &[&NodeCollector] = &[
     &sockstat::COLLECTOR,
     &softnet::COLLECTOR,
     &stat::COLLECTOR,
+    &tapestats::COLLECTOR,
     &tcpstat::COLLECTOR,
     &textfile::COLLECTOR,
     &thermal_zone::COLLECTOR,
