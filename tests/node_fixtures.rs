@@ -172,6 +172,7 @@ same_as_node_exporter! {
     zfs_matches_node_exporter_on_its_fixture: "zfs", ["node_zfs_"];
     watchdog_matches_node_exporter_on_its_fixture: "watchdog", ["node_watchdog_"];
     tapestats_matches_node_exporter_on_its_fixture: "tapestats", ["node_tape_"];
+    fibrechannel_matches_node_exporter_on_its_fixture: "fibrechannel", ["node_fibrechannel_"];
 }
 
 #[tokio::test]

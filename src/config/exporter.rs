@@ -77,6 +77,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("dmi", true),
     ("edac", true),
     ("entropy", true),
+    ("fibrechannel", true),
     ("filefd", true),
     ("filesystem", true),
     ("hwmon", true),

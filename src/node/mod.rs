@@ -95,6 +95,8 @@ pub mod dmi;
 pub mod edac;
 /// Kernel entropy (`/proc/sys/kernel/random`).
 pub mod entropy;
+/// Fibre Channel host adapters (`/sys/class/fc_host`).
+pub mod fibrechannel;
 /// File handles (`/proc/sys/fs/file-nr`).
 pub mod filefd;
 /// Mounted filesystems (the disks sample).
@@ -178,6 +180,7 @@ pub static TABLE: &[&NodeCollector] = &[
     &dmi::COLLECTOR,
     &edac::COLLECTOR,
     &entropy::COLLECTOR,
+    &fibrechannel::COLLECTOR,
     &filefd::COLLECTOR,
     &filesystem::COLLECTOR,
     &hwmon::COLLECTOR,
