@@ -51,7 +51,7 @@
 //!   (`node::TABLE`), reading their own files or a kind's sample through
 //!   the scrape, and `kind` (their entry in the table of kinds), `util`:
 //!   `arp`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
-//!   `diskstats`, `dmi`, `edac`, `entropy`, `fibrechannel`, `filefd`,
+//!   `diskstats`, `dmi`, `dmmultipath`, `edac`, `entropy`, `fibrechannel`, `filefd`,
 //!   `filesystem`,
 //!   `hwmon`, `kernel_hung`, `loadavg`, `mdadm`, `meminfo`, `netclass`,
 //!   `netdev`, `netstat`, `nfs`, `nfsd`, `nvme`, `os`,

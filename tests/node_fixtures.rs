@@ -173,6 +173,7 @@ same_as_node_exporter! {
     watchdog_matches_node_exporter_on_its_fixture: "watchdog", ["node_watchdog_"];
     tapestats_matches_node_exporter_on_its_fixture: "tapestats", ["node_tape_"];
     fibrechannel_matches_node_exporter_on_its_fixture: "fibrechannel", ["node_fibrechannel_"];
+    dmmultipath_matches_node_exporter_on_its_fixture: "dmmultipath", ["node_dmmultipath_"];
 }
 
 #[tokio::test]

@@ -75,6 +75,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("cpufreq", true),
     ("diskstats", true),
     ("dmi", true),
+    ("dmmultipath", true),
     ("edac", true),
     ("entropy", true),
     ("fibrechannel", true),

@@ -91,6 +91,8 @@ pub mod cpufreq;
 pub mod diskstats;
 /// The firmware's machine description (`/sys/class/dmi/id`).
 pub mod dmi;
+/// Device-mapper multipath devices (`/sys/block/dm-*`).
+pub mod dmmultipath;
 /// Memory error counts (`/sys/devices/system/edac/mc`).
 pub mod edac;
 /// Kernel entropy (`/proc/sys/kernel/random`).
@@ -178,6 +180,7 @@ pub static TABLE: &[&NodeCollector] = &[
     &cpufreq::COLLECTOR,
     &diskstats::COLLECTOR,
     &dmi::COLLECTOR,
+    &dmmultipath::COLLECTOR,
     &edac::COLLECTOR,
     &entropy::COLLECTOR,
     &fibrechannel::COLLECTOR,
