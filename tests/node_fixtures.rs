@@ -174,6 +174,7 @@ same_as_node_exporter! {
     tapestats_matches_node_exporter_on_its_fixture: "tapestats", ["node_tape_"];
     fibrechannel_matches_node_exporter_on_its_fixture: "fibrechannel", ["node_fibrechannel_"];
     dmmultipath_matches_node_exporter_on_its_fixture: "dmmultipath", ["node_dmmultipath_"];
+    ipvs_matches_node_exporter_on_its_fixture: "ipvs", ["node_ipvs_"];
 }
 
 #[tokio::test]

@@ -105,6 +105,8 @@ pub mod filefd;
 pub mod filesystem;
 /// Hardware monitoring chips: temperatures, fans, voltages, power (`/sys/class/hwmon`).
 pub mod hwmon;
+/// The IP Virtual Server (`/proc/net/ip_vs{,_stats}`).
+pub mod ipvs;
 /// Tasks the hung-task detector caught (`/proc/sys/kernel`).
 pub mod kernel_hung;
 /// Load averages (the metrics sample).
@@ -187,6 +189,7 @@ pub static TABLE: &[&NodeCollector] = &[
     &filefd::COLLECTOR,
     &filesystem::COLLECTOR,
     &hwmon::COLLECTOR,
+    &ipvs::COLLECTOR,
     &kernel_hung::COLLECTOR,
     &loadavg::COLLECTOR,
     &mdadm::COLLECTOR,
