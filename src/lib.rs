@@ -53,7 +53,7 @@
 //!   `arp`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
 //!   `diskstats`, `dmi`, `dmmultipath`, `edac`, `entropy`, `fibrechannel`, `filefd`,
 //!   `filesystem`,
-//!   `hwmon`, `ipvs`, `kernel_hung`, `loadavg`, `mdadm`, `meminfo`, `netclass`,
+//!   `hwmon`, `infiniband`, `ipvs`, `kernel_hung`, `loadavg`, `mdadm`, `meminfo`, `netclass`,
 //!   `netdev`, `netstat`, `nfs`, `nfsd`, `nvme`, `os`,
 //!   `powersupplyclass`, `pressure`, `processes`, `rapl`, `schedstat`,
 //!   `selinux`, `sockstat`, `softnet`, `stat`, `tapestats`, `tcpstat`,

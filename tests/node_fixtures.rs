@@ -175,6 +175,7 @@ same_as_node_exporter! {
     fibrechannel_matches_node_exporter_on_its_fixture: "fibrechannel", ["node_fibrechannel_"];
     dmmultipath_matches_node_exporter_on_its_fixture: "dmmultipath", ["node_dmmultipath_"];
     ipvs_matches_node_exporter_on_its_fixture: "ipvs", ["node_ipvs_"];
+    infiniband_matches_node_exporter_on_its_fixture: "infiniband", ["node_infiniband_"];
 }
 
 #[tokio::test]

@@ -82,6 +82,7 @@ pub const COLLECTORS: &[(&str, bool)] = &[
     ("filefd", true),
     ("filesystem", true),
     ("hwmon", true),
+    ("infiniband", true),
     ("ipvs", true),
     ("kernel_hung", true),
     ("loadavg", true),

@@ -105,6 +105,8 @@ pub mod filefd;
 pub mod filesystem;
 /// Hardware monitoring chips: temperatures, fans, voltages, power (`/sys/class/hwmon`).
 pub mod hwmon;
+/// InfiniBand and RDMA adapters (`/sys/class/infiniband`).
+pub mod infiniband;
 /// The IP Virtual Server (`/proc/net/ip_vs{,_stats}`).
 pub mod ipvs;
 /// Tasks the hung-task detector caught (`/proc/sys/kernel`).
@@ -189,6 +191,7 @@ pub static TABLE: &[&NodeCollector] = &[
     &filefd::COLLECTOR,
     &filesystem::COLLECTOR,
     &hwmon::COLLECTOR,
+    &infiniband::COLLECTOR,
     &ipvs::COLLECTOR,
     &kernel_hung::COLLECTOR,
     &loadavg::COLLECTOR,
