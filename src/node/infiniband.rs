@@ -19,6 +19,15 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 /// words).
 type Counter = (&'static str, &'static str, &'static str, &'static str, f64);
 
+/// A port gauge: the series (without the prefix), its help, how its
+/// file reads, and the file.
+type Gauge = (
+    &'static str,
+    &'static str,
+    fn(&str) -> Option<f64>,
+    &'static str,
+);
+
 /// Every counter node_exporter serves, in its order.
 const COUNTERS: &[Counter] = &[
     (
@@ -288,7 +297,7 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
                 .map(move |(port, path)| (device.as_str(), port, path))
         })
         .collect();
-    let gauges: [(&str, &str, fn(&str) -> Option<f64>, &str); 3] = [
+    let gauges: [Gauge; 3] = [
         (
             "state_id",
             "State of the InfiniBand port (0: no change, 1: down, 2: init, 3: armed, 4: active, 5: act defer)",
