@@ -50,7 +50,7 @@
 //! - [`node`]: node_exporter's collectors for `/metrics`, one module each
 //!   (`node::TABLE`), reading their own files or a kind's sample through
 //!   the scrape, and `kind` (their entry in the table of kinds), `util`:
-//!   `arp`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
+//!   `arp`, `bcache`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
 //!   `diskstats`, `dmi`, `dmmultipath`, `edac`, `entropy`, `fibrechannel`, `filefd`,
 //!   `filesystem`,
 //!   `hwmon`, `infiniband`, `ipvs`, `kernel_hung`, `loadavg`, `mdadm`, `meminfo`, `netclass`,

@@ -176,6 +176,7 @@ same_as_node_exporter! {
     dmmultipath_matches_node_exporter_on_its_fixture: "dmmultipath", ["node_dmmultipath_"];
     ipvs_matches_node_exporter_on_its_fixture: "ipvs", ["node_ipvs_"];
     infiniband_matches_node_exporter_on_its_fixture: "infiniband", ["node_infiniband_"];
+    bcache_matches_node_exporter_on_its_fixture: "bcache", ["node_bcache_"];
 }
 
 #[tokio::test]

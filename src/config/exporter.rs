@@ -68,6 +68,7 @@ pub struct Exporter {
 /// test checks it).
 pub const COLLECTORS: &[(&str, bool)] = &[
     ("arp", true),
+    ("bcache", true),
     ("bonding", true),
     ("btrfs", true),
     ("conntrack", true),

@@ -77,6 +77,8 @@ pub struct Source<'a> {
 // rustfmt), and the table of them; a test checks each module is in it.
 /// ARP entries per device (`/proc/net/arp`).
 pub mod arp;
+/// bcache cache sets and their devices (`/sys/fs/bcache`).
+pub mod bcache;
 /// Bonded interfaces' slaves (`/sys/class/net/*/bonding`).
 pub mod bonding;
 /// btrfs filesystems: allocation, commits, devices (`/sys/fs/btrfs`).
@@ -177,6 +179,7 @@ pub mod zfs;
 /// Every collector, in the order `/metrics` writes them.
 pub static TABLE: &[&NodeCollector] = &[
     &arp::COLLECTOR,
+    &bcache::COLLECTOR,
     &bonding::COLLECTOR,
     &btrfs::COLLECTOR,
     &conntrack::COLLECTOR,
