@@ -58,6 +58,9 @@ async fn served(collector: &str) -> Exposition {
         sys_root.to_str().unwrap(),
         "--rootfs",
         root.to_str().unwrap(),
+        // node_exporter's end-to-end run turns this on.
+        "--bcache-priority-stats",
+        "on",
     ])
     .await;
     let (status, text) =

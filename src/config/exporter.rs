@@ -37,6 +37,12 @@ pub struct Exporter {
     #[arg(global = true, long, env = "SONDE_DISKSTATS_DEVICE_EXCLUDE", default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$", value_parser = parse_regex, help_heading = "Prometheus")]
     pub diskstats_device_exclude: Pattern,
 
+    /// Read bcache's `priority_stats` (on/off): the kernel walks every
+    /// bucket of the cache to write it, so node_exporter leaves it off too
+    /// (its `--collector.bcache.priorityStats`).
+    #[arg(global = true, long, env = "SONDE_BCACHE_PRIORITY_STATS", default_value = "off", action = ArgAction::Set, value_parser = parse_switch, help_heading = "Prometheus")]
+    pub bcache_priority_stats: bool,
+
     /// Mount points left out of node_filesystem_* (a regular expression).
     #[arg(global = true, long, env = "SONDE_FILESYSTEM_MOUNT_POINTS_EXCLUDE", default_value = "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)", value_parser = parse_regex, help_heading = "Prometheus")]
     pub filesystem_mount_points_exclude: Pattern,

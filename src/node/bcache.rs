@@ -1,11 +1,15 @@
 //! `bcache`: bcache cache sets (`/sys/fs/bcache/<uuid>`), their backing
 //! devices (`bdevN`) and cache devices (`cacheN`), as node_exporter serves
-//! them. bcache writes many sizes for people (`20.4G`, `1.1M/sec`): they
-//! are read back with the kernel's own rounding ([`dehumanize`]).
+//! them (`priority_stats` only with `--bcache-priority-stats on`: the
+//! kernel walks the whole cache to write it). bcache writes many sizes for
+//! people (`20.4G`, `1.1M/sec`): they are read back with the kernel's own
+//! rounding ([`dehumanize`]).
+
+use std::path::PathBuf;
 
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
-use crate::collect::sysfs::{entries, value};
+use crate::collect::sysfs::{Kept, entries, value};
 use crate::exposition::MetricType;
 
 /// The collector.
@@ -222,11 +226,19 @@ const CACHE: &[(&str, &str, &str, MetricType)] = &[
     ),
 ];
 
+/// A member of a cache set: its set's UUID, its name (`bdev0`), its
+/// directory.
+type Member<'a> = (&'a str, String, PathBuf);
+
+fn series(name: &str) -> String {
+    format!("node_bcache_{name}")
+}
+
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let files = src.files;
-    let Some(sets) = entries(files, &src.roots.sys.join("fs/bcache")) else {
-        return Ok(None);
-    };
+    // Without bcache there is nothing to serve, and node_exporter (which
+    // globs for cache sets) still says it succeeded: so does this.
+    let sets = entries(files, &src.roots.sys.join("fs/bcache")).unwrap_or_default();
     // Cache sets are directories named by their UUID (the class also holds
     // `register` and `register_quiet`).
     let sets: Vec<_> = sets
@@ -234,16 +246,15 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         .filter(|(name, _)| name.len() == 36 && name.matches('-').count() == 4)
         .collect();
     let mut f = Families::default();
-    let name = |series: &str| format!("node_bcache_{series}");
-    for (file, series, help, kind, scale) in SET {
-        let family = f.family(name(series), *help, *kind);
+    for (file, name, help, kind, scale) in SET {
+        let family = f.family(series(name), *help, *kind);
         for (uuid, dir) in &sets {
             if let Some(v) = value(files, &dir.join(file)).and_then(|t| dehumanize(&t)) {
                 family.push([("uuid", uuid.as_str())], v * scale);
             }
         }
     }
-    let members = |prefix: &str| -> Vec<(&str, String, std::path::PathBuf)> {
+    let members = |prefix: &str| -> Vec<Member<'_>> {
         sets.iter()
             .flat_map(|(uuid, dir)| {
                 entries(files, dir)
@@ -257,28 +268,39 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
             })
             .collect()
     };
-    let bdevs = members("bdev");
+    backing_devices(&mut f, files, &members("bdev"));
+    cache_devices(
+        &mut f,
+        files,
+        &members("cache"),
+        src.options.bcache_priority_stats,
+    );
+    Ok(Some(f))
+}
+
+/// The backing devices' dirty data, writeback controller and totals.
+fn backing_devices(f: &mut Families, files: &Kept, bdevs: &[Member<'_>]) {
     let dirty = f.gauge_family(
-        name("dirty_data_bytes"),
+        series("dirty_data_bytes"),
         "Amount of dirty data for this backing device in the cache.",
     );
-    for (uuid, dev, dir) in &bdevs {
+    for (uuid, dev, dir) in bdevs {
         if let Some(v) = value(files, &dir.join("dirty_data")).and_then(|t| dehumanize(&t)) {
             dirty.push([("uuid", *uuid), ("backing_device", dev.as_str())], v);
         }
     }
-    for (key, series, help) in WRITEBACK {
-        let family = f.gauge_family(name(series), *help);
-        for (uuid, dev, dir) in &bdevs {
+    for (key, name, help) in WRITEBACK {
+        let family = f.gauge_family(series(name), *help);
+        for (uuid, dev, dir) in bdevs {
             let text = value(files, &dir.join("writeback_rate_debug")).unwrap_or_default();
             if let Some(v) = debug_field(&text, key) {
                 family.push([("uuid", *uuid), ("backing_device", dev.as_str())], v);
             }
         }
     }
-    for (file, series, help) in PERIOD {
-        let family = f.counter_family(name(series), *help);
-        for (uuid, dev, dir) in &bdevs {
+    for (file, name, help) in PERIOD {
+        let family = f.counter_family(series(name), *help);
+        for (uuid, dev, dir) in bdevs {
             let v = value(files, &dir.join("stats_total").join(file)).and_then(|t| dehumanize(&t));
             // node_exporter serves readaheads only where there were some.
             if let Some(v) = v.filter(|v| *file != "cache_readaheads" || *v != 0.0) {
@@ -286,16 +308,23 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
             }
         }
     }
-    let caches = members("cache");
-    for (file, series, help, kind) in CACHE {
-        let family = f.family(name(series), *help, *kind);
-        for (uuid, dev, dir) in &caches {
+}
+
+/// The cache devices' errors and writes, and their priority statistics
+/// when asked for.
+fn cache_devices(f: &mut Families, files: &Kept, caches: &[Member<'_>], priority: bool) {
+    for (file, name, help, kind) in CACHE {
+        let family = f.family(series(name), *help, *kind);
+        for (uuid, dev, dir) in caches {
             if let Some(v) = value(files, &dir.join(file)).and_then(|t| dehumanize(&t)) {
                 family.push([("uuid", *uuid), ("cache_device", dev.as_str())], v);
             }
         }
     }
-    let priorities: Vec<_> = caches
+    if !priority {
+        return;
+    }
+    let stats: Vec<_> = caches
         .iter()
         .map(|(uuid, dev, dir)| {
             let text = value(files, &dir.join("priority_stats")).unwrap_or_default();
@@ -303,24 +332,23 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         })
         .collect();
     let unused = f.gauge_family(
-        name("priority_stats_unused_percent"),
+        series("priority_stats_unused_percent"),
         "The percentage of the cache that doesn't contain any data.",
     );
-    for (uuid, dev, (u, _)) in &priorities {
+    for (uuid, dev, (u, _)) in &stats {
         if let Some(v) = u {
             unused.push([("uuid", *uuid), ("cache_device", *dev)], *v);
         }
     }
     let metadata = f.gauge_family(
-        name("priority_stats_metadata_percent"),
+        series("priority_stats_metadata_percent"),
         "Bcache's metadata overhead.",
     );
-    for (uuid, dev, (_, m)) in &priorities {
+    for (uuid, dev, (_, m)) in &stats {
         if let Some(v) = m {
             metadata.push([("uuid", *uuid), ("cache_device", *dev)], *v);
         }
     }
-    Ok(Some(f))
 }
 
 #[cfg(test)]
