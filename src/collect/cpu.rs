@@ -231,7 +231,9 @@ impl CpuSampler {
 pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
     let zero = CpuTimes::default();
     let base = base.unwrap_or(&zero);
-    let per_core_percent = now
+    // Each core against its own earlier line (a core that came online
+    // since counts from zero), busy share and modes in one pass.
+    let (per_core_percent, per_core_modes_percent) = now
         .cores
         .iter()
         .map(|(id, j)| {
@@ -241,22 +243,12 @@ pub fn usage_between(now: &CpuTimes, base: Option<&CpuTimes>) -> CpuUsage {
                 .find(|(bid, _)| bid == id)
                 .map(|(_, b)| *b)
                 .unwrap_or_default();
-            j.busy_percent_since(&earlier)
+            (
+                j.busy_percent_since(&earlier),
+                j.modes_percent_since(&earlier),
+            )
         })
-        .collect();
-    let per_core_modes_percent = now
-        .cores
-        .iter()
-        .map(|(id, j)| {
-            let earlier = base
-                .cores
-                .iter()
-                .find(|(bid, _)| bid == id)
-                .map(|(_, b)| *b)
-                .unwrap_or_default();
-            j.modes_percent_since(&earlier)
-        })
-        .collect();
+        .unzip();
     CpuUsage {
         total_percent: now.all.busy_percent_since(&base.all),
         per_core_percent,
