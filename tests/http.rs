@@ -451,6 +451,18 @@ async fn regression_api_was_an_empty_404_without_an_index() {
         entries.iter().find(|e| e["name"] == "metrics").unwrap()["websocket"]["text"],
         "get_metrics"
     );
+    // The Glances API answers the way Glances' clients read errors.
+    let got = get(server.addr, "/api/4/nope", &[]).await;
+    assert_eq!(got.status, 400);
+    assert!(
+        got.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Unknown plugin nope")
+    );
+    let got = get(server.addr, "/api/4/load/history/3", &[]).await;
+    assert_eq!(got.status, 404);
+    assert!(got.json()["detail"].is_string());
     for unknown in ["/api/nope", "/api/metrics/extra/deep"] {
         let got = get(server.addr, unknown, &[]).await;
         assert_eq!(got.status, 404, "{unknown}");

@@ -66,29 +66,22 @@ fn json_response(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Glances' answer to a plugin it does not have: 400 with `detail`.
-fn unknown(name: &str) -> Response {
-    let body = json!({
-        "detail": format!("Unknown plugin {name} (available plugins: {PLUGINS:?})"),
-    });
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+/// An error the way Glances' clients read one: `{"detail": …}`.
+fn detail(status: StatusCode, detail: String) -> Response {
+    crate::api::error(status, json!({ "detail": detail }))
 }
 
-/// A sample that could not be taken: 503, said as Glances' clients read
-/// an error (`detail`).
-fn failed(e: &CollectError) -> Response {
-    let body = json!({ "detail": e.to_string() });
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+/// Glances' answer to a plugin it does not have: 400.
+fn unknown(name: &str) -> Response {
+    detail(
+        StatusCode::BAD_REQUEST,
+        format!("Unknown plugin {name} (available plugins: {PLUGINS:?})"),
     )
-        .into_response()
+}
+
+/// A sample that could not be taken: 503.
+fn failed(e: &CollectError) -> Response {
+    detail(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
 }
 
 fn to_bytes(v: &Value) -> Bytes {
@@ -288,15 +281,12 @@ async fn unsupported(
     _auth: Authorized,
     Path((name, field, rest)): Path<(String, String, String)>,
 ) -> Response {
-    let body = json!({
-        "detail": format!("/api/4/{name}/{field}/{rest} is not served by sonde: see /api/4/pluginslist and docs/glances.md"),
-    });
-    (
+    detail(
         StatusCode::NOT_FOUND,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
+        format!(
+            "/api/4/{name}/{field}/{rest} is not served by sonde: see /api/4/pluginslist and docs/glances.md"
+        ),
     )
-        .into_response()
 }
 
 #[cfg(test)]
