@@ -77,6 +77,22 @@ fn assert_process_keys(p: &Value) {
     }
 }
 
+/// Waits (5 s at most) until `pid` has exec'd into `name`.
+async fn wait_for_exec(pid: u32, name: &str) {
+    let t0 = Instant::now();
+    while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        != name
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "{pid} never became {name}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_child_in_detail_and_as_a_child() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,16 +110,7 @@ async fn a_child_in_detail_and_as_a_child() {
             .unwrap(),
     );
     let pid = child.0.id();
-    // Wait for the exec into sleep.
-    let t0 = Instant::now();
-    while std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim()
-        != "sleep"
-    {
-        assert!(t0.elapsed() < Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_exec(pid, "sleep").await;
     let server = Server::start(&["--redact", "off", "--processes-ttl-ms", "0"]).await;
     let mut ws = server.ws().await;
 
@@ -533,15 +540,7 @@ async fn regression_a_token_less_first_run_served_every_command_line() {
             .unwrap(),
     );
     let pid = child.0.id();
-    let t0 = Instant::now();
-    while std::fs::read_to_string(format!("/proc/{pid}/comm"))
-        .unwrap_or_default()
-        .trim()
-        != "sleep"
-    {
-        assert!(t0.elapsed() < Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    wait_for_exec(pid, "sleep").await;
     let command = |args: &'static [&'static str]| async move {
         let server = Server::start(args).await;
         let path = format!("/api/processes/{pid}?token=first-run-token-0123");
