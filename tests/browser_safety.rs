@@ -14,6 +14,16 @@ use common::Server;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
+/// The agent's `/metrics` as its operator reads them, with `token`, from
+/// `from` (an address the test did not slow down).
+async fn counters_from(from: &str, server: &Server, token: &str) -> String {
+    let host = server.addr.to_string();
+    let path = format!("/metrics?token={token}");
+    get_from(from, server.addr, &path, &[("Host", &host)])
+        .await
+        .1
+}
+
 /// One GET from `from` with exactly `headers` (Host included); the status
 /// and the whole reply.
 async fn get_from(
@@ -300,13 +310,7 @@ async fn a_burst_of_wrong_tokens_is_slowed_and_a_good_client_elsewhere_is_not() 
     )
     .await;
     assert_eq!(status, 200, "another address is not slowed");
-    let (_, metrics) = get_from(
-        "127.0.0.4",
-        server.addr,
-        "/metrics?token=throttle-test-token",
-        &[("Host", &host)],
-    )
-    .await;
+    let metrics = counters_from("127.0.0.4", &server, "throttle-test-token").await;
     assert!(
         metrics.contains("sonde_auth_failures_total 10"),
         "{metrics}"
@@ -389,13 +393,7 @@ async fn regression_any_web_page_could_lock_the_operator_out() {
     assert_eq!(status, 429);
     let (status, body) = get_from(from, server.addr, "/healthz", &[("Host", &host)]).await;
     assert_eq!(status, 200, "/healthz is never throttled: {body}");
-    let (_, metrics) = get_from(
-        "127.0.0.6",
-        server.addr,
-        "/metrics?token=lockout-test-token",
-        &[("Host", &host)],
-    )
-    .await;
+    let metrics = counters_from("127.0.0.6", &server, "lockout-test-token").await;
     assert!(
         metrics.contains("sonde_requests_refused_total{reason=\"cross_site\"} 12"),
         "{metrics}"
