@@ -357,6 +357,21 @@ async fn replies_decode_as_socktop_connector_types() {
     };
 }
 
+/// A server reading the journal with `journalctl` from `journal_dir`,
+/// messages served (`--redact off`: these tests read them), and `extra`.
+async fn journal_server(journalctl: &str, journal_dir: &str, extra: &[&str]) -> Server {
+    let mut args = vec![
+        "--redact",
+        "off",
+        "--journalctl",
+        journalctl,
+        "--journal-dir",
+        journal_dir,
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args).await
+}
+
 fn fake_journal(dir: &Path, script_body: &str) -> (String, String) {
     let journal_dir = dir.join("journal/abc123");
     std::fs::create_dir_all(&journal_dir).unwrap();
@@ -380,15 +395,7 @@ async fn journal_entries_from_journalctl_json() {
 echo '{"__REALTIME_TIMESTAMP":"1700000000000000","PRIORITY":"6","MESSAGE":"started","_PID":"4242","_COMM":"app","_UID":"1000","_GID":"1000","_SYSTEMD_UNIT":"app.service"}'
 echo '{"__REALTIME_TIMESTAMP":"1700000001000000","PRIORITY":"3","MESSAGE":"failed","_PID":"4242","_COMM":"app"}'"#,
     );
-    let server = Server::start(&[
-        "--redact",
-        "off",
-        "--journalctl",
-        &journalctl,
-        "--journal-dir",
-        &journal_dir,
-    ])
-    .await;
+    let server = journal_server(&journalctl, &journal_dir, &[]).await;
     let mut ws = server.ws().await;
     let v = json(&ask(&mut ws, r#"{"type":"journal_entries","pid":4242}"#).await);
     assert_eq!(v["total_count"], 2);
@@ -411,17 +418,7 @@ async fn journal_reads_run_one_at_a_time_with_max_journal_reads_1() {
         dir.path(),
         &format!("echo run >> {}; sleep 30", started.display()),
     );
-    let server = Server::start(&[
-        "--redact",
-        "off",
-        "--journalctl",
-        &journalctl,
-        "--journal-dir",
-        &journal_dir,
-        "--max-journal-reads",
-        "1",
-    ])
-    .await;
+    let server = journal_server(&journalctl, &journal_dir, &["--max-journal-reads", "1"]).await;
     let mut pending = Vec::new();
     for pid in 1..=4 {
         let mut ws = server.ws().await;
@@ -447,15 +444,7 @@ async fn journal_reads_run_one_at_a_time_with_max_journal_reads_1() {
 async fn a_slow_journal_is_cut_off_and_stalls_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let (journalctl, journal_dir) = fake_journal(dir.path(), "sleep 30");
-    let server = Server::start(&[
-        "--redact",
-        "off",
-        "--journalctl",
-        &journalctl,
-        "--journal-dir",
-        &journal_dir,
-    ])
-    .await;
+    let server = journal_server(&journalctl, &journal_dir, &[]).await;
     let mut slow = server.ws().await;
     let mut other = server.ws().await;
     let t0 = Instant::now();
@@ -489,15 +478,7 @@ async fn no_journal_or_no_journalctl_gives_a_notice() {
     );
 
     let (_, journal_dir) = fake_journal(dir.path(), "");
-    let server = Server::start(&[
-        "--redact",
-        "off",
-        "--journalctl",
-        "/nonexistent/journalctl",
-        "--journal-dir",
-        &journal_dir,
-    ])
-    .await;
+    let server = journal_server("/nonexistent/journalctl", &journal_dir, &[]).await;
     let mut ws = server.ws().await;
     let v = json(&ask(&mut ws, "get_journal_entries:1").await);
     assert!(
