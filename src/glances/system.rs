@@ -16,11 +16,7 @@ pub fn round1(v: f64) -> f64 {
 
 /// `used` of `total` in percent, one decimal; 0 for an empty total.
 pub fn percent(used: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        round1(used as f64 * 100.0 / total as f64)
-    }
+    round1(f64::from(crate::collect::share_percent(used, total)))
 }
 
 /// Per-mode shares in Glances' names (`MODES` order: user, nice, system,
