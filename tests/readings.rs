@@ -209,9 +209,14 @@ async fn regression_exclude_was_ignored() {
         !text.contains("node_scrape_collector_success{collector=\"cpu\"}"),
         "{text}"
     );
-    // As node_exporter (1.9 to 1.13): an unknown name excludes nothing, and
-    // the two filters together are refused with its words.
-    let (status, body) = scrape(server.addr, "/metrics?exclude[]=bogus").await;
+    // A misspelt name is refused, naming it, rather than silently serving
+    // what it meant to leave out; a node_exporter collector sonde does not
+    // have is taken (nothing of it is served); and the two filters
+    // together are refused with node_exporter's words.
+    let (status, body) = scrape(server.addr, "/metrics?exclude[]=cpuu").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"cpuu\""), "{body}");
+    let (status, body) = scrape(server.addr, "/metrics?exclude[]=systemd").await;
     assert_eq!(status, 200);
     assert!(body.contains("node_cpu_seconds_total{"), "nothing excluded");
     let (status, body) = scrape(server.addr, "/metrics?collect[]=cpu&exclude[]=meminfo").await;

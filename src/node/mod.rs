@@ -230,6 +230,41 @@ pub static TABLE: &[&NodeCollector] = &[
     &zfs::COLLECTOR,
 ];
 
+/// node_exporter's Linux collectors (1.12) that sonde does not have:
+/// `exclude[]` takes their names, as node_exporter does, and leaves out
+/// nothing (none of their series is served here).
+pub const UPSTREAM_ONLY: &[&str] = &[
+    "bcachefs",
+    "buddyinfo",
+    "cgroups",
+    "cpu_vulnerabilities",
+    "drbd",
+    "drm",
+    "ethtool",
+    "interrupts",
+    "ksmd",
+    "lnstat",
+    "logind",
+    "meminfo_numa",
+    "mountstats",
+    "network_route",
+    "ntp",
+    "nvmesubsystem",
+    "pcidevice",
+    "perf",
+    "qdisc",
+    "runit",
+    "slabinfo",
+    "softirqs",
+    "supervisord",
+    "swap",
+    "sysctl",
+    "systemd",
+    "wifi",
+    "xfrm",
+    "zoneinfo",
+];
+
 /// The collectors that run, in table order: those the flags turn on, and
 /// of them those `collect[]` names when it names any.
 pub fn selected(options: &Exporter, collect: &[String]) -> Vec<&'static NodeCollector> {
@@ -366,6 +401,13 @@ mod tests {
         let mut table: Vec<String> = TABLE.iter().map(|c| c.name.to_owned()).collect();
         table.sort();
         assert_eq!(modules, table);
+    }
+
+    #[test]
+    fn upstream_only_names_no_collector_of_the_table() {
+        for name in UPSTREAM_ONLY {
+            assert!(TABLE.iter().all(|c| c.name != *name), "{name}");
+        }
     }
 
     #[test]

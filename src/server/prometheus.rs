@@ -84,9 +84,6 @@ fn check_selection(state: &AppState, selection: &Selection) -> Result<(), String
         // node_exporter's words for it.
         return Err("Combined collect and exclude queries are not allowed.".to_owned());
     }
-    // An exclude[] name that is no collector of this agent excludes
-    // nothing, as in node_exporter (which filters its enabled list): a
-    // scrape configuration written for it keeps working here.
     for name in selection.collect.iter().filter(|n| *n != SONDE) {
         let answer = state
             .kinds()
@@ -96,6 +93,20 @@ fn check_selection(state: &AppState, selection: &Selection) -> Result<(), String
         answer
             .unwrap_or_else(|| Err(format!("unknown collector {name:?}")))
             .map_err(|e| format!("collect[]: {e}"))?;
+    }
+    // An exclude[] name must be one this agent knows, or one of
+    // node_exporter's that sonde does not have (nothing of it is served,
+    // so nothing is left to exclude, and a scrape configuration written
+    // for node_exporter keeps working); a misspelt name is refused rather
+    // than silently serving what it meant to leave out.
+    for name in selection.exclude.iter().filter(|n| *n != SONDE) {
+        let known = crate::node::TABLE.iter().any(|c| c.name == name)
+            || crate::node::UPSTREAM_ONLY.contains(&name.as_str());
+        if !known {
+            return Err(format!(
+                "exclude[]: unknown collector {name:?} (neither sonde's nor node_exporter's)"
+            ));
+        }
     }
     Ok(())
 }
