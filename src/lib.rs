@@ -49,7 +49,8 @@
 //!   sample that is one read of files on the blocking pool).
 //! - [`node`]: node_exporter's collectors for `/metrics`, one module each
 //!   (`node::TABLE`), reading their own files or a kind's sample through
-//!   the scrape, and `kind` (their entry in the table of kinds), `util`:
+//!   the scrape, and `kind` (their entry in the table of kinds), `batch`
+//!   (the file collectors run against the scrape's deadline), `util`:
 //!   `arp`, `bcache`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
 //!   `diskstats`, `dmi`, `dmmultipath`, `edac`, `entropy`, `fibrechannel`, `filefd`,
 //!   `filesystem`,

@@ -44,20 +44,27 @@ fn run() -> anyhow::Result<()> {
             return Ok(sonde::ops::healthcheck(&config, timeout)?);
         }
         Some(Command::Check) => {
-            return tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .context("cannot start the async runtime")?
-                .block_on(async { Ok(sonde::ops::check(config, &mut std::io::stdout()).await?) });
+            return run_to_end(async {
+                Ok(sonde::ops::check(config, &mut std::io::stdout()).await?)
+            });
         }
         None => {}
     }
     sonde::raise_fd_limit();
-    tokio::runtime::Builder::new_multi_thread()
+    run_to_end(serve(config))
+}
+
+/// Runs `main` to its end on a multi-threaded runtime, then leaves: a read
+/// stuck in the kernel (a hung mount, a stalled driver) holds its blocking
+/// thread forever, and waiting for it would keep the process from exiting.
+fn run_to_end(main: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?
-        .block_on(serve(config))
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(main);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    result
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

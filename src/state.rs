@@ -312,6 +312,8 @@ pub struct Scrape<'s> {
     /// Text served after every other series, its families already served
     /// dropped (the textfile collector's: node_exporter drops them too).
     last: std::sync::Mutex<Vec<String>>,
+    /// When the scrape is served with what it has.
+    deadline: tokio::time::Instant,
 }
 
 /// What a scrape serves: node_exporter's `collect[]` (only these) or
@@ -348,14 +350,25 @@ impl std::fmt::Debug for Scrape<'_> {
 
 impl<'s> Scrape<'s> {
     /// A scrape that has taken nothing yet, serving what `selection` asks
-    /// for.
-    pub fn new(state: &'s AppState, selection: &'s Selection) -> Scrape<'s> {
+    /// for within `budget` from now.
+    pub fn new(
+        state: &'s AppState,
+        selection: &'s Selection,
+        budget: std::time::Duration,
+    ) -> Scrape<'s> {
         Scrape {
             state,
             selection,
             taken: std::sync::Mutex::new(Vec::new()),
             last: std::sync::Mutex::new(Vec::new()),
+            deadline: tokio::time::Instant::now() + budget,
         }
+    }
+
+    /// When the scrape is served with what it has: a collector or kind
+    /// still reading then is served as failed.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        self.deadline
     }
 
     /// Whether the scrape serves `name` (a collector, or `sonde`).

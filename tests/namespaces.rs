@@ -524,6 +524,20 @@ t=$(ms); echo "DISKS $(get /api/disks)"; echo "DISKS_MS $(( $(ms) - t ))"
 t=$(ms); get /api/metrics >/dev/null; echo "METRICS_MS $(( $(ms) - t ))"
 t=$(ms); get /api/processes >/dev/null; echo "PROCESSES_MS $(( $(ms) - t ))"
 echo "NODE $(get '/metrics?collect[]=filesystem' | tr -d '\n' | grep -o "node_filesystem_device_error{[^}]*mountpoint=\"$MNT\"[^}]*} [0-9.]*" || true)"
+# A second agent that waits 5 s for a mount: Prometheus's 1 s timeout is
+# kept all the same, the filesystem collector served as failed.
+SLOW_PORT=$((PORT + 1000))
+"$SONDE" --bind 127.0.0.1 --port "$SLOW_PORT" --mount-timeout-ms 5000 >/dev/null 2>&1 &
+SLOW=$!
+trap 'touch "$RELEASE"; kill "$SERVER" "$SLOW" "$FUSE" 2>/dev/null; umount -l "$MNT" 2>/dev/null; rmdir "$MNT" 2>/dev/null; true' EXIT
+(PORT=$SLOW_PORT; wait_up)
+t=$(ms)
+exec 3<>"/dev/tcp/127.0.0.1/$SLOW_PORT"
+printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\nX-Prometheus-Scrape-Timeout-Seconds: 1\r\n\r\n' >&3
+SCRAPE=$(grep -E '^node_scrape_collector_success\{collector="(filesystem|meminfo)"\}' <&3 | tr '\n' ' ')
+exec 3<&-
+echo "DEADLINE_MS $(( $(ms) - t ))"
+echo "DEADLINE $SCRAPE"
 touch "$RELEASE"
 sleep 0.5
 for _ in $(seq 50); do
@@ -583,6 +597,16 @@ fn a_hung_network_mount_is_listed_unavailable_without_delaying_anything_and_meas
             "{reply}: the reply took {ms} ms behind a hung mount"
         );
     }
+    // Behind a mount timeout longer than the scrape's: served on time, the
+    // filesystem collector failed, the rest read.
+    let ms: u64 = line(&text, "DEADLINE_MS").parse().unwrap();
+    assert!(ms < 1000, "a 1 s scrape took {ms} ms behind a hung mount");
+    let scrape = line(&text, "DEADLINE");
+    assert!(
+        scrape.contains("collector=\"filesystem\"} 0")
+            && scrape.contains("collector=\"meminfo\"} 1"),
+        "{scrape}"
+    );
     let node = line(&text, "NODE");
     assert!(
         node.contains("device_error=\"mountpoint timeout\"") && node.ends_with(" 1.0"),

@@ -217,3 +217,121 @@ async fn regression_two_sockets_served_the_same_temperature_series_twice() {
     let all = served("hwmon").await;
     assert!(all.series.contains_key("node_hwmon_temp_celsius"));
 }
+
+/// Every file collector ran on one thread with no deadline: one sysfs
+/// attribute whose driver stalls (here a FIFO nobody writes, in
+/// fibrechannel's tree) held up the whole scrape, so Prometheus missed it
+/// and called the host down.
+#[tokio::test]
+async fn regression_a_stalled_sysfs_read_held_up_the_whole_scrape() {
+    let (dir, release) = stalled_host();
+    let attribute = dir.path().join("sys/class/fc_host/host0/port_name");
+    let sys = dir.path().join("sys");
+    let server = Server::start(&["--sys-root", sys.to_str().unwrap()]).await;
+    let timeout = [("X-Prometheus-Scrape-Timeout-Seconds", "1")];
+    let success = |text: &str, collector: &str| {
+        let wanted = format!("node_scrape_collector_success{{collector=\"{collector}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&wanted))
+            .unwrap_or_else(|| panic!("no {wanted} in {text}"))
+            .parse::<f64>()
+            .unwrap()
+    };
+    for scrape in ["the first, stuck", "the next, not waiting again"] {
+        let asked = std::time::Instant::now();
+        let (status, text) = server.http_get("/metrics", &timeout).await;
+        let took = asked.elapsed();
+        assert_eq!(status, 200, "{scrape}: {text}");
+        // Within Prometheus's timeout: 90 % of it for the collectors.
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "{scrape}: {took:?}"
+        );
+        assert_eq!(success(&text, "fibrechannel"), 0.0, "{scrape}");
+        // The collectors after it in the table, on other threads, and
+        // those reading kinds' samples, are served.
+        for read in ["infiniband", "tapestats", "meminfo", "cpu"] {
+            assert_eq!(success(&text, read), 1.0, "{scrape}: {read}");
+        }
+        assert!(text.contains("node_infiniband_info{"), "{scrape}");
+    }
+    // The attribute becomes a plain file, then the stuck read returns: the
+    // collector runs again and reads it.
+    let fresh = dir.path().join("port_name");
+    std::fs::write(&fresh, "0x1\n").unwrap();
+    std::fs::rename(&fresh, &attribute).unwrap();
+    drop(release);
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = server.http_get("/metrics", &timeout).await.1;
+        if success(&text, "fibrechannel") == 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(success(&text, "fibrechannel"), 1.0, "{text}");
+    assert!(text.contains("node_fibrechannel_info{"), "{text}");
+}
+
+/// Lets a read stuck opening the FIFO go, when dropped: a writer opens and
+/// closes it at once (no data: the read gets an empty file).
+struct Release(PathBuf);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&self.0);
+    }
+}
+
+/// node_exporter's fixture host with fibrechannel's `port_name` a FIFO
+/// nobody writes (a sysfs attribute whose driver stalls), and what lets
+/// the read go.
+fn stalled_host() -> (tempfile::TempDir, Release) {
+    let dir = tempfile::tempdir().unwrap();
+    ttar::unpack(&Path::new(FIXTURES).join("sys.ttar"), dir.path());
+    let attribute = dir.path().join("sys/class/fc_host/host0/port_name");
+    let stall = dir.path().join("stall");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&stall)
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::fs::remove_file(&attribute).unwrap();
+    std::fs::hard_link(&stall, &attribute).unwrap();
+    (dir, Release(stall))
+}
+
+/// The runtime waited for its blocking threads on the way out, and a
+/// thread stuck in a read never comes back: SIGTERM left the agent
+/// running until systemd killed it.
+#[tokio::test]
+async fn regression_a_stuck_read_kept_the_agent_from_exiting() {
+    let (dir, release) = stalled_host();
+    let sys = dir.path().join("sys");
+    let (mut server, port) = common::listening(&["--sys-root", sys.to_str().unwrap()]);
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let timeout = [("X-Prometheus-Scrape-Timeout-Seconds", "1")];
+    let (status, _) = common::http_get(addr, "/metrics", &timeout).await;
+    assert_eq!(status, 200);
+    let pid = rustix::process::Pid::from_raw(server.0.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let asked = std::time::Instant::now();
+    let exited = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            asked.elapsed() < std::time::Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(exited.success(), "{exited}");
+    drop(release);
+}

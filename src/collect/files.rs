@@ -1,12 +1,14 @@
 //! Small procfs and sysfs files read again on every sample, kept open and
 //! re-read with `pread`: one syscall a read instead of four (open, a
 //! `statx` for the size, read, close). At most `cap` are kept (the
-//! descriptor budget's share); past that a file is read by path.
+//! descriptor budget's share, which several caches may share: [`Slots`]);
+//! past that a file is read by path.
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::ProcFile;
@@ -33,7 +35,7 @@ pub struct Listed {
 #[derive(Debug)]
 pub struct FileCache {
     files: HashMap<PathBuf, ProcFile>,
-    cap: usize,
+    slots: Arc<Slots>,
     scratch: Vec<u8>,
     listings: HashMap<PathBuf, (Instant, Arc<[Listed]>)>,
     targets: HashMap<PathBuf, (Instant, Option<PathBuf>)>,
@@ -42,9 +44,16 @@ pub struct FileCache {
 impl FileCache {
     /// A cache keeping at most `cap` descriptors.
     pub fn new(cap: usize) -> FileCache {
+        FileCache::sharing(Arc::new(Slots::new(cap)))
+    }
+
+    /// A cache keeping descriptors while `slots` has some left (shared
+    /// with other caches: one per collector, so that a collector stuck in
+    /// a read holds no lock the others need).
+    pub fn sharing(slots: Arc<Slots>) -> FileCache {
         FileCache {
             files: HashMap::new(),
-            cap,
+            slots,
             scratch: Vec::new(),
             listings: HashMap::new(),
             targets: HashMap::new(),
@@ -107,12 +116,13 @@ impl FileCache {
             let read = kept.read_string(&mut self.scratch);
             if read.is_err() {
                 self.files.remove(path);
+                self.slots.give_back(1);
             }
             return read;
         }
         let file = ProcFile::open(path)?;
         let text = file.read_string(&mut self.scratch)?;
-        if self.files.len() < self.cap {
+        if self.slots.take() {
             self.files.insert(path.to_path_buf(), file);
         }
         Ok(text)
@@ -139,8 +149,10 @@ impl FileCache {
     /// Forgets the files under `dir` that `keep` refuses (a removed
     /// network device's attributes).
     pub fn retain_under(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
+        let before = self.files.len();
         self.files
             .retain(|path, _| !path.starts_with(dir) || keep(path));
+        self.slots.give_back(before - self.files.len());
     }
 
     /// Descriptors kept now.
@@ -151,6 +163,40 @@ impl FileCache {
     /// True when none is kept.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+}
+
+impl Drop for FileCache {
+    fn drop(&mut self) {
+        self.slots.give_back(self.files.len());
+    }
+}
+
+/// How many more descriptors the caches sharing it may keep.
+#[derive(Debug)]
+pub struct Slots(AtomicUsize);
+
+impl Slots {
+    /// `cap` slots.
+    pub fn new(cap: usize) -> Slots {
+        Slots(AtomicUsize::new(cap))
+    }
+
+    /// Takes one if any is left.
+    fn take(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Returns `n`.
+    fn give_back(&self, n: usize) {
+        self.0.fetch_add(n, Ordering::AcqRel);
+    }
+
+    /// Slots left.
+    pub fn left(&self) -> usize {
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -174,6 +220,26 @@ mod tests {
         assert_eq!(cache.read_optional(&dir.path().join("c")).unwrap(), None);
         cache.retain_under(dir.path(), |_| false);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn caches_sharing_slots_keep_no_more_than_them_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::write(&a, "1\n").unwrap();
+        std::fs::write(&b, "2\n").unwrap();
+        let slots = Arc::new(Slots::new(1));
+        let (mut one, mut two) = (
+            FileCache::sharing(slots.clone()),
+            FileCache::sharing(slots.clone()),
+        );
+        one.read(&a).unwrap();
+        assert_eq!(two.read(&b).unwrap(), "2\n", "read by path");
+        assert_eq!((one.len(), two.len(), slots.left()), (1, 0, 0));
+        drop(one);
+        assert_eq!(slots.left(), 1, "given back");
+        two.read(&b).unwrap();
+        assert_eq!(two.len(), 1);
     }
 
     #[test]

@@ -33,6 +33,14 @@ pub struct Exporter {
     )]
     pub textfile_dir: Option<PathBuf>,
 
+    /// How long a scrape may take, ms, when Prometheus does not say (its
+    /// X-Prometheus-Scrape-Timeout-Seconds header; 10 s is its default):
+    /// /metrics answers within 90 % of it, and a collector still reading
+    /// then is served as failed (node_scrape_collector_success 0) and not
+    /// started again until its read returns.
+    #[arg(global = true, long, env = "SONDE_SCRAPE_TIMEOUT_MS", default_value_t = 10_000, value_parser = super::limits::parse_timeout, help_heading = "Prometheus")]
+    pub scrape_timeout_ms: u64,
+
     /// Block devices left out of node_disk_* (a regular expression).
     #[arg(global = true, long, env = "SONDE_DISKSTATS_DEVICE_EXCLUDE", default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$", value_parser = parse_regex, help_heading = "Prometheus")]
     pub diskstats_device_exclude: Pattern,
@@ -126,6 +134,18 @@ pub const COLLECTORS: &[(&str, bool)] = &[
 ];
 
 impl Exporter {
+    /// How long a scrape may take: 90 % of Prometheus's timeout (its
+    /// `X-Prometheus-Scrape-Timeout-Seconds` as sent, else
+    /// `--scrape-timeout-ms`), the rest left for writing and sending the
+    /// answer.
+    pub fn scrape_budget(&self, prometheus_says: Option<&str>) -> Duration {
+        let seconds = prometheus_says
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .map_or(self.scrape_timeout_ms as f64 / 1000.0, |s| s.min(600.0));
+        Duration::from_secs_f64(seconds * 0.9)
+    }
+
     /// Whether the collector `name` runs.
     pub fn enabled(&self, name: &str) -> bool {
         if self.disable.iter().any(|d| d == name) {

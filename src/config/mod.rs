@@ -254,6 +254,20 @@ mod tests {
     }
 
     #[test]
+    fn a_scrape_takes_nine_tenths_of_prometheus_timeout_or_of_the_flag() {
+        let c = parse(&["--scrape-timeout-ms", "2000"], &[]).unwrap();
+        let ms = |v| c.exporter.scrape_budget(v).as_millis();
+        assert_eq!(ms(None), 1800);
+        assert_eq!(ms(Some("10")), 9000);
+        assert_eq!(ms(Some(" 0.5 ")), 450);
+        for bad in ["0", "-1", "NaN", "inf", "ten"] {
+            assert_eq!(ms(Some(bad)), 1800, "{bad}");
+        }
+        let e = parse(&["--scrape-timeout-ms", "0"], &[]).unwrap_err();
+        assert!(e.contains("--scrape-timeout-ms"), "{e}");
+    }
+
+    #[test]
     fn socktop_names_work_and_flags_win() {
         let env = [
             ("SOCKTOP_PORT", "4000"),

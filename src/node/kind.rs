@@ -4,13 +4,15 @@
 //! kinds'.
 //!
 //! A scrape runs the collectors the flags turn on (and `collect[]`
-//! names): those reading files together in one trip to the blocking pool,
-//! each on its own (one that panics fails alone, reported as
-//! `node_scrape_collector_success 0`), those deriving from a kind's sample
-//! from the scrape's samples ([`Scrape::sample`]), so every series of one
-//! response comes from the same readings. Nothing is kept between scrapes
-//! but the files: the samples have their own TTLs.
+//! names): those reading files together on the blocking pool, each on its
+//! own (one that panics fails alone, reported as
+//! `node_scrape_collector_success 0`) and against the scrape's deadline
+//! ([`super::batch`]), those deriving from a kind's sample from the
+//! scrape's samples ([`Scrape::sample`]), so every series of one response
+//! comes from the same readings. Nothing is kept between scrapes but the
+//! files and which reads are stuck: the samples have their own TTLs.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -18,9 +20,10 @@ use futures_util::FutureExt;
 
 use bytes::Bytes;
 
-use super::{NodeCollector, Outcome, Read, Source, Status};
-use crate::collect::files::FileCache;
-use crate::collect::{CollectError, blocking};
+use super::batch::{self, Job, Stuck};
+use super::{NodeCollector, Outcome, Read, Status};
+use crate::collect::CollectError;
+use crate::collect::files::{FileCache, Slots};
 use crate::config::Exporter;
 use crate::node;
 use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, elapsed_ms};
@@ -51,15 +54,28 @@ pub struct NodePart {
     enabled: Vec<&'static NodeCollector>,
     /// Their filters.
     options: Arc<Exporter>,
-    /// The collectors' files, kept open between scrapes.
-    files: Arc<Mutex<FileCache>>,
+    /// Each file collector's files, kept open between scrapes (sharing one
+    /// share of the descriptor budget).
+    files: HashMap<&'static str, Arc<Mutex<FileCache>>>,
+    /// The collectors whose read a scrape gave up on.
+    stuck: Stuck,
 }
 
 fn part(cx: &Context<'_>) -> Part {
+    let slots = Arc::new(Slots::new(cx.fd_budget.readings_files / 8));
+    let files = node::TABLE
+        .iter()
+        .filter(|c| matches!(c.read, Read::Files(_)))
+        .map(|c| {
+            let kept = FileCache::sharing(slots.clone());
+            (c.name, Arc::new(Mutex::new(kept)))
+        })
+        .collect();
     Box::new(NodePart {
         enabled: node::selected(&cx.config.exporter, &[]),
         options: Arc::new(cx.config.exporter.clone()),
-        files: Arc::new(Mutex::new(FileCache::new(cx.fd_budget.readings_files / 8))),
+        files,
+        stuck: Stuck::default(),
     })
 }
 
@@ -108,62 +124,74 @@ pub async fn scrape_outcomes(scrape: &Scrape<'_>) -> Result<Vec<Outcome>, Collec
     Ok(run(scrape, part, &chosen).await)
 }
 
-/// Runs `collectors`: the file readers in one blocking call, then those
-/// reading kinds' samples.
+/// Runs `collectors`, the file readers and those reading kinds' samples
+/// side by side, each against the scrape's deadline.
 async fn run(
     scrape: &Scrape<'_>,
     part: &NodePart,
     collectors: &[&'static NodeCollector],
 ) -> Vec<Outcome> {
     let state = scrape.state;
-    let readers: Vec<_> = collectors
-        .iter()
-        .filter_map(|c| match c.read {
-            Read::Files(read) => Some((*c, read)),
-            Read::Sample(_) => None,
-        })
-        .collect();
-    let (roots, options, errors) = (
+    let mut outcomes = Vec::with_capacity(collectors.len());
+    let mut jobs = Vec::new();
+    for c in collectors {
+        let Read::Files(read) = c.read else {
+            continue;
+        };
+        if part.stuck.still(c.name) {
+            let why = "its read from an earlier scrape has not returned";
+            outcomes.push(batch::missed(c, why, 0.0, state.errors()));
+            continue;
+        }
+        let Some(files) = part.files.get(c.name) else {
+            continue;
+        };
+        let files = files.clone();
+        jobs.push(Job {
+            collector: c,
+            read,
+            files,
+        });
+    }
+    let files = batch::run(
+        jobs,
         state.roots().clone(),
         part.options.clone(),
         state.errors().clone(),
+        scrape.deadline(),
+        &part.stuck,
     );
-    let kept = part.files.clone();
-    let names: Vec<_> = readers.iter().map(|(c, _)| *c).collect();
-    let batch = blocking(state.errors(), NAME, move || {
-        let source = Source {
-            roots: &roots,
-            options: &options,
-            files: &kept,
-        };
-        readers
-            .into_iter()
-            .map(|(c, read)| node::run_files(c, read, &source, &errors))
-            .collect::<Vec<_>>()
-    })
-    .await;
-    // The batch itself failing (the pool refusing it) fails each of its
-    // collectors, each said so, rather than dropping them unseen.
-    let mut outcomes = batch.unwrap_or_else(|e| {
-        names
-            .iter()
-            .map(|c| node::failed(c, &e, state.errors()))
-            .collect()
-    });
-    for c in collectors {
-        if let Read::Sample(read) = c.read {
-            outcomes.push(node::run_sample(c, read, scrape).await);
-        }
-    }
+    let samples = futures_util::future::join_all(collectors.iter().filter_map(|c| match c.read {
+        Read::Sample(read) => Some(sample(c, read, scrape)),
+        Read::Files(_) => None,
+    }));
+    let (files, samples) = tokio::join!(files, samples);
+    outcomes.extend(files);
+    outcomes.extend(samples);
     outcomes.sort_by_key(|o| node::TABLE.iter().position(|c| c.name == o.name));
     outcomes
+}
+
+/// Runs one collector reading a kind's sample, against the deadline.
+async fn sample(c: &'static NodeCollector, read: node::SampleFn, scrape: &Scrape<'_>) -> Outcome {
+    let started = Instant::now();
+    let ran = tokio::time::timeout_at(scrape.deadline(), node::run_sample(c, read, scrape)).await;
+    ran.unwrap_or_else(|_| {
+        let why = "still reading at the scrape's deadline";
+        let seconds = started.elapsed().as_secs_f64();
+        batch::missed(c, why, seconds, scrape.state.errors())
+    })
 }
 
 /// `sonde check`: a line per collector that runs.
 async fn check(state: &AppState) -> Vec<CheckLine> {
     let timed = Instant::now();
     let everything = crate::state::Selection::default();
-    let scrape = Scrape::new(state, &everything);
+    let scrape = Scrape::new(
+        state,
+        &everything,
+        state.config.exporter.scrape_budget(None),
+    );
     let outcomes = match scrape_outcomes(&scrape).await {
         Ok(o) => o,
         Err(e) => return vec![CheckLine::broken(NAME, format!("BROKEN: {e}"))],

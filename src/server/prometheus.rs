@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use super::guard::Guard;
 use super::listener::{Admission, Refusal};
 use crate::auth::Authorized;
+use crate::collect::CollectError;
 use crate::collect::errors::ErrorCount;
 use crate::exposition::{CONTENT_TYPE, Families, family_names, without_served};
 use crate::state::{AppState, Scrape, Selection};
@@ -52,6 +53,7 @@ pub async fn handler(
     Extension(admission): Extension<Arc<Admission>>,
     Extension(guard): Extension<Arc<Guard>>,
     RawQuery(query): RawQuery,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     let selection = Selection {
         collect: param(query.as_deref(), "collect[]"),
@@ -65,7 +67,11 @@ pub async fn handler(
         )
             .into_response();
     }
-    let text = exposition(&state, &admission, &guard, &selection).await;
+    let timeout = headers
+        .get("x-prometheus-scrape-timeout-seconds")
+        .and_then(|v| v.to_str().ok());
+    let budget = state.config.exporter.scrape_budget(timeout);
+    let text = exposition(&state, &admission, &guard, &selection, budget).await;
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
@@ -114,30 +120,48 @@ fn check_selection(state: &AppState, selection: &Selection) -> Result<(), String
 /// The `collect[]` name of sonde's own series.
 pub const SONDE: &str = "sonde";
 
-/// The whole exposition, from one [`Scrape`]: every kind's series in table
-/// order (a kind without `select` only when `collect[]` is empty or names
-/// `sonde`), then the agent's own, then the text served last. A kind that
-/// fails loses only its own series: reported (logged once, counted in
-/// `sonde_collector_errors_total`), never a failed scrape.
+/// How long after the scrape's deadline a kind may still write its
+/// series (the collectors stop at the deadline; writing takes
+/// milliseconds).
+const WRITING: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The whole exposition, from one [`Scrape`] served within `budget`: every
+/// kind's series in table order (a kind without `select` only when
+/// `collect[]` is empty or names `sonde`), then the agent's own, then the
+/// text served last. The kinds read side by side; a kind that fails, or
+/// is still reading at the deadline, loses only its own series: reported
+/// (logged once, counted in `sonde_collector_errors_total`), never a
+/// failed or late scrape.
 pub async fn exposition(
     state: &AppState,
     admission: &Admission,
     guard: &Guard,
     selection: &Selection,
+    budget: std::time::Duration,
 ) -> String {
     let mut out = String::with_capacity(64 * 1024);
-    let scrape = Scrape::new(state, selection);
-    for kind in state.kinds() {
-        let Some(series) = kind.series else {
-            continue;
-        };
+    let scrape = Scrape::new(state, selection, budget);
+    let cutoff = scrape.deadline() + WRITING;
+    let kinds = state.kinds().iter().filter_map(|kind| {
+        let series = kind.series?;
         if kind.select.is_none() && !scrape.selects(SONDE) {
-            continue;
+            return None;
         }
-        match series(&scrape).await {
-            Ok(text) => out.push_str(&String::from_utf8_lossy(&text)),
-            Err(e) => {
-                state.errors().report(kind.name, &e);
+        let scrape = &scrape;
+        Some(async move {
+            let text = tokio::time::timeout_at(cutoff, series(scrape)).await;
+            (kind.name, text)
+        })
+    });
+    for (name, text) in futures_util::future::join_all(kinds).await {
+        match text {
+            Ok(Ok(text)) => out.push_str(&String::from_utf8_lossy(&text)),
+            Ok(Err(e)) => {
+                state.errors().report(name, &e);
+            }
+            Err(_) => {
+                let e = CollectError::Aborted("still reading at the scrape's deadline".to_owned());
+                state.errors().report(name, &e);
             }
         }
     }
