@@ -38,7 +38,8 @@
 //! - [`state`]: what a kind is ([`state::Kind`]), the kinds' parts of one
 //!   server, dispatch, and one `/metrics` scrape's samples
 //!   ([`state::Scrape`]); it names no kind.
-//! - [`exposition`] (Prometheus text, written one way), [`auth`] (the
+//! - [`exposition`] (Prometheus text, written one way), [`openmetrics`]
+//!   (the same text as OpenMetrics, for clients asking for it), [`auth`] (the
 //!   token extractor), [`api`] (JSON with cache headers, the `/api` index
 //!   and its 404).
 //! - [`kinds`]: one module per reply kind: `metrics`, `disks`,
@@ -86,6 +87,7 @@ pub mod glances;
 pub mod kinds;
 pub mod model;
 pub mod node;
+pub mod openmetrics;
 pub mod ops;
 pub mod protocol;
 pub mod server;

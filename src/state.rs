@@ -240,6 +240,14 @@ impl AppState {
         self.started.elapsed().as_secs()
     }
 
+    /// When the server started, Unix seconds.
+    pub fn started_unix(&self) -> f64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        now - self.started.elapsed().as_secs_f64()
+    }
+
     /// Ticks, pages and boot time, read once.
     pub fn clock(&self) -> HostClock {
         self.clock

@@ -291,27 +291,15 @@ async fn prometheus_text_with_node_exporter_names_passes_promtool() {
         .and_then(|v| v.parse().ok())
         .unwrap();
     assert_eq!(mem as u64, meminfo_total_bytes());
-    let Ok(mut promtool) = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-    else {
+    let Some(out) = common::piped(
+        std::path::Path::new("promtool"),
+        &["check", "metrics"],
+        &text,
+    ) else {
         return common::skipped(
             "SKIPPED promtool check: promtool is not installed (.ci/run installs Debian's prometheus)",
         );
     };
-    {
-        use std::io::Write;
-        promtool
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = promtool.wait_with_output().unwrap();
     let said =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     // node_exporter's own names (node_memory_MemTotal_bytes,
@@ -357,6 +345,10 @@ async fn a_real_prometheus_scrapes_sonde_with_a_token() {
     let mem = query(prom, "node_memory_MemTotal_bytes").await;
     let value: f64 = mem[0]["value"][1].as_str().unwrap().parse().unwrap();
     assert_eq!(value as u64, meminfo_total_bytes());
+    // It negotiated OpenMetrics (its default) and stored no `_created`
+    // line as a series of its own.
+    let created = query(prom, "count({__name__=~\".+_created\"})").await;
+    assert!(created.is_empty(), "{created:?}");
     // irate: the last two scrapes (rate() would divide a few seconds of
     // data by the whole range).
     let rate = query(prom, "sum(irate(node_cpu_seconds_total[1m]))").await;

@@ -41,6 +41,21 @@ pub struct Exporter {
     #[arg(global = true, long, env = "SONDE_SCRAPE_TIMEOUT_MS", default_value_t = 10_000, value_parser = super::limits::parse_timeout, help_heading = "Prometheus")]
     pub scrape_timeout_ms: u64,
 
+    /// Counters' start times (`_created`) in OpenMetrics: `auto` serves
+    /// them to every client but Prometheus, which stores each as a series
+    /// of its own unless run with
+    /// --enable-feature=created-timestamp-zero-ingestion (then say `on`);
+    /// the OpenTelemetry collector and Alloy read them as start times.
+    #[arg(
+        global = true,
+        long,
+        env = "SONDE_OPENMETRICS_CREATED",
+        default_value = "auto",
+        value_enum,
+        help_heading = "Prometheus"
+    )]
+    pub openmetrics_created: Created,
+
     /// Block devices left out of node_disk_* (a regular expression).
     #[arg(global = true, long, env = "SONDE_DISKSTATS_DEVICE_EXCLUDE", default_value = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$", value_parser = parse_regex, help_heading = "Prometheus")]
     pub diskstats_device_exclude: Pattern,
@@ -75,6 +90,28 @@ pub struct Exporter {
     /// expression).
     #[arg(global = true, long, env = "SONDE_VMSTAT_FIELDS", default_value = "^(oom_kill|pgpg|pswp|pg.*fault).*", value_parser = parse_regex, help_heading = "Prometheus")]
     pub vmstat_fields: Pattern,
+}
+
+/// Whether OpenMetrics answers carry counters' `_created` samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Created {
+    /// To every client but Prometheus (`User-Agent: Prometheus/…`).
+    Auto,
+    /// To every client.
+    On,
+    /// To none.
+    Off,
+}
+
+impl Created {
+    /// Whether a client with `user_agent` gets them.
+    pub fn serves(self, user_agent: Option<&str>) -> bool {
+        match self {
+            Created::On => true,
+            Created::Off => false,
+            Created::Auto => !user_agent.is_some_and(|ua| ua.starts_with("Prometheus/")),
+        }
+    }
 }
 
 /// Every collector name `--collector` and `--no-collector` take, with

@@ -24,6 +24,7 @@ use crate::auth::Authorized;
 use crate::collect::CollectError;
 use crate::collect::errors::ErrorCount;
 use crate::exposition::{CONTENT_TYPE, Families, family_names, without_served};
+use crate::openmetrics::{self, Format, Starts};
 use crate::state::{AppState, Scrape, Selection};
 
 /// Collector errors per collector and kind (without `_total`).
@@ -72,7 +73,27 @@ pub async fn handler(
         .and_then(|v| v.to_str().ok());
     let budget = state.config.exporter.scrape_budget(timeout);
     let text = exposition(&state, &admission, &guard, &selection, budget).await;
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    match openmetrics::negotiate(accept) {
+        Format::Text => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+        Format::OpenMetrics => {
+            let boot = state.clock().boot_time_secs;
+            let agent = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
+            let starts = state
+                .config
+                .exporter
+                .openmetrics_created
+                .serves(agent)
+                .then(|| Starts {
+                    boot: (boot > 0).then_some(boot as f64),
+                    agent: state.started_unix(),
+                });
+            let text = openmetrics::convert(&text, starts);
+            ([(header::CONTENT_TYPE, openmetrics::CONTENT_TYPE)], text).into_response()
+        }
+    }
 }
 
 /// The values of `key` in a query string.

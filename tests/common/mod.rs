@@ -424,3 +424,22 @@ pub fn served_fingerprint(addr: &str) -> String {
     let der = sonde::ops::tls_handshake(tcp).unwrap();
     sonde::server::tls::fingerprint(&der)
 }
+
+/// Runs `program` with `input` on its standard input; `None` where it
+/// cannot be started (not installed).
+pub fn piped(
+    program: &std::path::Path,
+    args: &[&str],
+    input: &str,
+) -> Option<std::process::Output> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(input.as_bytes()).ok()?;
+    child.wait_with_output().ok()
+}
