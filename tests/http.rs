@@ -285,6 +285,20 @@ async fn prometheus_text_with_node_exporter_names_passes_promtool() {
     ] {
         assert!(text.contains(series), "no {series} in:\n{text}");
     }
+    // What the node-mixin's dashboards pick hosts and chart the agent by:
+    // sonde answers in node_exporter's place.
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+    };
+    assert!(
+        text.contains("node_exporter_build_info{version=\""),
+        "{text}"
+    );
+    let (open, max) = (value("process_open_fds"), value("process_max_fds"));
+    assert!(open >= 3.0 && open < max, "{open} of {max}");
+    assert!(value("process_start_time_seconds") > 1.7e9);
     let mem: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("node_memory_MemTotal_bytes "))

@@ -27,6 +27,11 @@ fn host() -> &'static Path {
     HOST.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         ttar::unpack(&Path::new(FIXTURES).join("sys.ttar"), dir.path());
+        std::fs::create_dir(dir.path().join("run")).unwrap();
+        ttar::unpack(
+            &Path::new(FIXTURES).join("udev.ttar"),
+            &dir.path().join("run"),
+        );
         let copied = std::process::Command::new("cp")
             .args(["-a", &format!("{FIXTURES}/proc"), "."])
             .current_dir(dir.path())
@@ -180,6 +185,9 @@ same_as_node_exporter! {
     ipvs_matches_node_exporter_on_its_fixture: "ipvs", ["node_ipvs_"];
     infiniband_matches_node_exporter_on_its_fixture: "infiniband", ["node_infiniband_"];
     bcache_matches_node_exporter_on_its_fixture: "bcache", ["node_bcache_"];
+    cpu_sysfs_matches_node_exporter_on_its_fixture: "cpu", ["node_cpu_core_throttles", "node_cpu_package_throttles", "node_cpu_isolated"];
+    softnet_matches_node_exporter_on_its_fixture: "softnet", ["node_softnet_"];
+    diskstats_matches_node_exporter_on_its_fixture: "diskstats", ["node_disk_"];
 }
 
 #[tokio::test]

@@ -63,7 +63,7 @@ pub fn parse_diskstats(text: &str) -> Result<Vec<DiskStat>, ParseError> {
 
 /// The udev properties of a block device that are served (node_exporter's
 /// `node_disk_info`, `_filesystem_info`, `_device_mapper_info`).
-pub const UDEV_KEYS: [&str; 16] = [
+pub const UDEV_KEYS: [&str; 20] = [
     "ID_PATH",
     "ID_WWN",
     "ID_MODEL",
@@ -80,6 +80,10 @@ pub const UDEV_KEYS: [&str; 16] = [
     "DM_VG_NAME",
     "DM_LV_NAME",
     "DM_LV_LAYER",
+    "ID_ATA",
+    "ID_ATA_WRITE_CACHE",
+    "ID_ATA_WRITE_CACHE_ENABLED",
+    "ID_ATA_ROTATION_RATE_RPM",
 ];
 
 /// What udev and sysfs say of a block device.

@@ -192,5 +192,45 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
             1.0,
         );
     }
+    ata(&mut f, &disks);
     Ok(Some(f))
+}
+
+/// What udev learnt from an ATA disk's IDENTIFY data, for the disks it
+/// calls ATA (node_exporter's rule; a value that is no number is left
+/// out).
+fn ata(f: &mut Families, disks: &[&BlockDevice]) {
+    let ata: Vec<&&BlockDevice> = disks
+        .iter()
+        .filter(|d| !d.udev("ID_ATA").is_empty())
+        .collect();
+    for (name, help, key) in [
+        (
+            "node_disk_ata_rotation_rate_rpm",
+            "ATA disk rotation rate in RPMs (0 for SSDs).",
+            "ID_ATA_ROTATION_RATE_RPM",
+        ),
+        (
+            "node_disk_ata_write_cache",
+            "ATA disk has a write cache.",
+            "ID_ATA_WRITE_CACHE",
+        ),
+        (
+            "node_disk_ata_write_cache_enabled",
+            "ATA disk has its write cache enabled.",
+            "ID_ATA_WRITE_CACHE_ENABLED",
+        ),
+    ] {
+        let values: Vec<(&str, f64)> = ata
+            .iter()
+            .filter_map(|d| Some((d.stat.name.as_str(), d.udev(key).parse().ok()?)))
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let family = f.gauge_family(name, help);
+        for (device, v) in values {
+            family.push([("device", device)], v);
+        }
+    }
 }

@@ -65,7 +65,7 @@ fn part(cx: &Context<'_>) -> Part {
     let slots = Arc::new(Slots::new(cx.fd_budget.readings_files / 8));
     let files = node::TABLE
         .iter()
-        .filter(|c| matches!(c.read, Read::Files(_)))
+        .filter(|c| matches!(c.read, Read::Files(_) | Read::Both(..)))
         .map(|c| {
             let kept = FileCache::sharing(slots.clone());
             (c.name, Arc::new(Mutex::new(kept)))
@@ -135,7 +135,7 @@ async fn run(
     let mut outcomes = Vec::with_capacity(collectors.len());
     let mut jobs = Vec::new();
     for c in collectors {
-        let Read::Files(read) = c.read else {
+        let (Read::Files(read) | Read::Both(_, read)) = c.read else {
             continue;
         };
         if part.stuck.still(c.name) {
@@ -162,14 +162,23 @@ async fn run(
         &part.stuck,
     );
     let samples = futures_util::future::join_all(collectors.iter().filter_map(|c| match c.read {
-        Read::Sample(read) => Some(sample(c, read, scrape)),
+        Read::Sample(read) | Read::Both(read, _) => Some(sample(c, read, scrape)),
         Read::Files(_) => None,
     }));
     let (files, samples) = tokio::join!(files, samples);
     outcomes.extend(files);
     outcomes.extend(samples);
     outcomes.sort_by_key(|o| node::TABLE.iter().position(|c| c.name == o.name));
-    outcomes
+    // A collector of both kinds of reading has two outcomes, now side by
+    // side: one.
+    let mut merged: Vec<Outcome> = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        match merged.last_mut() {
+            Some(last) if last.name == o.name => last.absorb(o),
+            _ => merged.push(o),
+        }
+    }
+    merged
 }
 
 /// Runs one collector reading a kind's sample, against the deadline.

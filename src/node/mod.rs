@@ -44,6 +44,10 @@ pub enum Read {
     /// on a thread of its own under a deadline, so that a directory the
     /// operator fills cannot hold up the other collectors).
     Sample(SampleFn),
+    /// Both, side by side, as one collector: node_exporter's `cpu` writes
+    /// `/proc/stat` (the metrics sample's reading) and sysfs throttle
+    /// counters (files of its own).
+    Both(SampleFn, FilesFn),
 }
 
 /// One of node_exporter's collectors.
@@ -288,6 +292,23 @@ pub struct Outcome {
     pub status: Status,
     /// Seconds it took.
     pub seconds: f64,
+}
+
+impl Outcome {
+    /// Takes in the outcome of the collector's other half
+    /// ([`Read::Both`]): the text of both, failed if either failed, the
+    /// longer time (they ran side by side).
+    pub fn absorb(&mut self, other: Outcome) {
+        self.text.push_str(&other.text);
+        self.seconds = self.seconds.max(other.seconds);
+        let status = match (&self.status, other.status) {
+            (Status::Failed(e), _) => Status::Failed(e.clone()),
+            (_, Status::Failed(e)) => Status::Failed(e),
+            (Status::Read, _) | (_, Status::Read) => Status::Read,
+            (Status::Absent, Status::Absent) => Status::Absent,
+        };
+        self.status = status;
+    }
 }
 
 /// How a collector went: node_exporter's `node_scrape_collector_success`

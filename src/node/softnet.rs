@@ -72,10 +72,11 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         }
     }
     let backlog = f.gauge_family("node_softnet_backlog_len", "Softnet backlog status");
+    // Rows from kernels before 5.10 have no backlog column; node_exporter
+    // serves 0 for them, and the dashboards built on it expect the series.
     for r in &rows {
-        if let Some(len) = r.backlog_len {
-            backlog.push([("cpu", r.cpu.to_string())], len as f64);
-        }
+        let len = r.backlog_len.unwrap_or(0);
+        backlog.push([("cpu", r.cpu.to_string())], len as f64);
     }
     Ok(Some(f))
 }

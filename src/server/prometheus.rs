@@ -194,7 +194,7 @@ pub async fn exposition(
             .iter()
             .map(|r| (r.name(), admission.refused(*r)))
             .collect(),
-        own: OwnCost::read(ticks),
+        own: OwnCost::read(ticks, state.started_unix()),
         guard: GuardCounts::of(guard),
     }));
     // A family the rest of the scrape serves is dropped from the text
@@ -206,17 +206,25 @@ pub async fn exposition(
     out
 }
 
-/// The agent's own CPU time and memory, from `/proc/self`.
+/// The agent's own CPU time, memory and descriptors, from `/proc/self`
+/// and its limits: the process series every Prometheus exporter serves
+/// (client_golang's process collector), which dashboards chart the agent
+/// by.
 #[derive(Debug, Default)]
 struct OwnCost {
     cpu_seconds: Option<f64>,
     resident_bytes: Option<u64>,
+    virtual_bytes: Option<u64>,
+    open_fds: Option<usize>,
+    max_fds: Option<u64>,
+    max_virtual_bytes: Option<u64>,
+    started: f64,
 }
 
 impl OwnCost {
-    /// Two small procfs files of sonde's own process: kernel-generated,
-    /// microseconds, so read inline.
-    fn read(ticks: u64) -> OwnCost {
+    /// Small procfs reads of sonde's own process (its stat file and its
+    /// few descriptors): kernel-generated, microseconds, so read inline.
+    fn read(ticks: u64, started: f64) -> OwnCost {
         let stat = std::fs::read_to_string("/proc/self/stat").ok();
         let parsed = stat
             .as_deref()
@@ -226,8 +234,19 @@ impl OwnCost {
             cpu_seconds: parsed
                 .map(|s| s.utime_ticks.saturating_add(s.stime_ticks) as f64 / ticks.max(1) as f64),
             resident_bytes: parsed.map(|s| s.rss_pages.saturating_mul(page)),
+            virtual_bytes: parsed.map(|s| s.vsize_bytes),
+            open_fds: std::fs::read_dir("/proc/self/fd").ok().map(Iterator::count),
+            max_fds: limit(rustix::process::Resource::Nofile),
+            max_virtual_bytes: limit(rustix::process::Resource::As),
+            started,
         }
     }
+}
+
+/// A soft resource limit; `None` where unlimited (client_golang serves
+/// `-1` there, a value dashboards divide by; leaving it out is plainer).
+fn limit(resource: rustix::process::Resource) -> Option<u64> {
+    rustix::process::getrlimit(resource).current
 }
 
 /// What changes on every scrape: build info, error counters, sessions and
@@ -273,6 +292,20 @@ fn agent_series(a: &AgentSeries) -> String {
         [
             ("version", crate::VERSION),
             ("long_version", crate::LONG_VERSION),
+        ],
+    );
+    // node_exporter's own: the node-mixin's dashboards list hosts by it.
+    f.info(
+        "node_exporter_build",
+        "A metric with a constant '1' value labeled by version, revision, branch, goversion from which node_exporter was built, and the goos and goarch for the build. Served by sonde in node_exporter's place: version and revision are sonde's.",
+        [
+            ("version", crate::VERSION),
+            ("revision", revision()),
+            ("branch", ""),
+            ("goversion", ""),
+            ("goos", "linux"),
+            ("goarch", go_arch()),
+            ("tags", "sonde"),
         ],
     );
     let errors = f.counter_family(
@@ -328,5 +361,59 @@ fn agent_series(a: &AgentSeries) -> String {
             rss as f64,
         );
     }
+    let own = [
+        (
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.",
+            a.own.virtual_bytes.map(|v| v as f64),
+        ),
+        (
+            "process_virtual_memory_max_bytes",
+            "Maximum amount of virtual memory available in bytes.",
+            a.own.max_virtual_bytes.map(|v| v as f64),
+        ),
+        (
+            "process_open_fds",
+            "Number of open file descriptors.",
+            a.own.open_fds.map(|v| v as f64),
+        ),
+        (
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            a.own.max_fds.map(|v| v as f64),
+        ),
+        (
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            Some(a.own.started),
+        ),
+    ];
+    for (name, help, value) in own {
+        if let Some(v) = value {
+            f.gauge(name, help, v);
+        }
+    }
     f.encode()
+}
+
+/// Go's name for this machine's architecture, as node_exporter's
+/// `goarch` label says it.
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+}
+
+/// The commit sonde was built from (inside [`crate::LONG_VERSION`]'s
+/// parentheses); empty when built outside a git checkout.
+fn revision() -> &'static str {
+    crate::LONG_VERSION
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or_default()
 }
