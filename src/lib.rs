@@ -52,7 +52,7 @@
 //!   (`node::TABLE`), reading their own files or a kind's sample through
 //!   the scrape, and `kind` (their entry in the table of kinds), `batch`
 //!   (the file collectors run against the scrape's deadline), `util`:
-//!   `arp`, `bcache`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
+//!   `arp`, `bcache`, `bcachefs`, `bonding`, `btrfs`, `conntrack`, `cpu`, `cpufreq`,
 //!   `diskstats`, `dmi`, `dmmultipath`, `edac`, `entropy`, `fibrechannel`, `filefd`,
 //!   `filesystem`,
 //!   `hwmon`, `infiniband`, `ipvs`, `kernel_hung`, `loadavg`, `mdadm`, `meminfo`, `netclass`,

@@ -185,6 +185,7 @@ same_as_node_exporter! {
     ipvs_matches_node_exporter_on_its_fixture: "ipvs", ["node_ipvs_"];
     infiniband_matches_node_exporter_on_its_fixture: "infiniband", ["node_infiniband_"];
     bcache_matches_node_exporter_on_its_fixture: "bcache", ["node_bcache_"];
+    bcachefs_matches_node_exporter_on_its_fixture: "bcachefs", ["node_bcachefs_"];
     cpu_sysfs_matches_node_exporter_on_its_fixture: "cpu", ["node_cpu_core_throttles", "node_cpu_package_throttles", "node_cpu_isolated"];
     softnet_matches_node_exporter_on_its_fixture: "softnet", ["node_softnet_"];
     diskstats_matches_node_exporter_on_its_fixture: "diskstats", ["node_disk_"];

@@ -120,6 +120,7 @@ impl Created {
 pub const COLLECTORS: &[(&str, bool)] = &[
     ("arp", true),
     ("bcache", true),
+    ("bcachefs", true),
     ("bonding", true),
     ("btrfs", true),
     ("conntrack", true),

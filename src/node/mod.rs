@@ -84,6 +84,8 @@ pub struct Source<'a> {
 pub mod arp;
 /// bcache cache sets and their devices (`/sys/fs/bcache`).
 pub mod bcache;
+/// bcachefs filesystems and their devices (`/sys/fs/bcachefs`).
+pub mod bcachefs;
 /// Bonded interfaces' slaves (`/sys/class/net/*/bonding`).
 pub mod bonding;
 /// btrfs filesystems: allocation, commits, devices (`/sys/fs/btrfs`).
@@ -185,6 +187,7 @@ pub mod zfs;
 pub static TABLE: &[&NodeCollector] = &[
     &arp::COLLECTOR,
     &bcache::COLLECTOR,
+    &bcachefs::COLLECTOR,
     &bonding::COLLECTOR,
     &btrfs::COLLECTOR,
     &conntrack::COLLECTOR,
@@ -239,7 +242,6 @@ pub static TABLE: &[&NodeCollector] = &[
 /// `exclude[]` takes their names, as node_exporter does, and leaves out
 /// nothing (none of their series is served here).
 pub const UPSTREAM_ONLY: &[&str] = &[
-    "bcachefs",
     "buddyinfo",
     "cgroups",
     "cpu_vulnerabilities",

@@ -294,20 +294,6 @@ fn agent_series(a: &AgentSeries) -> String {
             ("long_version", crate::LONG_VERSION),
         ],
     );
-    // node_exporter's own: the node-mixin's dashboards list hosts by it.
-    f.info(
-        "node_exporter_build",
-        "A metric with a constant '1' value labeled by version, revision, branch, goversion from which node_exporter was built, and the goos and goarch for the build. Served by sonde in node_exporter's place: version and revision are sonde's.",
-        [
-            ("version", crate::VERSION),
-            ("revision", revision()),
-            ("branch", ""),
-            ("goversion", ""),
-            ("goos", "linux"),
-            ("goarch", go_arch()),
-            ("tags", "sonde"),
-        ],
-    );
     let errors = f.counter_family(
         COLLECTOR_ERRORS,
         "Read and parse errors per collector and kind since start.",
@@ -347,14 +333,36 @@ fn agent_series(a: &AgentSeries) -> String {
     for (reason, n) in &a.guard.refused {
         requests.push([("reason", *reason)], *n as f64);
     }
-    if let Some(cpu) = a.own.cpu_seconds {
+    exporter_series(&mut f, &a.own);
+    f.encode()
+}
+
+/// The series every Prometheus exporter serves about itself (the process
+/// collector's), and node_exporter's build info, which the node-mixin's
+/// dashboards list hosts by.
+fn exporter_series(f: &mut Families, own: &OwnCost) {
+    // node_exporter's own: the node-mixin's dashboards list hosts by it.
+    f.info(
+        "node_exporter_build",
+        "A metric with a constant '1' value labeled by version, revision, branch, goversion from which node_exporter was built, and the goos and goarch for the build. Served by sonde in node_exporter's place: version and revision are sonde's.",
+        [
+            ("version", crate::VERSION),
+            ("revision", revision()),
+            ("branch", ""),
+            ("goversion", ""),
+            ("goos", "linux"),
+            ("goarch", go_arch()),
+            ("tags", "sonde"),
+        ],
+    );
+    if let Some(cpu) = own.cpu_seconds {
         f.counter(
             PROCESS_CPU_SECONDS,
             "Total user and system CPU time spent in seconds.",
             cpu,
         );
     }
-    if let Some(rss) = a.own.resident_bytes {
+    if let Some(rss) = own.resident_bytes {
         f.gauge(
             PROCESS_RESIDENT_MEMORY_BYTES,
             "Resident memory size in bytes.",
@@ -365,27 +373,27 @@ fn agent_series(a: &AgentSeries) -> String {
         (
             "process_virtual_memory_bytes",
             "Virtual memory size in bytes.",
-            a.own.virtual_bytes.map(|v| v as f64),
+            own.virtual_bytes.map(|v| v as f64),
         ),
         (
             "process_virtual_memory_max_bytes",
             "Maximum amount of virtual memory available in bytes.",
-            a.own.max_virtual_bytes.map(|v| v as f64),
+            own.max_virtual_bytes.map(|v| v as f64),
         ),
         (
             "process_open_fds",
             "Number of open file descriptors.",
-            a.own.open_fds.map(|v| v as f64),
+            own.open_fds.map(|v| v as f64),
         ),
         (
             "process_max_fds",
             "Maximum number of open file descriptors.",
-            a.own.max_fds.map(|v| v as f64),
+            own.max_fds.map(|v| v as f64),
         ),
         (
             "process_start_time_seconds",
             "Start time of the process since unix epoch in seconds.",
-            Some(a.own.started),
+            Some(own.started),
         ),
     ];
     for (name, help, value) in own {
@@ -393,7 +401,6 @@ fn agent_series(a: &AgentSeries) -> String {
             f.gauge(name, help, v);
         }
     }
-    f.encode()
 }
 
 /// Go's name for this machine's architecture, as node_exporter's
