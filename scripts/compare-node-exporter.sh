@@ -9,11 +9,10 @@
 #
 # Scenarios:
 #   defaults     every default collector of each (sonde at TTL 0: at
-#                Prometheus' scrape intervals every scrape collects anew;
-#                its defaults include tcpstat and processes)
-#   same set     sonde without tcpstat and processes: node_exporter's
-#                default set (less the hardware collectors, which find
-#                nothing on a VM)
+#                Prometheus' scrape intervals every scrape collects anew);
+#                the same set since tcpstat and processes are opt-in in
+#                both
+#   opt-ins      both with tcpstat and processes turned on
 #   tcpstat 10k  the TCP state count alone (collect[]=tcpstat) with 10,000
 #                established loopback sockets held open, node_exporter with
 #                --collector.tcpstat
@@ -67,12 +66,12 @@ for rep in $(seq "$REPS"); do
     --name sonde --scenario "defaults" "${TTL0[@]}" >>"$OUT"
   "$L" http --path /metrics --requests 300 --server "$NE" --url "$HTTP" \
     --name node_exporter --scenario "defaults" >>"$OUT"
-  "$L" http --path /metrics --requests 300 --server "$SONDE --no-collector tcpstat,processes" --url "$HTTP" \
-    --name sonde --scenario "same set" "${TTL0[@]}" >>"$OUT"
-  "$L" http --path /metrics --requests 300 --server "$NE" --url "$HTTP" \
-    --name node_exporter --scenario "same set" >>"$OUT"
+  "$L" http --path /metrics --requests 300 --server "$SONDE --collector tcpstat,processes" --url "$HTTP" \
+    --name sonde --scenario "opt-ins" "${TTL0[@]}" >>"$OUT"
+  "$L" http --path /metrics --requests 300 --server "$NE --collector.tcpstat --collector.processes" --url "$HTTP" \
+    --name node_exporter --scenario "opt-ins" >>"$OUT"
   "$L" http --path '/metrics?collect[]=tcpstat' --requests 200 --tcp-sockets 10000 \
-    --server "$SONDE" --url "$HTTP" --name sonde --scenario "tcpstat 10k" "${TTL0[@]}" >>"$OUT"
+    --server "$SONDE --collector tcpstat" --url "$HTTP" --name sonde --scenario "tcpstat 10k" "${TTL0[@]}" >>"$OUT"
   "$L" http --path '/metrics?collect[]=tcpstat' --requests 200 --tcp-sockets 10000 \
     --server "$NE --collector.tcpstat" --url "$HTTP" --name node_exporter --scenario "tcpstat 10k" >>"$OUT"
 done

@@ -98,6 +98,11 @@ async fn every_series_both_serve_agrees_with_node_exporter() {
         "0",
         "--processes-ttl-ms",
         "0",
+        // node_exporter's opt-ins, turned on in both to compare them.
+        "--collector",
+        "tcpstat",
+        "--collector",
+        "processes",
     ])
     .await;
     let ours = &server.state.config.exporter;
@@ -228,7 +233,8 @@ async fn dashboards_and_node_mixin_alerts_find_their_series_in_a_real_prometheus
             "SKIPPED dashboards_and_node_mixin_alerts_find_their_series: prometheus is not installed (.ci/run installs Debian's prometheus)",
         );
     }
-    let server = Server::start(&[]).await;
+    // The TCP-state panel needs tcpstat, opt-in as in node_exporter.
+    let server = Server::start(&["--collector", "tcpstat"]).await;
     let Some(mut prometheus) = Prometheus::start(&format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{}']\n",
         server.addr

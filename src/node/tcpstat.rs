@@ -1,6 +1,8 @@
-//! `tcpstat`: TCP connections per state (node_exporter's opt-in
-//! collector; on here because netlink makes it cheap at any count), from
-//! the `sockets` kind's reading.
+//! `tcpstat`: TCP connections per state, from the `sockets` kind's
+//! reading. Off by default, as in node_exporter: any `sock_diag` dump
+//! walks the kernel's whole established-connection hash table however few
+//! sockets there are (262,144 buckets on a 24 GiB host: 1.4 ms, 98 % of it
+//! in `tcp_diag_dump`), then fills a message per socket.
 
 use futures_util::FutureExt;
 
