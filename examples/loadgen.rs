@@ -110,6 +110,17 @@ enum Mode {
         #[arg(long, default_value_t = 5000)]
         requests: usize,
     },
+    /// The kernel floor of a scrape: the files in FILES (one path per
+    /// line, as `scripts/scrape-floor.sh` lists what a scrape reads) kept
+    /// open and read back to back with `pread`, R rounds, nothing parsed
+    /// or written; this process's CPU per round. A `statfs:PATH` line is a
+    /// `statvfs` of PATH instead.
+    Reads {
+        #[arg(long)]
+        files: std::path::PathBuf,
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
     /// A blocking TCP server that answers every read with REPLY_BYTES bytes
     /// and nothing else; prints its port, serves one connection.
     #[command(hide = true)]
@@ -460,6 +471,9 @@ async fn main() -> anyhow::Result<()> {
     if let Mode::Floor { requests } = args.mode {
         return floor(&args, requests);
     }
+    if let Mode::Reads { files, requests } = &args.mode {
+        return reads(&args, files, *requests);
+    }
     let _extra = spawn_extra(args.extra_procs)?;
     if let Mode::Soak {
         clients,
@@ -706,7 +720,8 @@ async fn main() -> anyhow::Result<()> {
         | Mode::Report { .. }
         | Mode::Floor { .. }
         | Mode::Echo { .. }
-        | Mode::Http { .. } => {}
+        | Mode::Http { .. }
+        | Mode::Reads { .. } => {}
     }
     Ok(())
 }
@@ -1256,4 +1271,50 @@ fn plot_rss(path: &str, rss: &[(f64, u64)], caption: &str) -> anyhow::Result<()>
     ))?;
     root.present()?;
     Ok(())
+}
+
+/// `reads`: the listed files read back to back, R rounds.
+fn reads(args: &Args, list: &std::path::Path, rounds: usize) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(list)?;
+    let mut files = Vec::new();
+    let mut mounts = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(path) = line.strip_prefix("statfs:") {
+            mounts.push(std::path::PathBuf::from(path));
+        } else if let Ok(f) = sonde::collect::ProcFile::open(std::path::Path::new(line)) {
+            files.push(f);
+        }
+    }
+    let mut buf = Vec::new();
+    let mut bytes = 0usize;
+    let pid = std::process::id();
+    let before = read_cpu(pid);
+    for _ in 0..rounds {
+        for f in &files {
+            bytes += f.read_into(&mut buf).unwrap_or(0);
+        }
+        for m in &mounts {
+            black_box_statfs(m);
+        }
+    }
+    let after = read_cpu(pid);
+    let ms = after.sched_ns.saturating_sub(before.sched_ns) as f64 / 1e6 / rounds.max(1) as f64;
+    emit(
+        args,
+        "reads",
+        count_processes(),
+        json!({"cpu_ms_per_round": ms, "files": files.len(), "statfs": mounts.len(),
+               "bytes_per_round": bytes / rounds.max(1)}),
+        format!(
+            "{} files and {} statfs per round: {ms:.3} ms CPU per round, {} B",
+            files.len(),
+            mounts.len(),
+            bytes / rounds.max(1)
+        ),
+    );
+    Ok(())
+}
+
+fn black_box_statfs(path: &std::path::Path) {
+    std::hint::black_box(rustix::fs::statvfs(path).ok());
 }

@@ -322,6 +322,8 @@ pub struct Scrape<'s> {
     last: std::sync::Mutex<Vec<String>>,
     /// When the scrape is served with what it has.
     deadline: tokio::time::Instant,
+    /// How long it had.
+    budget: std::time::Duration,
 }
 
 /// What a scrape serves: node_exporter's `collect[]` (only these) or
@@ -370,7 +372,22 @@ impl<'s> Scrape<'s> {
             taken: std::sync::Mutex::new(Vec::new()),
             last: std::sync::Mutex::new(Vec::new()),
             deadline: tokio::time::Instant::now() + budget,
+            budget,
         }
+    }
+
+    /// How long one reading of the scrape may wait from now: a quarter of
+    /// its time, and never past its deadline. The readings run one after
+    /// another (side by side costs CPU and memory for nothing while all is
+    /// well); a reading stuck in the kernel is given up after its slice so
+    /// that the rest are still served on time.
+    pub fn slice(&self) -> tokio::time::Instant {
+        (tokio::time::Instant::now() + self.patience()).min(self.deadline)
+    }
+
+    /// A slice's length: a quarter of the scrape's time.
+    pub fn patience(&self) -> std::time::Duration {
+        self.budget / 4
     }
 
     /// When the scrape is served with what it has: a collector or kind

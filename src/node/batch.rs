@@ -66,16 +66,20 @@ impl Stuck {
     }
 }
 
-/// What the threads share: the jobs, the next one to take, and where the
-/// outcomes go.
+/// What the threads share: the jobs, the next one to take, and the
+/// outcomes. Only the last outcome wakes the scrape (one wake-up per
+/// scrape, not one per collector: each costs a thread hand-off); progress
+/// is otherwise looked at every [`STALL`].
 struct Shared {
     jobs: Vec<Job>,
     returned: Vec<Arc<AtomicBool>>,
     next: AtomicUsize,
+    outcomes: Mutex<Vec<Option<Outcome>>>,
+    finished: AtomicUsize,
+    all_done: tokio::sync::Notify,
     roots: Roots,
     options: Arc<Exporter>,
     errors: Arc<CollectorErrors>,
-    done: tokio::sync::mpsc::UnboundedSender<(usize, Outcome)>,
 }
 
 /// Takes jobs until none is left.
@@ -92,65 +96,80 @@ fn work(shared: &Shared) {
         };
         let outcome = super::run_files(job.collector, job.read, &source, &shared.errors);
         shared.returned[i].store(true, Ordering::Release);
-        // The scrape may have been served already: nobody to tell.
-        let _ = shared.done.send((i, outcome));
+        if let Some(slot) = lock(&shared.outcomes).get_mut(i) {
+            *slot = Some(outcome);
+        }
+        if shared.finished.fetch_add(1, Ordering::AcqRel) + 1 == shared.jobs.len() {
+            shared.all_done.notify_one();
+        }
     }
 }
 
-/// Runs `jobs` until each has finished or `deadline` passes; outcomes in
-/// the jobs' order.
+/// Runs `jobs` until each has finished, `deadline` passes, or only reads
+/// that have made no progress for `patience` are left; outcomes in the
+/// jobs' order.
 pub async fn run(
     jobs: Vec<Job>,
     roots: Roots,
     options: Arc<Exporter>,
     errors: Arc<CollectorErrors>,
     deadline: Instant,
+    patience: Duration,
     stuck: &Stuck,
 ) -> Vec<Outcome> {
     let n = jobs.len();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    if n == 0 {
+        return Vec::new();
+    }
     let shared = Arc::new(Shared {
         returned: (0..n).map(|_| Arc::new(AtomicBool::new(false))).collect(),
+        outcomes: Mutex::new(vec![None; n]),
         jobs,
         next: AtomicUsize::new(0),
+        finished: AtomicUsize::new(0),
+        all_done: tokio::sync::Notify::new(),
         roots,
         options,
         errors,
-        done: tx,
     });
     let started = Instant::now();
     let spawn = || {
         let shared = shared.clone();
         drop(tokio::task::spawn_blocking(move || work(&shared)));
     };
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
-    let (mut left, mut threads, mut last) = (n, 0, started);
-    while left > 0 {
-        if threads == 0 {
+    spawn();
+    let (mut threads, mut seen, mut progress) = (1, 0, started);
+    while shared.finished.load(Ordering::Acquire) < n {
+        let wake = (Instant::now() + STALL).min(deadline);
+        if tokio::time::timeout_at(wake, shared.all_done.notified())
+            .await
+            .is_ok()
+        {
+            continue;
+        }
+        let now = Instant::now();
+        let finished = shared.finished.load(Ordering::Acquire);
+        if finished != seen {
+            (seen, progress) = (finished, now);
+        }
+        let all_taken = shared.next.load(Ordering::Acquire) >= n;
+        // Past the deadline, or only stuck reads left for a while: served
+        // with what there is.
+        if now >= deadline || (all_taken && now.duration_since(progress) >= patience) {
+            break;
+        }
+        // No collector finished since the last look: the thread is stuck
+        // in one; another takes the next ones.
+        if now.duration_since(progress) >= STALL / 2 && !all_taken && threads < THREADS {
             spawn();
             threads += 1;
-        }
-        match tokio::time::timeout_at((last + STALL).min(deadline), rx.recv()).await {
-            Ok(Some((i, outcome))) => {
-                outcomes[i] = Some(outcome);
-                left -= 1;
-                last = Instant::now();
-            }
-            Ok(None) => break,
-            Err(_) if Instant::now() >= deadline => break,
-            Err(_) => {
-                if shared.next.load(Ordering::Acquire) < n && threads < THREADS {
-                    spawn();
-                    threads += 1;
-                }
-                last = Instant::now();
-            }
         }
     }
     // Nothing more is taken: what was taken and has not finished missed
     // the deadline.
     let taken = shared.next.swap(n, Ordering::AcqRel).min(n);
     let seconds = started.elapsed().as_secs_f64();
+    let outcomes = std::mem::take(&mut *lock(&shared.outcomes));
     outcomes
         .into_iter()
         .enumerate()

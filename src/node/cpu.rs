@@ -47,12 +47,17 @@ fn sysfs(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         ) else {
             continue;
         };
+        // Most machines (every VM) have no throttle counters: the CPU's
+        // listing (kept a minute) says so without a failed open a scrape.
+        let throttles = entries(files, path)
+            .is_some_and(|listed| listed.iter().any(|(n, _)| n == "thermal_throttle"));
+        let count = |rel: &str| if throttles { number(rel) } else { None };
         cores
             .entry((package, core))
-            .or_insert_with(|| number("thermal_throttle/core_throttle_count"));
+            .or_insert_with(|| count("thermal_throttle/core_throttle_count"));
         packages
             .entry(package)
-            .or_insert_with(|| number("thermal_throttle/package_throttle_count"));
+            .or_insert_with(|| count("thermal_throttle/package_throttle_count"));
     }
     let mut f = Families::default();
     if cores.values().any(Option::is_some) {

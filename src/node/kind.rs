@@ -124,8 +124,9 @@ pub async fn scrape_outcomes(scrape: &Scrape<'_>) -> Result<Vec<Outcome>, Collec
     Ok(run(scrape, part, &chosen).await)
 }
 
-/// Runs `collectors`, the file readers and those reading kinds' samples
-/// side by side, each against the scrape's deadline.
+/// Runs `collectors`: the file readers (on the blocking pool, against the
+/// scrape's deadline), then those reading kinds' samples, each for at most
+/// its slice of the time ([`Scrape::slice`]).
 async fn run(
     scrape: &Scrape<'_>,
     part: &NodePart,
@@ -159,15 +160,15 @@ async fn run(
         part.options.clone(),
         state.errors().clone(),
         scrape.deadline(),
+        scrape.patience(),
         &part.stuck,
     );
-    let samples = futures_util::future::join_all(collectors.iter().filter_map(|c| match c.read {
-        Read::Sample(read) | Read::Both(read, _) => Some(sample(c, read, scrape)),
-        Read::Files(_) => None,
-    }));
-    let (files, samples) = tokio::join!(files, samples);
-    outcomes.extend(files);
-    outcomes.extend(samples);
+    outcomes.extend(files.await);
+    for c in collectors {
+        if let Read::Sample(read) | Read::Both(read, _) = c.read {
+            outcomes.push(sample(c, read, scrape).await);
+        }
+    }
     outcomes.sort_by_key(|o| node::TABLE.iter().position(|c| c.name == o.name));
     // A collector of both kinds of reading has two outcomes, now side by
     // side: one.
@@ -184,9 +185,9 @@ async fn run(
 /// Runs one collector reading a kind's sample, against the deadline.
 async fn sample(c: &'static NodeCollector, read: node::SampleFn, scrape: &Scrape<'_>) -> Outcome {
     let started = Instant::now();
-    let ran = tokio::time::timeout_at(scrape.deadline(), node::run_sample(c, read, scrape)).await;
+    let ran = tokio::time::timeout_at(scrape.slice(), node::run_sample(c, read, scrape)).await;
     ran.unwrap_or_else(|_| {
-        let why = "still reading at the scrape's deadline";
+        let why = "still reading after its share of the scrape's time";
         let seconds = started.elapsed().as_secs_f64();
         batch::missed(c, why, seconds, scrape.state.errors())
     })

@@ -149,8 +149,9 @@ const WRITING: std::time::Duration = std::time::Duration::from_millis(100);
 /// The whole exposition, from one [`Scrape`] served within `budget`: every
 /// kind's series in table order (a kind without `select` only when
 /// `collect[]` is empty or names `sonde`), then the agent's own, then the
-/// text served last. The kinds read side by side; a kind that fails, or
-/// is still reading at the deadline, loses only its own series: reported
+/// text served last. The kinds read one after another, each for at most
+/// its slice of the time ([`Scrape::slice`]); a kind that fails, or is
+/// still reading then, loses only its own series: reported
 /// (logged once, counted in `sonde_collector_errors_total`), never a
 /// failed or late scrape.
 pub async fn exposition(
@@ -163,26 +164,29 @@ pub async fn exposition(
     let mut out = String::with_capacity(64 * 1024);
     let scrape = Scrape::new(state, selection, budget);
     let cutoff = scrape.deadline() + WRITING;
-    let kinds = state.kinds().iter().filter_map(|kind| {
-        let series = kind.series?;
+    for kind in state.kinds() {
+        let Some(series) = kind.series else {
+            continue;
+        };
         if kind.select.is_none() && !scrape.selects(SONDE) {
-            return None;
+            continue;
         }
-        let scrape = &scrape;
-        Some(async move {
-            let text = tokio::time::timeout_at(cutoff, series(scrape)).await;
-            (kind.name, text)
-        })
-    });
-    for (name, text) in futures_util::future::join_all(kinds).await {
-        match text {
+        // The node kind stops its collectors at the deadline itself.
+        let until = if kind.select.is_some() {
+            cutoff
+        } else {
+            scrape.slice()
+        };
+        match tokio::time::timeout_at(until, series(&scrape)).await {
             Ok(Ok(text)) => out.push_str(&String::from_utf8_lossy(&text)),
             Ok(Err(e)) => {
-                state.errors().report(name, &e);
+                state.errors().report(kind.name, &e);
             }
             Err(_) => {
-                let e = CollectError::Aborted("still reading at the scrape's deadline".to_owned());
-                state.errors().report(name, &e);
+                let e = CollectError::Aborted(
+                    "still reading after its share of the scrape's time".to_owned(),
+                );
+                state.errors().report(kind.name, &e);
             }
         }
     }
