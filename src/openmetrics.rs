@@ -64,18 +64,6 @@ pub struct Starts {
     pub agent: f64,
 }
 
-impl Starts {
-    fn of(&self, family: &str) -> Option<f64> {
-        if family.starts_with("node_") {
-            self.boot
-        } else if family.starts_with("sonde_") || family.starts_with("process_") {
-            Some(self.agent)
-        } else {
-            None
-        }
-    }
-}
-
 /// Base units a family name may end in (OpenMetrics' `# UNIT`).
 const UNITS: &[&str] = &[
     "seconds", "bytes", "celsius", "joules", "volts", "amperes", "watts", "hertz", "ratio",
@@ -83,27 +71,39 @@ const UNITS: &[&str] = &[
 ];
 
 /// The family a sample line belongs to while converting.
-struct Current<'t> {
+struct Current<'t, 'c> {
     /// The name on its `# TYPE` line as written in Prometheus text.
     name: &'t str,
-    /// Its start time where its samples take `_created`.
-    created: Option<f64>,
+    /// Its start time, written, where its samples take `_created`.
+    created: Option<&'c str>,
 }
 
 /// `text` (Prometheus text 0.0.4, one family's lines together, as the
 /// exposition writes it) as OpenMetrics 1.0; counters take `_created`
 /// where `starts` is given and knows theirs.
 pub fn convert(text: &str, starts: Option<Starts>) -> String {
+    // Each start written once, not once a sample.
+    let written = starts.map(|s| (s.boot.map(|b| b.to_string()), s.agent.to_string()));
+    let start_of = |family: &str| -> Option<&str> {
+        let (boot, agent) = written.as_ref()?;
+        if family.starts_with("node_") {
+            boot.as_deref()
+        } else if family.starts_with("sonde_") || family.starts_with("process_") {
+            Some(agent.as_str())
+        } else {
+            None
+        }
+    };
     let mut out = String::with_capacity(text.len() + text.len() / 3);
     let mut help: Option<&str> = None;
-    let mut current: Option<Current<'_>> = None;
+    let mut current: Option<Current<'_, '_>> = None;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("# HELP ") {
             flush_help(&mut out, help.take());
             help = Some(rest);
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap_or((rest, "untyped"));
-            current = Some(family(&mut out, help.take(), name, kind.trim(), starts));
+            current = Some(family(&mut out, help.take(), name, kind.trim(), &start_of));
         } else if line.starts_with('#') || line.is_empty() {
             // Comments other than HELP and TYPE have no place in
             // OpenMetrics.
@@ -117,8 +117,12 @@ pub fn convert(text: &str, starts: Option<Starts>) -> String {
             }) = current
                 && let Some((labels, _)) = sample(line, name)
             {
-                let base = name.strip_suffix("_total").unwrap_or(name);
-                out.push_str(&format!("{base}_created{labels} {at}\n"));
+                out.push_str(name.strip_suffix("_total").unwrap_or(name));
+                out.push_str("_created");
+                out.push_str(labels);
+                out.push(' ');
+                out.push_str(at);
+                out.push('\n');
             }
         }
     }
@@ -128,16 +132,16 @@ pub fn convert(text: &str, starts: Option<Starts>) -> String {
 }
 
 /// Writes a family's HELP, TYPE and UNIT lines; what its samples take.
-fn family<'t>(
+fn family<'t, 'c>(
     out: &mut String,
     help: Option<&str>,
     name: &'t str,
     kind: &str,
-    starts: Option<Starts>,
-) -> Current<'t> {
+    start_of: &dyn Fn(&str) -> Option<&'c str>,
+) -> Current<'t, 'c> {
     let (family, kind, created) = match kind {
         "counter" => match name.strip_suffix("_total") {
-            Some(base) => (base, "counter", starts.and_then(|s| s.of(name))),
+            Some(base) => (base, "counter", start_of(name)),
             // A counter whose samples lack `_total` (a textfile's) is no
             // OpenMetrics counter: served as what it is, unknown.
             None => (name, "unknown", None),
@@ -150,15 +154,19 @@ fn family<'t>(
             .split_once(' ')
             .map_or("", |(_, text)| text)
             .trim_start();
-        out.push_str(&format!("# HELP {family} {}\n", escape_quotes(text)));
+        write_help(out, family, text);
     }
-    out.push_str(&format!("# TYPE {family} {kind}\n"));
+    for part in ["# TYPE ", family, " ", kind, "\n"] {
+        out.push_str(part);
+    }
     if matches!(kind, "counter" | "gauge")
         && let Some(unit) = UNITS
             .iter()
             .find(|u| family.strip_suffix(**u).is_some_and(|f| f.ends_with('_')))
     {
-        out.push_str(&format!("# UNIT {family} {unit}\n"));
+        for part in ["# UNIT ", family, " ", unit, "\n"] {
+            out.push_str(part);
+        }
     }
     Current { name, created }
 }
@@ -168,14 +176,17 @@ fn family<'t>(
 fn flush_help(out: &mut String, help: Option<&str>) {
     if let Some(help) = help {
         let (name, text) = help.split_once(' ').unwrap_or((help, ""));
-        out.push_str(&format!("# HELP {name} {}\n", escape_quotes(text)));
+        write_help(out, name, text);
     }
 }
 
-/// HELP text escaped as OpenMetrics wants: Prometheus text already escapes
-/// backslashes and newlines; OpenMetrics escapes double quotes too.
-fn escape_quotes(help: &str) -> String {
-    let mut out = String::with_capacity(help.len());
+/// `# HELP name text`, the text escaped as OpenMetrics wants: Prometheus
+/// text already escapes backslashes and newlines; OpenMetrics escapes
+/// double quotes too.
+fn write_help(out: &mut String, name: &str, help: &str) {
+    out.push_str("# HELP ");
+    out.push_str(name);
+    out.push(' ');
     let mut chars = help.chars();
     while let Some(c) = chars.next() {
         match c {
@@ -189,7 +200,7 @@ fn escape_quotes(help: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    out.push('\n');
 }
 
 /// A sample line of family `name`: its label set (with the braces, empty
@@ -198,16 +209,18 @@ fn escape_quotes(help: &str) -> String {
 fn sample<'l>(line: &'l str, name: &str) -> Option<(&'l str, &'l str)> {
     let rest = line.strip_prefix(name)?;
     if let Some(labels) = rest.strip_prefix('{') {
+        // Bytes: the delimiters are ASCII, and a byte of a multi-byte
+        // character is never one of them.
         let mut quoted = false;
         let mut escaped = false;
-        for (i, c) in labels.char_indices() {
-            match c {
+        for (i, b) in labels.bytes().enumerate() {
+            match b {
                 _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => quoted = !quoted,
-                '}' if !quoted => {
+                b'\\' => escaped = true,
+                b'"' => quoted = !quoted,
+                b'}' if !quoted => {
                     let end = name.len() + 1 + i + 1;
-                    return Some((&line[name.len()..end], line[end..].trim()));
+                    return Some((line.get(name.len()..end)?, line.get(end..)?.trim()));
                 }
                 _ => {}
             }
