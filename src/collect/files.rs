@@ -39,6 +39,9 @@ pub struct FileCache {
     scratch: Vec<u8>,
     listings: HashMap<PathBuf, (Instant, Arc<[Listed]>)>,
     targets: HashMap<PathBuf, (Instant, Option<PathBuf>)>,
+    /// Attributes kept while their validator reads the same (see
+    /// [`FileCache::attribute_while`]).
+    kept: HashMap<PathBuf, (String, Option<String>)>,
 }
 
 impl FileCache {
@@ -57,6 +60,7 @@ impl FileCache {
             scratch: Vec::new(),
             listings: HashMap::new(),
             targets: HashMap::new(),
+            kept: HashMap::new(),
         }
     }
 
@@ -153,6 +157,26 @@ impl FileCache {
         self.files
             .retain(|path, _| !path.starts_with(dir) || keep(path));
         self.slots.give_back(before - self.files.len());
+        self.kept
+            .retain(|path, _| !path.starts_with(dir) || keep(path));
+    }
+
+    /// An attribute whose reading is dear (a network device's `speed` and
+    /// `duplex` ask the driver, under the kernel's network lock), read
+    /// again only when `validator` differs from the one it was read under:
+    /// something the kernel changes whenever the attribute can change (a
+    /// link's carrier-change count and state: a new speed is a new
+    /// negotiation). Otherwise as [`FileCache::attribute`].
+    pub fn attribute_while(&mut self, path: &Path, validator: &str) -> Option<String> {
+        if let Some((seen, value)) = self.kept.get(path)
+            && seen == validator
+        {
+            return value.clone();
+        }
+        let value = self.attribute(path);
+        self.kept
+            .insert(path.to_path_buf(), (validator.to_owned(), value.clone()));
+        value
     }
 
     /// Descriptors kept now.
@@ -220,6 +244,32 @@ mod tests {
         assert_eq!(cache.read_optional(&dir.path().join("c")).unwrap(), None);
         cache.retain_under(dir.path(), |_| false);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn an_attribute_kept_under_a_validator_is_read_again_when_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let speed = dir.path().join("speed");
+        std::fs::write(&speed, "1000\n").unwrap();
+        let mut cache = FileCache::new(0);
+        assert_eq!(
+            cache.attribute_while(&speed, "up/1").as_deref(),
+            Some("1000")
+        );
+        std::fs::write(&speed, "100\n").unwrap();
+        assert_eq!(
+            cache.attribute_while(&speed, "up/1").as_deref(),
+            Some("1000"),
+            "kept while the validator holds"
+        );
+        assert_eq!(
+            cache.attribute_while(&speed, "up/3").as_deref(),
+            Some("100")
+        );
+        std::fs::remove_file(&speed).unwrap();
+        assert_eq!(cache.attribute_while(&speed, "down/4"), None);
+        cache.retain_under(dir.path(), |_| false);
+        assert!(cache.kept.is_empty(), "forgotten with its device");
     }
 
     #[test]

@@ -82,13 +82,40 @@ pub fn read_device(dir: &Path, name: &str, files: &mut FileCache) -> NetClass {
     let operstate = attribute("operstate").unwrap_or_default();
     let address = attribute("address").unwrap_or_default();
     let broadcast = attribute("broadcast").unwrap_or_default();
-    let duplex = attribute("duplex").unwrap_or_default();
     let ifalias = attribute("ifalias").unwrap_or_default();
     let mut num = |f: &str| attribute(f).and_then(|t| number(&t));
     let numbers: Vec<_> = NUMERIC
         .iter()
         .filter_map(|(series, file, _)| num(file).map(|v| (*series, v)))
         .collect();
+    let tx_queue_len = num("tx_queue_len");
+    let protocol_type = num("type");
+    let rx_nohandler = num("statistics/rx_nohandler");
+    // Speed and duplex ask the driver (under the kernel's network lock):
+    // read again only when the link's state or carrier-change count moved,
+    // as it does for every new negotiation. A device without the count is
+    // read every time.
+    let changes = numbers
+        .iter()
+        .find(|(s, _)| *s == "carrier_changes_total")
+        .map(|(_, v)| *v);
+    let (speed, duplex) = match changes {
+        Some(n) => {
+            let validator = format!("{operstate}/{n}");
+            (
+                files
+                    .attribute_while(&dir.join("speed"), &validator)
+                    .and_then(|t| number(&t)),
+                files
+                    .attribute_while(&dir.join("duplex"), &validator)
+                    .unwrap_or_default(),
+            )
+        }
+        None => (
+            files.attribute(&dir.join("speed")).and_then(|t| number(&t)),
+            files.attribute(&dir.join("duplex")).unwrap_or_default(),
+        ),
+    };
     NetClass {
         name: name.to_owned(),
         operstate,
@@ -96,10 +123,10 @@ pub fn read_device(dir: &Path, name: &str, files: &mut FileCache) -> NetClass {
         broadcast,
         duplex,
         ifalias,
-        speed: num("speed"),
-        tx_queue_len: num("tx_queue_len"),
-        protocol_type: num("type"),
-        rx_nohandler: num("statistics/rx_nohandler"),
+        speed,
+        tx_queue_len,
+        protocol_type,
+        rx_nohandler,
         numbers,
     }
 }
@@ -136,5 +163,39 @@ mod tests {
         assert_eq!(super::number("0x1003\n"), Some(0x1003));
         assert_eq!(super::number("-1\n"), Some(-1));
         assert_eq!(super::number("fast"), None);
+    }
+
+    /// A link's speed is asked of the driver once per negotiation: a new
+    /// speed comes with a carrier change (or a state change), and then it
+    /// is read again, never served stale.
+    #[test]
+    fn speed_and_duplex_are_read_again_when_the_link_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = dir.path().join("eth0");
+        std::fs::create_dir(&dev).unwrap();
+        let set = |file: &str, value: &str| std::fs::write(dev.join(file), value).unwrap();
+        set("operstate", "up\n");
+        set("carrier_changes", "2\n");
+        set("speed", "1000\n");
+        set("duplex", "full\n");
+        let mut files = super::FileCache::new(64);
+        let read = |files: &mut super::FileCache| {
+            let d = super::read_device(&dev, "eth0", files);
+            (d.speed, d.duplex)
+        };
+        assert_eq!(read(&mut files), (Some(1000), "full".to_owned()));
+        // What the driver would say now, were it asked: not asked while
+        // the link has not changed.
+        set("speed", "100\n");
+        set("duplex", "half\n");
+        assert_eq!(read(&mut files), (Some(1000), "full".to_owned()));
+        // Renegotiated: the carrier went down and up.
+        set("carrier_changes", "4\n");
+        assert_eq!(read(&mut files), (Some(100), "half".to_owned()));
+        // Down: read again (the kernel says -1 and unknown then).
+        set("operstate", "down\n");
+        set("speed", "-1\n");
+        set("duplex", "unknown\n");
+        assert_eq!(read(&mut files), (Some(-1), "unknown".to_owned()));
     }
 }
