@@ -236,7 +236,7 @@ async fn dashboards_and_node_mixin_alerts_find_their_series_in_a_real_prometheus
     // The TCP-state panel needs tcpstat, opt-in as in node_exporter.
     let server = Server::start(&["--collector", "tcpstat"]).await;
     let Some(mut prometheus) = Prometheus::start(&format!(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{}']\n",
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['{0}']\n  - job_name: trimmed\n    params:\n      'exclude[]': [cpu, meminfo]\n    static_configs:\n      - targets: ['{0}']\n",
         server.addr
     )) else {
         return common::skipped(
@@ -245,6 +245,17 @@ async fn dashboards_and_node_mixin_alerts_find_their_series_in_a_real_prometheus
     };
     let prom = prometheus.addr;
     prometheus.scraped("node", 4.0).await;
+    // A scrape configuration's `exclude[]`, as node_exporter 1.9 takes it.
+    prometheus.scraped("trimmed", 2.0).await;
+    assert!(
+        query(prom, "node_cpu_seconds_total{job=\"trimmed\"}")
+            .await
+            .is_empty()
+            && query(prom, "node_memory_MemTotal_bytes{job=\"trimmed\"}")
+                .await
+                .is_empty()
+    );
+    assert!(!query(prom, "node_load1{job=\"trimmed\"}").await.is_empty());
     // "Node Exporter Full" fills its host drop-down from node_uname_info.
     let hosts = query(prom, "node_uname_info{job=\"node\"}").await;
     assert_eq!(hosts.len(), 1, "{hosts:?}");
