@@ -26,12 +26,16 @@ fn run() -> anyhow::Result<()> {
     // Parsing builds clap's whole command tree (every flag is global, so
     // each subcommand gets a copy): hand that memory back before serving.
     sonde::give_memory_back();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+    let fmt = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         // Colours only for a person at a terminal, not in journald or a file.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match config.log.parse::<tracing_subscriber::filter::LevelFilter>() {
+        Ok(level) => fmt.with_max_level(level).init(),
+        Err(_) => fmt
+            .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+            .init(),
+    }
     match &config.command {
         Some(Command::Tls { action }) => return tls_command(&config, action),
         Some(Command::Completions { shell }) => {
