@@ -62,7 +62,9 @@
 //!   `textfile`,
 //!   `thermal_zone`, `time`, `timex`, `udp_queues`, `uname`, `vmstat`,
 //!   `watchdog`, `xfs`, `zfs`.
-//! - [`table`]: the one table of every kind, above both folders.
+//! - [`table`]: the one table of every kind, above both folders;
+//!   [`prefetch`]: a scrape's samples read ahead on one thread, also above
+//!   both.
 //! - [`glances`]: the Glances REST API v4, read-only, from the kinds'
 //!   samples: `system` (`cpu`, `percpu`, `load`, `mem`, `memswap`,
 //!   `uptime`, `system`, `core`), `io` (`network`, `diskio`, `fs`),
@@ -89,6 +91,7 @@ pub mod model;
 pub mod node;
 pub mod openmetrics;
 pub mod ops;
+pub mod prefetch;
 pub mod protocol;
 pub mod server;
 pub mod state;

@@ -30,7 +30,10 @@ fn run() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         // Colours only for a person at a terminal, not in journald or a file.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match config.log.parse::<tracing_subscriber::filter::LevelFilter>() {
+    match config
+        .log
+        .parse::<tracing_subscriber::filter::LevelFilter>()
+    {
         Ok(level) => fmt.with_max_level(level).init(),
         Err(_) => fmt
             .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))

@@ -320,6 +320,8 @@ pub struct Scrape<'s> {
     /// Text served after every other series, its families already served
     /// dropped (the textfile collector's: node_exporter drops them too).
     last: std::sync::Mutex<Vec<String>>,
+    /// The samples whose reading ahead failed (see [`Scrape::failed`]).
+    failed: std::sync::Mutex<Vec<std::any::TypeId>>,
     /// When the scrape is served with what it has.
     deadline: tokio::time::Instant,
     /// How long it had.
@@ -371,6 +373,7 @@ impl<'s> Scrape<'s> {
             selection,
             taken: std::sync::Mutex::new(Vec::new()),
             last: std::sync::Mutex::new(Vec::new()),
+            failed: std::sync::Mutex::new(Vec::new()),
             deadline: tokio::time::Instant::now() + budget,
             budget,
         }
@@ -411,6 +414,11 @@ impl<'s> Scrape<'s> {
         Fut: std::future::Future<Output = Result<Shared<T>, CollectError>>,
     {
         let key = std::any::TypeId::of::<T>();
+        if crate::collect::lock(&self.failed).contains(&key) {
+            return Err(CollectError::Aborted(
+                "its reading failed when read ahead (counted there)".to_owned(),
+            ));
+        }
         let cell = {
             let mut taken = crate::collect::lock(&self.taken);
             match taken.iter().find(|(k, _)| *k == key) {
@@ -431,6 +439,21 @@ impl<'s> Scrape<'s> {
             .clone();
         any.downcast::<Sample<T>>()
             .map_err(|_| CollectError::NotServed(std::any::type_name::<T>()))
+    }
+
+    /// Takes `sample` (of the type whose id is `of`) as this scrape's, read
+    /// ahead of its readers; a type already taken keeps its sample.
+    pub fn preset(&self, of: std::any::TypeId, sample: Arc<dyn Any + Send + Sync>) {
+        let mut taken = crate::collect::lock(&self.taken);
+        if taken.iter().all(|(k, _)| *k != of) {
+            taken.push((of, Arc::new(Taken::new_with(Some(sample)))));
+        }
+    }
+
+    /// Says the sample of the type whose id is `of` failed when read ahead:
+    /// its readers are told so rather than reading it again.
+    pub fn failed(&self, of: std::any::TypeId) {
+        crate::collect::lock(&self.failed).push(of);
     }
 
     /// Serves `text` after every other series (see [`Scrape`]).

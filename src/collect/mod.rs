@@ -76,8 +76,31 @@ pub fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Runs a collection on the blocking pool, off the async workers; a
-/// collection that panics is reported against `collector`.
+thread_local! {
+    /// Set while a thread of the blocking pool runs a scrape's reads
+    /// itself ([`inline`]).
+    static INLINE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` on this thread (one of the blocking pool's) with every
+/// [`blocking`] call made under it run here too, not handed to another
+/// thread: a scrape reads a dozen kinds' files, and each hand-off costs
+/// two thread wake-ups.
+pub fn inline<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            INLINE.set(false);
+        }
+    }
+    INLINE.set(true);
+    let _reset = Reset;
+    f()
+}
+
+/// Runs a collection on the blocking pool, off the async workers (or here,
+/// under [`inline`]); a collection that panics is reported against
+/// `collector`.
 pub async fn blocking<T, F>(
     errors: &CollectorErrors,
     collector: &'static str,
@@ -87,6 +110,13 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
+    if INLINE.get() {
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|_| {
+            let e = CollectError::Aborted("the collection panicked".to_owned());
+            errors.report(collector, &e);
+            e
+        });
+    }
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         let e = CollectError::Aborted(e.to_string());
         errors.report(collector, &e);

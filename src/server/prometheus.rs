@@ -155,7 +155,7 @@ const WRITING: std::time::Duration = std::time::Duration::from_millis(100);
 /// (logged once, counted in `sonde_collector_errors_total`), never a
 /// failed or late scrape.
 pub async fn exposition(
-    state: &AppState,
+    state: &Arc<AppState>,
     admission: &Admission,
     guard: &Guard,
     selection: &Selection,
@@ -163,6 +163,7 @@ pub async fn exposition(
 ) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let scrape = Scrape::new(state, selection, budget);
+    crate::prefetch::read_ahead(state, &scrape).await;
     let cutoff = scrape.deadline() + WRITING;
     for kind in state.kinds() {
         let Some(series) = kind.series else {
