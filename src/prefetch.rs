@@ -56,6 +56,11 @@ static AHEAD: &[(Readers, Served, Load)] = &[
         |s| Box::pin(async move { erase(kinds::disk_io::sample(s).await) }),
     ),
     (
+        &["cpufreq"],
+        |_| true,
+        |s| Box::pin(async move { erase(kinds::cpu_frequency::sample(s).await) }),
+    ),
+    (
         &["mdadm"],
         |_| true,
         |s| Box::pin(async move { erase(kinds::arrays::sample(s).await) }),
