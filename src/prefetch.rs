@@ -19,15 +19,14 @@ use crate::kinds;
 use crate::state::{AppState, Scrape, Shared};
 
 /// A sample, its type erased, as a scrape keeps it.
-type Loaded = (TypeId, Arc<dyn Any + Send + Sync>);
+type Loaded = Arc<dyn Any + Send + Sync>;
 /// How one sample is read: its kind's loader (through the kind's cache).
 type Load = for<'a> fn(&'a AppState) -> BoxFuture<'a, (TypeId, Result<Loaded, CollectError>)>;
 
 fn erase<T: Send + Sync + 'static>(
     read: Result<Shared<T>, CollectError>,
 ) -> (TypeId, Result<Loaded, CollectError>) {
-    let of = TypeId::of::<T>();
-    (of, read.map(|s| (of, s as Arc<dyn Any + Send + Sync>)))
+    (TypeId::of::<T>(), read.map(|s| s as Loaded))
 }
 
 /// Who reads a sample: sonde's own series (`sonde`) or node collectors.
@@ -118,23 +117,32 @@ pub async fn read_ahead(state: &Arc<AppState>, scrape: &Scrape<'_>) {
     if loads.len() < 2 || READING.swap(true, Ordering::AcqRel) {
         return;
     }
+    // Cleared when the reading ends, however it ends: done, panicked, or
+    // never started (the runtime shutting down drops it unrun).
+    struct Reading;
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            READING.store(false, Ordering::Release);
+        }
+    }
+    let reading = Reading;
     let done = Arc::new((Mutex::new(Vec::new()), tokio::sync::Notify::new()));
     let (reader_state, reader_done) = (state.clone(), done.clone());
     let runtime = tokio::runtime::Handle::current();
     drop(tokio::task::spawn_blocking(move || {
+        let _reading = reading;
         inline(|| {
             for load in loads {
                 let read = runtime.block_on(load(&reader_state));
                 lock(&reader_done.0).push(read);
             }
         });
-        READING.store(false, Ordering::Release);
         reader_done.1.notify_one();
     }));
     let _ready = tokio::time::timeout_at(scrape.slice(), done.1.notified()).await;
     for (of, read) in std::mem::take(&mut *lock(&done.0)) {
         match read {
-            Ok((of, sample)) => scrape.preset(of, sample),
+            Ok(sample) => scrape.preset(of, sample),
             // Its reader is told it failed, not to read it again: the
             // failure is counted once, where it was read.
             Err(_) => scrape.failed(of),

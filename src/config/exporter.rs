@@ -35,9 +35,9 @@ pub struct Exporter {
 
     /// How long a scrape may take, ms, when Prometheus does not say (its
     /// X-Prometheus-Scrape-Timeout-Seconds header; 10 s is its default):
-    /// /metrics answers within 90 % of it, and a collector still reading
-    /// then is served as failed (node_scrape_collector_success 0) and not
-    /// started again until its read returns.
+    /// /metrics stops reading at 90 % of it, a collector still reading then
+    /// is served as failed (node_scrape_collector_success 0), and a file
+    /// collector's stuck read is not started again until it returns.
     #[arg(global = true, long, env = "SONDE_SCRAPE_TIMEOUT_MS", default_value_t = 10_000, value_parser = super::limits::parse_timeout, help_heading = "Prometheus")]
     pub scrape_timeout_ms: u64,
 

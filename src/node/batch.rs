@@ -4,8 +4,9 @@
 //! for the lot, as most take microseconds. A read that stalls (a sysfs
 //! attribute whose driver hangs, a file on a hung FUSE mount) must not
 //! hold up the rest, so when no collector has finished for [`STALL`]
-//! another thread takes the next ones (up to [`THREADS`]). At the deadline
-//! the scrape is served with what has finished: a collector still reading
+//! another thread takes the next ones (up to [`THREADS`]). At the deadline,
+//! or once only reads that have not moved for the scrape's patience are
+//! left, the scrape is served with what has finished: a collector still reading
 //! is served as failed with the time it had, and is not started again,
 //! its later scrapes failing it at once, until that read returns (a
 //! thread left in a stuck read is one thread, not one per scrape).
@@ -17,9 +18,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{FilesFn, NodeCollector, Outcome, Source, Status};
+use super::{FilesFn, NodeCollector, Outcome, Source};
 use crate::collect::files::FileCache;
-use crate::collect::{CollectError, CollectorErrors, Roots, lock};
+use crate::collect::{CollectorErrors, Roots, lock};
 use crate::config::Exporter;
 
 /// How long no collector may finish before another thread takes the next
@@ -182,25 +183,8 @@ pub async fn run(
                 } else {
                     ("not started before the scrape's deadline", 0.0)
                 };
-                missed(job.collector, why, seconds, &shared.errors)
+                super::failed(job.collector, why, seconds, &shared.errors)
             })
         })
         .collect()
-}
-
-/// A collector served as failed for the deadline.
-pub fn missed(
-    collector: &'static NodeCollector,
-    why: &str,
-    seconds: f64,
-    errors: &CollectorErrors,
-) -> Outcome {
-    let e = CollectError::Aborted(why.to_owned());
-    errors.report(collector.name, &e);
-    Outcome {
-        name: collector.name,
-        text: String::new(),
-        status: Status::Failed(e.to_string()),
-        seconds,
-    }
 }

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::{Families, NodeCollector, Read, Source};
-use crate::collect::sysfs::{Kept, entries, value};
+use crate::collect::sysfs::{Kept, entries, is_dir, value};
 use crate::collect::{CollectError, ParseError};
 use crate::exposition::MetricType;
 
@@ -138,7 +138,7 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let mut f = Families::default();
     let mut any = false;
     for (uuid, dir) in &filesystems {
-        if !dir.is_dir() {
+        if !is_dir(files, dir) {
             continue;
         }
         any = true;
@@ -160,8 +160,10 @@ fn filesystem(
     let counter = MetricType::Counter;
     f.named("node_bcachefs_info", "Filesystem information.", gauge)
         .push([("uuid", uuid)], 1.0);
-    let cache = read("btree_cache_size")?.map_or(Some(0), |t| bytes(&t));
-    let cache = cache.ok_or_else(|| bad("btree_cache_size", ""))?;
+    let cache = match read("btree_cache_size")? {
+        Some(t) => bytes(&t).ok_or_else(|| bad("btree_cache_size", &t))?,
+        None => 0,
+    };
     f.named(
         "node_bcachefs_btree_cache_size_bytes",
         "Btree cache memory usage in bytes.",
@@ -222,7 +224,7 @@ fn filesystem(
         .push([("uuid", uuid), ("type", kind)], size as f64);
     }
     for (name, path) in entries(files, dir).unwrap_or_default() {
-        if let Some(device) = name.strip_prefix("dev-").filter(|_| path.is_dir()) {
+        if let Some(device) = name.strip_prefix("dev-").filter(|_| is_dir(files, &path)) {
             member(f, src, files, uuid, device, &path)?;
         }
     }
@@ -251,13 +253,10 @@ fn member(
             ],
             1.0,
         );
-    let bucket = text("bucket_size");
-    let bucket = if bucket.is_empty() {
-        Some(0)
-    } else {
-        bytes(&bucket)
+    let bucket = match text("bucket_size") {
+        t if t.is_empty() => 0,
+        t => bytes(&t).ok_or_else(|| bad("bucket_size", &t))?,
     };
-    let bucket = bucket.ok_or_else(|| bad("bucket_size", &text("bucket_size")))?;
     let number = |name: &'static str| -> Result<u64, ParseError> {
         let t = text(name);
         if t.is_empty() {

@@ -141,7 +141,7 @@ async fn run(
         };
         if part.stuck.still(c.name) {
             let why = "its read from an earlier scrape has not returned";
-            outcomes.push(batch::missed(c, why, 0.0, state.errors()));
+            outcomes.push(node::failed(c, why, 0.0, state.errors()));
             continue;
         }
         let Some(files) = part.files.get(c.name) else {
@@ -182,14 +182,15 @@ async fn run(
     merged
 }
 
-/// Runs one collector reading a kind's sample, against the deadline.
+/// Runs one collector reading a kind's sample, for at most its slice of
+/// the scrape's time.
 async fn sample(c: &'static NodeCollector, read: node::SampleFn, scrape: &Scrape<'_>) -> Outcome {
     let started = Instant::now();
     let ran = tokio::time::timeout_at(scrape.slice(), node::run_sample(c, read, scrape)).await;
     ran.unwrap_or_else(|_| {
         let why = "still reading after its share of the scrape's time";
         let seconds = started.elapsed().as_secs_f64();
-        batch::missed(c, why, seconds, scrape.state.errors())
+        node::failed(c, why, seconds, scrape.state.errors())
     })
 }
 

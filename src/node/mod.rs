@@ -360,18 +360,22 @@ pub fn run_files(
     outcome(collector, result, started, errors)
 }
 
-/// The outcome of a collector that could not run at all.
+/// A collector served as failed without a result of its own (given up at
+/// the scrape's deadline, or still stuck from an earlier scrape), after
+/// `seconds`; reported to the collector error counters.
 pub fn failed(
     collector: &'static NodeCollector,
-    error: &CollectError,
+    why: &str,
+    seconds: f64,
     errors: &crate::collect::CollectorErrors,
 ) -> Outcome {
-    errors.report(collector.name, error);
+    let e = CollectError::Aborted(why.to_owned());
+    errors.report(collector.name, &e);
     Outcome {
         name: collector.name,
         text: String::new(),
-        status: Status::Failed(error.to_string()),
-        seconds: 0.0,
+        status: Status::Failed(e.to_string()),
+        seconds,
     }
 }
 
