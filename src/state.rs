@@ -242,10 +242,7 @@ impl AppState {
 
     /// When the server started, Unix seconds.
     pub fn started_unix(&self) -> f64 {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        now - self.started.elapsed().as_secs_f64()
+        crate::collect::clock::unix_seconds() - self.started.elapsed().as_secs_f64()
     }
 
     /// Ticks, pages and boot time, read once.

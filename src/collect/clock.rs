@@ -6,6 +6,14 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+/// Unix epoch seconds now, as a wall clock reads them (0 on a clock set
+/// before the epoch).
+pub fn unix_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Where a sampler reads the time and waits.
 pub trait Clock: Debug + Send + Sync {
     /// Now.

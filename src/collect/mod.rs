@@ -314,10 +314,7 @@ pub struct HostClock {
 impl HostClock {
     /// Seconds since boot now (0 when the boot time is unknown).
     pub fn secs_since_boot(&self) -> f64 {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        (now - self.boot_time_secs as f64).max(0.0)
+        (clock::unix_seconds() - self.boot_time_secs as f64).max(0.0)
     }
 
     /// Clock ticks as microseconds.

@@ -1,7 +1,5 @@
 //! `time`: the system clock, its time zone and the clock sources.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::CollectError;
 
@@ -12,9 +10,7 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
+    let now = crate::collect::clock::unix_seconds();
     let mut f = Families::default();
     f.gauge(
         "node_time_seconds",
