@@ -1,7 +1,8 @@
 "use strict";
-// The live page. Everything charted is kept here, in the browser, for the
-// time the page has been open (at most 15 minutes): the agent stays
-// stateless, and idle while no page asks.
+// The live page. Everything charted is kept here, in the browser, for at
+// most 15 minutes. On connecting it first asks the agent for the history it
+// kept while others watched (nothing, when nobody did), so the charts open
+// with the last minutes; then it asks for live samples.
 
 // Errors are kept where a test (or a curious person) can read them.
 window.__sondeErrors = [];
@@ -26,6 +27,9 @@ const KEEP_S = 15 * 60;
 const FRESH_WINDOW_MS = 60 * 1000;
 // Charts draw this many series at most: the largest over the window.
 const TOP_SERIES = 8;
+// Samples further apart than this (and than three times the spacing
+// before) leave a gap: nobody was watching, and a line would invent data.
+const GAP_S = 30;
 // New and exited processes stay marked this long.
 const MARK_MS = 6000;
 
@@ -81,6 +85,7 @@ class Series {
   constructor() { this.t = []; this.cols = new Map(); }
   push(t, values) {
     if (this.t.length && t <= this.t[this.t.length - 1]) return false;
+    if (gapBefore(this.t, t)) { this.t.push(this.t[this.t.length - 1] + 0.001); for (const col of this.cols.values()) col.push(null); }
     const n = this.t.length;
     this.t.push(t);
     for (const key of Object.keys(values)) if (!this.cols.has(key)) this.cols.set(key, new Array(n).fill(null));
@@ -104,6 +109,14 @@ class Series {
     peak.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
     return peak.slice(0, n).map(([key]) => key).sort();
   }
+}
+
+// Whether a sample at `t` after the times `ts` is after a time nobody watched.
+function gapBefore(ts, t) {
+  const n = ts.length;
+  if (!n) return false;
+  const spacing = n > 1 ? ts[n - 1] - ts[n - 2] : 0;
+  return t - ts[n - 1] > Math.max(GAP_S, 3 * spacing);
 }
 
 // ---- charts ----------------------------------------------------------------
@@ -192,6 +205,8 @@ class Chart {
 class Heat {
   constructor(id) { this.canvas = $(id); this.t = []; this.rows = []; }
   push(t, cores) {
+    if (this.t.length && t <= this.t[this.t.length - 1]) return;
+    if (gapBefore(this.t, t)) { this.t.push(this.t[this.t.length - 1] + 0.001); this.rows.push(null); }
     this.t.push(t); this.rows.push(cores);
     while (this.t.length && this.t[0] < t - KEEP_S) { this.t.shift(); this.rows.shift(); }
   }
@@ -258,25 +273,31 @@ function showMetrics(m) {
   $("memory-figure").textContent = m.mem_total ? (100 * m.mem_used / m.mem_total).toFixed(0) + " %" : "–";
   $("memory").innerHTML = `memory ${bytes(m.mem_used)} of ${bytes(m.mem_total)}` +
     (m.swap_total ? ` · swap ${bytes(m.swap_used)} of ${bytes(m.swap_total)}` : " · no swap") + ` · ${m.process_count} processes`;
-  const t = m.sampled_at_ms / 1000;
   // A cached sample comes back unchanged: nothing new to chart.
   if (m.sampled_at_ms === state.lastMetricsAt) return;
   state.lastMetricsAt = m.sampled_at_ms;
+  chartMetrics(m);
+  showGpus(m.gpus);
+  drawAll();
+}
+// Charts one metrics sample (live, or rebuilt from the history).
+function chartMetrics(m) {
+  const t = m.sampled_at_ms / 1000;
   C.cpu.series.push(t, { "all CPUs": m.cpu_total });
   heat.push(t, m.cpu_per_core);
   C.memory.series.push(t, Object.assign({ memory: m.mem_used }, m.swap_total ? { swap: m.swap_used } : {}));
   showNetwork(m, t);
-  showGpus(m.gpus, t);
+  chartGpus((m.gpus || []).map(g => ({ label: `${g.index} ${g.name}`, usage: g.usage, memory_used: g.memory_used, temp_c: g.temp_c })), t);
   const temps = m.temps || [];
-  show("temps-section", temps.length > 0);
+  show("temps-section", temps.length > 0 || C.temps.series.t.length > 0);
   if (temps.length) C.temps.series.push(t, Object.fromEntries(temps.map(x => [x.label, x.celsius])));
-  drawAll();
 }
 function showNetwork(m, t) {
   const prev = state.prevNet, values = {}, rows = [];
   for (const n of m.networks) {
     const p = prev && prev.nets[n.name], dt = prev ? t - prev.at : 0;
-    if (!p || dt <= 0) continue;
+    // No rate across a time nobody watched: it would be an average drawn as now.
+    if (!p || dt <= 0 || dt > GAP_S) continue;
     const rx = Math.max(0, n.received - p.rx) / dt, tx = Math.max(0, n.transmitted - p.tx) / dt;
     rows.push(`<tr><td>${esc(n.name)}</td><td class="num">${FORMATS.rate(rx)}</td><td class="num">${FORMATS.rate(tx)}</td></tr>`);
     // An interface that never carried a byte is left off the chart.
@@ -286,24 +307,29 @@ function showNetwork(m, t) {
   if (rows.length) $("net").tBodies[0].innerHTML = rows.join("");
   if (Object.keys(values).length) C.net.series.push(t, values);
 }
-function showGpus(gpus, t) {
-  gpus = gpus || [];
-  show("gpu-section", gpus.length > 0);
+function chartGpus(gpus, t) {
   if (!gpus.length) return;
-  const name = g => `${g.index} ${g.name}`, util = {}, mem = {}, temp = {};
+  show("gpu-section", true);
+  const util = {}, mem = {}, temp = {};
   for (const g of gpus) {
-    if (g.usage != null) util[name(g)] = g.usage;
-    if (g.memory_used != null) mem[name(g)] = g.memory_used;
-    if (g.temp_c != null) temp[name(g)] = g.temp_c;
+    if (g.usage != null) util[g.label] = g.usage;
+    if (g.memory_used != null) mem[g.label] = g.memory_used;
+    if (g.temp_c != null) temp[g.label] = g.temp_c;
   }
-  $("gpus").innerHTML = gpus.map(g => `<div>${esc(name(g))} <span class="dim">${esc(g.state)}` +
-    (g.power_w != null ? ` · ${g.power_w.toFixed(0)} W` : "") + (g.memory_total != null ? ` · ${bytes(g.memory_total)}` : "") +
-    (g.processes && g.processes.length ? ` · ${g.processes.length} processes` : "") + `</span></div>`).join("");
   // A reading no GPU gives has no chart (not a line at zero).
   for (const [chart, values] of [[C.gpuUtil, util], [C.gpuMemory, mem], [C.gpuTemp, temp]]) {
     chart.el.hidden = !Object.keys(values).length && !chart.series.t.length;
     if (Object.keys(values).length) chart.series.push(t, values);
   }
+}
+function showGpus(gpus) {
+  gpus = gpus || [];
+  show("gpu-section", gpus.length > 0);
+  if (!gpus.length) return;
+  const name = g => `${g.index} ${g.name}`;
+  $("gpus").innerHTML = gpus.map(g => `<div>${esc(name(g))} <span class="dim">${esc(g.state)}` +
+    (g.power_w != null ? ` · ${g.power_w.toFixed(0)} W` : "") + (g.memory_total != null ? ` · ${bytes(g.memory_total)}` : "") +
+    (g.processes && g.processes.length ? ` · ${g.processes.length} processes` : "") + `</span></div>`).join("");
   C.gpuMemory.max = Math.max(...gpus.map(g => g.memory_total || 0)) || undefined;
 }
 function showDiskIo(r) {
@@ -311,10 +337,13 @@ function showDiskIo(r) {
   show("disk-io-section", devices.length > 0);
   if (!devices.length) state.unneeded.add("disk_io");
   if (!devices.length || r.window_ms > FRESH_WINDOW_MS) return;
-  const t = Date.now() / 1000, io = {}, busy = {};
+  chartDiskIo(Date.now() / 1000, devices);
+  C.diskIo.draw(); C.diskBusy.draw();
+}
+function chartDiskIo(t, devices) {
+  const io = {}, busy = {};
   for (const d of devices) { io[d.name + " read"] = d.read_bytes_per_sec; io[d.name + " write"] = d.write_bytes_per_sec; busy[d.name] = d.busy_percent; }
   C.diskIo.series.push(t, io); C.diskBusy.series.push(t, busy);
-  C.diskIo.draw(); C.diskBusy.draw();
 }
 function showPressure(p) {
   const values = {};
@@ -358,6 +387,75 @@ function showContainers(reply) {
     if (c.mem_bytes != null) mem[name] = c.mem_bytes;
   }
   if (list.length) { C.containersCpu.series.push(t, cpu); C.containersMemory.series.push(t, mem); C.containersCpu.draw(); C.containersMemory.draw(); }
+}
+
+// ---- history -----------------------------------------------------------------
+
+// The kinds whose history the page draws, and how to ask for each.
+const HISTORY = ["metrics", "disk_io", "pressure", "sensors", "containers"];
+// What the page drew from the history before its first live sample, for
+// the tests.
+window.__sondeHistory = {};
+
+// A history reply (timestamps and one column per series) as one object
+// per sample: `field` for the host's series, `field[of]` for the others.
+function historyRows(h) {
+  return h.t.map((t, i) => {
+    const r = {};
+    for (const s of h.series) {
+      const v = s.values[i];
+      if (v == null) continue;
+      if (s.of == null) r[s.field] = v; else (r[s.field] = r[s.field] || {})[s.of] = v;
+    }
+    return { t, r };
+  });
+}
+function showHistory(h) {
+  const rows = historyRows(h);
+  // The live replies of these kinds are charted at the page's time: the
+  // agent's times are moved onto the page's clock.
+  const skew = (h.now_ms - Date.now()) / 1000;
+  for (const { t, r } of rows) HISTORY_CHART[h.kind](r, t / 1000, t / 1000 - skew);
+  drawAll();
+  // What the chart library was given, and how many live samples came first.
+  const drawn = C.cpu.u ? C.cpu.u.data[1].filter(v => v != null).length : 0;
+  window.__sondeHistory[h.kind] = { rows: rows.length, liveBefore: state.updates, cpuPoints: drawn };
+}
+const entries = o => Object.entries(o || {});
+const HISTORY_CHART = {
+  metrics(r, t) {
+    if (r.cpu_total == null) return;
+    const cores = entries(r.cpu_per_core).sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+    chartMetrics({
+      sampled_at_ms: t * 1000, cpu_total: r.cpu_total, cpu_per_core: cores,
+      mem_used: r.mem_used, swap_used: r.swap_used, swap_total: r.swap_total,
+      networks: entries(r.received).map(([name, rx]) => ({ name, received: rx, transmitted: (r.transmitted || {})[name] || 0 })),
+      temps: entries(r.celsius).map(([label, celsius]) => ({ label, celsius })),
+    });
+    chartGpus([...new Set([...Object.keys(r.usage || {}), ...Object.keys(r.memory_used || {}), ...Object.keys(r.temp_c || {})])]
+      .map(label => ({ label, usage: (r.usage || {})[label], memory_used: (r.memory_used || {})[label], temp_c: (r.temp_c || {})[label] })), t);
+    state.lastMetricsAt = t * 1000;
+  },
+  disk_io(r, _, t) {
+    const devices = entries(r.read_bytes_per_sec).map(([name, read]) => ({
+      name, read_bytes_per_sec: read, write_bytes_per_sec: (r.write_bytes_per_sec || {})[name], busy_percent: (r.busy_percent || {})[name] }));
+    if (devices.length) { show("disk-io-section", true); chartDiskIo(t, devices); }
+  },
+  pressure(r, _, t) {
+    const values = Object.fromEntries(entries(r.some_avg10));
+    if (Object.keys(values).length) { show("pressure-section", true); C.pressure.series.push(t, values); }
+  },
+  sensors(r, _, t) {
+    const fans = Object.fromEntries(entries(r.fan));
+    if (Object.keys(fans).length) { show("fans-section", true); C.fans.series.push(t, fans); }
+  },
+  containers(r, _, t) {
+    if (r.cpu_usage) C.containersCpu.series.push(t, r.cpu_usage);
+    if (r.mem_bytes) C.containersMemory.series.push(t, r.mem_bytes);
+  },
+};
+function askHistory() {
+  for (const kind of HISTORY) ask("history-" + kind, JSON.stringify({ type: "history", kind }));
 }
 
 // ---- processes -------------------------------------------------------------
@@ -506,6 +604,7 @@ function ask(kind, text) {
   asked.push({ kind }); ws.send(text);
 }
 const SHOW = {
+  ...Object.fromEntries(HISTORY.map(k => ["history-" + k, showHistory])),
   metrics: showMetrics, disks: showDisks, containers: showContainers, disk_io: showDiskIo,
   pressure: showPressure, sensors: showSensors, detail: showDetail,
 };
@@ -520,6 +619,9 @@ async function onMessage(ev) {
   const value = JSON.parse(new TextDecoder().decode(buf));
   // A reading this agent does not serve (an older one, or turned off): its
   // panel stays absent, the rest go on.
+  // An agent keeping no history (an older one, or --history 0): the page
+  // starts empty, as it always did.
+  if (value.error && what.kind.startsWith("history-")) { state.unneeded.add(what.kind); return; }
   if (value.error && what.kind !== "detail") {
     if (what.kind === "metrics") status(value.error, true); else state.unneeded.add(what.kind);
     return;
@@ -538,8 +640,12 @@ function poll() {
 function connect() {
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws" + tokenQuery;
   ws = new WebSocket(url); ws.binaryType = "arraybuffer"; asked = [];
-  ws.onopen = () => { retries = 0; status("live"); poll(); };
-  ws.onmessage = ev => onMessage(ev).catch(e => window.__sondeErrors.push(String(e)));
+  ws.onopen = () => { retries = 0; status("live"); askHistory(); poll(); };
+  // Replies are handled one after another: a gzipped one (a history) is
+  // unpacked asynchronously, and a small live reply behind it must not be
+  // charted first.
+  let handled = Promise.resolve();
+  ws.onmessage = ev => { handled = handled.then(() => onMessage(ev)).catch(e => window.__sondeErrors.push(String(e))); };
   ws.onclose = ev => {
     timers.forEach(clearInterval); timers = [];
     // Backoff: 1, 2, 4… up to 30 s, so a host that is down is not hammered.

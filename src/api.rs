@@ -18,7 +18,7 @@ use bytes::Bytes;
 use crate::auth::Authorized;
 use crate::cache::Sample;
 use crate::collect::CollectError;
-use crate::state::{AppState, Shared};
+use crate::state::{AppState, Args, Shared};
 
 /// A JSON body with its cache headers; `304` when the client has it.
 pub fn cached_json<T>(
@@ -119,8 +119,11 @@ fn entries(state: &AppState) -> Vec<serde_json::Value> {
         .filter(|k| k.api.is_some())
         .map(|k| {
             let ttl = (k.ttl)(&state.config);
-            let pid = if k.keyed { ",\"pid\":PID" } else { "" };
-            let text = if k.keyed { ":PID" } else { "" };
+            let (pid, text) = match k.args {
+                Args::Pid => (",\"pid\":PID", ":PID"),
+                Args::History => (",\"kind\":KIND,\"since_ms\":T", ":KIND:SINCE_MS"),
+                Args::None => ("", ""),
+            };
             serde_json::json!({
                 "name": k.name,
                 "path": k.path,

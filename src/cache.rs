@@ -133,6 +133,14 @@ impl<T> Sample<T> {
     }
 }
 
+/// What a cache gives each new sample to, besides its readers: the
+/// history of the charted kinds ([`crate::history`]). Called once per
+/// sample, in the flight that took it, so it must be quick.
+pub trait Record<T>: Send + Sync + std::fmt::Debug {
+    /// Takes note of a new sample.
+    fn record(&self, sample: &Sample<T>);
+}
+
 /// What a cache holds: one shared sample.
 type Entry<T> = Arc<Sample<T>>;
 
@@ -150,6 +158,8 @@ pub struct Ttl<T> {
     slot: Mutex<Option<Entry<T>>>,
     /// Held for the whole of a collection: the single flight.
     flight: tokio::sync::Mutex<()>,
+    /// Where each new sample is noted, if anywhere.
+    record: Option<Arc<dyn Record<T>>>,
 }
 
 impl<T> Ttl<T> {
@@ -159,7 +169,15 @@ impl<T> Ttl<T> {
             ttl,
             slot: Mutex::new(None),
             flight: tokio::sync::Mutex::new(()),
+            record: None,
         }
+    }
+
+    /// The same cache, giving each new sample to `record` (when there is
+    /// one) as well.
+    pub fn recording(mut self, record: Option<Arc<dyn Record<T>>>) -> Self {
+        self.record = record;
+        self
     }
 
     /// The TTL this cache was made with.
@@ -194,6 +212,9 @@ impl<T> Ttl<T> {
         }
         let started = Instant::now();
         let sample = Arc::new(Sample::started_at(load().await?, started));
+        if let Some(record) = &self.record {
+            record.record(&sample);
+        }
         *self.slot.lock().unwrap_or_else(PoisonError::into_inner) = Some(sample.clone());
         Ok(sample)
     }

@@ -16,7 +16,9 @@
 //! - [`wire`] (the encoded frame, the 768-byte gzip rule, error frames),
 //!   [`budget`] (how the open-file limit is shared out), [`model`] (the
 //!   protobuf types generated from `proto/`), [`cache`] (the one generic
-//!   single-flight TTL cache of typed samples, each encoding memoized).
+//!   single-flight TTL cache of typed samples, each encoding memoized),
+//!   [`history`] (the charted kinds' recent samples, kept as columns while
+//!   anyone asks, from what their caches take anyway).
 //! - [`collect`]: one module per source, each a pure parser over `&str`
 //!   and a reader under the configured roots. `metrics` (the metrics
 //!   sampler over `cpu`, `memory`, `network`, `system`), `thermal` (every
@@ -31,7 +33,8 @@
 //!   helpers `files` (kept descriptors), `sysfs`, `pattern`, `clock` and
 //!   `errors` (collector errors, logged once and counted).
 //! - [`config`]: flags and environment parsed once into typed groups
-//!   (`listen`, `ttl`, `collection`, `http`, `limits`, `tls`, `exporter`),
+//!   (`listen`, `ttl`, `collection`, `http`, `limits`, `tls`, `exporter`,
+//!   `history`),
 //!   the socktop names in one table (`aliases`). Panics (`unwrap`,
 //!   `expect`, `panic!`) are denied in the library and the binary by
 //!   `Cargo.toml`'s `[lints]`.
@@ -45,7 +48,8 @@
 //! - [`kinds`]: one module per reply kind: `metrics`, `disks`,
 //!   `processes`, `process_metrics`, `journal_entries`, `host`,
 //!   `containers`, `disk_io`, `interfaces`, `pressure`, `sockets`,
-//!   `sensors`, `power`, `cpu_frequency`, `arrays`; with `plain` (the
+//!   `sensors`, `power`, `cpu_frequency`, `arrays`, `history` (the
+//!   charted kinds' recent samples); with `plain` (the
 //!   reply and `/api` handler every JSON kind shares) and `loaded` (a
 //!   sample that is one read of files on the blocking pool).
 //! - [`node`]: node_exporter's collectors for `/metrics`, one module each
@@ -86,6 +90,7 @@ pub mod collect;
 pub mod config;
 pub mod exposition;
 pub mod glances;
+pub mod history;
 pub mod kinds;
 pub mod model;
 pub mod node;

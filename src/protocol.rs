@@ -3,22 +3,23 @@
 //! [`crate::table::KINDS`], and the error reply for a refused request. The
 //! framing of replies is [`crate::wire`]'s.
 
-use crate::state::Kind;
+use crate::state::{Args, Asked, Kind};
 use crate::table::KINDS as TABLE;
 use crate::wire::{self, Frame, cut};
 
-/// A client request: which kind, and for keyed kinds which process.
+/// A client request: which kind, and what else it names (for keyed kinds
+/// which process, for the history which kind since when).
 #[derive(Debug, Clone, Copy)]
 pub struct Request {
     /// The kind asked for.
     pub kind: &'static Kind,
-    /// The process, for keyed kinds; 0 otherwise.
-    pub pid: u32,
+    /// What it names besides.
+    pub asked: Asked,
 }
 
 impl PartialEq for Request {
     fn eq(&self, other: &Request) -> bool {
-        self.kind.name == other.kind.name && self.pid == other.pid
+        self.kind.name == other.kind.name && self.asked == other.asked
     }
 }
 
@@ -43,13 +44,18 @@ impl BadRequest {
     }
 }
 
-/// The JSON form: only `type` and `pid` matter, other fields are ignored.
+/// The JSON form: only `type`, `pid`, `kind` and `since_ms` matter, other
+/// fields are ignored.
 #[derive(serde::Deserialize)]
 struct JsonRequest<'a> {
     #[serde(rename = "type", borrow)]
     kind: std::borrow::Cow<'a, str>,
     #[serde(default)]
     pid: Option<serde_json::Value>,
+    #[serde(default, rename = "kind")]
+    of: Option<serde_json::Value>,
+    #[serde(default)]
+    since_ms: Option<serde_json::Value>,
 }
 
 /// The kinds a request can name (those with a WebSocket reply).
@@ -65,12 +71,10 @@ fn known_types() -> String {
 /// Every kind's text form, a keyed one with `:PID`.
 fn known_texts() -> String {
     requestable()
-        .map(|k| {
-            if k.keyed {
-                format!("{}:PID", k.text)
-            } else {
-                k.text.to_owned()
-            }
+        .map(|k| match k.args {
+            Args::Pid => format!("{}:PID", k.text),
+            Args::History => format!("{}[:KIND[:SINCE_MS]]", k.text),
+            Args::None => k.text.to_owned(),
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -79,7 +83,15 @@ fn known_texts() -> String {
 impl Request {
     /// A request of `kind` (for keyed kinds, about `pid`).
     pub fn new(kind: &'static Kind, pid: u32) -> Request {
-        Request { kind, pid }
+        Request {
+            kind,
+            asked: Asked::pid(pid),
+        }
+    }
+
+    /// The process it names (0 for an unkeyed kind).
+    pub fn pid(&self) -> u32 {
+        self.asked.pid
     }
 
     /// Parses one text frame in either form; surrounding whitespace is ignored.
@@ -92,10 +104,21 @@ impl Request {
             let Some(rest) = text.strip_prefix(kind.text) else {
                 continue;
             };
-            match (kind.keyed, rest.strip_prefix(':')) {
-                (false, _) if rest.is_empty() => return Ok(Request::new(kind, 0)),
-                (true, Some(pid)) => {
+            match (kind.args, rest.strip_prefix(':')) {
+                (Args::None | Args::History, _) if rest.is_empty() => {
+                    return Ok(Request::new(kind, 0));
+                }
+                (Args::Pid, Some(pid)) => {
                     return parse_pid_text(pid, text).map(|p| Request::new(kind, p));
+                }
+                (Args::History, Some(args)) => {
+                    let (of, since) = args.split_once(':').unwrap_or((args, "0"));
+                    let asked = Asked {
+                        of: history_of(of, text)?,
+                        since_ms: since.parse().map_err(|_| bad_since(since, text))?,
+                        pid: 0,
+                    };
+                    return Ok(Request { kind, asked });
                 }
                 _ => {}
             }
@@ -129,16 +152,57 @@ impl Request {
                 text,
             ));
         };
-        if !kind.keyed {
-            return Ok(Request::new(kind, 0));
+        match kind.args {
+            Args::None => Ok(Request::new(kind, 0)),
+            Args::Pid => parse_pid_json(req.pid.as_ref(), text).map(|pid| Request::new(kind, pid)),
+            Args::History => {
+                let of = match &req.of {
+                    None => Asked::default().of,
+                    Some(serde_json::Value::String(of)) => history_of(of, text)?,
+                    Some(other) => return Err(bad_of(&other.to_string(), text)),
+                };
+                let since_ms = match &req.since_ms {
+                    None => 0,
+                    Some(v) => v.as_u64().ok_or_else(|| bad_since(&v.to_string(), text))?,
+                };
+                Ok(Request {
+                    kind,
+                    asked: Asked {
+                        of,
+                        since_ms,
+                        pid: 0,
+                    },
+                })
+            }
         }
-        parse_pid_json(req.pid.as_ref(), text).map(|pid| Request::new(kind, pid))
     }
 
     /// The request's kind name, as used in logs and error replies.
     pub fn name(&self) -> &'static str {
         self.kind.name
     }
+}
+
+/// The kind a history request names: one of the table's.
+fn history_of(of: &str, text: &str) -> Result<&'static str, BadRequest> {
+    requestable()
+        .find(|k| k.name == of && k.args == Args::None)
+        .map(|k| k.name)
+        .ok_or_else(|| bad_of(&format!("{of:?}"), text))
+}
+
+fn bad_of(of: &str, text: &str) -> BadRequest {
+    BadRequest::new(
+        format!("history needs \"kind\", the name of a kind (such as \"metrics\"), got {of}"),
+        text,
+    )
+}
+
+fn bad_since(since: &str, text: &str) -> BadRequest {
+    BadRequest::new(
+        format!("since_ms must be a whole number of Unix milliseconds, got {since}"),
+        text,
+    )
 }
 
 fn parse_pid_text(pid: &str, text: &str) -> Result<u32, BadRequest> {
@@ -207,11 +271,11 @@ mod tests {
         ];
         for (text, name, pid) in cases {
             let got = Request::parse(text).unwrap();
-            assert_eq!((got.name(), got.pid), (name, pid), "{text}");
+            assert_eq!((got.name(), got.pid()), (name, pid), "{text}");
         }
         // Every requestable kind in the table parses in both forms.
         for kind in requestable() {
-            let text = if kind.keyed {
+            let text = if kind.keyed() {
                 format!("{}:3", kind.text)
             } else {
                 kind.text.to_owned()

@@ -26,6 +26,7 @@ use crate::budget::FdBudget;
 use crate::cache::Sample;
 use crate::collect::{CollectError, CollectorErrors, HostClock, Roots};
 use crate::config::Config;
+use crate::history::History;
 use crate::wire::{self, Frame};
 
 /// A shared sample of one kind.
@@ -49,6 +50,8 @@ pub struct Context<'a> {
     pub fd_budget: FdBudget,
     /// The kept files the hardware kinds share (half the readings' share).
     pub hardware_files: &'a Arc<crate::collect::sysfs::Kept>,
+    /// Where the charted kinds' caches note their samples.
+    pub history: &'a Arc<History>,
 }
 
 /// One line of `sonde check`.
@@ -92,8 +95,59 @@ pub fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / f64::from(1u32 << 30))
 }
 
-/// A kind's WebSocket reply to a request (the pid is 0 for unkeyed kinds).
-pub type ReplyFn = for<'a> fn(&'a AppState, u32) -> BoxFuture<'a, Result<Frame, CollectError>>;
+/// What a request of a kind names besides the kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Args {
+    /// Nothing.
+    None,
+    /// A process (`pid`; `:PID` in the text form): a keyed kind.
+    Pid,
+    /// Another kind and a time (`kind`, `since_ms`; `:KIND:SINCE_MS`):
+    /// the history.
+    History,
+}
+
+impl Kind {
+    /// True when a request names a process.
+    pub fn keyed(&self) -> bool {
+        self.args == Args::Pid
+    }
+}
+
+/// What a request names besides its kind ([`Args`]): defaults where it
+/// names nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asked {
+    /// The process, for a keyed kind; 0 otherwise.
+    pub pid: u32,
+    /// The kind whose history is asked for (`metrics` unless named).
+    pub of: &'static str,
+    /// Only what was taken after this, Unix ms (0: all that is kept).
+    pub since_ms: u64,
+}
+
+impl Default for Asked {
+    fn default() -> Asked {
+        Asked {
+            pid: 0,
+            of: "metrics",
+            since_ms: 0,
+        }
+    }
+}
+
+impl Asked {
+    /// A request about process `pid`.
+    pub fn pid(pid: u32) -> Asked {
+        Asked {
+            pid,
+            ..Asked::default()
+        }
+    }
+}
+
+/// A kind's WebSocket reply to a request.
+pub type ReplyFn = for<'a> fn(&'a AppState, Asked) -> BoxFuture<'a, Result<Frame, CollectError>>;
 /// A kind's part of `/metrics` (empty when it has nothing to say), from
 /// the samples this scrape takes.
 pub type SeriesFn = for<'a, 's> fn(&'a Scrape<'s>) -> BoxFuture<'a, Result<Bytes, CollectError>>;
@@ -115,8 +169,8 @@ pub struct Kind {
     pub name: &'static str,
     /// The text form (`get_metrics`); a keyed kind takes `:PID` after it.
     pub text: &'static str,
-    /// True when a request names a process (`pid`).
-    pub keyed: bool,
+    /// What a request names besides the kind.
+    pub args: Args,
     /// What it answers, in a few words (the `/api` index, the unknown
     /// request hint).
     pub summary: &'static str,
@@ -164,6 +218,8 @@ pub struct AppState {
     errors: Arc<CollectorErrors>,
     /// How descriptors are shared out.
     fd_budget: FdBudget,
+    /// The charted kinds' recent samples.
+    history: Arc<History>,
     /// The kinds this state serves, in table order.
     kinds: &'static [&'static Kind],
     /// Each kind's part, in table order.
@@ -184,7 +240,9 @@ impl AppState {
         let hardware_files = Arc::new(std::sync::Mutex::new(
             crate::collect::files::FileCache::new(fd_budget.readings_files / 2),
         ));
+        let history = Arc::new(History::new(config.history.limits()));
         let context = Context {
+            history: &history,
             config: &config,
             roots: &roots,
             clock,
@@ -209,6 +267,7 @@ impl AppState {
             frames_encoded: kinds.iter().map(|_| AtomicU64::new(0)).collect(),
             kinds,
             fd_budget,
+            history,
             started: Instant::now(),
             clock,
             errors,
@@ -228,6 +287,11 @@ impl AppState {
             .iter()
             .find_map(|p| p.downcast_ref::<T>())
             .ok_or(CollectError::NotServed(std::any::type_name::<T>()))
+    }
+
+    /// The charted kinds' recent samples.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// Where collectors read the host from.
@@ -272,11 +336,11 @@ impl AppState {
     /// The WebSocket reply to a request of `kind`: the sample from its cache
     /// (or collected now), framed once per sample. A failed collection was
     /// reported where it happened and becomes an error reply.
-    pub async fn reply(&self, kind: &'static Kind, pid: u32) -> Frame {
+    pub async fn reply(&self, kind: &'static Kind, asked: Asked) -> Frame {
         let Some(reply) = kind.reply else {
             return wire::error_frame("not a request", kind.name);
         };
-        reply(self, pid)
+        reply(self, asked)
             .await
             .unwrap_or_else(|e| wire::error_frame(&e.to_string(), kind.name))
     }
@@ -473,7 +537,7 @@ mod tests {
         Kind {
             name,
             text: "",
-            keyed: false,
+            args: Args::None,
             summary: "",
             ttl: |_| std::time::Duration::ZERO,
             part: |_| Box::new(()),

@@ -24,6 +24,7 @@ pub static KINDS: &[&Kind] = &[
     &kinds::power::KIND,
     &kinds::cpu_frequency::KIND,
     &kinds::arrays::KIND,
+    &kinds::history::KIND,
     &node::KIND,
 ];
 

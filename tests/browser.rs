@@ -911,3 +911,84 @@ async fn the_live_page_says_it_lost_the_agent_and_comes_back_in_chromium() {
     s.close().await;
     again.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium() {
+    let Some(s) = session("a_page_opened_later", &[]).await else {
+        return;
+    };
+    let client = &s.client;
+    let server = Server::start(&[]).await;
+    let base = format!("http://{}/", server.addr);
+    client.set_window_size(1440, 1100).await.unwrap();
+    client.goto(&base).await.unwrap();
+    // The first page watches until it has charted 60 samples (half a
+    // minute at its 500 ms).
+    until_within(
+        client,
+        "the first page's 60 samples",
+        "return window.__sondeCharts.cpu.series.t.length >= 60;",
+        90,
+    )
+    .await;
+    assert_eq!(
+        client
+            .execute("return window.__sondeHistory.metrics.rows;", vec![])
+            .await
+            .unwrap(),
+        json!(0),
+        "the first page found no history: nobody watched before it"
+    );
+    // A second page, opened now, draws them from the agent's history
+    // before its first live sample.
+    client.goto(&base).await.unwrap();
+    let drawn = until(
+        client,
+        "the history drawn",
+        "return window.__sondeHistory.metrics;",
+    )
+    .await;
+    assert_eq!(drawn["liveBefore"], json!(0), "{drawn}");
+    assert!(
+        drawn["cpuPoints"].as_u64().unwrap() >= 50,
+        "uPlot was given {drawn} before the first live sample"
+    );
+    assert!(
+        client
+            .execute("return window.__sondeCharts.cpu.drawn();", vec![])
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap()
+    );
+    // Every kind's history came before its live replies: none of its rows
+    // was refused as older than a live sample.
+    if std::path::Path::new("/proc/pressure/cpu").exists() {
+        let pressure = client
+            .execute(
+                "return [window.__sondeHistory.pressure.rows, window.__sondeCharts.pressure.series.t.length];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            pressure[0].as_u64().unwrap() >= 10
+                && pressure[1].as_u64().unwrap() >= pressure[0].as_u64().unwrap(),
+            "pressure history rows and charted samples: {pressure}"
+        );
+    }
+    // A time nobody watched is a gap (a null the chart does not bridge),
+    // not a line from the last sample before it to the first after.
+    let gap = client
+        .execute(
+            "const s = new Series(); for (const t of [1, 2, 3, 100, 101]) s.push(t, { a: t }); return s.cols.get('a');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(gap, json!([1, 2, 3, null, 100, 101]));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    screenshot(client, "page-history.png").await;
+    no_page_errors(client).await;
+    s.close().await;
+}

@@ -383,7 +383,7 @@ async fn a_real_prometheus_scrapes_sonde_with_a_token() {
 static BROKEN: sonde::state::Kind = sonde::state::Kind {
     name: "broken",
     text: "get_broken",
-    keyed: false,
+    args: sonde::state::Args::None,
     summary: "nothing: its source is broken",
     ttl: |_| Duration::ZERO,
     part: |_| Box::new(()),
@@ -445,7 +445,11 @@ async fn regression_api_was_an_empty_404_without_an_index() {
     for e in entries {
         assert!(e["returns"].as_str().is_some_and(|r| !r.is_empty()), "{e}");
         assert!(e["ttl_ms"].is_u64(), "{e}");
-        let path = e["path"].as_str().unwrap().replace("{pid}", &pid);
+        let path = e["path"]
+            .as_str()
+            .unwrap()
+            .replace("{pid}", &pid)
+            .replace("{kind}", "metrics");
         let got = get(server.addr, &path, &[]).await;
         assert!(
             got.status == 200 || (got.status == 404 && path.ends_with("/journal")),

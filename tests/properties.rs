@@ -60,7 +60,7 @@ proptest! {
             (format!("{pad}{{\"type\":\"journal_entries\",\"pid\":{pid}}}"), "journal_entries"),
         ] {
             let got = Request::parse(&text).unwrap();
-            prop_assert_eq!((got.name(), got.pid), (want, pid));
+            prop_assert_eq!((got.name(), got.pid()), (want, pid));
         }
         for name in ["metrics", "disks", "processes", "host", "containers"] {
             let json = Request::parse(&format!("{{\"type\":\"{name}\"}}")).unwrap();

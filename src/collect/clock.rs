@@ -14,6 +14,13 @@ pub fn unix_seconds() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Unix epoch milliseconds now (0 on a clock set before the epoch).
+pub fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Where a sampler reads the time and waits.
 pub trait Clock: Debug + Send + Sync {
     /// Now.

@@ -12,7 +12,7 @@
 //! blocking pool, at most once a second.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use super::cpu::{CpuSampler, CpuUsage};
 use super::gpu::Gpu;
@@ -161,7 +161,7 @@ impl MetricsSampler {
     pub fn sample(&mut self) -> Metrics {
         let errors = &*self.errors;
         let cpu = errors.ok("cpu", self.cpu.sample()).unwrap_or_default();
-        let sampled_at_ms = now_ms();
+        let sampled_at_ms = super::clock::unix_millis();
         let (memory, meminfo) = errors
             .ok(
                 "memory",
@@ -214,13 +214,6 @@ impl MetricsSampler {
             sampled_at_ms,
         }
     }
-}
-
-/// Unix epoch milliseconds now.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

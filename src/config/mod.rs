@@ -18,6 +18,7 @@ use crate::collect::pattern::Pattern;
 mod aliases;
 mod collection;
 mod exporter;
+mod history;
 mod http;
 mod limits;
 mod listen;
@@ -27,6 +28,7 @@ mod ttl;
 pub use aliases::*;
 pub use collection::*;
 pub use exporter::*;
+pub use history::*;
 pub use http::*;
 pub use limits::*;
 pub use listen::*;
@@ -65,6 +67,10 @@ pub struct Config {
     /// Bounds on what clients may hold or cause.
     #[command(flatten)]
     pub limits: Limits,
+
+    /// The charted kinds' history: how long, within what memory.
+    #[command(flatten)]
+    pub history: HistoryOptions,
 
     /// node_exporter's collectors on /metrics: which, and their filters.
     #[command(flatten)]

@@ -15,7 +15,7 @@ use crate::collect::mdstat::{self, MdArray, SysfsArray};
 use crate::collect::sysfs::Kept;
 use crate::collect::zfs::{self, Zfs};
 use crate::collect::{CollectError, Roots};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -25,7 +25,7 @@ pub const NAME: &str = "arrays";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_arrays",
-    keyed: false,
+    args: Args::None,
     summary: "software RAID arrays and ZFS pools and ARC",
     ttl: |c| c.ttl.disks(),
     part,

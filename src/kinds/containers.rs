@@ -17,7 +17,8 @@ use crate::cache::{Sample, Ttl};
 use crate::collect::containers::{self as collector, Container, ContainerSampler, ContainerTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::{Families, MetricType};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
+use crate::history::{Of, Row};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -33,7 +34,7 @@ const NAMES_TIMEOUT: Duration = Duration::from_secs(1);
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_containers",
-    keyed: false,
+    args: Args::None,
     summary: "containers and systemd services from cgroups: CPU, memory, I/O, processes",
     ttl: |c| c.ttl.containers(),
     part,
@@ -84,7 +85,7 @@ fn part(cx: &Context<'_>) -> Part {
             cx.fd_budget.cgroup_files,
             cx.errors.clone(),
         ))),
-        cache: Ttl::new((KIND.ttl)(cx.config)),
+        cache: Ttl::new((KIND.ttl)(cx.config)).recording(cx.history.recorder(NAME, rows)),
         names: Ttl::new(NAMES_TTL),
     })
 }
@@ -106,6 +107,21 @@ pub async fn sample(state: &AppState) -> Result<Shared<ContainerTable>, CollectE
             Ok::<_, CollectError>(table)
         })
         .await
+}
+
+/// What the history keeps of a sample: each container's and unit's CPU %
+/// and memory, of its name (a container without one: the first 12
+/// characters of its id), as the page names them.
+fn rows<'a>(t: &'a ContainerTable, row: &mut Row<'a>) {
+    for c in &t.containers {
+        let name = c.owner.name.as_deref().unwrap_or_else(|| {
+            let id = c.owner.id.as_str();
+            id.char_indices().nth(12).map_or(id, |(i, _)| &id[..i])
+        });
+        let of = || Of::Name(name.into());
+        row.put_of("cpu_usage", of(), c.cpu_percent.map(f64::from));
+        row.put_of("mem_bytes", of(), c.mem_bytes.map(|b| b as f64));
+    }
 }
 
 /// Container names from every configured runtime socket; one that cannot

@@ -14,7 +14,7 @@ use crate::cache::Sample;
 use crate::collect::cpufreq::{self, CpuFreq};
 use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -24,7 +24,7 @@ pub const NAME: &str = "cpu_frequency";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_cpu_frequency",
-    keyed: false,
+    args: Args::None,
     summary: "CPU frequency and governor per logical CPU",
     ttl: |c| c.ttl.metrics(),
     part,

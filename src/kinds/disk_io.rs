@@ -17,7 +17,8 @@ use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::diskstats::{self as collector, BlockDevice, DiskStat, Identity, IoRates};
 use crate::collect::{CollectError, History, blocking, lock};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::history::{Of, Row};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -27,7 +28,7 @@ pub const NAME: &str = "disk_io";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_disk_io",
-    keyed: false,
+    args: Args::None,
     summary: "block devices: read and write rates, IOPS, busy share",
     ttl: |c| c.ttl.metrics(),
     part,
@@ -59,6 +60,24 @@ impl DiskIo {
             .filter(|(d, _)| !self.exclude.is_match(&d.stat.name))
     }
 }
+
+/// What the history keeps of a sample: each listed device's rates; none
+/// from a first sample, whose rates are averages since boot.
+fn rows<'a>(d: &'a DiskIo, row: &mut Row<'a>) {
+    if d.window_secs > FRESH_WINDOW_SECS {
+        return;
+    }
+    for (device, rates) in d.listed() {
+        let of = || Of::Name(device.stat.name.as_str().into());
+        row.put_of("read_bytes_per_sec", of(), Some(rates.read_bytes_per_sec));
+        row.put_of("write_bytes_per_sec", of(), Some(rates.write_bytes_per_sec));
+        row.put_of("busy_percent", of(), Some(rates.busy_percent));
+    }
+}
+
+/// Rates over a longer window are the since-boot averages of a first
+/// sample: not kept as if they were now.
+pub const FRESH_WINDOW_SECS: f64 = 60.0;
 
 /// Disk I/O samples and the counters' recent history.
 #[derive(Debug)]
@@ -97,7 +116,7 @@ impl plain::Plain for Json {
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(DiskIoPart {
-        cache: Ttl::new((KIND.ttl)(cx.config)),
+        cache: Ttl::new((KIND.ttl)(cx.config)).recording(cx.history.recorder(NAME, rows)),
         history: Mutex::new(History::default()),
         exclude: Arc::new(cx.config.exporter.diskstats_device_exclude.clone()),
         identities: Arc::default(),

@@ -14,7 +14,7 @@ use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::disks::{self as collector, Disk, DiskTable, ExportFilter, MountProbe};
 use crate::collect::{CollectError, blocking};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms, gib};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -24,7 +24,7 @@ pub const NAME: &str = "disks";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_disks",
-    keyed: false,
+    args: Args::None,
     summary: "mounted filesystems: size, free, available, drive temperature",
     ttl: |c| c.ttl.disks(),
     part,

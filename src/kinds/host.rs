@@ -14,7 +14,7 @@ use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::Address;
 use crate::collect::host::{self as collector, HostFacts};
 use crate::collect::{CollectError, blocking};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -28,7 +28,7 @@ const MAX_AGE: Duration = Duration::from_secs(60);
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_host",
-    keyed: false,
+    args: Args::None,
     summary: "static host facts: OS, kernel, CPU model and cores, memory, addresses",
     ttl: |_| MAX_AGE,
     part,

@@ -19,7 +19,8 @@ use crate::collect::files::FileCache;
 use crate::collect::netclass::{self, NetClass};
 use crate::collect::network::{self, Interface, NetRates};
 use crate::collect::{CollectError, History, blocking, lock};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::history::{Of, Row};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -29,7 +30,7 @@ pub const NAME: &str = "interfaces";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_interfaces",
-    keyed: false,
+    args: Args::None,
     summary: "network interfaces: state, speed, addresses, byte and packet rates",
     ttl: |c| c.ttl.metrics(),
     part,
@@ -52,6 +53,19 @@ pub struct Interfaces {
     pub addresses: Vec<Address>,
     /// Seconds the rates cover (since boot for the first sample).
     pub window_secs: f64,
+}
+
+/// What the history keeps of a sample: each interface's byte rates; none
+/// from a first sample, whose rates are averages since boot.
+fn rows<'a>(i: &'a Interfaces, row: &mut Row<'a>) {
+    if i.window_secs > super::disk_io::FRESH_WINDOW_SECS {
+        return;
+    }
+    for (interface, rates) in &i.counters {
+        let of = || Of::Name(interface.name.as_str().into());
+        row.put_of("rx_bytes_per_sec", of(), Some(rates.rx_bytes_per_sec));
+        row.put_of("tx_bytes_per_sec", of(), Some(rates.tx_bytes_per_sec));
+    }
 }
 
 /// Interfaces samples and the counters' recent history.
@@ -85,7 +99,7 @@ impl plain::Plain for Json {
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(InterfacesPart {
-        cache: Ttl::new((KIND.ttl)(cx.config)),
+        cache: Ttl::new((KIND.ttl)(cx.config)).recording(cx.history.recorder(NAME, rows)),
         history: Mutex::new(History::default()),
         files: Arc::new(Mutex::new(FileCache::new(
             cx.fd_budget.readings_files / 8 * 3,

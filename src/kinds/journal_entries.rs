@@ -20,7 +20,7 @@ use crate::auth::Authorized;
 use crate::cache::{KeyedTtl, Sample};
 use crate::collect::CollectError;
 use crate::collect::journal::{self, Journal};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -36,12 +36,12 @@ pub const TIMEOUT: Duration = Duration::from_secs(2);
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_journal_entries",
-    keyed: true,
+    args: Args::Pid,
     summary: "what one process wrote to the journal",
     ttl: |_| TTL,
     part,
-    reply: Some(|state, pid| {
-        async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()
+    reply: Some(|state, asked| {
+        async move { Ok(state.framed(NAME, &*sample(state, asked.pid).await?, frame)) }.boxed()
     }),
     path: "/api/processes/{pid}/journal",
     api: Some(|| get(handler)),

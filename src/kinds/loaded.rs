@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::cache::Ttl;
 use crate::collect::sysfs::Kept;
 use crate::collect::{CollectError, Roots, blocking};
+use crate::history::Row;
 use crate::state::{AppState, Context, Part, Shared};
 
 /// A kind's cache and the kept files it reads through (shared by the
@@ -22,6 +23,20 @@ pub struct Loaded<T> {
 pub fn part<T: Send + Sync + 'static>(cx: &Context<'_>, ttl: Duration) -> Part {
     Box::new(Loaded::<T> {
         cache: Ttl::new(ttl),
+        files: cx.hardware_files.clone(),
+    })
+}
+
+/// [`part`] for a charted kind: its new samples also go to the history of
+/// `name`, as `rows` takes them.
+pub fn charted<T: Send + Sync + 'static>(
+    cx: &Context<'_>,
+    ttl: Duration,
+    name: &'static str,
+    rows: for<'a> fn(&'a T, &mut Row<'a>),
+) -> Part {
+    Box::new(Loaded::<T> {
+        cache: Ttl::new(ttl).recording(cx.history.recorder(name, rows)),
         files: cx.hardware_files.clone(),
     })
 }

@@ -4,6 +4,7 @@
 //! The GPU readings have their own cache and the driver's lifecycle
 //! ([`GpuSource`]); a metrics sample takes the latest of them.
 
+use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -18,7 +19,10 @@ use crate::collect::gpu::{self, GpuSampler, GpuSource, GpuState};
 use crate::collect::metrics::{self as collector, MetricsSampler};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::Families;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms, gib};
+use crate::history::{Of, Row};
+use crate::state::{
+    AppState, Args, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms, gib,
+};
 use crate::wire::{Frame, json_frame, to_json};
 
 /// The request's name.
@@ -28,7 +32,7 @@ pub const NAME: &str = "metrics";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_metrics",
-    keyed: false,
+    args: Args::None,
     summary: "CPU, memory, swap, network counters, load, temperatures and GPUs",
     ttl: |c| c.ttl.metrics(),
     part,
@@ -81,7 +85,7 @@ fn part(cx: &Context<'_>) -> Part {
     });
     Box::new(MetricsPart {
         sampler: Mutex::new(MetricsSampler::new(cx.roots, cx.clock, cx.errors.clone())),
-        cache: Ttl::new((KIND.ttl)(cx.config)),
+        cache: Ttl::new((KIND.ttl)(cx.config)).recording(cx.history.recorder(NAME, rows)),
         gpus: GpuSource::new(gpu, cx.config.ttl.gpu(), cx.errors.clone()),
     })
 }
@@ -166,6 +170,44 @@ pub async fn warm_up(state: &Arc<AppState>) {
 /// share it).
 pub fn json(s: &Sample<collector::Metrics>) -> Bytes {
     s.json(|m| to_json(&Metrics::from(m)))
+}
+
+/// What the history keeps of a sample: what the page charts, named as the
+/// reply names it (`cpu_per_core` of each core, `received` of each
+/// interface), at the reply's `sampled_at_ms`.
+fn rows<'a>(m: &'a collector::Metrics, row: &mut Row<'a>) {
+    let mem = m.memory;
+    row.at(m.sampled_at_ms);
+    row.put("cpu_total", Some(f64::from(m.cpu.total_percent)));
+    for (i, core) in (0u32..).zip(&m.cpu.per_core_percent) {
+        row.put_of("cpu_per_core", Of::Index(i), Some(f64::from(*core)));
+    }
+    let bytes = |f: fn(&crate::collect::memory::Memory) -> u64| mem.as_ref().map(|m| f(m) as f64);
+    row.put("mem_used", bytes(|m| m.used_bytes()));
+    row.put("mem_total", bytes(|m| m.total_bytes));
+    row.put("swap_used", bytes(|m| m.swap_used_bytes()));
+    row.put("swap_total", bytes(|m| m.swap_total_bytes));
+    for (i, load) in (0u32..).zip(m.load_avg.iter().flatten()) {
+        row.put_of("load_avg", Of::Index(i), Some(*load));
+    }
+    row.put("cpu_temp_c", m.cpu_temp_celsius.map(f64::from));
+    for n in &m.networks {
+        let of = || Of::Name(Cow::Borrowed(n.name.as_str()));
+        row.put_of("received", of(), Some(n.received_bytes() as f64));
+        row.put_of("transmitted", of(), Some(n.transmitted_bytes() as f64));
+    }
+    for t in &m.temps {
+        let of = Of::Name(Cow::Borrowed(t.label.as_str()));
+        row.put_of("celsius", of, Some(f64::from(t.celsius)));
+    }
+    for g in m.gpus.iter().flat_map(|g| g.iter()) {
+        let g = Gpu::from(g);
+        let of = || Of::Name(Cow::Owned(format!("{} {}", g.index, g.name)));
+        row.put_of("usage", of(), g.usage.map(f64::from));
+        row.put_of("memory_used", of(), g.memory_used.map(|b| b as f64));
+        row.put_of("memory_total", of(), g.memory_total.map(|b| b as f64));
+        row.put_of("temp_c", of(), g.temp_c.map(f64::from));
+    }
 }
 
 /// The WebSocket frame of a sample (counted and memoized by the caller).

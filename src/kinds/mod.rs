@@ -35,6 +35,8 @@ pub mod cpu_frequency;
 pub mod disk_io;
 /// Mounted filesystems.
 pub mod disks;
+/// The charted kinds' recent samples.
+pub mod history;
 /// Static host facts.
 pub mod host;
 /// Network interfaces: state, addresses, rates.

@@ -19,7 +19,7 @@ use crate::api;
 use crate::auth::Authorized;
 use crate::cache::Sample;
 use crate::collect::CollectError;
-use crate::state::{AppState, CheckLine, Kind, Shared, elapsed_ms};
+use crate::state::{AppState, Asked, CheckLine, Kind, Shared, elapsed_ms};
 use crate::wire::{Frame, json_frame};
 
 /// A kind whose reply is its sample's JSON.
@@ -38,7 +38,7 @@ pub trait Plain: 'static {
 
 /// The WebSocket reply: the sample's JSON as a frame, made once per sample
 /// (and counted).
-pub fn reply<K: Plain>(state: &AppState, _pid: u32) -> BoxFuture<'_, Result<Frame, CollectError>> {
+pub fn reply<K: Plain>(state: &AppState, _: Asked) -> BoxFuture<'_, Result<Frame, CollectError>> {
     async move {
         let sample = K::sample(state).await?;
         Ok(state.framed(K::KIND.name, &sample, |s| json_frame(K::json(s).to_vec())))

@@ -17,7 +17,8 @@ use crate::cache::{Sample, Ttl};
 use crate::collect::power_supply::{self, PowerSupply};
 use crate::collect::rapl::{self, RaplZone};
 use crate::collect::{CollectError, History, blocking, lock};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
+use crate::history::{Of, Row};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -27,7 +28,7 @@ pub const NAME: &str = "power";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_power",
-    keyed: false,
+    args: Args::None,
     summary: "batteries, AC adapters and RAPL power draw",
     ttl: |c| c.ttl.metrics(),
     part,
@@ -78,7 +79,7 @@ impl plain::Plain for Json {
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(PowerPart {
-        cache: Ttl::new((KIND.ttl)(cx.config)),
+        cache: Ttl::new((KIND.ttl)(cx.config)).recording(cx.history.recorder(NAME, rows)),
         history: Mutex::new(History::default()),
         files: cx.hardware_files.clone(),
     })
@@ -226,6 +227,19 @@ struct Reply<'a> {
     /// Milliseconds the watts cover (`null` until two readings a second
     /// apart exist).
     window_ms: Option<u64>,
+}
+
+/// What the history keeps of a sample: each RAPL zone's watts and each
+/// supply's power draw and charge.
+fn rows<'a>(p: &'a Power, row: &mut Row<'a>) {
+    for (zone, watts) in p.rapl.iter().flatten() {
+        row.put_of("watts", Of::Name(zone.name.as_str().into()), *watts);
+    }
+    for s in p.supplies.iter().flatten() {
+        let of = || Of::Name(s.name.as_str().into());
+        row.put_of("power_w", of(), s.number("power_now").map(|uw| uw / 1e6));
+        row.put_of("capacity_percent", of(), s.number("capacity"));
+    }
 }
 
 fn reply(p: &Power) -> Reply<'_> {

@@ -11,7 +11,8 @@ use super::plain;
 use crate::cache::{Cached, Sample, Ttl};
 use crate::collect::pressure::{self as collector, PressureReading};
 use crate::collect::{CollectError, blocking};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::history::{Of, Row};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -21,7 +22,7 @@ pub const NAME: &str = "pressure";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_pressure",
-    keyed: false,
+    args: Args::None,
     summary: "pressure stall information for CPU, memory and I/O",
     ttl: |c| c.ttl.metrics(),
     part,
@@ -52,7 +53,19 @@ impl plain::Plain for Json {
 }
 
 fn part(cx: &Context<'_>) -> Part {
-    Box::new(Cached::<PressureReading>(Ttl::new((KIND.ttl)(cx.config))))
+    Box::new(Cached::<PressureReading>(
+        Ttl::new((KIND.ttl)(cx.config)).recording(cx.history.recorder(NAME, rows)),
+    ))
+}
+
+/// What the history keeps of a sample: each resource's 10 s averages,
+/// `some` and `full`.
+fn rows<'a>(p: &'a PressureReading, row: &mut Row<'a>) {
+    for (name, pressure) in p.present() {
+        let avg = |s: Option<crate::collect::pressure::Stall>| s.map(|s| s.avg10);
+        row.put_of("some_avg10", Of::Name(name.into()), avg(pressure.some));
+        row.put_of("full_avg10", Of::Name(name.into()), avg(pressure.full));
+    }
 }
 
 /// The pressure sample, from its cache or read now on the blocking pool.

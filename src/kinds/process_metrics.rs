@@ -20,7 +20,7 @@ use crate::auth::Authorized;
 use crate::cache::{KeyedTtl, Sample};
 use crate::collect::process_detail::{self, NotFound, ProcessDetail};
 use crate::collect::{CollectError, blocking};
-use crate::state::{AppState, Context, Kind, Part, Shared};
+use crate::state::{AppState, Args, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, not_found_frame, to_json};
 
 /// The request's name.
@@ -36,12 +36,12 @@ pub const PER_PID_ENTRIES: usize = 64;
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_process_metrics",
-    keyed: true,
+    args: Args::Pid,
     summary: "one process in detail: command line, I/O, threads, limits, cgroup",
     ttl: |_| TTL,
     part,
-    reply: Some(|state, pid| {
-        async move { Ok(state.framed(NAME, &*sample(state, pid).await?, frame)) }.boxed()
+    reply: Some(|state, asked| {
+        async move { Ok(state.framed(NAME, &*sample(state, asked.pid).await?, frame)) }.boxed()
     }),
     path: "/api/processes/{pid}",
     api: Some(|| get(handler)),

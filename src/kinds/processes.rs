@@ -22,7 +22,7 @@ use crate::cache::{Sample, Ttl};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::Families;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Scrape, Shared, elapsed_ms};
 use crate::wire::{Frame, binary_frame, to_json};
 
 /// The request's name.
@@ -32,7 +32,7 @@ pub const NAME: &str = "processes";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_processes",
-    keyed: false,
+    args: Args::None,
     summary: "every process: CPU %, memory, state, command (protobuf on the WebSocket, JSON on /api)",
     ttl: |c| c.ttl.processes(),
     part,

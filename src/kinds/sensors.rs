@@ -16,7 +16,8 @@ use crate::collect::hwmon::{self, Chip};
 use crate::collect::sysfs::Kept;
 use crate::collect::thermal::{self, Thermal};
 use crate::collect::{CollectError, Roots};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared};
+use crate::history::{Of, Row};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -26,7 +27,7 @@ pub const NAME: &str = "sensors";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_sensors",
-    keyed: false,
+    args: Args::None,
     summary: "hwmon chips: temperatures, fans, voltages, currents, power",
     ttl: |c| c.ttl.sensors(),
     part,
@@ -56,7 +57,23 @@ impl plain::Plain for Json {
 }
 
 fn part(cx: &Context<'_>) -> Part {
-    loaded::part::<Thermal>(cx, (KIND.ttl)(cx.config))
+    loaded::charted::<Thermal>(cx, (KIND.ttl)(cx.config), NAME, rows)
+}
+
+/// What the history keeps of a sample: each fan's speed and each
+/// temperature, of `CHIP LABEL` as the page names them (the label, or the
+/// sensor where there is none).
+fn rows<'a>(t: &'a Thermal, row: &mut Row<'a>) {
+    for chip in t.chips.iter().flatten() {
+        let c = chip_reply(chip);
+        let chip_name = c.name.unwrap_or(c.chip);
+        for (field, list) in [("fan", &c.fans), ("temperature", &c.temperatures)] {
+            for r in list {
+                let of = format!("{chip_name} {}", r.label.unwrap_or(r.sensor));
+                row.put_of(field, Of::Name(of.into()), r.value);
+            }
+        }
+    }
 }
 
 fn read(roots: &Roots, files: &Kept) -> Result<Thermal, CollectError> {

@@ -14,7 +14,7 @@ use crate::cache::{Sample, Ttl};
 use crate::collect::sockstat::{self, Sockstat};
 use crate::collect::tcp_states::{self, STATES, TcpStates};
 use crate::collect::{CollectError, blocking};
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::to_json;
 
 /// The request's name.
@@ -24,7 +24,7 @@ pub const NAME: &str = "sockets";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "get_sockets",
-    keyed: false,
+    args: Args::None,
     summary: "sockets per protocol and TCP connections per state",
     ttl: |c| c.ttl.metrics(),
     part,

@@ -26,7 +26,7 @@ use crate::collect::CollectError;
 use crate::collect::files::{FileCache, Slots};
 use crate::config::Exporter;
 use crate::node;
-use crate::state::{AppState, CheckLine, Context, Kind, Part, Scrape, elapsed_ms};
+use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Scrape, elapsed_ms};
 
 /// The kind's name.
 pub const NAME: &str = "node";
@@ -35,7 +35,7 @@ pub const NAME: &str = "node";
 pub static KIND: Kind = Kind {
     name: NAME,
     text: "",
-    keyed: false,
+    args: Args::None,
     summary: "node_exporter's collectors, on /metrics only",
     ttl: |_| std::time::Duration::ZERO,
     part,

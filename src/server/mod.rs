@@ -139,6 +139,7 @@ pub async fn serve(
         "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup, readings and /proc files"
     );
     kinds::warm_up(&state);
+    kinds::history::sample_always(&state);
     let cancel = admission.shutdown.clone();
     tokio::spawn(async move {
         tokio::select! {

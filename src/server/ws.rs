@@ -176,7 +176,7 @@ pub async fn serve<S>(
             }
             Some(Err(_)) => break "protocol or I/O error",
             Some(Ok(Message::Text(text))) => match Request::parse(&text) {
-                Ok(request) => state.reply(request.kind, request.pid).await,
+                Ok(request) => state.reply(request.kind, request.asked).await,
                 Err(bad) => protocol::bad_request_frame(&bad),
             },
             Some(Ok(Message::Binary(data))) => wire::error_frame(
