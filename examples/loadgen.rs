@@ -83,6 +83,16 @@ enum Mode {
         #[arg(long, default_value_t = 1000)]
         requests: usize,
     },
+    /// The history's cost: F metrics replies a millisecond apart (the
+    /// samples a watcher would have been served; run the server at metrics
+    /// TTL 0), then R history replies of all of them, each side's server
+    /// CPU and bytes.
+    History {
+        #[arg(long, default_value_t = 900)]
+        fill: usize,
+        #[arg(long, default_value_t = 50)]
+        requests: usize,
+    },
     /// C connections back to back (one request outstanding each) for D s.
     Load {
         #[arg(long, value_enum, default_value_t = Kind::Processes)]
@@ -591,6 +601,46 @@ async fn main() -> anyhow::Result<()> {
                     percentile(&latencies, 0.5),
                     percentile(&latencies, 0.99),
                     bytes / requests.max(1)
+                ),
+            );
+        }
+        Mode::History { fill, requests } => {
+            let live = Kind::Metrics.request(args.style);
+            let (a, mut live_bytes) = (read_cpu(pid), 0usize);
+            for _ in 0..fill {
+                live_bytes += ask(&mut first, live).await?.0.len();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            let b = read_cpu(pid);
+            let mut history_bytes = 0usize;
+            let mut rows = 0usize;
+            for _ in 0..requests {
+                let (payload, _) =
+                    ask(&mut first, r#"{"type":"history","kind":"metrics"}"#).await?;
+                history_bytes += payload.len();
+                let v: Value = serde_json::from_slice(&gunzip_if(&payload))?;
+                rows = v["t"].as_array().map_or(0, Vec::len);
+            }
+            let c = read_cpu(pid);
+            let live_ms = b.sched_ns.saturating_sub(a.sched_ns) as f64 / 1e6;
+            // The sleeps' wake-ups are not the server's: its CPU is read
+            // around the requests only, as cost's is.
+            let history_ms = c.sched_ns.saturating_sub(b.sched_ns) as f64 / 1e6 / requests as f64;
+            let history_b = history_bytes / requests.max(1);
+            let figures = json!({
+                "fill": fill, "rows": rows, "live_cpu_ms": live_ms, "live_bytes": live_bytes,
+                "history_cpu_ms": history_ms, "history_bytes": history_b,
+                "cpu_ratio": history_ms / live_ms, "bytes_ratio": history_b as f64 / live_bytes as f64,
+            });
+            emit(
+                &args,
+                "history",
+                procs,
+                figures,
+                format!(
+                    "{fill} live metrics replies: {live_ms:.1} ms CPU, {live_bytes} B; one history reply of {rows} samples: {history_ms:.2} ms CPU ({:.3}×), {history_b} B ({:.3}×)",
+                    history_ms / live_ms,
+                    history_b as f64 / live_bytes as f64
                 ),
             );
         }

@@ -68,6 +68,36 @@ impl<'a> Row<'a> {
     }
 }
 
+/// A copy of some of a kind's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Each row's time, Unix ms, oldest first.
+    pub t: Vec<u64>,
+    /// One per series.
+    pub columns: Vec<Series>,
+}
+
+/// One series of a [`Table`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// The field, as the kind's reply names it.
+    pub field: &'static str,
+    /// Which one.
+    pub of: Of<'static>,
+    /// One per row; NaN where the row lacked it.
+    pub values: Vec<f64>,
+}
+
+impl Table {
+    /// The values of `field` of `of`, if kept.
+    pub fn values(&self, field: &str, of: &Of<'_>) -> Option<&[f64]> {
+        self.columns
+            .iter()
+            .find(|c| c.field == field && &c.of == of)
+            .map(|c| c.values.as_slice())
+    }
+}
+
 /// How the history is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -282,6 +312,32 @@ impl History {
         }
     }
 
+    /// The last `last` rows of `kind` (all with 0) within the window, as
+    /// a copy: for the surfaces that reshape them (Glances' history).
+    pub fn table(&self, kind: &str, last: usize) -> Option<Table> {
+        let from_ms = now_ms().saturating_sub(window_ms(self.limits.window));
+        let inner = self.lock();
+        let store = inner.stores.iter().find(|s| s.kind == kind)?;
+        let first = store.t.partition_point(|&t| t < from_ms);
+        let first = if last == 0 {
+            first
+        } else {
+            first.max(store.t.len().saturating_sub(last))
+        };
+        Some(Table {
+            t: store.t.range(first..).copied().collect(),
+            columns: store
+                .columns
+                .iter()
+                .map(|c| Series {
+                    field: c.field,
+                    of: c.of.clone(),
+                    values: c.values.range(first..).copied().collect(),
+                })
+                .collect(),
+        })
+    }
+
     /// The JSON reply: `kind`'s rows taken after `since_ms` (Unix ms),
     /// within the window. `None` for a kind whose history is not kept.
     pub fn json(&self, kind: &str, since_ms: u64) -> Option<Vec<u8>> {
@@ -330,16 +386,7 @@ impl History {
                     out.push(',');
                 }
                 if v.is_finite() {
-                    // A reading taken as f32 (CPU %) is written as the live
-                    // reply writes it, not with the f64's false digits (a
-                    // whole number is exact either way, and f32's shortest
-                    // form of a large one would round it).
-                    let narrow = *v as f32;
-                    if v.fract() != 0.0 && f64::from(narrow) == *v {
-                        let _ = write!(out, "{narrow}");
-                    } else {
-                        let _ = write!(out, "{v}");
-                    }
+                    let _ = write!(out, "{}", Tidy(*v));
                 } else {
                     out.push_str("null");
                 }
@@ -400,6 +447,31 @@ impl<T: Send + Sync + 'static> Record<T> for Recorder<T> {
             .at_ms
             .unwrap_or_else(|| u64::try_from(sample.since_epoch().as_millis()).unwrap_or(0));
         self.history.keep(self.kind, at_ms, row);
+    }
+}
+
+/// A value written as its reading was: one taken as f32 (CPU %) as the
+/// live reply writes it, not with the f64's false digits (a whole number
+/// is exact either way, and f32's shortest form of a large one would
+/// round it).
+#[derive(Debug, Clone, Copy)]
+pub struct Tidy(pub f64);
+
+impl std::fmt::Display for Tidy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let narrow = self.0 as f32;
+        if self.0.fract() != 0.0 && f64::from(narrow) == self.0 {
+            write!(f, "{narrow}")
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
+impl Tidy {
+    /// The value as the f64 its written form reads back as.
+    pub fn value(self) -> f64 {
+        self.to_string().parse().unwrap_or(self.0)
     }
 }
 

@@ -73,7 +73,7 @@
 //!   samples: `system` (`cpu`, `percpu`, `load`, `mem`, `memswap`,
 //!   `uptime`, `system`, `core`), `io` (`network`, `diskio`, `fs`),
 //!   `hardware` (`sensors`, `gpu`, `raid`, `processcount`, `processlist`,
-//!   `containers`).
+//!   `containers`), `history` (Glances' history endpoints, from sonde's).
 //! - [`protocol`]: request parsing (both forms) over the table.
 //! - [`server`]: the router, the one listener for plain and TLS with
 //!   admission (`listener`), the browser guard (`guard`), the WebSocket

@@ -386,3 +386,65 @@ async fn home_assistants_client_reads_the_gpu_and_containers_of_a_desktop() {
     let (_, c) = containers.iter().next().unwrap();
     assert!(c["container_memory_use"].as_f64().unwrap() > 0.0, "{c}");
 }
+
+/// Glances' history endpoints: for every plugin sonde keeps history of,
+/// the same items (by their names' endings for the per-interface and
+/// per-disk ones) as Glances' own, each a list of `[ISO time, number]`,
+/// `/history/N` the last N, and an item's history alone.
+#[tokio::test]
+async fn history_endpoints_answer_in_glances_shape() {
+    let Some(venv) = venv() else {
+        return;
+    };
+    let (_glances, g) = glances(&venv).await;
+    let sonde = Server::start(&[]).await;
+    let s = sonde.addr;
+    // Both are watched for a few seconds (Glances refreshes each second).
+    for _ in 0..6 {
+        for plugin in ["cpu", "network", "diskio"] {
+            get(g, &format!("/api/4/{plugin}")).await;
+            get(s, &format!("/api/4/{plugin}")).await;
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let suffix = |key: &str| {
+        key.rsplit_once('_')
+            .map_or(key.to_owned(), |(_, s)| s.to_owned())
+    };
+    for plugin in ["cpu", "load", "mem", "memswap", "network", "diskio"] {
+        let (gv, sv) = (
+            get(g, &format!("/api/4/{plugin}/history/3")).await,
+            get(s, &format!("/api/4/{plugin}/history/3")).await,
+        );
+        let ends = |v: &Value| {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().map(|k| suffix(k)).collect();
+            k.sort();
+            k.dedup();
+            k
+        };
+        assert_eq!(ends(&sv), ends(&gv), "{plugin}: sonde {sv}\nGlances {gv}");
+        for (key, points) in sv.as_object().unwrap() {
+            let points = points.as_array().unwrap();
+            assert!(
+                !points.is_empty() && points.len() <= 3,
+                "{plugin} {key}: {points:?}"
+            );
+            for p in points {
+                let time = p[0].as_str().unwrap();
+                assert!(
+                    time.len() == 32 && time.ends_with("+00:00") && time.as_bytes()[10] == b'T',
+                    "{plugin} {key}: {time} is not Glances' ISO form"
+                );
+                assert!(p[1].is_number(), "{plugin} {key}: {p}");
+            }
+        }
+    }
+    let (gi, si) = (
+        get(g, "/api/4/load/min1/history/2").await,
+        get(s, "/api/4/load/min1/history/2").await,
+    );
+    assert_eq!(type_of(&gi), type_of(&si));
+    assert_eq!(si.as_array().unwrap().len(), 2, "{si}");
+    let (status, body) = scrape(s, "/api/4/load/nope/history").await;
+    assert_eq!(status, 404, "{body}");
+}

@@ -470,7 +470,7 @@ async fn regression_api_was_an_empty_404_without_an_index() {
             .unwrap()
             .contains("Unknown plugin nope")
     );
-    let got = get(server.addr, "/api/4/load/history/3", &[]).await;
+    let got = get(server.addr, "/api/4/load/min1/limits", &[]).await;
     assert_eq!(got.status, 404);
     assert!(got.json()["detail"].is_string());
     for unknown in ["/api/nope", "/api/metrics/extra/deep"] {

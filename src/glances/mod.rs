@@ -7,10 +7,12 @@
 //! `/api`: nothing is read on these paths that `/api` would not read, and
 //! nothing while nobody asks. The router's guard covers them like every
 //! path; their clients send HTTP Basic, so the token is taken as the Basic
-//! password there ([`crate::auth`]). There is no write, config or history
-//! endpoint, and command lines are never served.
+//! password there ([`crate::auth`]). History comes from sonde's own
+//! ([`history`]); there is no write or config endpoint, and command lines
+//! are never served.
 
 pub mod hardware;
+pub mod history;
 pub mod io;
 pub mod system;
 
@@ -251,6 +253,9 @@ async fn field(
     State(state): State<Arc<AppState>>,
     Path((name, field)): Path<(String, String)>,
 ) -> Response {
+    if field == "history" {
+        return history_of(&state, &name, None, "0");
+    }
     let bytes = match render(&state, &name).await {
         Some(Ok(b)) => b,
         Some(Err(e)) => return failed(&e),
@@ -275,12 +280,59 @@ pub fn pick(value: &Value, field: &str) -> Value {
     }
 }
 
-/// History, limits, item filters and the rest of Glances' longer paths:
-/// not served (yet); said so in JSON.
+/// A plugin's history (`item` `None`) or one item's, its last `nb`
+/// samples: Glances' 404 for a plugin without one, or an unknown item.
+fn history_of(state: &AppState, name: &str, item: Option<&str>, nb: &str) -> Response {
+    if !PLUGINS.contains(&name) {
+        return unknown(name);
+    }
+    let Ok(nb) = nb.parse::<usize>() else {
+        return detail(
+            StatusCode::BAD_REQUEST,
+            format!("the number of samples must be a whole number, got {nb:?}"),
+        );
+    };
+    let Some(all) = history::history(state, name, nb) else {
+        return detail(
+            StatusCode::NOT_FOUND,
+            format!(
+                "Cannot get plugin history {name}: sonde keeps history of {}",
+                history::PLUGINS
+                    .iter()
+                    .map(|(p, _)| *p)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    };
+    match item {
+        None => json_response(to_bytes(&all)),
+        Some(item) => match all.get(item) {
+            Some(points) => json_response(to_bytes(points)),
+            None => detail(
+                StatusCode::NOT_FOUND,
+                format!("Cannot get history for plugin {name} (no item {item})"),
+            ),
+        },
+    }
+}
+
+/// `/api/4/PLUGIN/history/N`, `/api/4/PLUGIN/ITEM/history[/N]`; limits,
+/// item filters and the rest of Glances' longer paths are not served,
+/// said so in JSON.
 async fn unsupported(
     _auth: Authorized,
+    State(state): State<Arc<AppState>>,
     Path((name, field, rest)): Path<(String, String, String)>,
 ) -> Response {
+    if field == "history" {
+        return history_of(&state, &name, None, &rest);
+    }
+    match rest.split_once('/') {
+        None if rest == "history" => return history_of(&state, &name, Some(&field), "0"),
+        Some(("history", nb)) => return history_of(&state, &name, Some(&field), nb),
+        _ => {}
+    }
     detail(
         StatusCode::NOT_FOUND,
         format!(

@@ -179,6 +179,9 @@ fn rows<'a>(m: &'a collector::Metrics, row: &mut Row<'a>) {
     let mem = m.memory;
     row.at(m.sampled_at_ms);
     row.put("cpu_total", Some(f64::from(m.cpu.total_percent)));
+    // Glances' CPU history is of these two modes.
+    row.put("cpu_user", Some(f64::from(m.cpu.modes_percent[0])));
+    row.put("cpu_system", Some(f64::from(m.cpu.modes_percent[2])));
     for (i, core) in (0u32..).zip(&m.cpu.per_core_percent) {
         row.put_of("cpu_per_core", Of::Index(i), Some(f64::from(*core)));
     }
