@@ -379,7 +379,9 @@ function showContainers(reply) {
   $("containers-count").textContent = `(${list.length})`;
   $("containers").tBodies[0].innerHTML = list.slice(0, 50).map(c =>
     `<tr title="${esc(c.cgroup)}"><td class="dim">${esc(c.kind)}</td><td class="name">${esc(c.name || c.id.slice(0, 12))}</td><td class="num">${c.cpu_usage != null ? c.cpu_usage.toFixed(1) : "–"}</td>` +
-    `<td class="num">${c.mem_bytes != null ? bytes(c.mem_bytes) : "–"}</td><td class="num">${c.mem_limit_bytes != null ? bytes(c.mem_limit_bytes) : "–"}</td><td class="num">${c.pids ?? "–"}</td></tr>`).join("");
+    `<td class="num">${c.mem_bytes != null ? bytes(c.mem_bytes) : "–"}</td><td class="num">${c.mem_limit_bytes != null ? bytes(c.mem_limit_bytes) : "–"}</td><td class="num">${c.pids ?? "–"}</td>` +
+    `<td class="num">${c.io_read_bytes_per_sec != null ? FORMATS.rate(c.io_read_bytes_per_sec + c.io_write_bytes_per_sec) : "–"}</td><td class="num">${stalled(c.pressure)}</td>` +
+    `<td class="num${c.memory_events && c.memory_events.oom_kill ? " bad" : ""}">${c.memory_events ? c.memory_events.oom_kill : "–"}</td></tr>`).join("");
   const t = Date.now() / 1000, cpu = {}, mem = {};
   for (const c of list) {
     const name = c.name || c.id.slice(0, 12);
@@ -387,6 +389,12 @@ function showContainers(reply) {
     if (c.mem_bytes != null) mem[name] = c.mem_bytes;
   }
   if (list.length) { C.containersCpu.series.push(t, cpu); C.containersMemory.series.push(t, mem); C.containersCpu.draw(); C.containersMemory.draw(); }
+}
+
+// A cgroup's worst stall of the last 10 s: which resource, and how much.
+function stalled(p) {
+  const worst = ["cpu", "memory", "io"].filter(r => p && p[r] && p[r].some).map(r => [r, p[r].some.avg10]).sort((a, b) => b[1] - a[1])[0];
+  return worst ? `${worst[0]} ${FORMATS.pct(worst[1])}` : "–";
 }
 
 // ---- history -----------------------------------------------------------------

@@ -177,6 +177,22 @@ fn cgroup_fixture(n: u32) -> tempfile::TempDir {
                 "io.stat",
                 "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n".to_owned(),
             ),
+            (
+                "memory.events",
+                "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n".to_owned(),
+            ),
+            (
+                "cpu.pressure",
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=1234\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=567\n".to_owned(),
+            ),
+            (
+                "memory.pressure",
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n".to_owned(),
+            ),
+            (
+                "io.pressure",
+                "some avg10=0.12 avg60=0.05 avg300=0.01 total=99999\nfull avg10=0.10 avg60=0.04 avg300=0.01 total=88888\n".to_owned(),
+            ),
         ] {
             std::fs::write(d.join(file), text).expect("write");
         }

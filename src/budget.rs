@@ -11,9 +11,9 @@ pub const FILE_RESERVE: u64 = 128;
 /// and `/metrics` while every WebSocket slot is taken.
 pub const HTTP_HEADROOM: usize = 64;
 
-/// At most this many cgroup files are kept open (five per cgroup: 512
+/// At most this many cgroup files are kept open (nine per cgroup: 512
 /// cgroups), and never more than a quarter of what connections leave.
-pub const CGROUP_FILES_MAX: usize = 2560;
+pub const CGROUP_FILES_MAX: usize = 4608;
 
 /// At most this many procfs and sysfs files of node_exporter's collectors,
 /// the network interfaces' attributes (24 of each of some 30 interfaces)

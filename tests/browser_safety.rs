@@ -100,6 +100,8 @@ fn surfaces() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
         ("/ws", UPGRADE.to_vec()),
         ("/api/processes", vec![]),
         ("/api/processes/1", vec![]),
+        ("/api/history/metrics", vec![]),
+        ("/api/4/cpu/history", vec![]),
         ("/metrics", vec![]),
         ("/", vec![]),
     ]

@@ -216,7 +216,7 @@ FORKER=$SLICE/forker-$$.service
 cleanup() {
   kill "${SPIN:-}" "${IDLE:-}" "${NEW:-}" "${FORK:-}" "${SERVER:-}" 2>/dev/null || true
   wait 2>/dev/null || true
-  for d in "$DOCKER" "$PODMAN" "$SERVICE" "$FORKER" "$SLICE"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
+  for d in "$DOCKER" "$PODMAN" "$SERVICE" "$FORKER" "${OOM:-}" "$SLICE"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 mkdir "$SLICE"
@@ -230,6 +230,16 @@ IDLE=$!
 echo "$IDLE" > "$SERVICE/cgroup.procs"
 bash -c 'echo $$ > "$1/cgroup.procs"; while :; do /bin/true; done' forker "$FORKER" &
 FORK=$!
+# Where this hierarchy has the memory controller: a service limited to
+# 32 MiB whose process asks for more, killed by the OOM killer.
+if grep -qw memory $CG/cgroup.controllers; then
+  OOM=$SLICE/oom-$$.service
+  mkdir "$OOM"
+  echo 33554432 > "$OOM/memory.max"
+  echo 0 > "$OOM/memory.swap.max" 2>/dev/null || true
+  bash -c 'echo $$ > "$1/cgroup.procs"; exec tail /dev/zero' oom "$OOM" 2>/dev/null || true
+  echo "KERNEL_OOM $(awk '/^oom_kill / {print $2}' "$OOM/memory.events")"
+fi
 "$SONDE" --bind 127.0.0.1 --port "$PORT" --containers-ttl-ms 0 >/dev/null 2>&1 &
 SERVER=$!
 wait_up
@@ -238,6 +248,9 @@ sleep 1
 echo "FIRST $(get /api/containers)"
 echo "KERNEL_CPU $(awk '/^usage_usec/ {print $2}' "$DOCKER/cpu.stat")"
 echo "KERNEL_PROCS $(cat "$DOCKER/cgroup.procs" | tr '\n' ' ')"
+echo "KERNEL_PSI $(awk '/^some/ {sub("total=", "", $5); print $5}' "$DOCKER/cpu.pressure" 2>/dev/null || true)"
+echo "PSI_SERIES $(body '/metrics?collect[]=sonde' | grep "^container_pressure_cpu_waiting_seconds_total{id=\"/sonde-test-$$.slice/docker-" || true)"
+echo "OOM_SERIES $(body '/metrics?collect[]=sonde' | grep "^container_oom_events_total{id=\"/sonde-test-$$.slice/oom-" || true)"
 echo "FORKER_CPU $(awk '/^usage_usec/ {print $2}' "$FORKER/cpu.stat")"
 echo "CADVISOR $(body '/metrics?collect[]=sonde' | grep "^container_cpu_usage_seconds_total{id=\"/sonde-test-$$.slice/docker-" || true)"
 kill "$SPIN"; wait "$SPIN" 2>/dev/null || true
@@ -357,6 +370,56 @@ fn a_real_cgroup2_hierarchy_with_a_busy_container_an_idle_service_and_one_that_c
         service["cpu_usage"].as_f64().is_some_and(|c| c < 5.0),
         "{service}"
     );
+
+    // Pressure: the kernel's cpu.pressure, read after the reply, has at
+    // least the stall the reply says (cgroup PSI is there on every kernel
+    // with PSI); cAdvisor's series says the same in seconds.
+    let kernel_psi = line(&text, "KERNEL_PSI");
+    if kernel_psi.is_empty() {
+        common::skipped("SKIPPED the cgroup pressure check: this kernel writes no cpu.pressure");
+        assert!(docker["pressure"]["cpu"].is_null(), "{docker}");
+    } else {
+        let kernel: f64 = kernel_psi.parse().unwrap();
+        let ours = docker["pressure"]["cpu"]["some"]["total_us"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no cpu pressure in {docker}"));
+        assert!(ours <= kernel, "sonde {ours} µs, kernel {kernel} µs");
+        for window in ["avg10", "avg60", "avg300"] {
+            let v = docker["pressure"]["cpu"]["some"][window].as_f64().unwrap();
+            assert!((0.0..=100.0).contains(&v), "{window} {v}");
+        }
+        let series = line(&text, "PSI_SERIES");
+        let seconds: f64 = series.rsplit(' ').next().unwrap().parse().unwrap();
+        // Scraped after the reply: at least what the reply said.
+        assert!(seconds * 1e6 >= ours, "{series} against {ours} µs");
+    }
+    // I/O rates need the io controller, and are null without it.
+    let io = &docker["io_read_bytes_per_sec"];
+    assert_eq!(io.is_number(), controllers.contains(&"io"), "{docker}");
+    // OOM kills: counted where the memory controller is there, null where
+    // it is bound to a cgroup v1 hierarchy.
+    if controllers.contains(&"memory") {
+        let kernel: f64 = line(&text, "KERNEL_OOM").parse().unwrap();
+        assert!(kernel >= 1.0, "the OOM killer killed nothing");
+        let oom = first["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["cgroup"].as_str().is_some_and(|g| g.contains("/oom-")))
+            .unwrap_or_else(|| panic!("no OOM service in {first}"));
+        assert_eq!(
+            oom["memory_events"]["oom_kill"].as_f64(),
+            Some(kernel),
+            "{oom}"
+        );
+        let series = line(&text, "OOM_SERIES");
+        assert!(series.ends_with(&format!(" {kernel}")), "{series}");
+    } else {
+        common::skipped(
+            "SKIPPED the OOM kill check: this host's memory controller is bound to a cgroup v1 hierarchy, so a cgroup2 mount cannot limit memory",
+        );
+        assert!(docker["memory_events"].is_null(), "{docker}");
+    }
 
     // The scope removed between samples is gone; the new one is there.
     assert!(entry(&second, &docker_id).is_none(), "{second}");

@@ -26,11 +26,11 @@ const NAME: &str = "rebind.test";
 const PAGE: &str = r#"<!doctype html><title>rebound</title><script>
 (async () => {
   const out = {};
-  for (const p of ['/api/processes', '/api/processes/1', '/metrics']) {
+  for (const p of ['/api/processes', '/api/processes/1', '/metrics', '/api/history/metrics', '/api/4/cpu/history']) {
     try {
       const r = await fetch(p, {headers: {'User-Agent': 'curl/8.5.0'}});
       const t = await r.text();
-      out[p] = r.status + (t.includes('"pid"') || t.includes('node_') ? ' data' : ' none');
+      out[p] = r.status + (t.includes('"pid"') || t.includes('node_') || t.includes('"series"') || t.includes('"user"') ? ' data' : ' none');
     } catch (e) {
       out[p] = 'error';
     }
@@ -204,7 +204,13 @@ async fn regression_a_rebound_page_in_firefox_read_the_process_list_of_a_token_l
             browser.0
         );
         let read = rebound_page_reads(browser, &[]).await;
-        for path in ["/api/processes", "/api/processes/1", "/metrics"] {
+        for path in [
+            "/api/processes",
+            "/api/processes/1",
+            "/metrics",
+            "/api/history/metrics",
+            "/api/4/cpu/history",
+        ] {
             assert_eq!(read[path], "421 none", "{} {path}: {read}", browser.0);
         }
     }

@@ -14,7 +14,10 @@ use serde::Serialize;
 
 use super::plain;
 use crate::cache::{Sample, Ttl};
-use crate::collect::containers::{self as collector, Container, ContainerSampler, ContainerTable};
+use crate::collect::containers::{
+    self as collector, CgroupPressure, Container, ContainerSampler, ContainerTable, MemoryEvents,
+};
+use crate::collect::pressure::{Pressure, Stall};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::{Families, MetricType};
 use crate::history::{Of, Row};
@@ -166,6 +169,8 @@ pub const FS_READS_BYTES: &str = "container_fs_reads_bytes";
 pub const FS_WRITES_BYTES: &str = "container_fs_writes_bytes";
 /// Time throttled (cAdvisor's name, without `_total`).
 pub const CPU_CFS_THROTTLED_SECONDS: &str = "container_cpu_cfs_throttled_seconds";
+/// Processes the OOM killer killed (cAdvisor's name, without `_total`).
+pub const OOM_EVENTS: &str = "container_oom_events";
 
 /// The series, made once per sample; none with `--prometheus-containers
 /// off`.
@@ -189,7 +194,7 @@ fn families(table: &ContainerTable) -> String {
         ]
     };
     type Value = fn(&Container) -> Option<f64>;
-    let families: [(&str, &str, MetricType, Value); 7] = [
+    let families: [(&str, &str, MetricType, Value); 14] = [
         (
             CPU_USAGE_SECONDS,
             "Cumulative cpu time consumed in seconds.",
@@ -232,6 +237,50 @@ fn families(table: &ContainerTable) -> String {
             MetricType::Counter,
             |c| c.throttled_us.map(|t| t as f64 / 1e6),
         ),
+        (
+            OOM_EVENTS,
+            "Count of out of memory events observed for the container (processes the OOM killer killed).",
+            MetricType::Counter,
+            |c| c.memory_events.map(|e| e.oom_kill as f64),
+        ),
+        // cAdvisor's pressure series: `waiting` is PSI's `some`, `stalled`
+        // its `full`, in seconds.
+        (
+            "container_pressure_cpu_waiting_seconds",
+            "Total time duration tasks in the container have waited due to CPU congestion.",
+            MetricType::Counter,
+            |c| stall_seconds(c.pressure.cpu, |p| p.some),
+        ),
+        (
+            "container_pressure_cpu_stalled_seconds",
+            "Total time duration no tasks in the container could make progress due to CPU congestion.",
+            MetricType::Counter,
+            |c| stall_seconds(c.pressure.cpu, |p| p.full),
+        ),
+        (
+            "container_pressure_memory_waiting_seconds",
+            "Total time duration tasks in the container have waited due to memory congestion.",
+            MetricType::Counter,
+            |c| stall_seconds(c.pressure.memory, |p| p.some),
+        ),
+        (
+            "container_pressure_memory_stalled_seconds",
+            "Total time duration no tasks in the container could make progress due to memory congestion.",
+            MetricType::Counter,
+            |c| stall_seconds(c.pressure.memory, |p| p.full),
+        ),
+        (
+            "container_pressure_io_waiting_seconds",
+            "Total time duration tasks in the container have waited due to IO congestion.",
+            MetricType::Counter,
+            |c| stall_seconds(c.pressure.io, |p| p.some),
+        ),
+        (
+            "container_pressure_io_stalled_seconds",
+            "Total time duration no tasks in the container could make progress due to IO congestion.",
+            MetricType::Counter,
+            |c| stall_seconds(c.pressure.io, |p| p.full),
+        ),
     ];
     let mut f = Families::default();
     for (name, help, kind, value) in families {
@@ -243,6 +292,11 @@ fn families(table: &ContainerTable) -> String {
         }
     }
     f.encode()
+}
+
+/// A pressure file's `some` or `full` total, in seconds.
+fn stall_seconds(pressure: Option<Pressure>, line: fn(Pressure) -> Option<Stall>) -> Option<f64> {
+    pressure.and_then(line).map(|s| s.total_us as f64 / 1e6)
 }
 
 /// `sonde check`: how many containers and units were measured.
@@ -302,6 +356,18 @@ pub struct ContainerEntry<'a> {
     pub io_write_bytes: Option<u64>,
     /// Time throttled by a CPU limit, µs.
     pub throttled_us: Option<u64>,
+    /// Additive: bytes read per second since the previous sample (null
+    /// for one first seen now).
+    pub io_read_bytes_per_sec: Option<f64>,
+    /// Additive: bytes written per second.
+    pub io_write_bytes_per_sec: Option<f64>,
+    /// Additive: pressure stall information of `cpu`, `memory` and `io`
+    /// (`some` and `full`: `avg10`, `avg60`, `avg300` %, `total_us`), null
+    /// for one the kernel does not write.
+    pub pressure: CgroupPressure,
+    /// Additive: `memory.events`' `max`, `oom` and `oom_kill` counters
+    /// (null without the memory controller).
+    pub memory_events: Option<MemoryEvents>,
 }
 
 /// The `containers` reply.
@@ -337,6 +403,10 @@ impl<'a> Containers<'a> {
                     io_read_bytes: c.io_read_bytes,
                     io_write_bytes: c.io_write_bytes,
                     throttled_us: c.throttled_us,
+                    io_read_bytes_per_sec: c.io_read_bytes_per_sec,
+                    io_write_bytes_per_sec: c.io_write_bytes_per_sec,
+                    pressure: c.pressure,
+                    memory_events: c.memory_events,
                 })
                 .collect(),
             cgroup_version: table.cgroup_version,

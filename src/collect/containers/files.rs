@@ -3,17 +3,20 @@
 
 use std::path::Path;
 
-use super::parser::{parse_counter, parse_cpu_stat, parse_io_stat, parse_memory_max};
-use super::types::{Container, Found};
+use super::parser::{
+    parse_counter, parse_cpu_stat, parse_io_stat, parse_memory_events, parse_memory_max,
+};
+use super::types::{CgroupPressure, Container, Found};
+use crate::collect::pressure::parse_pressure;
 use crate::collect::{CollectorErrors, ProcFile};
 
 /// The files of one cgroup that sonde reads, in [`CgroupFiles::NAMES`]
 /// order.
-pub const FILES: usize = 5;
+pub const FILES: usize = 9;
 
 /// One cgroup's files, kept open and re-read with `pread` (cgroupfs
 /// regenerates them on every read), as the process scan keeps
-/// `/proc/<pid>/stat`: a steady host costs five reads per cgroup. A file
+/// `/proc/<pid>/stat`: a steady host costs nine reads per cgroup. A file
 /// that is absent (its controller is not enabled there) is remembered as
 /// absent for the cgroup's life in the table.
 #[derive(Debug, Default)]
@@ -29,6 +32,10 @@ impl CgroupFiles {
         "memory.max",
         "pids.current",
         "io.stat",
+        "cpu.pressure",
+        "memory.pressure",
+        "io.pressure",
+        "memory.events",
     ];
 
     /// Reads file `i` of `dir` into `buf`: through the kept descriptor, or
@@ -98,6 +105,16 @@ pub fn measure(
         .read(dir, 3, buf, may_keep)
         .and_then(|t| errors.parsed("containers", parse_counter("pids.current", t)));
     let io = files.read(dir, 4, buf, may_keep).map(parse_io_stat);
+    let mut pressure = [None; 3];
+    for (i, slot) in pressure.iter_mut().enumerate() {
+        *slot = files
+            .read(dir, 5 + i, buf, may_keep)
+            .and_then(|t| errors.parsed("containers", parse_pressure(t)));
+    }
+    let [cpu_pressure, memory_pressure, io_pressure] = pressure;
+    let memory_events = files
+        .read(dir, 8, buf, may_keep)
+        .and_then(|t| errors.parsed("containers", parse_memory_events(t)));
     Some(Container {
         owner: found.owner,
         cgroup: found.cgroup,
@@ -109,5 +126,13 @@ pub fn measure(
         io_read_bytes: io.map(|(r, _)| r),
         io_write_bytes: io.map(|(_, w)| w),
         throttled_us: cpu.throttled_usec,
+        pressure: CgroupPressure {
+            cpu: cpu_pressure,
+            memory: memory_pressure,
+            io: io_pressure,
+        },
+        memory_events,
+        io_read_bytes_per_sec: None,
+        io_write_bytes_per_sec: None,
     })
 }

@@ -35,11 +35,14 @@ pub mod walk;
 pub use names::name_containers;
 pub use parser::{
     CpuStat, classify, parse_container_names, parse_counter, parse_cpu_stat, parse_io_stat,
-    parse_memory_max, parse_proc_cgroup,
+    parse_memory_events, parse_memory_max, parse_proc_cgroup,
 };
 pub use runtime::runtime_names;
 pub use sampler::ContainerSampler;
-pub use types::{Container, ContainerTable, FIRST_WINDOW, Found, MAX_ENTRIES, Owner, OwnerKind};
+pub use types::{
+    CgroupPressure, Container, ContainerTable, FIRST_WINDOW, Found, MAX_ENTRIES, MemoryEvents,
+    Owner, OwnerKind,
+};
 pub use walk::walk;
 
 #[cfg(test)]
@@ -212,6 +215,14 @@ mod tests {
                         "cpu.stat",
                         "usage_usec 9000\nuser_usec 8000\nsystem_usec 1000\nnr_periods 5\nnr_throttled 1\nthrottled_usec 250\n",
                     ),
+                    (
+                        "memory.pressure",
+                        "some avg10=1.50 avg60=0.40 avg300=0.10 total=123456\nfull avg10=0.75 avg60=0.20 avg300=0.05 total=65432\n",
+                    ),
+                    (
+                        "memory.events",
+                        "low 0\nhigh 0\nmax 12\noom 2\noom_kill 1\noom_group_kill 0\n",
+                    ),
                 ],
             );
             // A cgroup inside the container belongs to it: not listed.
@@ -250,6 +261,22 @@ mod tests {
         );
         assert_eq!(c.throttled_us, Some(250));
         assert_eq!(c.cpu_percent, Some(0.0), "nothing ran in the first window");
+        assert_eq!(
+            (c.io_read_bytes_per_sec, c.io_write_bytes_per_sec),
+            (Some(0.0), Some(0.0))
+        );
+        let memory = c.pressure.memory.unwrap();
+        assert_eq!(memory.some.unwrap().avg10, 1.5);
+        assert_eq!(memory.full.unwrap().total_us, 65432);
+        assert_eq!(c.pressure.cpu, None, "no cpu.pressure: null, not zero");
+        assert_eq!(
+            c.memory_events,
+            Some(MemoryEvents {
+                max: 12,
+                oom: 2,
+                oom_kill: 1
+            })
+        );
         assert_eq!(t.containers[0].mem_limit_bytes, None, "max is no limit");
     }
 
@@ -410,16 +437,18 @@ mod tests {
                 cg(root, &format!("/system.slice/s{i}.service"), 1, "1\n", &[]);
             }
         });
-        let mut s = ContainerSampler::new(dir.path(), 4, 7, Arc::default());
+        // Room for one cgroup's files and most of another's.
+        let budget = 2 * files::FILES - 2;
+        let mut s = ContainerSampler::new(dir.path(), 4, budget, Arc::default());
         let t = s.sample();
         assert_eq!(t.containers.len(), 4);
         assert!(t.containers.iter().all(|c| c.mem_bytes == Some(1)));
-        assert!(s.kept_files() <= 7, "{}", s.kept_files());
+        assert!(s.kept_files() <= budget, "{}", s.kept_files());
         assert!(s.kept_files() > 0);
         // A cgroup gone from the walk closes its files.
         std::fs::remove_dir_all(dir.path().join("fs/cgroup/system.slice/s0.service")).unwrap();
         assert_eq!(s.sample().containers.len(), 3);
-        assert!(s.kept_files() <= 7);
+        assert!(s.kept_files() <= budget);
     }
 
     #[test]

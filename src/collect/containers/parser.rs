@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::types::{Owner, OwnerKind};
+use super::types::{MemoryEvents, Owner, OwnerKind};
 use crate::collect::{ParseError, num};
 
 /// The counters of `cpu.stat` sonde reports.
@@ -66,6 +66,26 @@ pub fn parse_io_stat(text: &str) -> (u64, u64) {
         }
     }
     (read, written)
+}
+
+/// Parses `memory.events` (`low 0`, `high 0`, `max 3`, `oom 1`,
+/// `oom_kill 1`, `oom_group_kill 0`: one counter a line); a counter the
+/// kernel does not write stays 0.
+pub fn parse_memory_events(text: &str) -> Result<MemoryEvents, ParseError> {
+    let mut out = MemoryEvents::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(' ') else {
+            continue;
+        };
+        let slot = match key {
+            "max" => &mut out.max,
+            "oom" => &mut out.oom,
+            "oom_kill" => &mut out.oom_kill,
+            _ => continue,
+        };
+        *slot = num("memory.events", key, Some(value.trim()))?;
+    }
+    Ok(out)
 }
 
 /// A container id: 64 lowercase hex digits.
@@ -179,4 +199,18 @@ pub fn parse_container_names(json: &str) -> Result<HashMap<String, String>, Pars
             Some((c.id, name.trim_start_matches('/').to_owned()))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_events_are_read_by_name() {
+        let e = parse_memory_events("low 0\nhigh 4\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n")
+            .unwrap();
+        assert_eq!((e.max, e.oom, e.oom_kill), (3, 1, 1));
+        assert_eq!(parse_memory_events("").unwrap(), MemoryEvents::default());
+        assert!(parse_memory_events("oom_kill many\n").is_err());
+    }
 }

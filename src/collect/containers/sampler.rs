@@ -22,6 +22,15 @@ fn share(before: (u64, Instant), now: (u64, Instant), cpus: usize) -> f32 {
     share_percent(now.0.saturating_sub(before.0), capacity_us)
 }
 
+/// What a cgroup's rates are measured from: its CPU µs and I/O bytes at
+/// the previous sample, and when.
+#[derive(Debug, Clone, Copy)]
+struct Previous {
+    cpu_us: u64,
+    io: Option<(u64, u64)>,
+    at: Instant,
+}
+
 /// The containers sampler: the hierarchy's root, each cgroup's kept files
 /// and previous CPU reading, for CPU% between samples.
 #[derive(Debug)]
@@ -31,7 +40,7 @@ pub struct ContainerSampler {
     /// Descriptors it may keep open at once (its share of the budget).
     fd_budget: usize,
     files: HashMap<String, CgroupFiles>,
-    previous: HashMap<String, (u64, Instant)>,
+    previous: HashMap<String, Previous>,
     buf: Vec<u8>,
     /// Where a cgroup file that could not be read or parsed is reported.
     errors: Arc<CollectorErrors>,
@@ -117,10 +126,22 @@ impl ContainerSampler {
         let mut containers = self.measure_all();
         let now = self.clock.now();
         for c in &mut containers {
-            c.cpu_percent = self
-                .previous
-                .get(&c.cgroup)
-                .map(|&before| share(before, (c.cpu_time_us, now), self.cpus));
+            let Some(before) = self.previous.get(&c.cgroup) else {
+                continue;
+            };
+            c.cpu_percent = Some(share(
+                (before.cpu_us, before.at),
+                (c.cpu_time_us, now),
+                self.cpus,
+            ));
+            let secs = now.saturating_duration_since(before.at).as_secs_f64();
+            if let (Some((r0, w0)), Some(r1), Some(w1)) =
+                (before.io, c.io_read_bytes, c.io_write_bytes)
+                && secs > 0.0
+            {
+                c.io_read_bytes_per_sec = Some(r1.saturating_sub(r0) as f64 / secs);
+                c.io_write_bytes_per_sec = Some(w1.saturating_sub(w0) as f64 / secs);
+            }
         }
         self.remember(&containers, now);
         let controllers =
@@ -135,7 +156,15 @@ impl ContainerSampler {
     fn remember(&mut self, containers: &[Container], at: Instant) {
         self.previous = containers
             .iter()
-            .map(|c| (c.cgroup.clone(), (c.cpu_time_us, at)))
+            .map(|c| {
+                let io = c.io_read_bytes.zip(c.io_write_bytes);
+                let previous = Previous {
+                    cpu_us: c.cpu_time_us,
+                    io,
+                    at,
+                };
+                (c.cgroup.clone(), previous)
+            })
             .collect();
     }
 

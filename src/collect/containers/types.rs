@@ -1,6 +1,8 @@
 //! The containers' types: who owns a cgroup, one measured container, the
 //! table of them, and the bounds of the walk.
 
+use crate::collect::pressure::Pressure;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -95,6 +97,39 @@ pub struct Container {
     pub io_write_bytes: Option<u64>,
     /// `throttled_usec`, where the CPU controller reports it.
     pub throttled_us: Option<u64>,
+    /// Its pressure stall information (`cpu.pressure`…).
+    pub pressure: CgroupPressure,
+    /// `memory.events` (`None` without the memory controller).
+    pub memory_events: Option<MemoryEvents>,
+    /// Bytes read per second since the previous sample (`None` for a
+    /// cgroup first seen now, or without the io controller).
+    pub io_read_bytes_per_sec: Option<f64>,
+    /// Bytes written per second, the same way.
+    pub io_write_bytes_per_sec: Option<f64>,
+}
+
+/// A cgroup's pressure files; `None` for one the kernel does not write
+/// (no PSI, or `cgroup.pressure` turned off there).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct CgroupPressure {
+    /// `cpu.pressure`.
+    pub cpu: Option<Pressure>,
+    /// `memory.pressure`.
+    pub memory: Option<Pressure>,
+    /// `io.pressure`.
+    pub io: Option<Pressure>,
+}
+
+/// What `memory.events` counts (hierarchically: the cgroup's descendants
+/// too).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryEvents {
+    /// Times the cgroup's usage was about to go over `memory.max`.
+    pub max: u64,
+    /// Times it ran out of memory (the OOM killer was asked).
+    pub oom: u64,
+    /// Processes the OOM killer killed in it.
+    pub oom_kill: u64,
 }
 
 /// One containers sample.
