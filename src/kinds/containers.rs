@@ -194,7 +194,7 @@ fn families(table: &ContainerTable) -> String {
         ]
     };
     type Value = fn(&Container) -> Option<f64>;
-    let families: [(&str, &str, MetricType, Value); 14] = [
+    let families: [(&str, &str, MetricType, Value); 8] = [
         (
             CPU_USAGE_SECONDS,
             "Cumulative cpu time consumed in seconds.",
@@ -243,44 +243,6 @@ fn families(table: &ContainerTable) -> String {
             MetricType::Counter,
             |c| c.memory_events.map(|e| e.oom_kill as f64),
         ),
-        // cAdvisor's pressure series: `waiting` is PSI's `some`, `stalled`
-        // its `full`, in seconds.
-        (
-            "container_pressure_cpu_waiting_seconds",
-            "Total time duration tasks in the container have waited due to CPU congestion.",
-            MetricType::Counter,
-            |c| stall_seconds(c.pressure.cpu, |p| p.some),
-        ),
-        (
-            "container_pressure_cpu_stalled_seconds",
-            "Total time duration no tasks in the container could make progress due to CPU congestion.",
-            MetricType::Counter,
-            |c| stall_seconds(c.pressure.cpu, |p| p.full),
-        ),
-        (
-            "container_pressure_memory_waiting_seconds",
-            "Total time duration tasks in the container have waited due to memory congestion.",
-            MetricType::Counter,
-            |c| stall_seconds(c.pressure.memory, |p| p.some),
-        ),
-        (
-            "container_pressure_memory_stalled_seconds",
-            "Total time duration no tasks in the container could make progress due to memory congestion.",
-            MetricType::Counter,
-            |c| stall_seconds(c.pressure.memory, |p| p.full),
-        ),
-        (
-            "container_pressure_io_waiting_seconds",
-            "Total time duration tasks in the container have waited due to IO congestion.",
-            MetricType::Counter,
-            |c| stall_seconds(c.pressure.io, |p| p.some),
-        ),
-        (
-            "container_pressure_io_stalled_seconds",
-            "Total time duration no tasks in the container could make progress due to IO congestion.",
-            MetricType::Counter,
-            |c| stall_seconds(c.pressure.io, |p| p.full),
-        ),
     ];
     let mut f = Families::default();
     for (name, help, kind, value) in families {
@@ -291,12 +253,38 @@ fn families(table: &ContainerTable) -> String {
             }
         }
     }
+    // cAdvisor's pressure series: `waiting` is PSI's `some`, `stalled` its
+    // `full`, in seconds.
+    type File = fn(&CgroupPressure) -> Option<Pressure>;
+    let files: [(&str, &str, File); 3] = [
+        ("cpu", "CPU", |p| p.cpu),
+        ("memory", "memory", |p| p.memory),
+        ("io", "IO", |p| p.io),
+    ];
+    for (resource, what, file) in files {
+        type Line = fn(Pressure) -> Option<Stall>;
+        let lines: [(&str, &str, Line); 2] = [
+            ("waiting", "tasks in the container have waited", |p| p.some),
+            (
+                "stalled",
+                "no tasks in the container could make progress",
+                |p| p.full,
+            ),
+        ];
+        for (state, help, line) in lines {
+            let family = f.family(
+                format!("container_pressure_{resource}_{state}_seconds"),
+                format!("Total time duration {help} due to {what} congestion."),
+                MetricType::Counter,
+            );
+            for c in &table.containers {
+                if let Some(stall) = file(&c.pressure).and_then(line) {
+                    family.push(labels(c), stall.total_us as f64 / 1e6);
+                }
+            }
+        }
+    }
     f.encode()
-}
-
-/// A pressure file's `some` or `full` total, in seconds.
-fn stall_seconds(pressure: Option<Pressure>, line: fn(Pressure) -> Option<Stall>) -> Option<f64> {
-    pressure.and_then(line).map(|s| s.total_us as f64 / 1e6)
 }
 
 /// `sonde check`: how many containers and units were measured.
