@@ -35,6 +35,8 @@ const MARK_MS = 6000;
 
 const state = {
   sort: "cpu", desc: true, filter: "", tree: false, rows: [], count: 0, windowS: 300, updates: 0,
+  // Each process's disk bytes/s, by pid, while the disk I/O column is on.
+  io: false, ioByPid: new Map(), ioTimer: null,
   prevNet: null, lastMetricsAt: 0, seen: null, firstSeen: new Map(), gone: new Map(), detail: null,
   // Readings this host does not have (no PSI, no fans, no disks) or this
   // agent does not serve: not asked for again while the page is open.
@@ -519,7 +521,8 @@ function takeProcesses(list) {
 function showProcesses() {
   const f = state.filter.toLowerCase();
   const matches = r => !f || r.name.toLowerCase().includes(f) || String(r.pid).startsWith(f);
-  const key = { pid: r => r.pid, name: r => r.name.toLowerCase(), cpu: r => r.cpu, mem: r => r.mem }[state.sort];
+  const diskRate = r => state.ioByPid.get(r.pid) ?? -1;
+  const key = { pid: r => r.pid, name: r => r.name.toLowerCase(), cpu: r => r.cpu, mem: r => r.mem, io: diskRate }[state.sort];
   const order = (a, b) => { const x = key(a), y = key(b); const c = x < y ? -1 : x > y ? 1 : a.pid - b.pid; return state.desc ? -c : c; };
   const all = state.rows.concat([...state.gone.values()].map(g => ({ ...g.row, gone: true })));
   const rows = state.tree ? treeOrder(all, matches, order) : all.filter(matches).sort(order).map(r => ({ r, depth: 0 }));
@@ -528,7 +531,8 @@ function showProcesses() {
     const cls = [r.gone ? "gone" : state.firstSeen.has(r.pid) ? "new" : "", r.pid === selected ? "selected" : ""].join(" ").trim();
     const mark = depth ? `<span class="tree-mark" style="padding-left:${(depth - 1) * 1.1}em">└ </span>` : "";
     return `<tr tabindex="0" data-pid="${r.pid}" data-ppid="${r.ppid}" data-depth="${depth}" data-mem="${r.mem}" data-cpu="${r.cpu}"${cls ? ` class="${cls}"` : ""}>` +
-      `<td class="num">${r.pid}</td><td class="name">${mark}${esc(r.name)}</td><td class="num">${r.cpu.toFixed(1)}</td><td class="num">${bytes(r.mem)}</td></tr>`;
+      `<td class="num">${r.pid}</td><td class="name">${mark}${esc(r.name)}</td><td class="num">${r.cpu.toFixed(1)}</td><td class="num">${bytes(r.mem)}</td>` +
+      (state.io ? `<td class="num">${state.ioByPid.has(r.pid) ? FORMATS.rate(state.ioByPid.get(r.pid)) : "–"}</td>` : "") + `</tr>`;
   }).join("");
   for (const th of $("procs").tHead.rows[0].cells) th.className = (th.classList.contains("num") ? "num " : "") + (th.dataset.key === state.sort ? "on" : "");
 }
@@ -548,6 +552,28 @@ function treeOrder(rows, matches, order) {
   };
   walk(0, 0);
   return out;
+}
+
+// The disk I/O column: asked for over HTTP (the WebSocket's process list is
+// socktop's protobuf, unchanged) while it is shown, at the list's rate.
+async function askIo() {
+  if (!state.io || document.hidden) return;
+  const sep = tokenQuery ? tokenQuery + "&" : "?";
+  const res = await fetch(`/api/processes${sep}columns=io`);
+  if (!res.ok) { status(`disk I/O per process: HTTP ${res.status}`, true); return; }
+  const list = await res.json();
+  state.ioByPid = new Map(list.processes.filter(p => p.disk_read_bytes_per_sec != null)
+    .map(p => [p.pid, p.disk_read_bytes_per_sec + p.disk_write_bytes_per_sec]));
+  showProcesses();
+}
+function showIo(on) {
+  state.io = on;
+  $("sort-io").hidden = !on;
+  clearInterval(state.ioTimer);
+  state.ioByPid = new Map();
+  if (on) { askIo().catch(e => window.__sondeErrors.push(String(e))); state.ioTimer = setInterval(() => askIo().catch(e => window.__sondeErrors.push(String(e))), RATES.processes); }
+  else if (state.sort === "io") state.sort = "cpu";
+  showProcesses();
 }
 
 function openDetail(pid) {
@@ -681,10 +707,11 @@ async function start() {
 
 $("filter").addEventListener("input", e => { state.filter = e.target.value; showProcesses(); });
 $("tree").addEventListener("change", e => { state.tree = e.target.checked; showProcesses(); });
+$("io").addEventListener("change", e => showIo(e.target.checked));
 for (const th of $("procs").tHead.rows[0].cells) {
   const sort = () => {
     const key = th.dataset.key;
-    state.desc = state.sort === key ? !state.desc : (key === "cpu" || key === "mem");
+    state.desc = state.sort === key ? !state.desc : (key === "cpu" || key === "mem" || key === "io");
     state.sort = key; showProcesses();
   };
   th.addEventListener("click", sort);

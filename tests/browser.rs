@@ -989,6 +989,38 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
     assert_eq!(gap, json!([1, 2, 3, null, 100, 101]));
     tokio::time::sleep(Duration::from_secs(2)).await;
     screenshot(client, "page-history.png").await;
+    // The disk I/O column appears when asked for, with each process's
+    // rate, and sorts.
+    client
+        .find(Locator::Id("io"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until(
+        client,
+        "the disk I/O column",
+        "const rows = [...document.querySelectorAll('#procs tbody tr')]; \
+         return !document.getElementById('sort-io').hidden && rows.length > 0 \
+           && rows.every(r => r.cells.length === 5) && rows.some(r => r.cells[4].textContent.endsWith('/s'));",
+    )
+    .await;
+    client
+        .find(Locator::Id("sort-io"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let on = client
+        .execute(
+            "return document.getElementById('sort-io').className;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(on, json!("num on"));
     no_page_errors(client).await;
     s.close().await;
 }

@@ -488,3 +488,81 @@ async fn regression_api_was_an_empty_404_without_an_index() {
         );
     }
 }
+
+/// A child that writes 8 MiB to a file on disk, from its own process
+/// (bash's `printf`), shows them: in its row's `disk_write_bytes`, and in
+/// its write rate over the window the rates cover; the list without the
+/// column reads no process's `io` file and has no such field.
+#[tokio::test]
+async fn a_process_writing_to_disk_shows_its_bytes_and_its_rate() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let (go, done, file) = (
+        dir.path().join("go"),
+        dir.path().join("done"),
+        dir.path().join("written"),
+    );
+    let child = common::Killed(
+        std::process::Command::new("bash")
+            .args([
+                "-c",
+                r#"while [ ! -e "$GO" ]; do sleep 0.05; done
+for i in $(seq 128); do printf '%65536s' '' >> "$F"; done
+: > "$DONE"
+exec sleep 60"#,
+            ])
+            .env("GO", &go)
+            .env("DONE", &done)
+            .env("F", &file)
+            .spawn()
+            .unwrap(),
+    );
+    let pid = u64::from(child.0.id());
+    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let row = |list: &Value| -> Value {
+        list["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["pid"] == pid)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row of {pid}"))
+    };
+    let plain = get(server.addr, "/api/processes", &[]).await.json();
+    assert!(
+        row(&plain).get("disk_write_bytes").is_none(),
+        "{}",
+        row(&plain)
+    );
+    let before = get(server.addr, "/api/processes?columns=io", &[])
+        .await
+        .json();
+    let written_before = row(&before)["disk_write_bytes"].as_f64().unwrap();
+    std::fs::write(&go, "").unwrap();
+    for _ in 0..200 {
+        if done.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(done.exists(), "the child did not finish writing");
+    let after = get(server.addr, "/api/processes?sort=io&limit=5", &[])
+        .await
+        .json();
+    let mine = row(&after);
+    let written = mine["disk_write_bytes"].as_f64().unwrap() - written_before;
+    let want = 8.0 * 1024.0 * 1024.0;
+    assert!(
+        (written - want).abs() <= 0.05 * want,
+        "{written} bytes written, {want} expected: {mine}"
+    );
+    let window_s = after["io_window_ms"].as_f64().unwrap() / 1000.0;
+    let by_rate = mine["disk_write_bytes_per_sec"].as_f64().unwrap() * window_s;
+    assert!(
+        (by_rate - want).abs() <= 0.05 * want,
+        "{by_rate} bytes by its rate over {window_s} s: {mine}"
+    );
+    assert!(mine["disk_read_bytes_per_sec"].is_number(), "{mine}");
+    let got = get(server.addr, "/api/processes?columns=net", &[]).await;
+    assert_eq!(got.status, 400);
+    assert_eq!(got.json()["parameter"], "columns");
+}

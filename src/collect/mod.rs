@@ -43,6 +43,7 @@ pub mod pattern;
 pub mod power_supply;
 pub mod pressure;
 pub mod process_detail;
+pub mod process_io;
 pub mod processes;
 pub mod rapl;
 pub mod sockstat;

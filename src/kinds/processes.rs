@@ -3,7 +3,6 @@
 //! `/api/processes` (sortable JSON), the opt-in top-process series and its
 //! `sonde check` line.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -19,6 +18,7 @@ use serde::Serialize;
 use crate::api;
 use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
+use crate::collect::process_io::{IoSampler, IoTable, ProcessIo};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::Families;
@@ -54,6 +54,11 @@ pub struct ProcessesPart {
     sampler: Arc<Mutex<ProcessSampler>>,
     /// Process tables.
     cache: Ttl<Arc<ProcessTable>>,
+    /// Each process's disk I/O counters, read only when asked for; only
+    /// locked on blocking threads.
+    io: Arc<Mutex<IoSampler>>,
+    /// Disk I/O tables, kept as long as process tables.
+    io_cache: Ttl<IoTable>,
 }
 
 fn part(cx: &Context<'_>) -> Part {
@@ -64,7 +69,23 @@ fn part(cx: &Context<'_>) -> Part {
             cx.clock.page_size,
         ))),
         cache: Ttl::new((KIND.ttl)(cx.config)),
+        io: Arc::new(Mutex::new(IoSampler::new(cx.roots.proc.clone()))),
+        io_cache: Ttl::new((KIND.ttl)(cx.config)),
     })
+}
+
+/// Every process's disk I/O and its rates: from its cache, or read now on
+/// the blocking pool for the processes of the current table. Only the
+/// `io` column asks for it: the process list alone never reads it.
+pub async fn io_sample(state: &AppState) -> Result<Shared<IoTable>, CollectError> {
+    let part = state.part::<ProcessesPart>()?;
+    part.io_cache
+        .get_or_load(|| async {
+            let table = Arc::clone(sample(state).await?.value());
+            let io = part.io.clone();
+            blocking(state.errors(), NAME, move || lock(&io).sample(&table)).await
+        })
+        .await
 }
 
 /// The process table: from its cache, or a fresh scan on the blocking
@@ -182,6 +203,9 @@ pub enum SortKey {
     Pid,
     /// Name, ascending by default.
     Name,
+    /// Disk bytes read and written per second, busiest first by default
+    /// (the `io` column).
+    Io,
 }
 
 /// The validated query of `/api/processes`.
@@ -193,6 +217,8 @@ pub struct ListQuery {
     pub descending: bool,
     /// At most this many rows.
     pub limit: Option<usize>,
+    /// With each process's disk I/O (`columns=io`, or `sort=io`).
+    pub io: bool,
 }
 
 /// A query parameter that was refused: its name and why.
@@ -213,15 +239,31 @@ impl ListQuery {
             Some("cpu") => SortKey::Cpu,
             Some("mem") => SortKey::Mem,
             Some("name") => SortKey::Name,
+            Some("io") => SortKey::Io,
             Some(other) => {
                 return Err(BadParameter {
                     name: "sort",
-                    reason: format!("sort must be cpu, mem, pid or name, not {other:?}"),
+                    reason: format!("sort must be cpu, mem, io, pid or name, not {other:?}"),
                 });
             }
         };
+        let mut io = sort == SortKey::Io;
+        for column in params.get("columns").iter().flat_map(|c| c.split(',')) {
+            match column.trim() {
+                "io" => io = true,
+                "" => {}
+                other => {
+                    return Err(BadParameter {
+                        name: "columns",
+                        reason: format!(
+                            "columns takes io (each process's disk I/O), not {other:?}"
+                        ),
+                    });
+                }
+            }
+        }
         let descending = match params.get("order").map(String::as_str) {
-            None => matches!(sort, SortKey::Cpu | SortKey::Mem),
+            None => matches!(sort, SortKey::Cpu | SortKey::Mem | SortKey::Io),
             Some("asc") => false,
             Some("desc") => true,
             Some(other) => {
@@ -245,6 +287,7 @@ impl ListQuery {
             sort,
             descending,
             limit,
+            io,
         })
     }
 
@@ -252,17 +295,25 @@ impl ListQuery {
     fn tag(&self) -> String {
         let order = if self.descending { "desc" } else { "asc" };
         let limit = self.limit.map_or("all".to_owned(), |n| n.to_string());
-        format!("processes-{:?}-{order}-{limit}", self.sort).to_ascii_lowercase()
+        let io = if self.io { "-io" } else { "" };
+        format!("processes-{:?}-{order}-{limit}{io}", self.sort).to_ascii_lowercase()
     }
 
-    /// The rows of `table` in this query's order, cut to its limit.
-    pub fn apply<'a>(&self, table: &'a ProcessTable) -> Vec<&'a ProcRow> {
+    /// The rows of `table` in this query's order, cut to its limit; `io`
+    /// orders by disk I/O (a process without a reading last).
+    pub fn apply<'a>(&self, table: &'a ProcessTable, io: Option<&IoTable>) -> Vec<&'a ProcRow> {
         let mut rows: Vec<&ProcRow> = table.rows.iter().collect();
-        let by: fn(&ProcRow, &ProcRow) -> Ordering = match self.sort {
-            SortKey::Cpu => |a, b| a.cpu_percent.total_cmp(&b.cpu_percent),
-            SortKey::Mem => |a, b| a.rss_bytes.cmp(&b.rss_bytes),
-            SortKey::Pid => |a, b| a.pid.cmp(&b.pid),
-            SortKey::Name => |a, b| a.name.cmp(&b.name),
+        let busy = |r: &ProcRow| {
+            io.and_then(|t| t.by_pid.get(&r.pid))
+                .and_then(|i| Some(i.read_bytes_per_sec? + i.write_bytes_per_sec?))
+                .unwrap_or(-1.0)
+        };
+        let by = |a: &ProcRow, b: &ProcRow| match self.sort {
+            SortKey::Cpu => a.cpu_percent.total_cmp(&b.cpu_percent),
+            SortKey::Mem => a.rss_bytes.cmp(&b.rss_bytes),
+            SortKey::Pid => a.pid.cmp(&b.pid),
+            SortKey::Name => a.name.cmp(&b.name),
+            SortKey::Io => busy(a).total_cmp(&busy(b)),
         };
         // Ties in pid order, whichever way the key goes.
         rows.sort_by(|a, b| {
@@ -282,6 +333,9 @@ impl ListQuery {
 struct ProcessList<'a> {
     process_count: u64,
     processes: Vec<ProcessRow<'a>>,
+    /// With the io column: milliseconds its rates cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    io_window_ms: Option<u64>,
 }
 
 /// One row, with the protobuf's field names.
@@ -292,9 +346,33 @@ struct ProcessRow<'a> {
     cpu_usage: f32,
     mem_bytes: u64,
     parent_pid: u32,
+    /// The io column, when asked for.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    io: Option<IoColumn>,
 }
 
-fn list_json(table: &ProcessTable, rows: &[&ProcRow]) -> Vec<u8> {
+/// A row's disk I/O: null where its `/proc/<pid>/io` cannot be read (or,
+/// for the rates, where it was first seen now), never 0.
+#[derive(Serialize)]
+struct IoColumn {
+    disk_read_bytes_per_sec: Option<f64>,
+    disk_write_bytes_per_sec: Option<f64>,
+    disk_read_bytes: Option<u64>,
+    disk_write_bytes: Option<u64>,
+}
+
+fn list_json(table: &ProcessTable, rows: &[&ProcRow], io: Option<&IoTable>) -> Vec<u8> {
+    let column = |r: &ProcRow| {
+        io.map(|t| {
+            let i: Option<&ProcessIo> = t.by_pid.get(&r.pid);
+            IoColumn {
+                disk_read_bytes_per_sec: i.and_then(|i| i.read_bytes_per_sec),
+                disk_write_bytes_per_sec: i.and_then(|i| i.write_bytes_per_sec),
+                disk_read_bytes: i.map(|i| i.read_bytes),
+                disk_write_bytes: i.map(|i| i.write_bytes),
+            }
+        })
+    };
     to_json(&ProcessList {
         process_count: table.process_count,
         processes: rows
@@ -305,8 +383,10 @@ fn list_json(table: &ProcessTable, rows: &[&ProcRow]) -> Vec<u8> {
                 cpu_usage: r.cpu_percent,
                 mem_bytes: r.rss_bytes,
                 parent_pid: r.ppid,
+                io: column(r),
             })
             .collect(),
+        io_window_ms: io.map(|t| (t.window_secs * 1000.0).round() as u64),
     })
 }
 
@@ -333,15 +413,25 @@ async fn handler(
         Err(e) => return api::collect_failed(&e),
     };
     let table: &ProcessTable = sample.value();
-    let plain = query.sort == SortKey::Pid && !query.descending && query.limit.is_none();
+    let plain =
+        query.sort == SortKey::Pid && !query.descending && query.limit.is_none() && !query.io;
     let ttl = state.config.ttl.processes();
     if plain {
         return api::cached_json(&headers, &sample, NAME, ttl, || {
-            sample.json(|t| list_json(t, &t.rows.iter().collect::<Vec<_>>()))
+            sample.json(|t| list_json(t, &t.rows.iter().collect::<Vec<_>>(), None))
         });
     }
+    let io = if query.io {
+        match io_sample(&state).await {
+            Ok(io) => Some(io),
+            Err(e) => return api::collect_failed(&e),
+        }
+    } else {
+        None
+    };
+    let io = io.as_ref().map(|s| s.value());
     api::cached_json(&headers, &sample, &query.tag(), ttl, || {
-        Bytes::from(list_json(table, &query.apply(table)))
+        Bytes::from(list_json(table, &query.apply(table, io), io))
     })
 }
 
@@ -369,8 +459,9 @@ fn top_series(table: &ProcessTable, top: usize) -> String {
         sort: SortKey::Cpu,
         descending: true,
         limit: Some(top),
+        io: false,
     };
-    let rows = busiest.apply(table);
+    let rows = busiest.apply(table, None);
     let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
     let mut f = Families::default();
     let cpu = f.gauge_family(
@@ -429,8 +520,15 @@ mod tests {
             ListQuery {
                 sort: SortKey::Pid,
                 descending: false,
-                limit: None
+                limit: None,
+                io: false,
             }
+        );
+        assert!(q(&[("columns", "io")]).unwrap().io);
+        let by_io = q(&[("sort", "io")]).unwrap();
+        assert!(
+            by_io.io && by_io.descending,
+            "busiest first, with the column"
         );
         assert!(q(&[("sort", "cpu")]).unwrap().descending, "busiest first");
         assert!(!q(&[("sort", "cpu"), ("order", "asc")]).unwrap().descending);
@@ -441,6 +539,7 @@ mod tests {
             (&[("limit", "0")][..], "limit"),
             (&[("limit", "-3")][..], "limit"),
             (&[("limit", "ten")][..], "limit"),
+            (&[("columns", "net")][..], "columns"),
         ] {
             assert_eq!(q(pairs).unwrap_err().name, name, "{pairs:?}");
         }
@@ -475,7 +574,7 @@ mod tests {
         let pids = |pairs: &[(&str, &str)]| -> Vec<u32> {
             q(pairs)
                 .unwrap()
-                .apply(&table)
+                .apply(&table, None)
                 .iter()
                 .map(|r| r.pid)
                 .collect()
