@@ -21,6 +21,11 @@ pub const CGROUP_FILES_MAX: usize = 4608;
 /// kept open, and never more than a quarter of what connections leave.
 pub const READINGS_FILES_MAX: usize = 2048;
 
+/// At most this many `/proc/<pid>/io` files are kept open while a client
+/// asks for each process's disk I/O, and never more than an eighth of what
+/// connections leave.
+pub const PROCESS_IO_FILES_MAX: usize = 16384;
+
 /// How the soft `RLIMIT_NOFILE` is shared out: the connections first (the
 /// WebSocket cap and the HTTP headroom), a fixed reserve, then the kept
 /// cgroup files and the readings' kept files (a quarter of the rest at most
@@ -42,6 +47,8 @@ pub struct FdBudget {
     pub readings_files: usize,
     /// Descriptors the process sampler may keep.
     pub process_sampler: usize,
+    /// Descriptors the per-process disk I/O sampler may keep.
+    pub process_io: usize,
 }
 
 impl FdBudget {
@@ -53,12 +60,14 @@ impl FdBudget {
             usize::try_from(soft_limit.saturating_sub(taken).min(1 << 20)).unwrap_or(1 << 20);
         let cgroup_files = (left / 4).min(CGROUP_FILES_MAX);
         let readings_files = (left / 4).min(READINGS_FILES_MAX);
+        let process_io = (left / 8).min(PROCESS_IO_FILES_MAX);
         FdBudget {
             soft_limit,
             connections,
             cgroup_files,
             readings_files,
-            process_sampler: left - cgroup_files - readings_files,
+            process_io,
+            process_sampler: left - cgroup_files - readings_files - process_io,
         }
     }
 
@@ -83,8 +92,10 @@ mod tests {
             + b.connections
             + b.cgroup_files
             + b.readings_files
+            + b.process_io
             + b.process_sampler;
         assert_eq!(total, 1 << 20);
+        assert_eq!(b.process_io, PROCESS_IO_FILES_MAX);
         // A small limit: the connections and reserve first, a quarter of the
         // rest for cgroups, none of it negative.
         let small = FdBudget::split(1024, 256);
@@ -92,8 +103,9 @@ mod tests {
         assert_eq!(small.readings_files, (1024 - 128 - 320) / 4);
         assert_eq!(
             small.process_sampler,
-            1024 - 128 - 320 - small.cgroup_files - small.readings_files
+            1024 - 128 - 320 - small.cgroup_files - small.readings_files - small.process_io
         );
+        assert_eq!(small.process_io, (1024 - 128 - 320) / 8);
         let starved = FdBudget::split(48, 256);
         assert_eq!(
             (

@@ -282,6 +282,8 @@ async fn prometheus_text_with_node_exporter_names_passes_promtool() {
         "process_cpu_seconds_total ",
         "process_resident_memory_bytes ",
         "sonde_process_cpu_ratio{",
+        "sonde_process_disk_read_bytes_per_second{",
+        "sonde_process_disk_write_bytes_per_second{",
     ] {
         assert!(text.contains(series), "no {series} in:\n{text}");
     }

@@ -9,10 +9,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use super::ProcFile;
 use super::clock::{Clock, RealClock};
 use super::process_detail::parse_io;
 use super::processes::ProcessTable;
-use std::sync::Arc;
 
 /// How long the first sample waits between its two readings, as the
 /// process list's first CPU% does.
@@ -41,24 +43,38 @@ pub struct IoTable {
 }
 
 /// The sampler: each process's previous counters, by (pid, start time) so
-/// a reused pid is never charged another process's bytes.
+/// a reused pid is never charged another process's bytes, and its `io`
+/// file kept open (up to its share of descriptors) and re-read with
+/// `pread`, as the process scan keeps `stat`: one syscall a process.
 #[derive(Debug)]
 pub struct IoSampler {
     proc_root: PathBuf,
     previous: HashMap<(u32, u64), (u64, u64)>,
     previous_at: Option<Instant>,
     clock: Arc<dyn Clock>,
+    files: HashMap<(u32, u64), ProcFile>,
+    keep: usize,
+    buf: Vec<u8>,
 }
 
 impl IoSampler {
-    /// A sampler of the processes under `proc_root`.
-    pub fn new(proc_root: PathBuf) -> IoSampler {
+    /// A sampler of the processes under `proc_root`, keeping at most
+    /// `keep` files open.
+    pub fn new(proc_root: PathBuf, keep: usize) -> IoSampler {
         IoSampler {
             proc_root,
             previous: HashMap::new(),
             previous_at: None,
             clock: Arc::new(RealClock),
+            files: HashMap::new(),
+            keep,
+            buf: Vec::new(),
         }
+    }
+
+    /// Files kept open now.
+    pub fn kept_files(&self) -> usize {
+        self.files.len()
     }
 
     /// The same sampler on another clock (tests move a manual one).
@@ -67,20 +83,41 @@ impl IoSampler {
         self
     }
 
-    /// Each readable process of `table`'s counters now.
-    fn read_all(&self, table: &ProcessTable) -> HashMap<(u32, u64), (u64, u64)> {
+    /// Each readable process of `table`'s counters now; the files of
+    /// processes gone from it are closed.
+    fn read_all(&mut self, table: &ProcessTable) -> HashMap<(u32, u64), (u64, u64)> {
         let mut out = HashMap::with_capacity(table.rows.len());
+        let mut kept = std::mem::take(&mut self.files);
         let mut path = self.proc_root.clone();
         for r in &table.rows {
-            path.push(r.pid.to_string());
-            path.push("io");
-            if let Ok(text) = std::fs::read_to_string(&path)
-                && let Ok(counters) = parse_io(&text)
-            {
-                out.insert((r.pid, r.start_ticks), counters);
+            let id = (r.pid, r.start_ticks);
+            // A kept file of an exited process fails (ESRCH): it is
+            // dropped, and the path opened again for a new one.
+            let read = kept
+                .remove(&id)
+                .and_then(|f| f.read_into(&mut self.buf).ok().map(|n| (f, n)))
+                .or_else(|| {
+                    path.push(r.pid.to_string());
+                    path.push("io");
+                    let opened = ProcFile::open(&path).ok();
+                    path.pop();
+                    path.pop();
+                    let f = opened?;
+                    let n = f.read_into(&mut self.buf).ok()?;
+                    Some((f, n))
+                });
+            let Some((file, n)) = read else {
+                continue;
+            };
+            let counters = std::str::from_utf8(&self.buf[..n])
+                .ok()
+                .and_then(|t| parse_io(t).ok());
+            if let Some(counters) = counters {
+                out.insert(id, counters);
+                if self.files.len() < self.keep {
+                    self.files.insert(id, file);
+                }
             }
-            path.pop();
-            path.pop();
         }
         out
     }
@@ -160,7 +197,7 @@ mod tests {
         io(root, 10, 0, 4096);
         io(root, 11, 100, 0);
         let clock = crate::collect::clock::ManualClock::new();
-        let mut s = IoSampler::new(root.to_path_buf()).with_clock(clock.clone());
+        let mut s = IoSampler::new(root.to_path_buf(), 2).with_clock(clock.clone());
         let mut table = ProcessTable {
             rows: vec![row(10, 5), row(11, 5), row(12, 5)],
             ..ProcessTable::default()
@@ -183,5 +220,10 @@ mod tests {
             next.by_pid[&11].read_bytes_per_sec, None,
             "a reused pid is not charged the old process's bytes"
         );
+        assert_eq!(s.kept_files(), 2, "kept within its share");
+        // A process gone from the table closes its file.
+        table.rows.truncate(1);
+        s.sample(&table);
+        assert_eq!(s.kept_files(), 1);
     }
 }

@@ -69,7 +69,10 @@ fn part(cx: &Context<'_>) -> Part {
             cx.clock.page_size,
         ))),
         cache: Ttl::new((KIND.ttl)(cx.config)),
-        io: Arc::new(Mutex::new(IoSampler::new(cx.roots.proc.clone()))),
+        io: Arc::new(Mutex::new(IoSampler::new(
+            cx.roots.proc.clone(),
+            cx.fd_budget.process_io,
+        ))),
         io_cache: Ttl::new((KIND.ttl)(cx.config)),
     })
 }
@@ -441,15 +444,62 @@ pub const PROCESS_CPU_RATIO: &str = "sonde_process_cpu_ratio";
 /// A top process's resident memory (opt-in).
 pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "sonde_process_resident_memory_bytes";
 
-/// The top processes by CPU, when `--prometheus-processes` asks for them;
-/// made once per sample.
+/// A top process's disk reads per second (opt-in).
+pub const PROCESS_DISK_READ: &str = "sonde_process_disk_read_bytes_per_second";
+/// A top process's disk writes per second (opt-in).
+pub const PROCESS_DISK_WRITE: &str = "sonde_process_disk_write_bytes_per_second";
+
+/// The top processes by CPU, and by disk I/O, when
+/// `--prometheus-processes` asks for them; made once per sample.
 async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
     let top = scrape.state.config.http.prometheus_processes;
     if top == 0 {
         return Ok(Bytes::new());
     }
     let sample = scrape.sample(sample).await?;
-    Ok(sample.text(|table| top_series(table, top)))
+    let by_cpu = sample.text(|table| top_series(table, top));
+    // The disk's top is a reading of every process's io file: a failure
+    // of it (reported where it happened) leaves the CPU's top served.
+    let Ok(io) = scrape.sample(io_sample).await else {
+        return Ok(by_cpu);
+    };
+    let by_disk = io.text(|io| disk_series(sample.value(), io, top));
+    Ok([by_cpu, by_disk].concat().into())
+}
+
+/// The top processes by disk bytes per second, read and written.
+fn disk_series(table: &ProcessTable, io: &IoTable, top: usize) -> String {
+    let busiest = ListQuery {
+        sort: SortKey::Io,
+        descending: true,
+        limit: Some(top),
+        io: true,
+    };
+    let rows = busiest.apply(table, Some(io));
+    let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
+    let mut f = Families::default();
+    type Rate = fn(&ProcessIo) -> Option<f64>;
+    let families: [(&str, &str, Rate); 2] = [
+        (
+            PROCESS_DISK_READ,
+            "Bytes a top process by disk I/O made storage read, per second over the last window.",
+            |i| i.read_bytes_per_sec,
+        ),
+        (
+            PROCESS_DISK_WRITE,
+            "Bytes a top process by disk I/O wrote (or will write) to storage, per second over the last window.",
+            |i| i.write_bytes_per_sec,
+        ),
+    ];
+    for (name, help, rate) in families {
+        let family = f.gauge_family(name, help);
+        for r in &rows {
+            if let Some(v) = io.by_pid.get(&r.pid).and_then(rate) {
+                family.push(labels(r), v);
+            }
+        }
+    }
+    f.encode()
 }
 
 /// The busiest processes' series.

@@ -136,7 +136,8 @@ pub async fn serve(
         cgroup_files = budget.cgroup_files,
         readings_files = budget.readings_files,
         process_sampler = budget.process_sampler,
-        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup, readings and /proc files"
+        process_io = budget.process_io,
+        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup, readings, /proc stat and io files"
     );
     kinds::warm_up(&state);
     kinds::history::sample_always(&state);
