@@ -25,7 +25,8 @@
 //!   temperature: `hwmon` chips, thermal zones), `os_release`, `host`,
 //!   `disks` (each mount measured with a timeout), `diskstats`, `netclass`,
 //!   `addresses`, `pressure`, `sockstat`, `tcp_states`, `cpufreq`,
-//!   `power_supply`, `rapl`, `mdstat`, `zfs`, `journal`, `process_detail`;
+//!   `power_supply`, `rapl`, `mdstat`, `zfs`, `journal`, `process_detail`,
+//!   `process_io` (each process's disk I/O, read only when asked);
 //!   `processes/` (`parser`, `listing`, `table`, `watch`, `sampler`),
 //!   `containers/` (`walk`, `files`, `parser`, `names`, `runtime`, `types`,
 //!   `sampler`), `gpu/` (`discovery`, `sampler`, `lifecycle`, `types`,

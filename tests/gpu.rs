@@ -91,6 +91,7 @@ fn a_gpu_decodes_as_the_socktop_client_gpu_without_a_duplicate_field() {
             processes: vec![GpuProcess {
                 pid: 7,
                 used_memory_bytes: Some(503_316_480),
+                utilization_percent: None,
                 name: None,
             }],
         },

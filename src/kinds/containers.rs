@@ -253,8 +253,17 @@ fn families(table: &ContainerTable) -> String {
             }
         }
     }
-    // cAdvisor's pressure series: `waiting` is PSI's `some`, `stalled` its
-    // `full`, in seconds.
+    pressure_families(&mut f, table, labels);
+    f.encode()
+}
+
+/// cAdvisor's pressure series: `waiting` is PSI's `some`, `stalled` its
+/// `full`, in seconds.
+fn pressure_families<L: IntoIterator<Item = (&'static str, String)>>(
+    f: &mut Families,
+    table: &ContainerTable,
+    labels: impl Fn(&Container) -> L,
+) {
     type File = fn(&CgroupPressure) -> Option<Pressure>;
     let files: [(&str, &str, File); 3] = [
         ("cpu", "CPU", |p| p.cpu),
@@ -284,7 +293,6 @@ fn families(table: &ContainerTable) -> String {
             }
         }
     }
-    f.encode()
 }
 
 /// `sonde check`: how many containers and units were measured.

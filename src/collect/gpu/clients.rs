@@ -12,8 +12,14 @@
 //! The walk costs one `readlink` per open descriptor on the host, so the
 //! sampler runs it only while an AMD or Intel GPU is awake, and at most
 //! every [`WALK_EVERY`] ([`DrmClients`]).
+//!
+//! Each client's `drm-engine-NAME` busy time (ns, cumulative; divided by
+//! its `drm-engine-capacity-NAME` where the driver prints one) gives its
+//! utilisation between two samples: the busiest engine's share of the time
+//! between them, as nvtop shows it. A counter that went backwards (a
+//! driver reset) gives no reading for that sample, never a made-up one.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,6 +38,10 @@ pub struct DrmClient {
     /// Memory it holds on the device, bytes; `None` when the driver prints
     /// no memory lines.
     pub memory_bytes: Option<u64>,
+    /// Each engine's busy time, ns, cumulative (`drm-engine-NAME`).
+    pub engines: Vec<(String, u64)>,
+    /// Each engine's capacity, where more than one (`drm-engine-capacity-NAME`).
+    pub capacities: Vec<(String, u64)>,
 }
 
 /// A `drm-memory-*` style value: a number with an optional `KiB`, `MiB` or
@@ -71,6 +81,7 @@ fn device_local(region: &str) -> bool {
 /// an integrated GPU has none, and its memory is every region's sum.
 pub fn parse_fdinfo(text: &str) -> Option<DrmClient> {
     let (mut pdev, mut id) = (None, None);
+    let (mut engines, mut capacities) = (Vec::new(), Vec::new());
     let mut regions: BTreeMap<&str, (u8, u64)> = BTreeMap::new();
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else {
@@ -80,6 +91,15 @@ pub fn parse_fdinfo(text: &str) -> Option<DrmClient> {
         match key {
             "drm-pdev" => pdev = Some(value.to_owned()),
             "drm-client-id" => id = value.parse().ok(),
+            _ if key.starts_with("drm-engine-") => {
+                let number = value.split_whitespace().next().and_then(|v| v.parse().ok());
+                if let Some(n) = number {
+                    match key.strip_prefix("drm-engine-capacity-") {
+                        Some(engine) => capacities.push((engine.to_owned(), n)),
+                        None => engines.push((key["drm-engine-".len()..].to_owned(), n)),
+                    }
+                }
+            }
             _ => {
                 let Some((rank, region)) = memory_rank(key) else {
                     continue;
@@ -110,6 +130,8 @@ pub fn parse_fdinfo(text: &str) -> Option<DrmClient> {
         pdev: pdev?,
         id: id?,
         memory_bytes,
+        engines,
+        capacities,
     })
 }
 
@@ -133,6 +155,36 @@ pub struct DrmClients {
     found: Vec<Descriptor>,
     /// When the last walk was.
     walked_at: Option<Instant>,
+    /// Each client's engine busy times at the last sample, and when.
+    previous: Busy,
+}
+
+/// Each client's (device, id) engine busy times, and when they were read.
+type Busy = HashMap<(String, u64), (Vec<(String, u64)>, Instant)>;
+
+/// A client's utilisation, %, between two readings of its engines `dt`
+/// apart: the busiest engine's share (over its capacity); `None` for a
+/// client first seen, or with a counter that went backwards.
+pub fn utilization(before: &[(String, u64)], now: &DrmClient, dt: Duration) -> Option<f32> {
+    let wall = dt.as_nanos() as f64;
+    if wall <= 0.0 {
+        return None;
+    }
+    let mut busiest: Option<f64> = None;
+    for (engine, ns) in &now.engines {
+        let Some((_, then)) = before.iter().find(|(e, _)| e == engine) else {
+            continue;
+        };
+        let delta = ns.checked_sub(*then)?;
+        let capacity = now
+            .capacities
+            .iter()
+            .find(|(e, _)| e == engine)
+            .map_or(1, |(_, c)| (*c).max(1));
+        let share = delta as f64 / wall / capacity as f64;
+        busiest = Some(busiest.map_or(share, |b| b.max(share)));
+    }
+    busiest.map(|b| (b * 100.0).clamp(0.0, 100.0) as f32)
 }
 
 impl DrmClients {
@@ -142,16 +194,25 @@ impl DrmClients {
             proc_root: proc_root.to_path_buf(),
             found: Vec::new(),
             walked_at: None,
+            previous: HashMap::new(),
         }
     }
 
     /// Every process using a DRM device, by the device's PCI address.
     pub fn sample(&mut self) -> BTreeMap<String, Vec<GpuProcess>> {
-        if self.walked_at.is_none_or(|at| at.elapsed() >= WALK_EVERY) {
+        self.sample_at(Instant::now())
+    }
+
+    /// The same, at `now` (tests give the time).
+    pub fn sample_at(&mut self, now: Instant) -> BTreeMap<String, Vec<GpuProcess>> {
+        if self
+            .walked_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= WALK_EVERY)
+        {
             self.found = walk(&self.proc_root);
-            self.walked_at = Some(Instant::now());
+            self.walked_at = Some(now);
         }
-        gather(&self.proc_root, &self.found)
+        gather(&self.proc_root, &self.found, &mut self.previous, now)
     }
 }
 
@@ -182,8 +243,15 @@ pub fn walk(proc_root: &Path) -> Vec<Descriptor> {
 
 /// The processes behind `descriptors`, by device, pids ascending, each
 /// named from its `comm`; a client behind several descriptors counts once,
-/// for the first pid.
-pub fn gather(proc_root: &Path, descriptors: &[Descriptor]) -> BTreeMap<String, Vec<GpuProcess>> {
+/// for the first pid. Utilisation is since `previous`, which becomes this
+/// sample's readings.
+pub fn gather(
+    proc_root: &Path,
+    descriptors: &[Descriptor],
+    previous: &mut Busy,
+    now: Instant,
+) -> BTreeMap<String, Vec<GpuProcess>> {
+    let mut busy: Busy = HashMap::new();
     let mut seen: HashSet<(String, u64)> = HashSet::new();
     let mut by_device: BTreeMap<String, Vec<GpuProcess>> = BTreeMap::new();
     for (pid, fd) in descriptors {
@@ -194,24 +262,36 @@ pub fn gather(proc_root: &Path, descriptors: &[Descriptor]) -> BTreeMap<String, 
         else {
             continue;
         };
-        if !seen.insert((client.pdev.clone(), client.id)) {
+        let key = (client.pdev.clone(), client.id);
+        if !seen.insert(key.clone()) {
             continue;
         }
+        let percent = previous.get(&key).and_then(|(before, at)| {
+            utilization(before, &client, now.saturating_duration_since(*at))
+        });
+        busy.insert(key, (client.engines.clone(), now));
         let processes = by_device.entry(client.pdev).or_default();
         match processes.iter_mut().find(|p| p.pid == *pid) {
             Some(p) => {
                 p.used_memory_bytes = match (p.used_memory_bytes, client.memory_bytes) {
                     (Some(a), Some(b)) => Some(a.saturating_add(b)),
                     (a, b) => a.or(b),
-                }
+                };
+                // A process's clients on one device add up.
+                p.utilization_percent = match (p.utilization_percent, percent) {
+                    (Some(a), Some(b)) => Some((a + b).min(100.0)),
+                    (a, b) => a.or(b),
+                };
             }
             None => processes.push(GpuProcess {
                 pid: *pid,
                 used_memory_bytes: client.memory_bytes,
+                utilization_percent: percent,
                 name: process_name(proc_root, *pid),
             }),
         }
     }
+    *previous = busy;
     by_device
 }
 
@@ -314,5 +394,60 @@ mod tests {
             Some((1 << 20) + (188_416 << 10))
         );
         assert_eq!(walk(proc).len(), 4, "the next walk finds the new one");
+    }
+
+    /// One client's fdinfo on the card with two engines' busy times.
+    fn engines(id: u64, gfx_ns: u64, compute_ns: u64) -> String {
+        format!(
+            "drm-driver:\tamdgpu\ndrm-client-id:\t{id}\ndrm-pdev:\t0000:0c:00.0\ndrm-resident-vram:\t4 KiB\ndrm-engine-gfx:\t{gfx_ns} ns\ndrm-engine-compute:\t{compute_ns} ns\ndrm-engine-capacity-compute:\t2\n"
+        )
+    }
+
+    #[test]
+    fn each_client_is_as_busy_as_its_busiest_engine_and_a_reset_reads_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let proc = dir.path();
+        for pid in [400u32, 401] {
+            let p = proc.join(pid.to_string());
+            std::fs::create_dir_all(p.join("fd")).unwrap();
+            std::fs::create_dir_all(p.join("fdinfo")).unwrap();
+            std::os::unix::fs::symlink("/dev/dri/renderD128", p.join("fd/5")).unwrap();
+        }
+        let write = |pid: u32, text: String| {
+            std::fs::write(proc.join(format!("{pid}/fdinfo/5")), text).unwrap();
+        };
+        write(400, engines(1, 1_000_000_000, 0));
+        write(401, engines(2, 9_000_000_000, 4_000_000_000));
+        let mut clients = DrmClients::new(proc);
+        let t0 = Instant::now();
+        let first = clients.sample_at(t0);
+        let card = &first["0000:0c:00.0"];
+        assert_eq!(card.len(), 2);
+        assert!(
+            card.iter().all(|p| p.utilization_percent.is_none()),
+            "first seen: no window yet, {card:?}"
+        );
+        // One second later: 400's gfx was busy 500 ms and its compute
+        // 600 ms of its two units (30 %); 401's counters went backwards.
+        write(400, engines(1, 1_500_000_000, 600_000_000));
+        write(401, engines(2, 1_000, 4_000_000_000));
+        let next = clients.sample_at(t0 + Duration::from_secs(1));
+        let card = &next["0000:0c:00.0"];
+        let of = |pid: u32| {
+            card.iter()
+                .find(|p| p.pid == pid)
+                .unwrap()
+                .utilization_percent
+        };
+        assert_eq!(of(400), Some(50.0), "the busiest engine: {card:?}");
+        assert_eq!(of(401), None, "a counter reset reads nothing, not 0 or 100");
+        // And from there on 401 is measured again.
+        write(401, engines(2, 251_000, 4_000_000_000));
+        let after = clients.sample_at(t0 + Duration::from_secs(2));
+        let p401 = after["0000:0c:00.0"].iter().find(|p| p.pid == 401).unwrap();
+        assert!(
+            p401.utilization_percent.is_some_and(|u| u < 0.1),
+            "{p401:?}"
+        );
     }
 }

@@ -114,6 +114,7 @@ mod tests {
             processes: vec![GpuProcess {
                 pid: 4242,
                 used_memory_bytes: Some(512 << 20),
+                utilization_percent: None,
                 name: None,
             }],
         }

@@ -113,6 +113,7 @@ impl NvidiaReader for NvmlReader {
                         UsedGpuMemory::Used(bytes) => Some(bytes),
                         UsedGpuMemory::Unavailable => None,
                     },
+                    utilization_percent: None,
                     name: None,
                 });
             }

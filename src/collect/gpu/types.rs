@@ -65,12 +65,16 @@ impl GpuState {
 
 /// A process holding GPU memory (its fields are the wire's, so replies
 /// serialize it as it is).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct GpuProcess {
     /// Process id.
     pub pid: u32,
     /// GPU memory it uses, bytes, when the driver says.
     pub used_memory_bytes: Option<u64>,
+    /// Additive: its share of the GPU's busiest engine since the previous
+    /// reading, 0–100 (AMD and Intel, from DRM fdinfo); null when first
+    /// seen, or where the driver does not say (NVIDIA, for now).
+    pub utilization_percent: Option<f32>,
     /// Its `comm`, for `/metrics`' label (the wire's clients have the
     /// process list for names).
     #[serde(skip)]
