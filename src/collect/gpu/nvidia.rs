@@ -50,6 +50,36 @@ pub struct NvmlReader {
     nvml: Option<Nvml>,
     /// Set once loading failed: the reason, not retried.
     missing: Option<String>,
+    /// Each device's newest per-process utilisation sample read (NVML's
+    /// CPU timestamp, µs): the next read asks for those after it.
+    last_seen: std::collections::HashMap<String, u64>,
+}
+
+/// Each process's SM utilisation, %, from NVML's samples since the last
+/// read: the mean of its samples, 0 for a process NVML has none of (it
+/// lists only those that used the GPU in the period); `None` where the
+/// device does not say (the call is not supported there).
+fn per_process(
+    samples: &Result<
+        Vec<nvml_wrapper::struct_wrappers::device::ProcessUtilizationSample>,
+        NvmlError,
+    >,
+    pid: u32,
+) -> Option<f32> {
+    let samples = match samples {
+        Ok(s) => s.as_slice(),
+        Err(NvmlError::NotFound) => &[],
+        Err(_) => return None,
+    };
+    let mine: Vec<u32> = samples
+        .iter()
+        .filter(|s| s.pid == pid)
+        .map(|s| s.sm_util)
+        .collect();
+    if mine.is_empty() {
+        return Some(0.0);
+    }
+    Some(mine.iter().sum::<u32>() as f32 / mine.len() as f32)
 }
 
 impl NvmlReader {
@@ -90,6 +120,10 @@ fn optional<T>(r: Result<T, NvmlError>) -> Option<T> {
 
 impl NvidiaReader for NvmlReader {
     fn read(&mut self, pci_address: &str) -> Result<Reading, NvidiaError> {
+        // The first read of a device asks for the last second's samples.
+        let since = self.last_seen.get(pci_address).copied().unwrap_or_else(|| {
+            (crate::collect::clock::unix_millis().saturating_sub(1000)).saturating_mul(1000)
+        });
         let nvml = self.open()?;
         let device = nvml
             .device_by_pci_bus_id(pci_address)
@@ -119,7 +153,15 @@ impl NvidiaReader for NvmlReader {
             }
         }
         processes.sort_by_key(|p| p.pid);
-        Ok(Reading {
+        let samples = device.process_utilization_stats(since);
+        for p in &mut processes {
+            p.utilization_percent = per_process(&samples, p.pid);
+        }
+        let newest = samples
+            .as_ref()
+            .ok()
+            .and_then(|s| s.iter().map(|s| s.timestamp).max());
+        let reading = Reading {
             name: optional(device.name()),
             utilization_percent: optional(device.utilization_rates()).map(|u| u.gpu as f32),
             memory_used_bytes: memory.as_ref().map(|m| m.used),
@@ -130,7 +172,11 @@ impl NvidiaReader for NvmlReader {
             fan_percent: optional(device.fan_speed(0)).map(|p| p as f32),
             clock_mhz: optional(device.clock_info(Clock::Graphics)),
             processes,
-        })
+        };
+        if let Some(newest) = newest {
+            self.last_seen.insert(pci_address.to_owned(), newest);
+        }
+        Ok(reading)
     }
 
     fn release(&mut self) {
@@ -143,5 +189,36 @@ impl NvidiaReader for NvmlReader {
 
     fn held(&self) -> bool {
         self.nvml.is_some()
+    }
+}
+
+#[cfg(test)]
+mod per_process_tests {
+    use super::*;
+    use nvml_wrapper::struct_wrappers::device::ProcessUtilizationSample;
+
+    fn sample(pid: u32, sm_util: u32) -> ProcessUtilizationSample {
+        ProcessUtilizationSample {
+            pid,
+            timestamp: 1,
+            sm_util,
+            mem_util: 0,
+            enc_util: 0,
+            dec_util: 0,
+        }
+    }
+
+    #[test]
+    fn a_process_is_the_mean_of_its_samples_and_idle_when_nvml_lists_none() {
+        let samples = Ok(vec![sample(7, 40), sample(7, 60), sample(8, 5)]);
+        assert_eq!(per_process(&samples, 7), Some(50.0));
+        assert_eq!(per_process(&samples, 8), Some(5.0));
+        assert_eq!(per_process(&samples, 9), Some(0.0), "listed only when busy");
+        assert_eq!(per_process(&Err(NvmlError::NotFound), 7), Some(0.0));
+        assert_eq!(
+            per_process(&Err(NvmlError::NotSupported), 7),
+            None,
+            "a device that does not say: null, not 0"
+        );
     }
 }

@@ -71,9 +71,10 @@ pub struct GpuProcess {
     pub pid: u32,
     /// GPU memory it uses, bytes, when the driver says.
     pub used_memory_bytes: Option<u64>,
-    /// Additive: its share of the GPU's busiest engine since the previous
-    /// reading, 0–100 (AMD and Intel, from DRM fdinfo); null when first
-    /// seen, or where the driver does not say (NVIDIA, for now).
+    /// Additive: its share of the GPU since the previous reading, 0–100:
+    /// NVIDIA's SM utilisation from NVML's per-process samples, AMD's and
+    /// Intel's busiest engine from DRM fdinfo; null when first seen, or
+    /// where the driver does not say.
     pub utilization_percent: Option<f32>,
     /// Its `comm`, for `/metrics`' label (the wire's clients have the
     /// process list for names).
