@@ -30,7 +30,7 @@ async fn a_second_client_gets_the_samples_the_first_was_served() {
     let mut watcher = server.ws().await;
     let mut served = Vec::new();
     let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(6) {
+    while t0.elapsed() < Duration::from_secs(30) {
         let m = json(&ask(&mut watcher, r#"{"type":"metrics"}"#).await);
         let at = m["sampled_at_ms"].as_u64().unwrap();
         if served.last().is_none_or(|(last, _)| *last != at) {
@@ -38,7 +38,7 @@ async fn a_second_client_gets_the_samples_the_first_was_served() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    assert!(served.len() >= 10, "{} samples served", served.len());
+    assert!(served.len() >= 50, "{} samples served", served.len());
 
     let mut late = server.ws().await;
     let h = json(&ask(&mut late, r#"{"type":"history","kind":"metrics"}"#).await);
@@ -169,7 +169,7 @@ async fn an_agent_nobody_asks_does_no_work_with_history_on() {
         }
     }
     let before = ticks(pid);
-    tokio::time::sleep(Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_secs(60)).await;
     assert_eq!(ticks(pid) - before, 0, "CPU ticks while nobody asked");
 }
 
