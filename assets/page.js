@@ -35,8 +35,9 @@ const MARK_MS = 6000;
 
 const state = {
   sort: "cpu", desc: true, filter: "", tree: false, rows: [], count: 0, windowS: 300, updates: 0,
-  // Each process's disk bytes/s, by pid, while the disk I/O column is on.
-  io: false, ioByPid: new Map(), ioTimer: null,
+  // The extra columns asked for over HTTP while shown: each process's disk
+  // bytes/s and GPU %, by pid.
+  io: false, gpu: false, ioByPid: new Map(), gpuByPid: new Map(), columnsTimer: null,
   prevNet: null, lastMetricsAt: 0, seen: null, firstSeen: new Map(), gone: new Map(), detail: null,
   // Readings this host does not have (no PSI, no fans, no disks) or this
   // agent does not serve: not asked for again while the page is open.
@@ -327,6 +328,7 @@ function chartGpus(gpus, t) {
 function showGpus(gpus) {
   gpus = gpus || [];
   show("gpu-section", gpus.length > 0);
+  show("gpu-toggle", gpus.length > 0);
   if (!gpus.length) return;
   const name = g => `${g.index} ${g.name}`;
   $("gpus").innerHTML = gpus.map(g => `<div>${esc(name(g))} <span class="dim">${esc(g.state)}` +
@@ -521,8 +523,8 @@ function takeProcesses(list) {
 function showProcesses() {
   const f = state.filter.toLowerCase();
   const matches = r => !f || r.name.toLowerCase().includes(f) || String(r.pid).startsWith(f);
-  const diskRate = r => state.ioByPid.get(r.pid) ?? -1;
-  const key = { pid: r => r.pid, name: r => r.name.toLowerCase(), cpu: r => r.cpu, mem: r => r.mem, io: diskRate }[state.sort];
+  const diskRate = r => state.ioByPid.get(r.pid) ?? -1, gpuShare = r => state.gpuByPid.get(r.pid) ?? -1;
+  const key = { pid: r => r.pid, name: r => r.name.toLowerCase(), cpu: r => r.cpu, mem: r => r.mem, io: diskRate, gpu: gpuShare }[state.sort];
   const order = (a, b) => { const x = key(a), y = key(b); const c = x < y ? -1 : x > y ? 1 : a.pid - b.pid; return state.desc ? -c : c; };
   const all = state.rows.concat([...state.gone.values()].map(g => ({ ...g.row, gone: true })));
   const rows = state.tree ? treeOrder(all, matches, order) : all.filter(matches).sort(order).map(r => ({ r, depth: 0 }));
@@ -532,7 +534,8 @@ function showProcesses() {
     const mark = depth ? `<span class="tree-mark" style="padding-left:${(depth - 1) * 1.1}em">└ </span>` : "";
     return `<tr tabindex="0" data-pid="${r.pid}" data-ppid="${r.ppid}" data-depth="${depth}" data-mem="${r.mem}" data-cpu="${r.cpu}"${cls ? ` class="${cls}"` : ""}>` +
       `<td class="num">${r.pid}</td><td class="name">${mark}${esc(r.name)}</td><td class="num">${r.cpu.toFixed(1)}</td><td class="num">${bytes(r.mem)}</td>` +
-      (state.io ? `<td class="num">${state.ioByPid.has(r.pid) ? FORMATS.rate(state.ioByPid.get(r.pid)) : "–"}</td>` : "") + `</tr>`;
+      (state.io ? `<td class="num">${state.ioByPid.has(r.pid) ? FORMATS.rate(state.ioByPid.get(r.pid)) : "–"}</td>` : "") +
+      (state.gpu ? `<td class="num">${state.gpuByPid.has(r.pid) ? FORMATS.pct(state.gpuByPid.get(r.pid)) : "–"}</td>` : "") + `</tr>`;
   }).join("");
   for (const th of $("procs").tHead.rows[0].cells) th.className = (th.classList.contains("num") ? "num " : "") + (th.dataset.key === state.sort ? "on" : "");
 }
@@ -554,25 +557,30 @@ function treeOrder(rows, matches, order) {
   return out;
 }
 
-// The disk I/O column: asked for over HTTP (the WebSocket's process list is
-// socktop's protobuf, unchanged) while it is shown, at the list's rate.
-async function askIo() {
-  if (!state.io || document.hidden) return;
+// The disk I/O and GPU columns: asked for over HTTP (the WebSocket's
+// process list is socktop's protobuf, unchanged) while shown, at the
+// list's rate; the agent reads every process's io file only while asked.
+async function askColumns() {
+  const columns = ["io", "gpu"].filter(c => state[c]);
+  if (!columns.length || document.hidden) return;
   const sep = tokenQuery ? tokenQuery + "&" : "?";
-  const res = await fetch(`/api/processes${sep}columns=io`);
-  if (!res.ok) { status(`disk I/O per process: HTTP ${res.status}`, true); return; }
+  const res = await fetch(`/api/processes${sep}columns=${columns.join(",")}`);
+  if (!res.ok) { status(`process columns: HTTP ${res.status}`, true); return; }
   const list = await res.json();
-  state.ioByPid = new Map(list.processes.filter(p => p.disk_read_bytes_per_sec != null)
+  if (state.io) state.ioByPid = new Map(list.processes.filter(p => p.disk_read_bytes_per_sec != null)
     .map(p => [p.pid, p.disk_read_bytes_per_sec + p.disk_write_bytes_per_sec]));
+  if (state.gpu) state.gpuByPid = new Map(list.processes.filter(p => p.gpu_utilization_percent != null)
+    .map(p => [p.pid, p.gpu_utilization_percent]));
   showProcesses();
 }
-function showIo(on) {
-  state.io = on;
-  $("sort-io").hidden = !on;
-  clearInterval(state.ioTimer);
-  state.ioByPid = new Map();
-  if (on) { askIo().catch(e => window.__sondeErrors.push(String(e))); state.ioTimer = setInterval(() => askIo().catch(e => window.__sondeErrors.push(String(e))), RATES.processes); }
-  else if (state.sort === "io") state.sort = "cpu";
+function showColumn(column, on) {
+  state[column] = on;
+  $("sort-" + column).hidden = !on;
+  state[column + "ByPid"] = new Map();
+  clearInterval(state.columnsTimer);
+  const ask = () => askColumns().catch(e => window.__sondeErrors.push(String(e)));
+  if (state.io || state.gpu) { ask(); state.columnsTimer = setInterval(ask, RATES.processes); }
+  if (!on && state.sort === column) state.sort = "cpu";
   showProcesses();
 }
 
@@ -707,11 +715,12 @@ async function start() {
 
 $("filter").addEventListener("input", e => { state.filter = e.target.value; showProcesses(); });
 $("tree").addEventListener("change", e => { state.tree = e.target.checked; showProcesses(); });
-$("io").addEventListener("change", e => showIo(e.target.checked));
+$("io").addEventListener("change", e => showColumn("io", e.target.checked));
+$("gpu").addEventListener("change", e => showColumn("gpu", e.target.checked));
 for (const th of $("procs").tHead.rows[0].cells) {
   const sort = () => {
     const key = th.dataset.key;
-    state.desc = state.sort === key ? !state.desc : (key === "cpu" || key === "mem" || key === "io");
+    state.desc = state.sort === key ? !state.desc : ["cpu", "mem", "io", "gpu"].includes(key);
     state.sort = key; showProcesses();
   };
   th.addEventListener("click", sort);

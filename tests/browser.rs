@@ -720,6 +720,30 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
             threads.as_u64().unwrap() >= 2,
             "the test runs threads: {threads}"
         );
+        // A host with a GPU offers the GPU column; on, it has a cell a row
+        // (no process of this machine holds the fixture's GPU: a dash).
+        client
+            .find(Locator::Id("gpu"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        until(
+            client,
+            "the GPU column",
+            "const rows = [...document.querySelectorAll('#procs tbody tr')]; \
+             return !document.getElementById('gpu-toggle').hidden && !document.getElementById('sort-gpu').hidden \
+               && rows.length > 0 && rows.every(r => r.cells.length === 5);",
+        )
+        .await;
+        client
+            .find(Locator::Id("gpu"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         // For the screenshots in docs/: a longer history, when asked.
         if let Some(dwell) = std::env::var("SONDE_SCREENSHOT_DWELL_S")
             .ok()
@@ -1020,6 +1044,17 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
         .await
         .unwrap();
     assert_eq!(on, json!("num on"));
+    // A host without a GPU offers no GPU column.
+    if !std::path::Path::new("/dev/dri").exists() {
+        let offered = client
+            .execute(
+                "return document.getElementById('gpu-toggle').hidden;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(offered, json!(true), "no GPU here, no GPU column");
+    }
     no_page_errors(client).await;
     s.close().await;
 }

@@ -109,3 +109,101 @@ fn a_gpu_decodes_as_the_socktop_client_gpu_without_a_duplicate_field() {
     assert!(ours["fan_pct"].is_null());
     assert_eq!(ours["processes"][0]["pid"], 7);
 }
+
+/// A proc root of one process (pid 500, `game`) holding the fixture AMD
+/// GPU's render node, its DRM client's gfx engine busy `gfx_ns`.
+fn proc_with_a_gpu_client(dir: &Path, gfx_ns: u64) -> String {
+    let proc = dir.join("proc");
+    write(
+        &proc.join("stat"),
+        "cpu 400 0 100 1500 0 0 0 0 0 0\ncpu0 400 0 100 1500 0 0 0 0 0 0\nbtime 1700000000\n",
+    );
+    write(
+        &proc.join("meminfo"),
+        "MemTotal: 4194304 kB\nMemFree: 1048576 kB\nMemAvailable: 3145728 kB\n",
+    );
+    write(&proc.join("loadavg"), "0.25 0.50 0.75 1/2 500\n");
+    write(
+        &proc.join("500/stat"),
+        "500 (game) S 1 500 500 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0 1000 10485760 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
+    );
+    write(&proc.join("500/comm"), "game\n");
+    write(&proc.join("500/status"), "Name:\tgame\nUid:\t0\t0\t0\t0\n");
+    gpu_client(dir, gfx_ns);
+    std::fs::create_dir_all(proc.join("500/fd")).unwrap();
+    std::os::unix::fs::symlink("/dev/dri/renderD128", proc.join("500/fd/5")).unwrap();
+    proc.to_str().unwrap().to_owned()
+}
+
+fn gpu_client(dir: &Path, gfx_ns: u64) {
+    write(
+        &dir.join("proc/500/fdinfo/5"),
+        &format!(
+            "pos:\t0\ndrm-driver:\tamdgpu\ndrm-client-id:\t7\ndrm-pdev:\t0000:03:00.0\ndrm-resident-vram:\t4096 KiB\ndrm-engine-gfx:\t{gfx_ns} ns\n"
+        ),
+    );
+}
+
+#[tokio::test]
+async fn who_uses_the_gpu_is_in_the_process_list_and_the_gpu_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let sys = fixture_sys(dir.path());
+    let proc = proc_with_a_gpu_client(dir.path(), 1_000_000_000);
+    let server = Server::start(&[
+        "--sys-root",
+        &sys,
+        "--proc-root",
+        &proc,
+        "--gpu-ttl-ms",
+        "0",
+        "--processes-ttl-ms",
+        "0",
+    ])
+    .await;
+    let game = |list: &serde_json::Value| {
+        list["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == 500)
+            .cloned()
+            .unwrap_or_else(|| panic!("no pid 500 in {list}"))
+    };
+    let (_, body) = server.http_get("/api/processes?columns=gpu", &[]).await;
+    let first: serde_json::Value =
+        serde_json::from_str(body.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let row = game(&first);
+    assert_eq!(row["gpu_memory_bytes"], 4096 * 1024, "{row}");
+    assert_eq!(row["gpus"][0]["index"], 1, "the AMD GPU: {row}");
+    assert!(
+        row["gpu_utilization_percent"].is_null(),
+        "first seen: no window yet, not 0: {row}"
+    );
+    // In the next second its gfx engine is busy 250 ms.
+    let t0 = std::time::Instant::now();
+    gpu_client(dir.path(), 1_250_000_000);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let (_, body) = server
+        .http_get("/api/processes?sort=gpu&limit=1", &[])
+        .await;
+    let elapsed = t0.elapsed().as_secs_f64();
+    let next: serde_json::Value =
+        serde_json::from_str(body.split_once("\r\n\r\n").unwrap().1).unwrap();
+    let row = game(&next);
+    let percent = row["gpu_utilization_percent"].as_f64().unwrap();
+    assert!(
+        percent > 25.0 / elapsed - 2.0 && percent <= 25.0 + 0.5,
+        "{percent} % over about {elapsed:.2} s: {row}"
+    );
+    // The metrics reply's GPU lists it the same way.
+    let mut ws = server.ws().await;
+    let m = json(&ask(&mut ws, "get_metrics").await);
+    let amd = &m["gpus"][1];
+    assert_eq!(amd["processes"][0]["pid"], 500, "{amd}");
+    assert!(
+        amd["processes"][0]["utilization_percent"].is_number(),
+        "{amd}"
+    );
+    // The sleeping NVIDIA GPU was not woken to ask.
+    assert_eq!(m["gpus"][0]["state"], "suspended");
+}

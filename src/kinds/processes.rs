@@ -209,6 +209,9 @@ pub enum SortKey {
     /// Disk bytes read and written per second, busiest first by default
     /// (the `io` column).
     Io,
+    /// GPU utilisation, then GPU memory, busiest first by default (the
+    /// `gpu` column).
+    Gpu,
 }
 
 /// The validated query of `/api/processes`.
@@ -222,6 +225,49 @@ pub struct ListQuery {
     pub limit: Option<usize>,
     /// With each process's disk I/O (`columns=io`, or `sort=io`).
     pub io: bool,
+    /// With each process's GPUs (`columns=gpu`, or `sort=gpu`).
+    pub gpu: bool,
+}
+
+/// The readings of the columns a query asked for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Columns<'a> {
+    /// Each process's disk I/O.
+    pub io: Option<&'a IoTable>,
+    /// Each process's use of each GPU.
+    pub gpu: Option<&'a GpuUse>,
+}
+
+/// Each process's use of each GPU it holds: (GPU index, utilisation %,
+/// memory bytes), by pid.
+pub type GpuUse = HashMap<u32, Vec<(u32, Option<f32>, Option<u64>)>>;
+
+/// Who uses which GPU, from the GPU readings (a sleeping GPU, left
+/// asleep, lists no one).
+pub fn gpu_use(gpus: &[crate::collect::gpu::Gpu]) -> GpuUse {
+    let mut by_pid: GpuUse = HashMap::new();
+    for g in gpus {
+        for p in &g.reading.processes {
+            by_pid.entry(p.pid).or_default().push((
+                g.index,
+                p.utilization_percent,
+                p.used_memory_bytes,
+            ));
+        }
+    }
+    by_pid
+}
+
+/// A process's GPU utilisation summed over its GPUs (`None`: on none, or
+/// none says), and its GPU memory summed.
+fn gpu_totals(uses: &[(u32, Option<f32>, Option<u64>)]) -> (Option<f32>, Option<u64>) {
+    let sum = |a: Option<f32>, b: Option<f32>| match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    };
+    let percent = uses.iter().map(|u| u.1).fold(None, sum);
+    let memory = uses.iter().filter_map(|u| u.2).reduce(u64::saturating_add);
+    (percent, memory)
 }
 
 /// A query parameter that was refused: its name and why.
@@ -243,30 +289,35 @@ impl ListQuery {
             Some("mem") => SortKey::Mem,
             Some("name") => SortKey::Name,
             Some("io") => SortKey::Io,
+            Some("gpu") => SortKey::Gpu,
             Some(other) => {
                 return Err(BadParameter {
                     name: "sort",
-                    reason: format!("sort must be cpu, mem, io, pid or name, not {other:?}"),
+                    reason: format!("sort must be cpu, mem, io, gpu, pid or name, not {other:?}"),
                 });
             }
         };
-        let mut io = sort == SortKey::Io;
+        let (mut io, mut gpu) = (sort == SortKey::Io, sort == SortKey::Gpu);
         for column in params.get("columns").iter().flat_map(|c| c.split(',')) {
             match column.trim() {
                 "io" => io = true,
+                "gpu" => gpu = true,
                 "" => {}
                 other => {
                     return Err(BadParameter {
                         name: "columns",
                         reason: format!(
-                            "columns takes io (each process's disk I/O), not {other:?}"
+                            "columns takes io (each process's disk I/O) and gpu (its GPUs), not {other:?}"
                         ),
                     });
                 }
             }
         }
         let descending = match params.get("order").map(String::as_str) {
-            None => matches!(sort, SortKey::Cpu | SortKey::Mem | SortKey::Io),
+            None => matches!(
+                sort,
+                SortKey::Cpu | SortKey::Mem | SortKey::Io | SortKey::Gpu
+            ),
             Some("asc") => false,
             Some("desc") => true,
             Some(other) => {
@@ -291,6 +342,7 @@ impl ListQuery {
             descending,
             limit,
             io,
+            gpu,
         })
     }
 
@@ -299,17 +351,27 @@ impl ListQuery {
         let order = if self.descending { "desc" } else { "asc" };
         let limit = self.limit.map_or("all".to_owned(), |n| n.to_string());
         let io = if self.io { "-io" } else { "" };
-        format!("processes-{:?}-{order}-{limit}{io}", self.sort).to_ascii_lowercase()
+        let gpu = if self.gpu { "-gpu" } else { "" };
+        format!("processes-{:?}-{order}-{limit}{io}{gpu}", self.sort).to_ascii_lowercase()
     }
 
     /// The rows of `table` in this query's order, cut to its limit; `io`
     /// orders by disk I/O (a process without a reading last).
-    pub fn apply<'a>(&self, table: &'a ProcessTable, io: Option<&IoTable>) -> Vec<&'a ProcRow> {
+    pub fn apply<'a>(&self, table: &'a ProcessTable, columns: Columns<'_>) -> Vec<&'a ProcRow> {
         let mut rows: Vec<&ProcRow> = table.rows.iter().collect();
         let busy = |r: &ProcRow| {
-            io.and_then(|t| t.by_pid.get(&r.pid))
+            columns
+                .io
+                .and_then(|t| t.by_pid.get(&r.pid))
                 .and_then(|i| Some(i.read_bytes_per_sec? + i.write_bytes_per_sec?))
                 .unwrap_or(-1.0)
+        };
+        let on_gpu = |r: &ProcRow| {
+            let (percent, memory) = columns
+                .gpu
+                .and_then(|g| g.get(&r.pid))
+                .map_or((None, None), |u| gpu_totals(u));
+            (percent.unwrap_or(-1.0), memory.unwrap_or(0))
         };
         let by = |a: &ProcRow, b: &ProcRow| match self.sort {
             SortKey::Cpu => a.cpu_percent.total_cmp(&b.cpu_percent),
@@ -317,6 +379,10 @@ impl ListQuery {
             SortKey::Pid => a.pid.cmp(&b.pid),
             SortKey::Name => a.name.cmp(&b.name),
             SortKey::Io => busy(a).total_cmp(&busy(b)),
+            SortKey::Gpu => {
+                let (x, y) = (on_gpu(a), on_gpu(b));
+                x.0.total_cmp(&y.0).then(x.1.cmp(&y.1))
+            }
         };
         // Ties in pid order, whichever way the key goes.
         rows.sort_by(|a, b| {
@@ -352,6 +418,26 @@ struct ProcessRow<'a> {
     /// The io column, when asked for.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     io: Option<IoColumn>,
+    /// The gpu column, when asked for.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    gpu: Option<GpuColumn>,
+}
+
+/// A row's GPUs: each one it holds, and the sums; an empty list and nulls
+/// for a process on none.
+#[derive(Serialize)]
+struct GpuColumn {
+    gpu_utilization_percent: Option<f32>,
+    gpu_memory_bytes: Option<u64>,
+    gpus: Vec<GpuOfProcess>,
+}
+
+/// One GPU a process holds.
+#[derive(Serialize)]
+struct GpuOfProcess {
+    index: u32,
+    utilization_percent: Option<f32>,
+    used_memory_bytes: Option<u64>,
 }
 
 /// A row's disk I/O: null where its `/proc/<pid>/io` cannot be read (or,
@@ -364,7 +450,28 @@ struct IoColumn {
     disk_write_bytes: Option<u64>,
 }
 
-fn list_json(table: &ProcessTable, rows: &[&ProcRow], io: Option<&IoTable>) -> Vec<u8> {
+fn list_json(table: &ProcessTable, rows: &[&ProcRow], columns: Columns<'_>) -> Vec<u8> {
+    let io = columns.io;
+    let gpu_column = |r: &ProcRow| {
+        columns.gpu.map(|g| {
+            let uses = g.get(&r.pid).map_or(&[][..], Vec::as_slice);
+            let (percent, memory) = gpu_totals(uses);
+            GpuColumn {
+                gpu_utilization_percent: percent,
+                gpu_memory_bytes: memory,
+                gpus: uses
+                    .iter()
+                    .map(
+                        |&(index, utilization_percent, used_memory_bytes)| GpuOfProcess {
+                            index,
+                            utilization_percent,
+                            used_memory_bytes,
+                        },
+                    )
+                    .collect(),
+            }
+        })
+    };
     let column = |r: &ProcRow| {
         io.map(|t| {
             let i: Option<&ProcessIo> = t.by_pid.get(&r.pid);
@@ -387,6 +494,7 @@ fn list_json(table: &ProcessTable, rows: &[&ProcRow], io: Option<&IoTable>) -> V
                 mem_bytes: r.rss_bytes,
                 parent_pid: r.ppid,
                 io: column(r),
+                gpu: gpu_column(r),
             })
             .collect(),
         io_window_ms: io.map(|t| (t.window_secs * 1000.0).round() as u64),
@@ -416,12 +524,15 @@ async fn handler(
         Err(e) => return api::collect_failed(&e),
     };
     let table: &ProcessTable = sample.value();
-    let plain =
-        query.sort == SortKey::Pid && !query.descending && query.limit.is_none() && !query.io;
+    let plain = query.sort == SortKey::Pid
+        && !query.descending
+        && query.limit.is_none()
+        && !query.io
+        && !query.gpu;
     let ttl = state.config.ttl.processes();
     if plain {
         return api::cached_json(&headers, &sample, NAME, ttl, || {
-            sample.json(|t| list_json(t, &t.rows.iter().collect::<Vec<_>>(), None))
+            sample.json(|t| list_json(t, &t.rows.iter().collect::<Vec<_>>(), Columns::default()))
         });
     }
     let io = if query.io {
@@ -432,9 +543,22 @@ async fn handler(
     } else {
         None
     };
-    let io = io.as_ref().map(|s| s.value());
+    // The GPUs' own readings (cached as the metrics reply's are; a
+    // sleeping GPU is not woken): who holds each.
+    let gpu = if query.gpu {
+        match super::metrics::gpus(&state).await {
+            Ok(g) => Some(g.map(|g| gpu_use(g.value())).unwrap_or_default()),
+            Err(e) => return api::collect_failed(&e),
+        }
+    } else {
+        None
+    };
+    let columns = Columns {
+        io: io.as_ref().map(|s| s.value()),
+        gpu: gpu.as_ref(),
+    };
     api::cached_json(&headers, &sample, &query.tag(), ttl, || {
-        Bytes::from(list_json(table, &query.apply(table, io), io))
+        Bytes::from(list_json(table, &query.apply(table, columns), columns))
     })
 }
 
@@ -474,8 +598,13 @@ fn disk_series(table: &ProcessTable, io: &IoTable, top: usize) -> String {
         descending: true,
         limit: Some(top),
         io: true,
+        gpu: false,
     };
-    let rows = busiest.apply(table, Some(io));
+    let columns = Columns {
+        io: Some(io),
+        gpu: None,
+    };
+    let rows = busiest.apply(table, columns);
     let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
     let mut f = Families::default();
     type Rate = fn(&ProcessIo) -> Option<f64>;
@@ -510,8 +639,9 @@ fn top_series(table: &ProcessTable, top: usize) -> String {
         descending: true,
         limit: Some(top),
         io: false,
+        gpu: false,
     };
-    let rows = busiest.apply(table, None);
+    let rows = busiest.apply(table, Columns::default());
     let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
     let mut f = Families::default();
     let cpu = f.gauge_family(
@@ -572,6 +702,7 @@ mod tests {
                 descending: false,
                 limit: None,
                 io: false,
+                gpu: false,
             }
         );
         assert!(q(&[("columns", "io")]).unwrap().io);
@@ -624,7 +755,7 @@ mod tests {
         let pids = |pairs: &[(&str, &str)]| -> Vec<u32> {
             q(pairs)
                 .unwrap()
-                .apply(&table, None)
+                .apply(&table, Columns::default())
                 .iter()
                 .map(|r| r.pid)
                 .collect()
