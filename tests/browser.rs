@@ -722,13 +722,7 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         );
         // A host with a GPU offers the GPU column; on, it has a cell a row
         // (no process of this machine holds the fixture's GPU: a dash).
-        client
-            .find(Locator::Id("gpu"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(client, Locator::Id("gpu")).await;
         until(
             client,
             "the GPU column",
@@ -737,13 +731,7 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
                && rows.length > 0 && rows.every(r => r.cells.length === 5);",
         )
         .await;
-        client
-            .find(Locator::Id("gpu"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(client, Locator::Id("gpu")).await;
         // For the screenshots in docs/: a longer history, when asked.
         if let Some(dwell) = std::env::var("SONDE_SCREENSHOT_DWELL_S")
             .ok()
@@ -1014,13 +1002,7 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
     screenshot(client, "page-history.png").await;
     // The disk I/O column appears when asked for, with each process's
     // rate, and sorts.
-    client
-        .find(Locator::Id("io"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Id("io")).await;
     until(
         client,
         "the disk I/O column",
@@ -1029,13 +1011,7 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
            && rows.every(r => r.cells.length === 5) && rows.some(r => r.cells[4].textContent.endsWith('/s'));",
     )
     .await;
-    client
-        .find(Locator::Id("sort-io"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, Locator::Id("sort-io")).await;
     let on = client
         .execute(
             "return document.getElementById('sort-io').className;",
