@@ -539,3 +539,33 @@ async fn regression_a_token_less_first_run_served_every_command_line() {
     );
     assert_eq!(command(&["--redact", "off"]).await, "sleep 61");
 }
+
+/// The drill-down's disk rates: a child that writes 8 MiB from its own
+/// process between two answers about it shows them as its write rate, and
+/// nothing before; it holds no GPU.
+#[tokio::test]
+async fn a_writing_process_in_detail_shows_its_write_rate() {
+    let writer = common::DiskWriter::start();
+    let server = Server::start(&[]).await;
+    let mut ws = server.ws().await;
+    let ask_detail = format!(r#"{{"type":"process_metrics","pid":{}}}"#, writer.pid());
+    let first = json(&ask(&mut ws, &ask_detail).await);
+    let p = detail(&first);
+    assert!(
+        p["write_bytes_per_sec"].is_null(),
+        "the first answer has no window: {p}"
+    );
+    assert_eq!(p["gpus"], serde_json::json!([]));
+    let t0 = Instant::now();
+    writer.write().await;
+    // Past the answer's cache, a second after the write began.
+    tokio::time::sleep(Duration::from_millis(1100).saturating_sub(t0.elapsed())).await;
+    let second = json(&ask(&mut ws, &ask_detail).await);
+    let elapsed = t0.elapsed().as_secs_f64() + 0.2;
+    let rate = detail(&second)["write_bytes_per_sec"].as_f64().unwrap();
+    let want = common::DiskWriter::BYTES;
+    assert!(
+        rate * elapsed >= 0.95 * want && rate <= 1.05 * want,
+        "{rate} B/s over about {elapsed:.2} s for {want} bytes"
+    );
+}

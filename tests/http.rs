@@ -497,28 +497,8 @@ async fn regression_api_was_an_empty_404_without_an_index() {
 /// column reads no process's `io` file and has no such field.
 #[tokio::test]
 async fn a_process_writing_to_disk_shows_its_bytes_and_its_rate() {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (go, done, file) = (
-        dir.path().join("go"),
-        dir.path().join("done"),
-        dir.path().join("written"),
-    );
-    let child = common::Killed(
-        std::process::Command::new("bash")
-            .args([
-                "-c",
-                r#"while [ ! -e "$GO" ]; do sleep 0.05; done
-for i in $(seq 128); do printf '%65536s' '' >> "$F"; done
-: > "$DONE"
-exec sleep 60"#,
-            ])
-            .env("GO", &go)
-            .env("DONE", &done)
-            .env("F", &file)
-            .spawn()
-            .unwrap(),
-    );
-    let pid = u64::from(child.0.id());
+    let writer = common::DiskWriter::start();
+    let pid = u64::from(writer.pid());
     let server = Server::start(&["--processes-ttl-ms", "0"]).await;
     let row = |list: &Value| -> Value {
         list["processes"]
@@ -539,20 +519,13 @@ exec sleep 60"#,
         .await
         .json();
     let written_before = row(&before)["disk_write_bytes"].as_f64().unwrap();
-    std::fs::write(&go, "").unwrap();
-    for _ in 0..200 {
-        if done.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(done.exists(), "the child did not finish writing");
+    writer.write().await;
     let after = get(server.addr, "/api/processes?sort=io&limit=5", &[])
         .await
         .json();
     let mine = row(&after);
     let written = mine["disk_write_bytes"].as_f64().unwrap() - written_before;
-    let want = 8.0 * 1024.0 * 1024.0;
+    let want = common::DiskWriter::BYTES;
     assert!(
         (written - want).abs() <= 0.05 * want,
         "{written} bytes written, {want} expected: {mine}"

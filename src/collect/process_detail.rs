@@ -148,6 +148,14 @@ pub struct ProcessDetail {
     pub read_bytes: Option<u64>,
     /// Bytes written to storage.
     pub write_bytes: Option<u64>,
+    /// Bytes read from storage per second since the previous answer about
+    /// this process (set by the kind that keeps the previous one).
+    pub read_bytes_per_sec: Option<f64>,
+    /// Bytes written per second, the same way.
+    pub write_bytes_per_sec: Option<f64>,
+    /// Each GPU it holds: (index, utilisation %, memory bytes), set by the
+    /// kind from the GPU readings.
+    pub gpus: Vec<(u32, Option<f32>, Option<u64>)>,
     /// Current directory.
     pub working_directory: Option<String>,
     /// Executable.
@@ -327,6 +335,9 @@ fn read_one(
         cpu_time_system_us: clock.micros(st.stime_ticks),
         read_bytes: io.map(|(r, _)| r),
         write_bytes: io.map(|(_, w)| w),
+        read_bytes_per_sec: None,
+        write_bytes_per_sec: None,
+        gpus: Vec::new(),
         working_directory: link(&dir.join("cwd")),
         executable_path: link(&dir.join("exe")),
         container_id: cgroup

@@ -57,12 +57,19 @@ pub struct ProcessMetricsPart {
     details: KeyedTtl<u32, Result<ProcessDetail, NotFound>>,
     /// Uncached per-process reads at once.
     reads: Semaphore,
+    /// Each process's storage counters at its last answer, by (pid, start
+    /// time), for its disk rates; as bounded as the answers.
+    disk: std::sync::Mutex<std::collections::HashMap<(u32, u64), DiskSeen>>,
 }
+
+/// A process's storage counters (read, written) and when they were read.
+type DiskSeen = ((u64, u64), std::time::Instant);
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(ProcessMetricsPart {
         details: KeyedTtl::new((KIND.ttl)(cx.config), PER_PID_ENTRIES),
         reads: Semaphore::new(cx.config.limits.max_process_reads),
+        disk: std::sync::Mutex::new(std::collections::HashMap::new()),
     })
 }
 
@@ -82,7 +89,7 @@ pub async fn sample(
             let _permit = part.reads.acquire().await;
             let (proc_root, clock) = (state.roots().proc.clone(), state.clock());
             let (redact, errors) = (state.config.redact(), state.errors().clone());
-            blocking(state.errors(), NAME, move || {
+            let mut detail = blocking(state.errors(), NAME, move || {
                 let mut detail =
                     process_detail::read(&proc_root, pid, Some(&table), clock, &errors);
                 if redact && let Ok(d) = &mut detail {
@@ -90,9 +97,44 @@ pub async fn sample(
                 }
                 detail
             })
-            .await
+            .await?;
+            if let Ok(d) = &mut detail {
+                disk_rates(part, d);
+                // Its GPUs, from the GPU readings' own cache (a sleeping
+                // GPU is not woken); none where the readings fail.
+                if let Ok(Some(gpus)) = super::metrics::gpus(state).await {
+                    let mut uses = super::processes::gpu_use(gpus.value());
+                    d.gpus = uses.remove(&d.pid).unwrap_or_default();
+                }
+            }
+            Ok(detail)
         })
         .await
+}
+
+/// Sets a process's disk rates from its previous answer's counters, and
+/// keeps these for the next.
+fn disk_rates(part: &ProcessMetricsPart, d: &mut ProcessDetail) {
+    let (Some(read), Some(written)) = (d.read_bytes, d.write_bytes) else {
+        return;
+    };
+    let now = std::time::Instant::now();
+    let key = (d.pid, d.start_time_secs);
+    let mut seen = crate::collect::lock(&part.disk);
+    if let Some(((r0, w0), at)) = seen.get(&key).copied() {
+        let secs = now.saturating_duration_since(at).as_secs_f64();
+        if secs > 0.0 {
+            d.read_bytes_per_sec = Some(read.saturating_sub(r0) as f64 / secs);
+            d.write_bytes_per_sec = Some(written.saturating_sub(w0) as f64 / secs);
+        }
+    }
+    if seen.len() >= PER_PID_ENTRIES && !seen.contains_key(&key) {
+        // Bounded as the answers are: the oldest reading goes.
+        if let Some(oldest) = seen.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k) {
+            seen.remove(&oldest);
+        }
+    }
+    seen.insert(key, ((read, written), now));
 }
 
 /// The reply, or its not-found error (counted and memoized by the
@@ -189,6 +231,14 @@ pub struct ProcessInfo<'a> {
     pub read_bytes: Option<u64>,
     /// Bytes written to storage.
     pub write_bytes: Option<u64>,
+    /// Additive: bytes read from storage per second since the previous
+    /// answer about it (null for the first, and for children).
+    pub read_bytes_per_sec: Option<f64>,
+    /// Additive: bytes written per second, the same way.
+    pub write_bytes_per_sec: Option<f64>,
+    /// Additive: each GPU it holds, as `/api/processes?columns=gpu` gives
+    /// them (empty for children).
+    pub gpus: Vec<GpuHeld>,
     /// Current directory.
     pub working_directory: Option<&'a str>,
     /// Executable path.
@@ -201,6 +251,17 @@ pub struct ProcessInfo<'a> {
     pub child_processes: Vec<ProcessInfo<'a>>,
     /// Threads.
     pub threads: Vec<ThreadInfo<'a>>,
+}
+
+/// One GPU a process holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct GpuHeld {
+    /// The GPU's index, as the metrics reply's `gpus` number them.
+    pub index: u32,
+    /// The process's share of it, %.
+    pub utilization_percent: Option<f32>,
+    /// The memory it holds on it, bytes.
+    pub used_memory_bytes: Option<u64>,
 }
 
 /// One thread.
@@ -239,6 +300,17 @@ impl<'a> From<&'a ProcessDetail> for ProcessInfo<'a> {
             cpu_time_system: d.cpu_time_system_us,
             read_bytes: d.read_bytes,
             write_bytes: d.write_bytes,
+            read_bytes_per_sec: d.read_bytes_per_sec,
+            write_bytes_per_sec: d.write_bytes_per_sec,
+            gpus: d
+                .gpus
+                .iter()
+                .map(|&(index, utilization_percent, used_memory_bytes)| GpuHeld {
+                    index,
+                    utilization_percent,
+                    used_memory_bytes,
+                })
+                .collect(),
             working_directory: d.working_directory.as_deref(),
             executable_path: d.executable_path.as_deref(),
             cgroup: d.cgroup.as_deref(),

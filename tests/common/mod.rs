@@ -443,3 +443,53 @@ pub fn piped(
     child.stdin.take()?.write_all(input.as_bytes()).ok()?;
     child.wait_with_output().ok()
 }
+
+/// A child that, once told, writes 8 MiB to a file on disk from its own
+/// process (bash's `printf`, so the bytes are its own in `/proc/PID/io`),
+/// then sleeps; in a directory of the target's, on disk (tmpfs accounts
+/// no write bytes).
+pub struct DiskWriter {
+    /// The child.
+    pub child: Killed,
+    dir: tempfile::TempDir,
+}
+
+impl DiskWriter {
+    /// The bytes it writes.
+    pub const BYTES: f64 = 8.0 * 1024.0 * 1024.0;
+
+    /// Starts it, waiting to be told.
+    pub fn start() -> DiskWriter {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let child = Killed(
+            std::process::Command::new("bash")
+                .args([
+                    "-c",
+                    r#"while [ ! -e "$D/go" ]; do sleep 0.05; done
+for i in $(seq 128); do printf '%65536s' '' >> "$D/written"; done
+: > "$D/done"
+exec sleep 60"#,
+                ])
+                .env("D", dir.path())
+                .spawn()
+                .unwrap(),
+        );
+        DiskWriter { child, dir }
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// Tells it to write, and waits (10 s at most) until it has.
+    pub async fn write(&self) {
+        std::fs::write(self.dir.path().join("go"), "").unwrap();
+        let done = self.dir.path().join("done");
+        let t0 = std::time::Instant::now();
+        while !done.exists() && t0.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(done.exists(), "the writer did not finish");
+    }
+}
