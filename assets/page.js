@@ -608,6 +608,8 @@ function showDetail(reply) {
     `CPU       ${p.cpu_usage.toFixed(1)} % · user ${(p.cpu_time_user / 1e6).toFixed(2)} s · system ${(p.cpu_time_system / 1e6).toFixed(2)} s`,
     `memory    ${bytes(p.mem_bytes)} resident · ${bytes(p.virtual_mem_bytes)} virtual`,
     `threads   ${p.thread_count} · open files ${p.fd_count ?? "–"}`,
+    `disk      read ${FORMATS.rate(p.read_bytes_per_sec)} · write ${FORMATS.rate(p.write_bytes_per_sec)} · ${bytes(p.read_bytes)} read, ${bytes(p.write_bytes)} written in all`,
+    ...(p.gpus || []).map(g => `GPU ${g.index}     ${FORMATS.pct(g.utilization_percent)} · ${bytes(g.used_memory_bytes)}`),
     `directory ${p.working_directory ?? "–"}`,
     `cgroup    ${p.cgroup ?? "–"}${p.container_id ? " · container " + p.container_id.slice(0, 12) : ""}`,
   ].join("\n");

@@ -278,6 +278,13 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         "const d = document.getElementById('detail').textContent; return d.includes('command') && d;",
     )
     .await;
+    // Its disk rates come with the second answer (the first has no window).
+    until(
+        client,
+        "the detail's disk rates",
+        "const d = document.getElementById('detail').textContent; return /disk +read [0-9.]+ [KMG]?i?B\\/s/.test(d) && d;",
+    )
+    .await;
 
     let png = client.screenshot().await.unwrap();
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/page.png");
