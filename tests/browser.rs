@@ -902,15 +902,21 @@ async fn the_live_page_says_it_lost_the_agent_and_comes_back_in_chromium() {
     // The agent said goodbye (1001); then each try fails, and the wait
     // doubles (the page keeps the statuses it showed: each lasts a second
     // or two, less than a look may take on a loaded machine).
-    until(
-        client,
-        "a longer wait after a failed try",
-        "const log = window.__sondeStatus; \
+    let backed_off = "const log = window.__sondeStatus; \
          const bye = log.findIndex(s => s.startsWith('the agent is shutting down; reconnecting in 1 s')); \
          return bye >= 0 && log.slice(bye).some(s => /^disconnected; reconnecting in [2-4] s/.test(s)) \
-           && document.getElementById('status').className === 'bad';",
-    )
-    .await;
+           && document.getElementById('status').className === 'bad';";
+    let t0 = Instant::now();
+    while client.execute(backed_off, vec![]).await.unwrap() != json!(true) {
+        if t0.elapsed() > Duration::from_secs(20) {
+            let log = client
+                .execute("return window.__sondeStatus;", vec![])
+                .await
+                .unwrap();
+            panic!("no longer wait after a failed try; the statuses shown: {log}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let again = Server::start_on(&addr, &[]).await;
     until(client, "live again", live).await;
     let before = client
