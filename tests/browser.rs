@@ -1025,6 +1025,15 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
     )
     .await;
     click(client, Locator::Id("sort-io")).await;
+    client
+        .execute(
+            "document.getElementById('procs-section').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    screenshot(client, "page-disk-io.png").await;
     let on = client
         .execute(
             "return document.getElementById('sort-io').className;",
