@@ -86,6 +86,32 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    /// A test that failed left its Chromium running (chromedriver's
+    /// children outlive it), to slow every later test: each process of this
+    /// session's profile is killed.
+    fn drop(&mut self) {
+        let marker = format!("--user-data-dir={}", self._profile.path().display());
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in procs.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+                .and_then(rustix::process::Pid::from_raw)
+            else {
+                continue;
+            };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(&marker) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+}
+
 /// A browser for `test` with extra Chromium switches, once it is this
 /// test's turn; `None`, saying so, where Chromium is missing.
 async fn session(test: &str, switches: &[&str]) -> Option<Session> {
