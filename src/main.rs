@@ -81,6 +81,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let shutdown = sonde::server::shutdown_signal().context("cannot listen for signals")?;
     let local = listener.local_addr()?;
+    if config.tls.enabled {
+        sonde::server::tls::prepare(&config)?;
+    }
     for (i, line) in listening_lines(&config, local).iter().enumerate() {
         if i == 0 {
             info!(version = sonde::VERSION, "{line}");

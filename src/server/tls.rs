@@ -530,6 +530,13 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// Makes the certificate if there is none yet, so that it exists before
+/// the server says it listens: a client that pins it (`sonde tls show`)
+/// may read it as soon as it sees that line.
+pub fn prepare(config: &Config) -> Result<(), TlsError> {
+    ensure_cert(&files(config), &subject_names(&config.tls.extra_sans)).map(|_| ())
+}
+
 /// Everything startup needs: ensure/load the pair, log its fingerprint, warn
 /// near expiry, build the acceptor.
 pub fn setup(config: &Config) -> Result<(TlsAcceptor, CertInfo), TlsError> {
