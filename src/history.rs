@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::cache::{Record, Sample};
+use crate::collect::clock::unix_millis;
 
 /// What a sample gives its kind's history: one value per series.
 #[derive(Debug, Default)]
@@ -214,10 +215,11 @@ impl Store {
         }
     }
 
-    /// Drops the rows before `from_ms`, and the series left without a value.
-    fn trim(&mut self, from_ms: u64) {
+    /// Drops the oldest rows while `more` says so, keeping `keep` rows at
+    /// least, then the series left without a value.
+    fn drop_oldest(&mut self, keep: usize, more: impl Fn(&Store) -> bool) {
         let before = self.t.len();
-        while self.t.front().is_some_and(|&t| t < from_ms) {
+        while self.t.len() > keep && more(self) {
             self.pop();
         }
         if self.t.len() != before {
@@ -284,7 +286,7 @@ impl History {
 
     /// Keeps one row of `kind`, taken at `at_ms`.
     fn keep(&self, kind: &'static str, at_ms: u64, row: Row<'_>) {
-        let from_ms = now_ms().saturating_sub(window_ms(self.limits.window));
+        let from_ms = unix_millis().saturating_sub(window_ms(self.limits.window));
         let mut inner = self.lock();
         let inner = &mut *inner;
         let Some(store) = inner.stores.iter_mut().find(|s| s.kind == kind) else {
@@ -292,16 +294,12 @@ impl History {
         };
         let before = store.bytes();
         store.push(at_ms, row.cells);
-        store.trim(from_ms);
+        store.drop_oldest(0, |s| s.t.front().is_some_and(|&t| t < from_ms));
         // Over the bound, this kind's oldest rows go first: its window
         // shortens, the others' do not.
         let others = inner.bytes - before;
-        while others + store.bytes() > self.limits.max_bytes && store.t.len() > 1 {
-            store.pop();
-        }
-        if store.t.len() <= 1 {
-            store.columns.retain(|c| c.present > 0);
-        }
+        let max = self.limits.max_bytes;
+        store.drop_oldest(1, |s| others + s.bytes() > max);
         inner.bytes = others + store.bytes();
         inner.newest = Some(tokio::time::Instant::now());
         if !inner.reaping
@@ -315,7 +313,7 @@ impl History {
     /// The last `last` rows of `kind` (all with 0) within the window, as
     /// a copy: for the surfaces that reshape them (Glances' history).
     pub fn table(&self, kind: &str, last: usize) -> Option<Table> {
-        let from_ms = now_ms().saturating_sub(window_ms(self.limits.window));
+        let from_ms = unix_millis().saturating_sub(window_ms(self.limits.window));
         let inner = self.lock();
         let store = inner.stores.iter().find(|s| s.kind == kind)?;
         let first = store.t.partition_point(|&t| t < from_ms);
@@ -341,7 +339,7 @@ impl History {
     /// The JSON reply: `kind`'s rows taken after `since_ms` (Unix ms),
     /// within the window. `None` for a kind whose history is not kept.
     pub fn json(&self, kind: &str, since_ms: u64) -> Option<Vec<u8>> {
-        let from_ms = now_ms().saturating_sub(window_ms(self.limits.window));
+        let from_ms = unix_millis().saturating_sub(window_ms(self.limits.window));
         let after = since_ms.max(from_ms.saturating_sub(1));
         let inner = self.lock();
         let store = inner.stores.iter().find(|s| s.kind == kind)?;
@@ -352,7 +350,7 @@ impl History {
             "{{\"kind\":{},\"window_ms\":{},\"now_ms\":{},\"t\":[",
             json_string(kind),
             window_ms(self.limits.window),
-            now_ms()
+            unix_millis()
         );
         for (i, t) in store.t.range(first..).enumerate() {
             if i > 0 {
@@ -475,10 +473,6 @@ impl Tidy {
     }
 }
 
-fn now_ms() -> u64 {
-    crate::collect::clock::unix_millis()
-}
-
 fn window_ms(window: Duration) -> u64 {
     u64::try_from(window.as_millis()).unwrap_or(u64::MAX)
 }
@@ -514,7 +508,7 @@ mod tests {
     async fn rows_come_back_as_columns_with_gaps_as_null() {
         let h = Arc::new(History::new(limits()));
         let _r = h.recorder::<u32>("metrics", |_, _| {});
-        let now = now_ms();
+        let now = unix_millis();
         h.keep(
             "metrics",
             now - 2000,
@@ -556,7 +550,7 @@ mod tests {
             ..limits()
         }));
         let _r = h.recorder::<u32>("disk_io", |_, _| {});
-        let now = now_ms();
+        let now = unix_millis();
         h.keep(
             "disk_io",
             now - 60_000,
@@ -583,7 +577,7 @@ mod tests {
             ..limits()
         }));
         let _r = h.recorder::<u32>("metrics", |_, _| {});
-        let now = now_ms();
+        let now = unix_millis();
         for i in 0..100u64 {
             let cells: Vec<_> = (0..4u32)
                 .map(|c| ("core", Of::Index(c), i as f64))
@@ -603,7 +597,11 @@ mod tests {
             ..limits()
         }));
         let _r = h.recorder::<u32>("metrics", |_, _| {});
-        h.keep("metrics", now_ms(), row(&[("cpu_total", Of::Host, 1.0)]));
+        h.keep(
+            "metrics",
+            unix_millis(),
+            row(&[("cpu_total", Of::Host, 1.0)]),
+        );
         assert!(h.bytes() > 0);
         tokio::time::sleep(Duration::from_secs(30)).await;
         assert!(h.bytes() > 0, "kept within the window");

@@ -157,7 +157,7 @@ impl Request {
             Args::Pid => parse_pid_json(req.pid.as_ref(), text).map(|pid| Request::new(kind, pid)),
             Args::History => {
                 let of = match &req.of {
-                    None => Asked::default().of,
+                    None => "",
                     Some(serde_json::Value::String(of)) => history_of(of, text)?,
                     Some(other) => return Err(bad_of(&other.to_string(), text)),
                 };

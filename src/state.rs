@@ -116,24 +116,15 @@ impl Kind {
 
 /// What a request names besides its kind ([`Args`]): defaults where it
 /// names nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Asked {
     /// The process, for a keyed kind; 0 otherwise.
     pub pid: u32,
-    /// The kind whose history is asked for (`metrics` unless named).
+    /// The kind whose history is asked for; empty when none is named (the
+    /// history kind says which it then answers).
     pub of: &'static str,
     /// Only what was taken after this, Unix ms (0: all that is kept).
     pub since_ms: u64,
-}
-
-impl Default for Asked {
-    fn default() -> Asked {
-        Asked {
-            pid: 0,
-            of: "metrics",
-            since_ms: 0,
-        }
-    }
 }
 
 impl Asked {

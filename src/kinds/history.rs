@@ -56,10 +56,18 @@ fn none_kept(state: &AppState, of: &str) -> String {
     }
 }
 
+/// The kind a history request answers when it names none.
+pub const DEFAULT_OF: &str = super::metrics::NAME;
+
 fn reply(state: &AppState, asked: Asked) -> Frame {
-    match state.history().json(asked.of, asked.since_ms) {
+    let of = if asked.of.is_empty() {
+        DEFAULT_OF
+    } else {
+        asked.of
+    };
+    match state.history().json(of, asked.since_ms) {
         Some(json) => json_frame(json),
-        None => error_frame(&none_kept(state, asked.of), asked.of),
+        None => error_frame(&none_kept(state, of), of),
     }
 }
 

@@ -78,13 +78,16 @@ fn part(cx: &Context<'_>) -> Part {
 }
 
 /// Every process's disk I/O and its rates: from its cache, or read now on
-/// the blocking pool for the processes of the current table. Only the
-/// `io` column asks for it: the process list alone never reads it.
-pub async fn io_sample(state: &AppState) -> Result<Shared<IoTable>, CollectError> {
+/// the blocking pool for the processes of `table` (the one the caller
+/// serves: taking it again would scan `/proc` twice at a TTL of 0). Only
+/// the `io` column asks for it: the process list alone never reads it.
+pub async fn io_sample(
+    state: &AppState,
+    table: Arc<ProcessTable>,
+) -> Result<Shared<IoTable>, CollectError> {
     let part = state.part::<ProcessesPart>()?;
     part.io_cache
         .get_or_load(|| async {
-            let table = Arc::clone(sample(state).await?.value());
             let io = part.io.clone();
             blocking(state.errors(), NAME, move || lock(&io).sample(&table)).await
         })
@@ -536,7 +539,7 @@ async fn handler(
         });
     }
     let io = if query.io {
-        match io_sample(&state).await {
+        match io_sample(&state, Arc::clone(sample.value())).await {
             Ok(io) => Some(io),
             Err(e) => return api::collect_failed(&e),
         }
@@ -584,7 +587,8 @@ async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
     let by_cpu = sample.text(|table| top_series(table, top));
     // The disk's top is a reading of every process's io file: a failure
     // of it (reported where it happened) leaves the CPU's top served.
-    let Ok(io) = scrape.sample(io_sample).await else {
+    let table = Arc::clone(sample.value());
+    let Ok(io) = scrape.sample(|s| io_sample(s, table)).await else {
         return Ok(by_cpu);
     };
     let by_disk = io.text(|io| disk_series(sample.value(), io, top));
