@@ -46,6 +46,15 @@ fn bad_flags_and_env_values_name_the_option() {
         "SOCKTOP_AGENT_TEMP",
     );
     fails_with(sonde().args(["--bind", "nowhere"]), "--bind");
+    fails_with(sonde().args(["--history", "15x"]), "--history");
+    fails_with(
+        sonde().env("SONDE_HISTORY_MAX_MIB", "0"),
+        "--history-max-mib",
+    );
+    fails_with(
+        sonde().args(["--history-always", "sometimes"]),
+        "--history-always",
+    );
     fails_with(sonde().args(["--log", "info,[[["]), "--log");
     fails_with(sonde().args(["--frobnicate"]), "--frobnicate");
     fails_with(

@@ -291,3 +291,19 @@ async fn a_128_cpu_host_at_the_full_window_stays_in_its_bound() {
         .len();
     assert!((300..1000).contains(&kept), "{kept} of 1000 rows kept");
 }
+
+/// `--history-always on` samples the charted kinds with no client asking:
+/// a history is there before anyone asked for a reading.
+#[tokio::test]
+async fn history_always_keeps_samples_nobody_asked_for() {
+    let server = Server::start(&["--history-always", "on"]).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(server.state.history().bytes() > 0, "nothing sampled");
+    let mut ws = server.ws().await;
+    let h = json(&ask(&mut ws, "get_history").await);
+    assert!(h["t"].as_array().unwrap().len() >= 2, "{h}");
+    // Without it, nothing is taken while nobody asks.
+    let idle = Server::start(&[]).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(idle.state.history().bytes(), 0);
+}

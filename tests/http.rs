@@ -475,6 +475,22 @@ async fn regression_api_was_an_empty_404_without_an_index() {
     let got = get(server.addr, "/api/4/load/min1/limits", &[]).await;
     assert_eq!(got.status, 404);
     assert!(got.json()["detail"].is_string());
+    // Glances' history: a bad count is named, a plugin without one says so.
+    let got = get(server.addr, "/api/4/load/history/many", &[]).await;
+    assert_eq!(got.status, 400);
+    assert!(got.json()["detail"].as_str().unwrap().contains("\"many\""));
+    let got = get(server.addr, "/api/4/percpu/history", &[]).await;
+    assert_eq!(got.status, 404);
+    assert!(
+        got.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Cannot get plugin history")
+    );
+    assert_eq!(
+        get(server.addr, "/api/4/load/history/3", &[]).await.status,
+        200
+    );
     for unknown in ["/api/nope", "/api/metrics/extra/deep"] {
         let got = get(server.addr, unknown, &[]).await;
         assert_eq!(got.status, 404, "{unknown}");
