@@ -37,7 +37,7 @@ const state = {
   sort: "cpu", desc: true, filter: "", tree: false, rows: [], count: 0, windowS: 300, updates: 0,
   // The extra columns asked for over HTTP while shown: each process's disk
   // bytes/s and GPU %, by pid.
-  io: false, gpu: false, ioByPid: new Map(), gpuByPid: new Map(), columnsTimer: null,
+  io: false, net: false, gpu: false, ioByPid: new Map(), netByPid: new Map(), gpuByPid: new Map(), columnsTimer: null,
   prevNet: null, lastMetricsAt: 0, seen: null, firstSeen: new Map(), gone: new Map(), detail: null,
   // Readings this host does not have (no PSI, no fans, no disks) or this
   // agent does not serve: not asked for again while the page is open.
@@ -54,6 +54,8 @@ function bytes(n) {
   while (Math.abs(n) >= 1024 && i < UNITS.length - 1) { n /= 1024; i++; }
   return (i && Math.abs(n) < 10 ? n.toFixed(1) : n.toFixed(0)) + " " + UNITS[i];
 }
+// A field summed over rows; null when no row has it (a first answer).
+const sum = (rows, k) => rows.some(r => r[k] != null) ? rows.reduce((a, r) => a + (r[k] || 0), 0) : null;
 const FORMATS = {
   bytes,
   rate: n => n == null ? "–" : bytes(n) + "/s",
@@ -524,7 +526,8 @@ function showProcesses() {
   const f = state.filter.toLowerCase();
   const matches = r => !f || r.name.toLowerCase().includes(f) || String(r.pid).startsWith(f);
   const diskRate = r => state.ioByPid.get(r.pid) ?? -1, gpuShare = r => state.gpuByPid.get(r.pid) ?? -1;
-  const key = { pid: r => r.pid, name: r => r.name.toLowerCase(), cpu: r => r.cpu, mem: r => r.mem, io: diskRate, gpu: gpuShare }[state.sort];
+  const netRate = r => state.netByPid.get(r.pid) ?? -1;
+  const key = { pid: r => r.pid, name: r => r.name.toLowerCase(), cpu: r => r.cpu, mem: r => r.mem, io: diskRate, net: netRate, gpu: gpuShare }[state.sort];
   const order = (a, b) => { const x = key(a), y = key(b); const c = x < y ? -1 : x > y ? 1 : a.pid - b.pid; return state.desc ? -c : c; };
   const all = state.rows.concat([...state.gone.values()].map(g => ({ ...g.row, gone: true })));
   const rows = state.tree ? treeOrder(all, matches, order) : all.filter(matches).sort(order).map(r => ({ r, depth: 0 }));
@@ -535,6 +538,7 @@ function showProcesses() {
     return `<tr tabindex="0" data-pid="${r.pid}" data-ppid="${r.ppid}" data-depth="${depth}" data-mem="${r.mem}" data-cpu="${r.cpu}"${cls ? ` class="${cls}"` : ""}>` +
       `<td class="num">${r.pid}</td><td class="name">${mark}${esc(r.name)}</td><td class="num">${r.cpu.toFixed(1)}</td><td class="num">${bytes(r.mem)}</td>` +
       (state.io ? `<td class="num">${state.ioByPid.has(r.pid) ? FORMATS.rate(state.ioByPid.get(r.pid)) : "–"}</td>` : "") +
+      (state.net ? `<td class="num">${state.netByPid.has(r.pid) ? FORMATS.rate(state.netByPid.get(r.pid)) : "–"}</td>` : "") +
       (state.gpu ? `<td class="num">${state.gpuByPid.has(r.pid) ? FORMATS.pct(state.gpuByPid.get(r.pid)) : "–"}</td>` : "") + `</tr>`;
   }).join("");
   for (const th of $("procs").tHead.rows[0].cells) th.className = (th.classList.contains("num") ? "num " : "") + (th.dataset.key === state.sort ? "on" : "");
@@ -557,11 +561,12 @@ function treeOrder(rows, matches, order) {
   return out;
 }
 
-// The disk I/O and GPU columns: asked for over HTTP (the WebSocket's
-// process list is socktop's protobuf, unchanged) while shown, at the
-// list's rate; the agent reads every process's io file only while asked.
+// The disk I/O, network and GPU columns: asked for over HTTP (the
+// WebSocket's process list is socktop's protobuf, unchanged) while shown,
+// at the list's rate; the agent reads every process's io file, or lists
+// its descriptors, only while asked.
 async function askColumns() {
-  const columns = ["io", "gpu"].filter(c => state[c]);
+  const columns = ["io", "net", "gpu"].filter(c => state[c]);
   if (!columns.length || document.hidden) return;
   const sep = tokenQuery ? tokenQuery + "&" : "?";
   const res = await fetch(`/api/processes${sep}columns=${columns.join(",")}`);
@@ -569,6 +574,8 @@ async function askColumns() {
   const list = await res.json();
   if (state.io) state.ioByPid = new Map(list.processes.filter(p => p.disk_read_bytes_per_sec != null)
     .map(p => [p.pid, p.disk_read_bytes_per_sec + p.disk_write_bytes_per_sec]));
+  if (state.net) state.netByPid = new Map(list.processes.filter(p => p.net_received_bytes_per_sec != null)
+    .map(p => [p.pid, p.net_received_bytes_per_sec + p.net_sent_bytes_per_sec]));
   if (state.gpu) state.gpuByPid = new Map(list.processes.filter(p => p.gpu_utilization_percent != null)
     .map(p => [p.pid, p.gpu_utilization_percent]));
   showProcesses();
@@ -579,7 +586,7 @@ function showColumn(column, on) {
   state[column + "ByPid"] = new Map();
   clearInterval(state.columnsTimer);
   const ask = () => askColumns().catch(e => window.__sondeErrors.push(String(e)));
-  if (state.io || state.gpu) { ask(); state.columnsTimer = setInterval(ask, RATES.processes); }
+  if (state.io || state.net || state.gpu) { ask(); state.columnsTimer = setInterval(ask, RATES.processes); }
   if (!on && state.sort === column) state.sort = "cpu";
   showProcesses();
 }
@@ -589,7 +596,7 @@ function openDetail(pid) {
     state.detail = { pid };
     C.detailCpu.series = new Series(); C.detailMemory.series = new Series();
     $("detail").textContent = "…"; $("detail-pid").textContent = String(pid);
-    for (const id of ["threads", "children"]) $(id).tBodies[0].innerHTML = "";
+    for (const id of ["threads", "children", "connections"]) $(id).tBodies[0].innerHTML = "";
   }
   $("detail-section").hidden = false;
   askDetail();
@@ -609,6 +616,7 @@ function showDetail(reply) {
     `memory    ${bytes(p.mem_bytes)} resident · ${bytes(p.virtual_mem_bytes)} virtual`,
     `threads   ${p.thread_count} · open files ${p.fd_count ?? "–"}`,
     `disk      read ${FORMATS.rate(p.read_bytes_per_sec)} · write ${FORMATS.rate(p.write_bytes_per_sec)} · ${bytes(p.read_bytes)} read, ${bytes(p.write_bytes)} written in all`,
+    ...(p.connections ? [`network   received ${FORMATS.rate(sum(p.connections, "received_bytes_per_sec"))} · sent ${FORMATS.rate(sum(p.connections, "sent_bytes_per_sec"))} over ${p.connections.length} TCP sockets`] : []),
     ...(p.gpus || []).map(g => `GPU ${g.index}     ${FORMATS.pct(g.utilization_percent)} · ${bytes(g.used_memory_bytes)}`),
     `directory ${p.working_directory ?? "–"}`,
     `cgroup    ${p.cgroup ?? "–"}${p.container_id ? " · container " + p.container_id.slice(0, 12) : ""}`,
@@ -621,6 +629,12 @@ function showDetail(reply) {
   $("threads-count").textContent = `(${p.thread_count})`;
   $("threads").tBodies[0].innerHTML = threads.slice(0, 200).map(th => `<tr><td class="num">${th.tid}</td><td class="name">${esc(th.name)}</td><td class="dim">${esc(th.status)}</td>` +
     `<td class="num">${((th.cpu_time_user + th.cpu_time_system) / 1e6).toFixed(2)} s</td></tr>`).join("");
+  const conns = p.connections || [];
+  $("connections-section").hidden = !conns.length;
+  $("connections-count").textContent = `(${conns.length})`;
+  $("connections").tBodies[0].innerHTML = conns.slice(0, 200).map(c => `<tr><td class="name">${esc(c.local)}</td><td class="name">${esc(c.remote)}</td><td class="dim">${esc(c.state)}</td>` +
+    `<td class="num">${FORMATS.rate(c.received_bytes_per_sec)}</td><td class="num">${FORMATS.rate(c.sent_bytes_per_sec)}</td>` +
+    `<td class="num">${bytes(c.received_bytes)}</td><td class="num">${bytes(c.sent_bytes)}</td><td class="num">${c.rtt_ms != null ? c.rtt_ms.toFixed(2) + " ms" : "–"}</td></tr>`).join("");
   $("children-count").textContent = `(${p.child_processes.length})`;
   $("children").tBodies[0].innerHTML = p.child_processes.map(c => `<tr tabindex="0" data-pid="${c.pid}"><td class="num">${c.pid}</td><td class="name">${esc(c.name)}</td>` +
     `<td class="num">${c.cpu_usage.toFixed(1)}</td><td class="num">${bytes(c.mem_bytes)}</td></tr>`).join("");
@@ -718,11 +732,12 @@ async function start() {
 $("filter").addEventListener("input", e => { state.filter = e.target.value; showProcesses(); });
 $("tree").addEventListener("change", e => { state.tree = e.target.checked; showProcesses(); });
 $("io").addEventListener("change", e => showColumn("io", e.target.checked));
+$("net").addEventListener("change", e => showColumn("net", e.target.checked));
 $("gpu").addEventListener("change", e => showColumn("gpu", e.target.checked));
 for (const th of $("procs").tHead.rows[0].cells) {
   const sort = () => {
     const key = th.dataset.key;
-    state.desc = state.sort === key ? !state.desc : ["cpu", "mem", "io", "gpu"].includes(key);
+    state.desc = state.sort === key ? !state.desc : ["cpu", "mem", "io", "net", "gpu"].includes(key);
     state.sort = key; showProcesses();
   };
   th.addEventListener("click", sort);

@@ -26,6 +26,11 @@ pub const READINGS_FILES_MAX: usize = 2048;
 /// connections leave.
 pub const PROCESS_IO_FILES_MAX: usize = 16384;
 
+/// At most this many `/proc/<pid>/fd` directories are kept open while a
+/// client asks for each process's network traffic, and never more than an
+/// eighth of what connections leave.
+pub const PROCESS_NET_DIRS_MAX: usize = 16384;
+
 /// How the soft `RLIMIT_NOFILE` is shared out: the connections first (the
 /// WebSocket cap and the HTTP headroom), a fixed reserve, then the kept
 /// cgroup files and the readings' kept files (a quarter of the rest at most
@@ -49,6 +54,8 @@ pub struct FdBudget {
     pub process_sampler: usize,
     /// Descriptors the per-process disk I/O sampler may keep.
     pub process_io: usize,
+    /// Directories the per-process network sampler may keep.
+    pub process_net: usize,
 }
 
 impl FdBudget {
@@ -61,13 +68,15 @@ impl FdBudget {
         let cgroup_files = (left / 4).min(CGROUP_FILES_MAX);
         let readings_files = (left / 4).min(READINGS_FILES_MAX);
         let process_io = (left / 8).min(PROCESS_IO_FILES_MAX);
+        let process_net = (left / 8).min(PROCESS_NET_DIRS_MAX);
         FdBudget {
             soft_limit,
             connections,
             cgroup_files,
             readings_files,
             process_io,
-            process_sampler: left - cgroup_files - readings_files - process_io,
+            process_net,
+            process_sampler: left - cgroup_files - readings_files - process_io - process_net,
         }
     }
 
@@ -93,9 +102,11 @@ mod tests {
             + b.cgroup_files
             + b.readings_files
             + b.process_io
+            + b.process_net
             + b.process_sampler;
         assert_eq!(total, 1 << 20);
         assert_eq!(b.process_io, PROCESS_IO_FILES_MAX);
+        assert_eq!(b.process_net, PROCESS_NET_DIRS_MAX);
         // A small limit: the connections and reserve first, a quarter of the
         // rest for cgroups, none of it negative.
         let small = FdBudget::split(1024, 256);
@@ -103,7 +114,12 @@ mod tests {
         assert_eq!(small.readings_files, (1024 - 128 - 320) / 4);
         assert_eq!(
             small.process_sampler,
-            1024 - 128 - 320 - small.cgroup_files - small.readings_files - small.process_io
+            1024 - 128
+                - 320
+                - small.cgroup_files
+                - small.readings_files
+                - small.process_io
+                - small.process_net
         );
         assert_eq!(small.process_io, (1024 - 128 - 320) / 8);
         let starved = FdBudget::split(48, 256);

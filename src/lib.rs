@@ -26,7 +26,8 @@
 //!   `disks` (each mount measured with a timeout), `diskstats`, `netclass`,
 //!   `addresses`, `pressure`, `sockstat`, `tcp_states`, `cpufreq`,
 //!   `power_supply`, `rapl`, `mdstat`, `zfs`, `journal`, `process_detail`,
-//!   `process_io` (each process's disk I/O, read only when asked);
+//!   `process_io` (each process's disk I/O, read only when asked),
+//!   `process_net` (each process's TCP traffic, the same way);
 //!   `processes/` (`parser`, `listing`, `table`, `watch`, `sampler`),
 //!   `containers/` (`walk`, `files`, `parser`, `names`, `runtime`, `types`,
 //!   `sampler`), `gpu/` (`discovery`, `sampler`, `lifecycle`, `types`,

@@ -204,6 +204,16 @@ async fn who_uses_the_gpu_is_in_the_process_list_and_the_gpu_reply() {
         amd["processes"][0]["utilization_percent"].is_number(),
         "{amd}"
     );
+    // And /metrics has its share beside its memory.
+    let (_, text) = server.http_get("/metrics", &[]).await;
+    let share = text
+        .lines()
+        .find(|l| {
+            l.starts_with("sonde_gpu_process_utilization_ratio{") && l.contains("pid=\"500\"")
+        })
+        .unwrap_or_else(|| panic!("no share of pid 500 in:\n{text}"));
+    let ratio: f64 = share.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((0.0..=0.255).contains(&ratio), "{share}");
     // The sleeping NVIDIA GPU was not woken to ask.
     assert_eq!(m["gpus"][0]["state"], "suspended");
 }

@@ -8,6 +8,7 @@ mod common;
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::Server;
@@ -284,6 +285,8 @@ async fn prometheus_text_with_node_exporter_names_passes_promtool() {
         "sonde_process_cpu_ratio{",
         "sonde_process_disk_read_bytes_per_second{",
         "sonde_process_disk_write_bytes_per_second{",
+        "sonde_process_network_receive_bytes_per_second{",
+        "sonde_process_network_transmit_bytes_per_second{",
     ] {
         assert!(text.contains(series), "no {series} in:\n{text}");
     }
@@ -511,20 +514,23 @@ async fn regression_api_was_an_empty_404_without_an_index() {
 /// (bash's `printf`), shows them: in its row's `disk_write_bytes`, and in
 /// its write rate over the window the rates cover; the list without the
 /// column reads no process's `io` file and has no such field.
+/// Process `pid`'s row of a `/api/processes` list.
+fn row_of(list: &Value, pid: u64) -> Value {
+    list["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["pid"] == pid)
+        .cloned()
+        .unwrap_or_else(|| panic!("no row of {pid} in {list}"))
+}
+
 #[tokio::test]
 async fn a_process_writing_to_disk_shows_its_bytes_and_its_rate() {
     let writer = common::DiskWriter::start();
     let pid = u64::from(writer.pid());
     let server = Server::start(&["--processes-ttl-ms", "0"]).await;
-    let row = |list: &Value| -> Value {
-        list["processes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["pid"] == pid)
-            .cloned()
-            .unwrap_or_else(|| panic!("no row of {pid}"))
-    };
+    let row = |list: &Value| row_of(list, pid);
     let plain = get(server.addr, "/api/processes", &[]).await.json();
     assert!(
         row(&plain).get("disk_write_bytes").is_none(),
@@ -553,7 +559,95 @@ async fn a_process_writing_to_disk_shows_its_bytes_and_its_rate() {
         "{by_rate} bytes by its rate over {window_s} s: {mine}"
     );
     assert!(mine["disk_read_bytes_per_sec"].is_number(), "{mine}");
-    let got = get(server.addr, "/api/processes?columns=net", &[]).await;
+    let got = get(server.addr, "/api/processes?columns=udp", &[]).await;
     assert_eq!(got.status, 400);
     assert_eq!(got.json()["parameter"], "columns");
+}
+
+#[tokio::test]
+async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection() {
+    let sender = common::NetSender::start();
+    let pid = u64::from(sender.pid());
+    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let row = |list: &Value| row_of(list, pid);
+    let plain = get(server.addr, "/api/processes", &[]).await.json();
+    assert!(
+        row(&plain).get("net_sent_bytes").is_none(),
+        "only when asked"
+    );
+    let before = get(server.addr, "/api/processes?columns=net", &[])
+        .await
+        .json();
+    let sent_before = row(&before)["net_sent_bytes"].as_f64().unwrap();
+    assert_eq!(row(&before)["tcp_connections"], 1, "{}", row(&before));
+    let detail_before = get(server.addr, &format!("/api/processes/{pid}"), &[])
+        .await
+        .json();
+    sender.send().await;
+    let after = get(server.addr, "/api/processes?sort=net&limit=5", &[])
+        .await
+        .json();
+    let mine = row(&after);
+    let want = common::NetSender::BYTES;
+    let sent = mine["net_sent_bytes"].as_f64().unwrap() - sent_before;
+    assert!(
+        (sent - want).abs() <= 0.05 * want,
+        "{sent} bytes sent, {want} expected: {mine}"
+    );
+    let window_s = after["net_window_ms"].as_f64().unwrap() / 1000.0;
+    let by_rate = mine["net_sent_bytes_per_sec"].as_f64().unwrap() * window_s;
+    assert!(
+        (by_rate - want).abs() <= 0.05 * want,
+        "{by_rate} bytes by its rate over {window_s} s: {mine}"
+    );
+    assert_eq!(mine["net_received_bytes_per_sec"], 0.0, "{mine}");
+    // The drill-down lists the connection, like `ss -tinp` for the pid
+    // (once its own answer's short reuse is past).
+    tokio::time::sleep(sonde::kinds::process_metrics::TTL).await;
+    let detail = get(server.addr, &format!("/api/processes/{pid}"), &[])
+        .await
+        .json();
+    let connections = detail["process"]["connections"].as_array().unwrap();
+    let listener = sender.listener.to_string();
+    let c = connections
+        .iter()
+        .find(|c| c["remote"] == listener.as_str())
+        .unwrap_or_else(|| panic!("no connection to {listener}: {detail}"));
+    assert_eq!(c["state"], "established");
+    let before_c = &detail_before["process"]["connections"][0];
+    let sent = c["sent_bytes"].as_f64().unwrap() - before_c["sent_bytes"].as_f64().unwrap();
+    assert!((sent - want).abs() <= 0.05 * want, "{c}");
+    assert!(c["sent_bytes_per_sec"].as_f64().unwrap() > 0.0, "{c}");
+    assert!(c["rtt_ms"].is_number(), "{c}");
+}
+
+#[tokio::test]
+async fn connections_opened_and_closed_between_samples_do_not_break_the_list() {
+    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = listener.local_addr().unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let churn = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            listener.set_nonblocking(true).unwrap();
+            let mut made = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let c = std::net::TcpStream::connect(at).unwrap();
+                let accepted = listener.accept();
+                drop((c, accepted));
+                made += 1;
+            }
+            made
+        })
+    };
+    let me = u64::from(std::process::id());
+    for _ in 0..20 {
+        let got = get(server.addr, "/api/processes?columns=net&sort=net", &[]).await;
+        assert_eq!(got.status, 200);
+        let mine = row_of(&got.json(), me);
+        assert!(mine["tcp_connections"].is_u64(), "{mine}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(churn.join().unwrap() > 20, "connections came and went");
 }

@@ -44,6 +44,7 @@ pub mod power_supply;
 pub mod pressure;
 pub mod process_detail;
 pub mod process_io;
+pub mod process_net;
 pub mod processes;
 pub mod rapl;
 pub mod sockstat;

@@ -156,6 +156,10 @@ pub struct ProcessDetail {
     /// Each GPU it holds: (index, utilisation %, memory bytes), set by the
     /// kind from the GPU readings.
     pub gpus: Vec<(u32, Option<f32>, Option<u64>)>,
+    /// Its TCP connections (`None`: its descriptors cannot be read, or for
+    /// children), set by the kind with their rates since the previous
+    /// answer.
+    pub connections: Option<Vec<super::process_net::Connection>>,
     /// Current directory.
     pub working_directory: Option<String>,
     /// Executable.
@@ -338,6 +342,7 @@ fn read_one(
         read_bytes_per_sec: None,
         write_bytes_per_sec: None,
         gpus: Vec::new(),
+        connections: None,
         working_directory: link(&dir.join("cwd")),
         executable_path: link(&dir.join("exe")),
         container_id: cgroup

@@ -61,39 +61,62 @@ const IPPROTO_TCP: u8 = 6;
 const HEADER: usize = 16;
 
 /// Asks the kernel for every TCP socket, IPv4 and IPv6 in one dump.
+pub fn read() -> io::Result<TcpStates> {
+    let mut states = TcpStates::default();
+    each_socket(0, |body| count(&mut states, body))?;
+    Ok(states)
+}
+
+/// Counts one `inet_diag_msg` in its state and queues.
+fn count(states: &mut TcpStates, body: &[u8]) {
+    if let Some(&state) = body.get(1)
+        && (1..=11).contains(&state)
+    {
+        states.counts[usize::from(state) - 1] += 1;
+    }
+    states.rx_queued_bytes += u64::from(u32_at(body, 56).unwrap_or(0));
+    states.tx_queued_bytes += u64::from(u32_at(body, 60).unwrap_or(0));
+}
+
+/// Hands every TCP socket's `inet_diag_msg` (with the attributes that
+/// `extensions` asks for, a bit per `INET_DIAG_*` number less one) to `on`.
 ///
 /// The kernel walks its whole established-connection hash table for a
 /// dump, however few sockets there are (262,144 buckets on a 24 GiB host:
 /// about 170 µs), so one walk matters: the `TCPDIAG_GETSOCK` request dumps
 /// both families in one walk, where the per-family `SOCK_DIAG_BY_FAMILY`
-/// needs two. Kernels without it get the two.
-pub fn read() -> io::Result<TcpStates> {
-    let mut states = TcpStates::default();
-    match dump(&request_both(), &mut states) {
-        Ok(()) => return Ok(states),
+/// needs two. Kernels without it (refused before any socket is handed
+/// over) get the two.
+pub fn each_socket(extensions: u8, mut on: impl FnMut(&[u8])) -> io::Result<()> {
+    let mut handed = 0usize;
+    match dump(&request_both(extensions), &mut |body| {
+        handed += 1;
+        on(body)
+    }) {
+        Ok(()) => return Ok(()),
         Err(e)
-            if e.raw_os_error() == Some(libc::EINVAL) || e.raw_os_error() == Some(libc::ENOENT) =>
-        {
-            states = TcpStates::default();
-        }
+            if handed == 0
+                && (e.raw_os_error() == Some(libc::EINVAL)
+                    || e.raw_os_error() == Some(libc::ENOENT)) => {}
         Err(e) => return Err(e),
     }
-    dump(&request(libc::AF_INET as u8), &mut states)?;
-    if let Err(e) = dump(&request(libc::AF_INET6 as u8), &mut states)
+    dump(&request(libc::AF_INET as u8, extensions), &mut on)?;
+    if let Err(e) = dump(&request(libc::AF_INET6 as u8, extensions), &mut on)
         && e.raw_os_error() != Some(libc::EAFNOSUPPORT)
         && e.raw_os_error() != Some(libc::ENOENT)
     {
         return Err(e);
     }
-    Ok(states)
+    Ok(())
 }
 
 /// The dump request for one family: a netlink header and an
-/// `inet_diag_req_v2` asking for every state.
-pub fn request(family: u8) -> Vec<u8> {
+/// `inet_diag_req_v2` asking for every state and `extensions`.
+pub fn request(family: u8, extensions: u8) -> Vec<u8> {
     let mut msg = header(SOCK_DIAG_BY_FAMILY, 56);
     msg[HEADER] = family;
     msg[HEADER + 1] = IPPROTO_TCP;
+    msg[HEADER + 2] = extensions;
     msg[HEADER + 4..HEADER + 8].copy_from_slice(&ALL_STATES.to_ne_bytes());
     msg
 }
@@ -101,8 +124,9 @@ pub fn request(family: u8) -> Vec<u8> {
 /// The dump request for TCP of both families: a netlink header and the
 /// older `inet_diag_req` (family, lengths, extensions, a 48-byte socket
 /// id, then the states), which the kernel serves with one walk.
-pub fn request_both() -> Vec<u8> {
+pub fn request_both(extensions: u8) -> Vec<u8> {
     let mut msg = header(TCPDIAG_GETSOCK, 60);
+    msg[HEADER + 3] = extensions;
     msg[HEADER + 52..HEADER + 56].copy_from_slice(&ALL_STATES.to_ne_bytes());
     msg
 }
@@ -117,7 +141,7 @@ fn header(kind: u16, body: usize) -> Vec<u8> {
     msg
 }
 
-fn dump(request: &[u8], states: &mut TcpStates) -> io::Result<()> {
+fn dump(request: &[u8], on: &mut impl FnMut(&[u8])) -> io::Result<()> {
     let fd = rustix::net::socket(
         AddressFamily::NETLINK,
         SocketType::DGRAM,
@@ -132,20 +156,22 @@ fn dump(request: &[u8], states: &mut TcpStates) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         let (_, n) = rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty())?;
-        if add_messages(&buf[..n.min(buf.len())], states)? {
+        if add_messages(&buf[..n.min(buf.len())], on)? {
             return Ok(());
         }
     }
 }
 
-/// Adds the `inet_diag_msg`s of one datagram; `Ok(true)` at the end of the
-/// dump. Pure, for tests.
-pub fn add_messages(mut data: &[u8], states: &mut TcpStates) -> io::Result<bool> {
-    let u32_at = |d: &[u8], at: usize| {
-        d.get(at..at + 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_ne_bytes)
-    };
+/// A native-endian `u32` at `at`, if there.
+pub fn u32_at(d: &[u8], at: usize) -> Option<u32> {
+    d.get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_ne_bytes)
+}
+
+/// Hands the `inet_diag_msg`s of one datagram (each with its attributes)
+/// to `on`; `Ok(true)` at the end of the dump. Pure, for tests.
+pub fn add_messages(mut data: &[u8], on: &mut impl FnMut(&[u8])) -> io::Result<bool> {
     while data.len() >= HEADER {
         let len = u32_at(data, 0).unwrap_or(0) as usize;
         let kind = u16::from_ne_bytes([data[4], data[5]]);
@@ -161,16 +187,7 @@ pub fn add_messages(mut data: &[u8], states: &mut TcpStates) -> io::Result<bool>
                 let errno = u32_at(data, HEADER).map_or(0, |e| e as i32);
                 return Err(io::Error::from_raw_os_error(-errno));
             }
-            SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => {
-                let body = &data[HEADER..len];
-                if let Some(&state) = body.get(1)
-                    && (1..=11).contains(&state)
-                {
-                    states.counts[usize::from(state) - 1] += 1;
-                }
-                states.rx_queued_bytes += u64::from(u32_at(body, 56).unwrap_or(0));
-                states.tx_queued_bytes += u64::from(u32_at(body, 60).unwrap_or(0));
-            }
+            SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => on(&data[HEADER..len]),
             _ => {}
         }
         // Messages are 4-byte aligned.
@@ -208,8 +225,9 @@ mod tests {
         let mut data = socket(1, 10, 0);
         data.extend(socket(10, 0, 0));
         data.extend(socket(1, 0, 5));
-        assert!(!add_messages(&data, &mut states).unwrap());
-        assert!(add_messages(&message(NLMSG_DONE, &[0; 4]), &mut states).unwrap());
+        let mut on = |b: &[u8]| count(&mut states, b);
+        assert!(!add_messages(&data, &mut on).unwrap());
+        assert!(add_messages(&message(NLMSG_DONE, &[0; 4]), &mut on).unwrap());
         assert_eq!(states.get("established"), Some(2));
         assert_eq!(states.get("listen"), Some(1));
         assert_eq!((states.rx_queued_bytes, states.tx_queued_bytes), (10, 5));
@@ -217,20 +235,20 @@ mod tests {
 
     #[test]
     fn an_error_message_is_an_error_and_truncation_is_caught() {
-        let mut states = TcpStates::default();
+        let mut on = |_: &[u8]| {};
         let err = message(NLMSG_ERROR, &(-(libc::EPERM)).to_ne_bytes());
         assert_eq!(
-            add_messages(&err, &mut states).unwrap_err().raw_os_error(),
+            add_messages(&err, &mut on).unwrap_err().raw_os_error(),
             Some(libc::EPERM)
         );
         let mut cut = socket(1, 0, 0);
         cut.truncate(40);
-        assert!(add_messages(&cut, &mut states).is_err());
+        assert!(add_messages(&cut, &mut on).is_err());
     }
 
     #[test]
     fn the_request_asks_for_a_tcp_dump_of_every_state() {
-        let r = request(10);
+        let r = request(10, 0);
         assert_eq!(u32::from_ne_bytes([r[0], r[1], r[2], r[3]]), 72);
         assert_eq!((r[16], r[17]), (10, 6));
         assert_eq!(&r[20..24], &0xFFFu32.to_ne_bytes());
@@ -241,10 +259,15 @@ mod tests {
         let v4 = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let v6 = std::net::TcpListener::bind("[::1]:0");
         let mut one = TcpStates::default();
-        dump(&request_both(), &mut one).unwrap();
+        dump(&request_both(0), &mut |b| count(&mut one, b)).unwrap();
         let mut two = TcpStates::default();
-        dump(&request(libc::AF_INET as u8), &mut two).unwrap();
-        let _ = dump(&request(libc::AF_INET6 as u8), &mut two);
+        dump(&request(libc::AF_INET as u8, 0), &mut |b| {
+            count(&mut two, b)
+        })
+        .unwrap();
+        let _ = dump(&request(libc::AF_INET6 as u8, 0), &mut |b| {
+            count(&mut two, b)
+        });
         // Other tests may open listeners meanwhile: each dump sees at
         // least this test's own.
         let ours = 1 + u64::from(v6.is_ok());

@@ -430,6 +430,8 @@ pub const GPU_POWER_WATTS: &str = "sonde_gpu_power_watts";
 pub const GPU_PROCESSES: &str = "sonde_gpu_processes";
 /// GPU memory each process holds.
 pub const GPU_PROCESS_MEMORY_BYTES: &str = "sonde_gpu_process_memory_bytes";
+/// Each process's share of a GPU.
+pub const GPU_PROCESS_UTILIZATION_RATIO: &str = "sonde_gpu_process_utilization_ratio";
 
 /// The sample's series, made once per sample.
 async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
@@ -523,22 +525,36 @@ fn gpu_process_series(f: &mut Families, gpus: &[gpu::Gpu]) {
     for g in awake() {
         count.push(gpu_labels(g), g.reading.processes.len() as f64);
     }
-    let memory = f.gauge_family(
-        GPU_PROCESS_MEMORY_BYTES,
-        "GPU memory a process holds (device memory; system memory on an integrated GPU).",
-    );
-    for g in awake() {
-        for p in &g.reading.processes {
-            if let Some(bytes) = p.used_memory_bytes {
-                let [gpu, vendor, name] = gpu_labels(g);
-                let labels = [
-                    gpu,
-                    vendor,
-                    name,
-                    ("pid", p.pid.to_string()),
-                    ("process", p.name.clone().unwrap_or_default()),
-                ];
-                memory.push(labels, bytes as f64);
+    let process_labels = |g: &gpu::Gpu, p: &gpu::GpuProcess| {
+        let [gpu, vendor, name] = gpu_labels(g);
+        [
+            gpu,
+            vendor,
+            name,
+            ("pid", p.pid.to_string()),
+            ("process", p.name.clone().unwrap_or_default()),
+        ]
+    };
+    type Reading = fn(&gpu::GpuProcess) -> Option<f64>;
+    let readings: [(&str, &str, Reading); 2] = [
+        (
+            GPU_PROCESS_MEMORY_BYTES,
+            "GPU memory a process holds (device memory; system memory on an integrated GPU).",
+            |p| p.used_memory_bytes.map(|b| b as f64),
+        ),
+        (
+            GPU_PROCESS_UTILIZATION_RATIO,
+            "Share of the GPU a process used over the last window, 0-1 (NVML's per-process samples; the busiest DRM engine for AMD and Intel).",
+            |p| p.utilization_percent.map(|u| f64::from(u) / 100.0),
+        ),
+    ];
+    for (family, help, read) in readings {
+        let family = f.gauge_family(family, help);
+        for g in awake() {
+            for p in &g.reading.processes {
+                if let Some(v) = read(p) {
+                    family.push(process_labels(g, p), v);
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 //! children, read now and kept briefly per PID; its JSON reply (or the
 //! not-found error) and `/api/processes/<pid>`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use crate::api;
 use crate::auth::Authorized;
 use crate::cache::{KeyedTtl, Sample};
 use crate::collect::process_detail::{self, NotFound, ProcessDetail};
+use crate::collect::process_net::{self, Connection};
 use crate::collect::{CollectError, blocking};
 use crate::state::{AppState, Args, Context, Kind, Part, Shared};
 use crate::wire::{Frame, json_frame, not_found_frame, to_json};
@@ -57,19 +59,25 @@ pub struct ProcessMetricsPart {
     details: KeyedTtl<u32, Result<ProcessDetail, NotFound>>,
     /// Uncached per-process reads at once.
     reads: Semaphore,
-    /// Each process's storage counters at its last answer, by (pid, start
-    /// time), for its disk rates; as bounded as the answers.
-    disk: std::sync::Mutex<std::collections::HashMap<(u32, u64), DiskSeen>>,
+    /// Each process's counters at its last answer, by (pid, start time),
+    /// for its rates; as bounded as the answers.
+    seen: std::sync::Mutex<HashMap<(u32, u64), Seen>>,
 }
 
-/// A process's storage counters (read, written) and when they were read.
-type DiskSeen = ((u64, u64), std::time::Instant);
+/// A process's counters at an answer: storage (read, written), each TCP
+/// socket's (cookie, received, sent) by inode, and when they were read.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    disk: Option<(u64, u64)>,
+    sockets: HashMap<u32, (u64, u64, u64)>,
+    at: Option<std::time::Instant>,
+}
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(ProcessMetricsPart {
         details: KeyedTtl::new((KIND.ttl)(cx.config), PER_PID_ENTRIES),
         reads: Semaphore::new(cx.config.limits.max_process_reads),
-        disk: std::sync::Mutex::new(std::collections::HashMap::new()),
+        seen: std::sync::Mutex::new(HashMap::new()),
     })
 }
 
@@ -92,14 +100,25 @@ pub async fn sample(
             let mut detail = blocking(state.errors(), NAME, move || {
                 let mut detail =
                     process_detail::read(&proc_root, pid, Some(&table), clock, &errors);
-                if redact && let Ok(d) = &mut detail {
-                    d.redact();
+                if let Ok(d) = &mut detail {
+                    if redact {
+                        d.redact();
+                    }
+                    d.connections = process_net::connections_of(&proc_root, pid).map(|c| {
+                        c.into_iter()
+                            .map(|socket| Connection {
+                                socket,
+                                received_bytes_per_sec: None,
+                                sent_bytes_per_sec: None,
+                            })
+                            .collect()
+                    });
                 }
                 detail
             })
             .await?;
             if let Ok(d) = &mut detail {
-                disk_rates(part, d);
+                rates(part, d);
                 // Its GPUs, from the GPU readings' own cache (a sleeping
                 // GPU is not woken); none where the readings fail.
                 if let Ok(Some(gpus)) = super::metrics::gpus(state).await {
@@ -112,29 +131,46 @@ pub async fn sample(
         .await
 }
 
-/// Sets a process's disk rates from its previous answer's counters, and
-/// keeps these for the next.
-fn disk_rates(part: &ProcessMetricsPart, d: &mut ProcessDetail) {
-    let (Some(read), Some(written)) = (d.read_bytes, d.write_bytes) else {
-        return;
-    };
+/// Sets a process's disk and connection rates from its previous answer's
+/// counters, and keeps these for the next.
+fn rates(part: &ProcessMetricsPart, d: &mut ProcessDetail) {
     let now = std::time::Instant::now();
     let key = (d.pid, d.start_time_secs);
-    let mut seen = crate::collect::lock(&part.disk);
-    if let Some(((r0, w0), at)) = seen.get(&key).copied() {
-        let secs = now.saturating_duration_since(at).as_secs_f64();
-        if secs > 0.0 {
-            d.read_bytes_per_sec = Some(read.saturating_sub(r0) as f64 / secs);
-            d.write_bytes_per_sec = Some(written.saturating_sub(w0) as f64 / secs);
+    let mut seen = crate::collect::lock(&part.seen);
+    let before = seen.get(&key).cloned().unwrap_or_default();
+    let secs = before
+        .at
+        .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
+    let rate = |now: u64, then: u64| (secs > 0.0).then(|| now.saturating_sub(then) as f64 / secs);
+    let disk = d.read_bytes.zip(d.write_bytes);
+    if let (Some((read, written)), Some((r0, w0))) = (disk, before.disk) {
+        d.read_bytes_per_sec = rate(read, r0);
+        d.write_bytes_per_sec = rate(written, w0);
+    }
+    let mut sockets = HashMap::new();
+    for c in d.connections.iter_mut().flatten() {
+        let s = c.socket;
+        let (rx, tx) = (s.received.unwrap_or(0), s.acked.unwrap_or(0));
+        if let Some(&(cookie, rx0, tx0)) = before.sockets.get(&s.inode)
+            && cookie == s.cookie
+        {
+            c.received_bytes_per_sec = rate(rx, rx0);
+            c.sent_bytes_per_sec = rate(tx, tx0);
         }
+        sockets.insert(s.inode, (s.cookie, rx, tx));
     }
     if seen.len() >= PER_PID_ENTRIES && !seen.contains_key(&key) {
         // Bounded as the answers are: the oldest reading goes.
-        if let Some(oldest) = seen.iter().min_by_key(|(_, (_, at))| *at).map(|(k, _)| *k) {
+        if let Some(oldest) = seen.iter().min_by_key(|(_, s)| s.at).map(|(k, _)| *k) {
             seen.remove(&oldest);
         }
     }
-    seen.insert(key, ((read, written), now));
+    let next = Seen {
+        disk,
+        sockets,
+        at: Some(now),
+    };
+    seen.insert(key, next);
 }
 
 /// The reply, or its not-found error (counted and memoized by the
@@ -239,6 +275,9 @@ pub struct ProcessInfo<'a> {
     /// Additive: each GPU it holds, as `/api/processes?columns=gpu` gives
     /// them (empty for children).
     pub gpus: Vec<GpuHeld>,
+    /// Additive: its TCP connections, like `ss -tin` for this process (null
+    /// where its descriptors cannot be read, and for children).
+    pub connections: Option<Vec<ConnectionInfo>>,
     /// Current directory.
     pub working_directory: Option<&'a str>,
     /// Executable path.
@@ -262,6 +301,49 @@ pub struct GpuHeld {
     pub utilization_percent: Option<f32>,
     /// The memory it holds on it, bytes.
     pub used_memory_bytes: Option<u64>,
+}
+
+/// One TCP connection of a process.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionInfo {
+    /// Local address and port.
+    pub local: String,
+    /// Remote address and port (`*` for a listener).
+    pub remote: String,
+    /// Its state, as `ss` names it (`established`, `listen`…).
+    pub state: &'static str,
+    /// Bytes received.
+    pub received_bytes: Option<u64>,
+    /// Bytes sent and acknowledged by the peer.
+    pub sent_bytes: Option<u64>,
+    /// Received per second since the previous answer about this process
+    /// (null for the first, and for a connection new since).
+    pub received_bytes_per_sec: Option<f64>,
+    /// Sent per second, the same way.
+    pub sent_bytes_per_sec: Option<f64>,
+    /// Smoothed round-trip time, ms.
+    pub rtt_ms: Option<f64>,
+}
+
+impl From<&Connection> for ConnectionInfo {
+    fn from(c: &Connection) -> Self {
+        let s = &c.socket;
+        let listening = s.state == 10;
+        ConnectionInfo {
+            local: s.local.to_string(),
+            remote: if listening {
+                "*".to_owned()
+            } else {
+                s.remote.to_string()
+            },
+            state: s.state_name(),
+            received_bytes: s.received,
+            sent_bytes: s.acked,
+            received_bytes_per_sec: c.received_bytes_per_sec,
+            sent_bytes_per_sec: c.sent_bytes_per_sec,
+            rtt_ms: s.rtt_us.map(|us| f64::from(us) / 1000.0),
+        }
+    }
 }
 
 /// One thread.
@@ -311,6 +393,10 @@ impl<'a> From<&'a ProcessDetail> for ProcessInfo<'a> {
                     used_memory_bytes,
                 })
                 .collect(),
+            connections: d
+                .connections
+                .as_ref()
+                .map(|c| c.iter().map(ConnectionInfo::from).collect()),
             working_directory: d.working_directory.as_deref(),
             executable_path: d.executable_path.as_deref(),
             cgroup: d.cgroup.as_deref(),

@@ -19,6 +19,7 @@ use crate::api;
 use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
 use crate::collect::process_io::{IoSampler, IoTable, ProcessIo};
+use crate::collect::process_net::{NetSampler, NetTable, ProcessNet};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
 use crate::collect::{CollectError, blocking, lock};
 use crate::exposition::Families;
@@ -59,6 +60,11 @@ pub struct ProcessesPart {
     io: Arc<Mutex<IoSampler>>,
     /// Disk I/O tables, kept as long as process tables.
     io_cache: Ttl<IoTable>,
+    /// Each process's sockets and their bytes, read only when asked for;
+    /// only locked on blocking threads.
+    net: Arc<Mutex<NetSampler>>,
+    /// TCP traffic tables, kept as long as process tables.
+    net_cache: Ttl<NetTable>,
 }
 
 fn part(cx: &Context<'_>) -> Part {
@@ -74,6 +80,11 @@ fn part(cx: &Context<'_>) -> Part {
             cx.fd_budget.process_io,
         ))),
         io_cache: Ttl::new((KIND.ttl)(cx.config)),
+        net: Arc::new(Mutex::new(NetSampler::new(
+            cx.roots.proc.clone(),
+            cx.fd_budget.process_net,
+        ))),
+        net_cache: Ttl::new((KIND.ttl)(cx.config)),
     })
 }
 
@@ -90,6 +101,30 @@ pub async fn io_sample(
         .get_or_load(|| async {
             let io = part.io.clone();
             blocking(state.errors(), NAME, move || lock(&io).sample(&table)).await
+        })
+        .await
+}
+
+/// Every process's TCP traffic and its rates, as [`io_sample`] reads
+/// disk I/O: only the `net` column asks for it. A dump that netlink
+/// refuses is reported and is an error (the column cannot be served).
+pub async fn net_sample(
+    state: &AppState,
+    table: Arc<ProcessTable>,
+) -> Result<Shared<NetTable>, CollectError> {
+    let part = state.part::<ProcessesPart>()?;
+    part.net_cache
+        .get_or_load(|| async {
+            let net = part.net.clone();
+            let sampled = blocking(state.errors(), NAME, move || {
+                lock(&net).sample(&table).map_err(|e| {
+                    CollectError::read(std::path::Path::new("netlink sock_diag (TCP)"), e)
+                })
+            })
+            .await?;
+            sampled.inspect_err(|e| {
+                state.errors().report(NAME, e);
+            })
         })
         .await
 }
@@ -215,6 +250,9 @@ pub enum SortKey {
     /// GPU utilisation, then GPU memory, busiest first by default (the
     /// `gpu` column).
     Gpu,
+    /// TCP bytes received and sent per second, busiest first by default
+    /// (the `net` column).
+    Net,
 }
 
 /// The validated query of `/api/processes`.
@@ -230,6 +268,8 @@ pub struct ListQuery {
     pub io: bool,
     /// With each process's GPUs (`columns=gpu`, or `sort=gpu`).
     pub gpu: bool,
+    /// With each process's TCP traffic (`columns=net`, or `sort=net`).
+    pub net: bool,
 }
 
 /// The readings of the columns a query asked for.
@@ -239,6 +279,8 @@ pub struct Columns<'a> {
     pub io: Option<&'a IoTable>,
     /// Each process's use of each GPU.
     pub gpu: Option<&'a GpuUse>,
+    /// Each process's TCP traffic.
+    pub net: Option<&'a NetTable>,
 }
 
 /// Each process's use of each GPU it holds: (GPU index, utilisation %,
@@ -293,24 +335,32 @@ impl ListQuery {
             Some("name") => SortKey::Name,
             Some("io") => SortKey::Io,
             Some("gpu") => SortKey::Gpu,
+            Some("net") => SortKey::Net,
             Some(other) => {
                 return Err(BadParameter {
                     name: "sort",
-                    reason: format!("sort must be cpu, mem, io, gpu, pid or name, not {other:?}"),
+                    reason: format!(
+                        "sort must be cpu, mem, io, net, gpu, pid or name, not {other:?}"
+                    ),
                 });
             }
         };
-        let (mut io, mut gpu) = (sort == SortKey::Io, sort == SortKey::Gpu);
+        let (mut io, mut gpu, mut net) = (
+            sort == SortKey::Io,
+            sort == SortKey::Gpu,
+            sort == SortKey::Net,
+        );
         for column in params.get("columns").iter().flat_map(|c| c.split(',')) {
             match column.trim() {
                 "io" => io = true,
                 "gpu" => gpu = true,
+                "net" => net = true,
                 "" => {}
                 other => {
                     return Err(BadParameter {
                         name: "columns",
                         reason: format!(
-                            "columns takes io (each process's disk I/O) and gpu (its GPUs), not {other:?}"
+                            "columns takes io (each process's disk I/O), net (its TCP traffic) and gpu (its GPUs), not {other:?}"
                         ),
                     });
                 }
@@ -319,7 +369,7 @@ impl ListQuery {
         let descending = match params.get("order").map(String::as_str) {
             None => matches!(
                 sort,
-                SortKey::Cpu | SortKey::Mem | SortKey::Io | SortKey::Gpu
+                SortKey::Cpu | SortKey::Mem | SortKey::Io | SortKey::Gpu | SortKey::Net
             ),
             Some("asc") => false,
             Some("desc") => true,
@@ -346,6 +396,7 @@ impl ListQuery {
             limit,
             io,
             gpu,
+            net,
         })
     }
 
@@ -355,7 +406,8 @@ impl ListQuery {
         let limit = self.limit.map_or("all".to_owned(), |n| n.to_string());
         let io = if self.io { "-io" } else { "" };
         let gpu = if self.gpu { "-gpu" } else { "" };
-        format!("processes-{:?}-{order}-{limit}{io}{gpu}", self.sort).to_ascii_lowercase()
+        let net = if self.net { "-net" } else { "" };
+        format!("processes-{:?}-{order}-{limit}{io}{gpu}{net}", self.sort).to_ascii_lowercase()
     }
 
     /// The rows of `table` in this query's order, cut to its limit; `io`
@@ -376,6 +428,13 @@ impl ListQuery {
                 .map_or((None, None), |u| gpu_totals(u));
             (percent.unwrap_or(-1.0), memory.unwrap_or(0))
         };
+        let on_net = |r: &ProcRow| {
+            columns
+                .net
+                .and_then(|t| t.by_pid.get(&r.pid))
+                .and_then(|n| Some(n.received_bytes_per_sec? + n.sent_bytes_per_sec?))
+                .unwrap_or(-1.0)
+        };
         let by = |a: &ProcRow, b: &ProcRow| match self.sort {
             SortKey::Cpu => a.cpu_percent.total_cmp(&b.cpu_percent),
             SortKey::Mem => a.rss_bytes.cmp(&b.rss_bytes),
@@ -386,6 +445,7 @@ impl ListQuery {
                 let (x, y) = (on_gpu(a), on_gpu(b));
                 x.0.total_cmp(&y.0).then(x.1.cmp(&y.1))
             }
+            SortKey::Net => on_net(a).total_cmp(&on_net(b)),
         };
         // Ties in pid order, whichever way the key goes.
         rows.sort_by(|a, b| {
@@ -408,6 +468,9 @@ struct ProcessList<'a> {
     /// With the io column: milliseconds its rates cover.
     #[serde(skip_serializing_if = "Option::is_none")]
     io_window_ms: Option<u64>,
+    /// With the net column: milliseconds its rates cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    net_window_ms: Option<u64>,
 }
 
 /// One row, with the protobuf's field names.
@@ -424,6 +487,20 @@ struct ProcessRow<'a> {
     /// The gpu column, when asked for.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     gpu: Option<GpuColumn>,
+    /// The net column, when asked for.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    net: Option<NetColumn>,
+}
+
+/// A row's TCP traffic: null where its descriptors cannot be read (or,
+/// for the rates, at the first sample), never 0.
+#[derive(Serialize)]
+struct NetColumn {
+    net_received_bytes_per_sec: Option<f64>,
+    net_sent_bytes_per_sec: Option<f64>,
+    net_received_bytes: Option<u64>,
+    net_sent_bytes: Option<u64>,
+    tcp_connections: Option<u32>,
 }
 
 /// A row's GPUs: each one it holds, and the sums; an empty list and nulls
@@ -486,6 +563,18 @@ fn list_json(table: &ProcessTable, rows: &[&ProcRow], columns: Columns<'_>) -> V
             }
         })
     };
+    let net_column = |r: &ProcRow| {
+        columns.net.map(|t| {
+            let n: Option<&ProcessNet> = t.by_pid.get(&r.pid);
+            NetColumn {
+                net_received_bytes_per_sec: n.and_then(|n| n.received_bytes_per_sec),
+                net_sent_bytes_per_sec: n.and_then(|n| n.sent_bytes_per_sec),
+                net_received_bytes: n.map(|n| n.received_bytes),
+                net_sent_bytes: n.map(|n| n.sent_bytes),
+                tcp_connections: n.map(|n| n.connections),
+            }
+        })
+    };
     to_json(&ProcessList {
         process_count: table.process_count,
         processes: rows
@@ -498,9 +587,11 @@ fn list_json(table: &ProcessTable, rows: &[&ProcRow], columns: Columns<'_>) -> V
                 parent_pid: r.ppid,
                 io: column(r),
                 gpu: gpu_column(r),
+                net: net_column(r),
             })
             .collect(),
         io_window_ms: io.map(|t| (t.window_secs * 1000.0).round() as u64),
+        net_window_ms: columns.net.map(|t| (t.window_secs * 1000.0).round() as u64),
     })
 }
 
@@ -531,7 +622,8 @@ async fn handler(
         && !query.descending
         && query.limit.is_none()
         && !query.io
-        && !query.gpu;
+        && !query.gpu
+        && !query.net;
     let ttl = state.config.ttl.processes();
     if plain {
         return api::cached_json(&headers, &sample, NAME, ttl, || {
@@ -556,9 +648,18 @@ async fn handler(
     } else {
         None
     };
+    let net = if query.net {
+        match net_sample(&state, Arc::clone(sample.value())).await {
+            Ok(net) => Some(net),
+            Err(e) => return api::collect_failed(&e),
+        }
+    } else {
+        None
+    };
     let columns = Columns {
         io: io.as_ref().map(|s| s.value()),
         gpu: gpu.as_ref(),
+        net: net.as_ref().map(|s| s.value()),
     };
     api::cached_json(&headers, &sample, &query.tag(), ttl, || {
         Bytes::from(list_json(table, &query.apply(table, columns), columns))
@@ -576,7 +677,12 @@ pub const PROCESS_DISK_READ: &str = "sonde_process_disk_read_bytes_per_second";
 /// A top process's disk writes per second (opt-in).
 pub const PROCESS_DISK_WRITE: &str = "sonde_process_disk_write_bytes_per_second";
 
-/// The top processes by CPU, and by disk I/O, when
+/// A top process's TCP bytes received per second (opt-in).
+pub const PROCESS_NETWORK_RECEIVE: &str = "sonde_process_network_receive_bytes_per_second";
+/// A top process's TCP bytes sent per second (opt-in).
+pub const PROCESS_NETWORK_TRANSMIT: &str = "sonde_process_network_transmit_bytes_per_second";
+
+/// The top processes by CPU, by disk I/O and by TCP traffic, when
 /// `--prometheus-processes` asks for them; made once per sample.
 async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
     let top = scrape.state.config.http.prometheus_processes;
@@ -584,50 +690,102 @@ async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
         return Ok(Bytes::new());
     }
     let sample = scrape.sample(sample).await?;
-    let by_cpu = sample.text(|table| top_series(table, top));
-    // The disk's top is a reading of every process's io file: a failure
-    // of it (reported where it happened) leaves the CPU's top served.
+    let mut out = vec![sample.text(|table| top_series(table, top))];
+    // The disk's and the network's tops are readings of every process's
+    // io file and descriptors: a failure of one (reported where it
+    // happened) leaves the others served.
     let table = Arc::clone(sample.value());
-    let Ok(io) = scrape.sample(|s| io_sample(s, table)).await else {
-        return Ok(by_cpu);
-    };
-    let by_disk = io.text(|io| disk_series(sample.value(), io, top));
-    Ok([by_cpu, by_disk].concat().into())
+    if let Ok(io) = scrape.sample(|s| io_sample(s, table)).await {
+        out.push(io.text(|io| {
+            let columns = Columns {
+                io: Some(io),
+                ..Columns::default()
+            };
+            rate_series(sample.value(), SortKey::Io, columns, top, io_families(io))
+        }));
+    }
+    let table = Arc::clone(sample.value());
+    if let Ok(net) = scrape.sample(|s| net_sample(s, table)).await {
+        out.push(net.text(|net| {
+            let columns = Columns {
+                net: Some(net),
+                ..Columns::default()
+            };
+            rate_series(
+                sample.value(),
+                SortKey::Net,
+                columns,
+                top,
+                net_families(net),
+            )
+        }));
+    }
+    Ok(out.concat().into())
 }
 
-/// The top processes by disk bytes per second, read and written.
-fn disk_series(table: &ProcessTable, io: &IoTable, top: usize) -> String {
-    let busiest = ListQuery {
-        sort: SortKey::Io,
-        descending: true,
-        limit: Some(top),
-        io: true,
-        gpu: false,
-    };
-    let columns = Columns {
-        io: Some(io),
-        gpu: None,
-    };
-    let rows = busiest.apply(table, columns);
-    let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
-    let mut f = Families::default();
-    type Rate = fn(&ProcessIo) -> Option<f64>;
-    let families: [(&str, &str, Rate); 2] = [
+/// A family of per-process rates: its name, its help, and the reading of
+/// a pid.
+type RateFamily<'a> = (
+    &'static str,
+    &'static str,
+    Box<dyn Fn(u32) -> Option<f64> + 'a>,
+);
+
+fn io_families(io: &IoTable) -> [RateFamily<'_>; 2] {
+    let of = |pid: u32| io.by_pid.get(&pid);
+    [
         (
             PROCESS_DISK_READ,
             "Bytes a top process by disk I/O made storage read, per second over the last window.",
-            |i| i.read_bytes_per_sec,
+            Box::new(move |pid| of(pid)?.read_bytes_per_sec),
         ),
         (
             PROCESS_DISK_WRITE,
             "Bytes a top process by disk I/O wrote (or will write) to storage, per second over the last window.",
-            |i| i.write_bytes_per_sec,
+            Box::new(move |pid| of(pid)?.write_bytes_per_sec),
         ),
-    ];
+    ]
+}
+
+fn net_families(net: &NetTable) -> [RateFamily<'_>; 2] {
+    let of = |pid: u32| net.by_pid.get(&pid);
+    [
+        (
+            PROCESS_NETWORK_RECEIVE,
+            "Bytes a top process by TCP traffic received over its open connections, per second over the last window.",
+            Box::new(move |pid| of(pid)?.received_bytes_per_sec),
+        ),
+        (
+            PROCESS_NETWORK_TRANSMIT,
+            "Bytes a top process by TCP traffic sent (acknowledged by the peer) over its open connections, per second over the last window.",
+            Box::new(move |pid| of(pid)?.sent_bytes_per_sec),
+        ),
+    ]
+}
+
+/// The top processes by `sort`, and each family's reading of them.
+fn rate_series(
+    table: &ProcessTable,
+    sort: SortKey,
+    columns: Columns<'_>,
+    top: usize,
+    families: [RateFamily<'_>; 2],
+) -> String {
+    let busiest = ListQuery {
+        sort,
+        descending: true,
+        limit: Some(top),
+        io: columns.io.is_some(),
+        gpu: columns.gpu.is_some(),
+        net: columns.net.is_some(),
+    };
+    let rows = busiest.apply(table, columns);
+    let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
+    let mut f = Families::default();
     for (name, help, rate) in families {
         let family = f.gauge_family(name, help);
         for r in &rows {
-            if let Some(v) = io.by_pid.get(&r.pid).and_then(rate) {
+            if let Some(v) = rate(r.pid) {
                 family.push(labels(r), v);
             }
         }
@@ -644,6 +802,7 @@ fn top_series(table: &ProcessTable, top: usize) -> String {
         limit: Some(top),
         io: false,
         gpu: false,
+        net: false,
     };
     let rows = busiest.apply(table, Columns::default());
     let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
@@ -707,9 +866,13 @@ mod tests {
                 limit: None,
                 io: false,
                 gpu: false,
+                net: false,
             }
         );
         assert!(q(&[("columns", "io")]).unwrap().io);
+        let by_net = q(&[("sort", "net")]).unwrap();
+        assert!(by_net.net && by_net.descending && !by_net.io);
+        assert!(q(&[("columns", "io,net")]).unwrap().net);
         let by_io = q(&[("sort", "io")]).unwrap();
         assert!(
             by_io.io && by_io.descending,
@@ -724,7 +887,7 @@ mod tests {
             (&[("limit", "0")][..], "limit"),
             (&[("limit", "-3")][..], "limit"),
             (&[("limit", "ten")][..], "limit"),
-            (&[("columns", "net")][..], "columns"),
+            (&[("columns", "udp")][..], "columns"),
         ] {
             assert_eq!(q(pairs).unwrap_err().name, name, "{pairs:?}");
         }

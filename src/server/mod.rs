@@ -137,7 +137,8 @@ pub async fn serve(
         readings_files = budget.readings_files,
         process_sampler = budget.process_sampler,
         process_io = budget.process_io,
-        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup, readings, /proc stat and io files"
+        process_net = budget.process_net,
+        "descriptors shared out: connections (WebSocket cap + HTTP headroom), reserve, kept cgroup, readings, /proc stat and io files, fd directories"
     );
     kinds::warm_up(&state);
     kinds::history::sample_always(&state);

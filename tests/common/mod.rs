@@ -444,6 +444,99 @@ pub fn piped(
     child.wait_with_output().ok()
 }
 
+/// A child that sends [`NetSender::BYTES`] over loopback TCP when told,
+/// from its own process (bash's `/dev/tcp` and `printf`), then keeps its
+/// connection open; the test's listener counts what arrives.
+pub struct NetSender {
+    /// The child.
+    pub child: Killed,
+    dir: tempfile::TempDir,
+    /// The listener's address (the child's connection's remote end).
+    pub listener: SocketAddr,
+    received: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl NetSender {
+    /// The bytes it sends.
+    pub const BYTES: f64 = 8.0 * 1024.0 * 1024.0;
+
+    /// Starts it, connected and waiting to be told.
+    pub fn start() -> NetSender {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = listener.local_addr().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let child = Killed(
+            std::process::Command::new("bash")
+                .args([
+                    "-c",
+                    r#"exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+while [ ! -e "$D/go" ]; do sleep 0.05; done
+for i in $(seq 128); do printf '%65536s' '' >&3; done
+exec sleep 60"#,
+                ])
+                .env("D", dir.path())
+                .env("PORT", at.port().to_string())
+                .spawn()
+                .unwrap(),
+        );
+        // Accepted within 10 s, or the child could not connect.
+        listener.set_nonblocking(true).unwrap();
+        let t0 = std::time::Instant::now();
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        t0.elapsed() < Duration::from_secs(10),
+                        "the sender never connected"
+                    );
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = Arc::clone(&received);
+        std::thread::spawn(move || {
+            let mut stream = stream;
+            let mut buf = vec![0u8; 1 << 16];
+            while let Ok(n) = stream.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                counted.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        NetSender {
+            child,
+            dir,
+            listener: at,
+            received,
+        }
+    }
+
+    /// Its pid.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// Tells it to send, and waits (10 s at most) until every byte has
+    /// arrived.
+    pub async fn send(&self) {
+        std::fs::write(self.dir.path().join("go"), "").unwrap();
+        let t0 = std::time::Instant::now();
+        let all = Self::BYTES as u64;
+        let arrived = || self.received.load(std::sync::atomic::Ordering::Relaxed);
+        while arrived() < all && t0.elapsed() < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(arrived(), all, "the sender did not finish");
+        // Its last acknowledgements come back within a round trip.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A child that, once told, writes 8 MiB to a file on disk from its own
 /// process (bash's `printf`, so the bytes are its own in `/proc/PID/io`),
 /// then sleeps; in a directory of the target's, on disk (tmpfs accounts

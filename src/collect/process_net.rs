@@ -1,0 +1,656 @@
+//! Who is using the network: each process's TCP bytes, received and sent,
+//! and their rates between samples, as CPU% is computed.
+//!
+//! The kernel keeps, per TCP socket, the bytes it received and the bytes
+//! the peer acknowledged (`tcp_info`'s `bytes_received`, `bytes_acked`);
+//! one netlink `sock_diag` dump with the `INET_DIAG_INFO` extension gives
+//! them for every socket, with its inode. A process owns the sockets its
+//! descriptors point at (`/proc/PID/fd/N` → `socket:[INODE]`), as `ss -p`
+//! finds them.
+//!
+//! That join is one `readlink` per descriptor on the host, the dear part,
+//! so it is amortised: each process's `fd` directory is kept open (within
+//! its share of descriptors) and listed again each sample, and only a
+//! descriptor number not seen before, or one that pointed at a TCP socket
+//! that has since closed (its number may have been reused), is read again.
+//! A TCP socket nobody owns after that (a descriptor number reused from a
+//! file or a UNIX socket) sends the next sample through every descriptor
+//! again, at most every [`RECHECK_EVERY`]; so does every [`FULL_EVERY`].
+//!
+//! What this cannot see: UDP and other protocols; a connection opened and
+//! closed between two samples; the bytes a connection moved between the
+//! last sample and its close. A socket several processes hold (inherited
+//! across `fork`) counts for each of them.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustix::fs::{Dir, Mode, OFlags};
+
+use super::clock::{Clock, RealClock};
+use super::process_io::FIRST_WINDOW;
+use super::processes::ProcessTable;
+use super::tcp_states::{self, STATES};
+
+/// Every descriptor is read again at least this often.
+pub const FULL_EVERY: Duration = Duration::from_secs(10);
+
+/// A new socket nobody owns sends a sample through every descriptor at
+/// most this often (where processes cannot be read, such sockets are
+/// always there).
+pub const RECHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// `INET_DIAG_INFO`'s bit in the dump request's extensions.
+const EXT_INFO: u8 = 1 << (2 - 1);
+/// `INET_DIAG_INFO`, an attribute's type.
+const INET_DIAG_INFO: u16 = 2;
+/// The size of `inet_diag_msg`; its attributes follow.
+const MSG_LEN: usize = 72;
+
+/// One TCP socket, as the kernel's dump describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSocket {
+    /// Its inode (0 for one no file holds: time-wait, orphaned, not yet
+    /// accepted).
+    pub inode: u32,
+    /// The kernel's identifier of this socket for its lifetime.
+    pub cookie: u64,
+    /// Its state, 1–11 ([`STATES`]).
+    pub state: u8,
+    /// Local address.
+    pub local: SocketAddr,
+    /// Remote address (unspecified for a listener).
+    pub remote: SocketAddr,
+    /// Bytes received (`tcp_info.bytes_received`; `None` on kernels that
+    /// do not keep it).
+    pub received: Option<u64>,
+    /// Bytes sent and acknowledged by the peer (`tcp_info.bytes_acked`,
+    /// less the SYN the kernel counts as one).
+    pub acked: Option<u64>,
+    /// Smoothed round-trip time, µs.
+    pub rtt_us: Option<u32>,
+}
+
+impl TcpSocket {
+    /// Its state's name, as `ss` and node_exporter write it.
+    pub fn state_name(&self) -> &'static str {
+        STATES
+            .get(usize::from(self.state).wrapping_sub(1))
+            .copied()
+            .unwrap_or("unknown")
+    }
+}
+
+fn u64_at(d: &[u8], at: usize) -> Option<u64> {
+    d.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_ne_bytes)
+}
+
+fn address(family: u8, raw: &[u8], port: u16) -> Option<SocketAddr> {
+    let ip = match i32::from(family) {
+        libc::AF_INET => IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(raw.get(..4)?).ok()?)),
+        libc::AF_INET6 => IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(raw.get(..16)?).ok()?)),
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// One `inet_diag_msg` and its attributes, as the dump hands them over;
+/// `None` for a message too short or of another family. Pure, for tests.
+pub fn parse_socket(body: &[u8]) -> Option<TcpSocket> {
+    let (&family, &state) = (body.first()?, body.get(1)?);
+    let port = |at: usize| Some(u16::from_be_bytes(body.get(at..at + 2)?.try_into().ok()?));
+    let local = address(family, body.get(8..24)?, port(4)?)?;
+    let remote = address(family, body.get(24..40)?, port(6)?)?;
+    let cookie =
+        u64::from(tcp_states::u32_at(body, 44)?) | (u64::from(tcp_states::u32_at(body, 48)?) << 32);
+    let inode = tcp_states::u32_at(body, 68)?;
+    let mut socket = TcpSocket {
+        inode,
+        cookie,
+        state,
+        local,
+        remote,
+        received: None,
+        acked: None,
+        rtt_us: None,
+    };
+    let mut attrs = body.get(MSG_LEN..).unwrap_or_default();
+    while attrs.len() >= 4 {
+        let len = usize::from(u16::from_ne_bytes([attrs[0], attrs[1]]));
+        let kind = u16::from_ne_bytes([attrs[2], attrs[3]]);
+        if len < 4 || len > attrs.len() {
+            break;
+        }
+        if kind == INET_DIAG_INFO {
+            let info = &attrs[4..len];
+            socket.rtt_us = tcp_states::u32_at(info, 68);
+            // The kernel counts the SYN's sequence number as one byte
+            // acknowledged (and a FIN's, once acknowledged): the first
+            // is not data.
+            socket.acked = u64_at(info, 120).map(|a| a.saturating_sub(1));
+            socket.received = u64_at(info, 128);
+        }
+        attrs = attrs.get((len + 3) & !3..).unwrap_or_default();
+    }
+    Some(socket)
+}
+
+/// Every TCP socket on the host (this network namespace), with its bytes.
+pub fn dump() -> io::Result<Vec<TcpSocket>> {
+    let mut sockets = Vec::new();
+    tcp_states::each_socket(EXT_INFO, |body| sockets.extend(parse_socket(body)))?;
+    Ok(sockets)
+}
+
+/// The socket inode behind a descriptor's link text, `socket:[INODE]`.
+pub fn socket_inode(link: &[u8]) -> Option<u32> {
+    std::str::from_utf8(link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// What a descriptor pointed at when last read: a socket's inode, or
+/// [`NOT_A_SOCKET`].
+type Target = u32;
+const NOT_A_SOCKET: Target = 0;
+
+fn read_target(dir: &impl AsFd, name: &std::ffi::CStr) -> Option<Target> {
+    let mut buf = [0u8; 40];
+    let n = rustix::fs::readlinkat_raw(dir, name, &mut buf[..]).ok()?;
+    Some(socket_inode(&buf[..n.min(buf.len())]).unwrap_or(NOT_A_SOCKET))
+}
+
+/// Process `pid`'s `fd` directory, opened for listing.
+fn open_fd_dir(proc_root: &Path, pid: u32) -> Option<Dir> {
+    let path = proc_root.join(pid.to_string()).join("fd");
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    Dir::new(rustix::fs::open(&path, flags, Mode::empty()).ok()?).ok()
+}
+
+/// One process's descriptors: its `fd` directory (kept open while its
+/// share allows) and what each descriptor pointed at.
+#[derive(Debug, Default)]
+struct Fds {
+    dir: Option<Dir>,
+    targets: HashMap<u32, Target>,
+}
+
+/// Lists `fd_dir` (opened now when `fds` keeps none) and returns the socket
+/// inodes its descriptors point at; reads a descriptor's link only when
+/// `recheck` says so or it is new. `None`: not readable (gone, or not
+/// ours).
+fn owned_sockets(
+    fds: &mut Fds,
+    open: impl FnOnce() -> Option<Dir>,
+    recheck: impl Fn(Target) -> bool,
+    readlinks: &mut usize,
+) -> Option<Vec<u32>> {
+    let mut dir = match fds.dir.take() {
+        Some(mut d) => {
+            d.rewind();
+            d
+        }
+        None => open()?,
+    };
+    let mut targets = HashMap::with_capacity(fds.targets.len());
+    let mut sockets = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry.ok()?;
+        let name = entry.file_name();
+        let Some(fd) = std::str::from_utf8(name.to_bytes())
+            .ok()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let target = match fds.targets.get(&fd) {
+            Some(&t) if !recheck(t) => t,
+            _ => {
+                *readlinks += 1;
+                // A descriptor closed since the listing has no target.
+                let Ok(handle) = dir.fd() else { continue };
+                let Some(t) = read_target(&handle, name) else {
+                    continue;
+                };
+                t
+            }
+        };
+        if target != NOT_A_SOCKET {
+            sockets.push(target);
+        }
+        targets.insert(fd, target);
+    }
+    fds.targets = targets;
+    fds.dir = Some(dir);
+    Some(sockets)
+}
+
+/// One process's TCP traffic.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProcessNet {
+    /// Bytes its open TCP connections received.
+    pub received_bytes: u64,
+    /// Bytes its open TCP connections sent (acknowledged by the peer).
+    pub sent_bytes: u64,
+    /// Bytes received per second over the window (`None`: the first
+    /// sample).
+    pub received_bytes_per_sec: Option<f64>,
+    /// Bytes sent per second over the window.
+    pub sent_bytes_per_sec: Option<f64>,
+    /// Its TCP sockets, listeners included.
+    pub connections: u32,
+}
+
+/// Every readable process's TCP traffic, by pid.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetTable {
+    /// By pid; a process whose descriptors cannot be read is absent.
+    pub by_pid: HashMap<u32, ProcessNet>,
+    /// Seconds the rates cover.
+    pub window_secs: f64,
+    /// TCP sockets on the host.
+    pub sockets: usize,
+    /// Descriptor links read for this sample (the amortised part).
+    pub readlinks: usize,
+}
+
+/// A socket's bytes at the previous sample: (cookie, received, acked).
+type Seen = (u64, u64, u64);
+
+/// The sampler: each process's descriptors, each socket's bytes at the
+/// previous sample.
+#[derive(Debug)]
+pub struct NetSampler {
+    proc_root: PathBuf,
+    fds: HashMap<(u32, u64), Fds>,
+    keep: usize,
+    previous: HashMap<u32, Seen>,
+    previous_at: Option<Instant>,
+    unowned: HashSet<u32>,
+    full_at: Option<Instant>,
+    clock: Arc<dyn Clock>,
+}
+
+impl NetSampler {
+    /// A sampler of the processes under `proc_root`, keeping at most
+    /// `keep` directories open.
+    pub fn new(proc_root: PathBuf, keep: usize) -> NetSampler {
+        NetSampler {
+            proc_root,
+            fds: HashMap::new(),
+            keep,
+            previous: HashMap::new(),
+            previous_at: None,
+            unowned: HashSet::new(),
+            full_at: None,
+            clock: Arc::new(RealClock),
+        }
+    }
+
+    /// The same sampler on another clock (tests move a manual one).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> NetSampler {
+        self.clock = clock;
+        self
+    }
+
+    /// Directories kept open now.
+    pub fn kept_dirs(&self) -> usize {
+        self.fds.values().filter(|f| f.dir.is_some()).count()
+    }
+
+    /// The TCP traffic of `table`'s processes, with rates since the
+    /// previous sample; the first sample takes two readings
+    /// [`FIRST_WINDOW`] apart, as the disk column's does. Blocks (a dump, a directory per process):
+    /// run it on the blocking pool.
+    pub fn sample(&mut self, table: &ProcessTable) -> io::Result<NetTable> {
+        if self.previous_at.is_none() {
+            self.sample_with(table, dump()?);
+            self.clock.sleep(FIRST_WINDOW);
+        }
+        Ok(self.sample_with(table, dump()?))
+    }
+
+    /// The same, over the sockets given (tests give them).
+    pub fn sample_with(&mut self, table: &ProcessTable, sockets: Vec<TcpSocket>) -> NetTable {
+        let now = self.clock.now();
+        let by_inode: HashMap<u32, &TcpSocket> = sockets
+            .iter()
+            .filter(|s| s.inode != 0)
+            .map(|s| (s.inode, s))
+            .collect();
+        // A descriptor that pointed at a TCP socket since closed may now
+        // be another file: it is read again.
+        let closed: HashSet<u32> = self
+            .previous
+            .keys()
+            .filter(|i| !by_inode.contains_key(i))
+            .copied()
+            .collect();
+        let due = self
+            .full_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= FULL_EVERY);
+        let mut readlinks = 0;
+        let mut owners = self.owners(table, due, &closed, &mut readlinks);
+        if due {
+            self.full_at = Some(now);
+        }
+        let owned: HashSet<u32> = owners.values().flatten().flatten().copied().collect();
+        let unowned: HashSet<u32> = by_inode
+            .keys()
+            .filter(|i| !owned.contains(i))
+            .copied()
+            .collect();
+        let recheck = self
+            .full_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= RECHECK_EVERY);
+        if !due && recheck && unowned.iter().any(|i| !self.unowned.contains(i)) {
+            owners = self.owners(table, true, &closed, &mut readlinks);
+            self.full_at = Some(now);
+        }
+        self.unowned = unowned;
+        let secs = self
+            .previous_at
+            .map(|at| now.saturating_duration_since(at).as_secs_f64());
+        let mut by_pid = HashMap::with_capacity(owners.len());
+        for (pid, inodes) in owners {
+            let Some(inodes) = inodes else { continue };
+            let mut net = ProcessNet {
+                received_bytes: 0,
+                sent_bytes: 0,
+                received_bytes_per_sec: None,
+                sent_bytes_per_sec: None,
+                connections: 0,
+            };
+            let (mut rx_moved, mut tx_moved) = (0u64, 0u64);
+            for inode in inodes {
+                let Some(s) = by_inode.get(&inode) else {
+                    continue;
+                };
+                net.connections += 1;
+                let (rx, tx) = (s.received.unwrap_or(0), s.acked.unwrap_or(0));
+                net.received_bytes += rx;
+                net.sent_bytes += tx;
+                // A socket first seen now opened within the window: all
+                // its bytes moved in it.
+                let (rx0, tx0) = match self.previous.get(&inode) {
+                    Some(&(cookie, rx0, tx0)) if cookie == s.cookie => (rx0, tx0),
+                    _ => (0, 0),
+                };
+                rx_moved += rx.saturating_sub(rx0);
+                tx_moved += tx.saturating_sub(tx0);
+            }
+            if let Some(secs) = secs.filter(|s| *s > 0.0) {
+                net.received_bytes_per_sec = Some(rx_moved as f64 / secs);
+                net.sent_bytes_per_sec = Some(tx_moved as f64 / secs);
+            }
+            by_pid.insert(pid, net);
+        }
+        self.previous = by_inode
+            .values()
+            .map(|s| {
+                let seen = (s.cookie, s.received.unwrap_or(0), s.acked.unwrap_or(0));
+                (s.inode, seen)
+            })
+            .collect();
+        self.previous_at = Some(now);
+        NetTable {
+            by_pid,
+            window_secs: secs.unwrap_or(0.0),
+            sockets: sockets.len(),
+            readlinks,
+        }
+    }
+
+    /// Each of `table`'s processes' socket inodes (`None`: not readable);
+    /// every descriptor read again when `full`, else only new ones and
+    /// those that pointed at a socket in `closed`. Directories of
+    /// processes gone from the table are closed.
+    fn owners(
+        &mut self,
+        table: &ProcessTable,
+        full: bool,
+        closed: &HashSet<u32>,
+        readlinks: &mut usize,
+    ) -> HashMap<u32, Option<Vec<u32>>> {
+        let mut kept = std::mem::take(&mut self.fds);
+        let mut out = HashMap::with_capacity(table.rows.len());
+        let mut open_dirs = 0;
+        for r in &table.rows {
+            let id = (r.pid, r.start_ticks);
+            let mut fds = kept.remove(&id).unwrap_or_default();
+            let sockets = owned_sockets(
+                &mut fds,
+                || open_fd_dir(&self.proc_root, r.pid),
+                |t| full || (t != NOT_A_SOCKET && closed.contains(&t)),
+                readlinks,
+            );
+            if sockets.is_none() {
+                out.insert(r.pid, None);
+                continue;
+            }
+            if open_dirs < self.keep {
+                open_dirs += 1;
+            } else {
+                fds.dir = None;
+            }
+            out.insert(r.pid, sockets);
+            self.fds.insert(id, fds);
+        }
+        out
+    }
+}
+
+/// One connection of a process, for its drill-down.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Connection {
+    /// The socket.
+    pub socket: TcpSocket,
+    /// Bytes received per second since the previous answer about this
+    /// process (`None` for the first, or a socket new since).
+    pub received_bytes_per_sec: Option<f64>,
+    /// Bytes sent per second, the same way.
+    pub sent_bytes_per_sec: Option<f64>,
+}
+
+/// The TCP sockets process `pid` holds (`None`: its descriptors cannot be
+/// read), listeners first, then by local address: one `readlink` per
+/// descriptor and a dump. Blocks.
+pub fn connections_of(proc_root: &Path, pid: u32) -> Option<Vec<TcpSocket>> {
+    let mut fds = Fds::default();
+    let open = || open_fd_dir(proc_root, pid);
+    let inodes: HashSet<u32> = owned_sockets(&mut fds, open, |_| true, &mut 0)?
+        .into_iter()
+        .collect();
+    let mut mine: Vec<TcpSocket> = dump()
+        .ok()?
+        .into_iter()
+        .filter(|s| s.inode != 0 && inodes.contains(&s.inode))
+        .collect();
+    mine.sort_by_key(|s| (s.state != 10, s.local, s.remote));
+    Some(mine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::processes::ProcRow;
+    use std::io::{Read, Write};
+
+    /// An `inet_diag_msg` for an IPv4 socket and its `tcp_info`.
+    fn message(inode: u32, cookie: u64, rx: u64, tx: u64) -> Vec<u8> {
+        let mut m = vec![0u8; MSG_LEN];
+        m[0] = libc::AF_INET as u8;
+        m[1] = 1;
+        m[4..6].copy_from_slice(&8080u16.to_be_bytes());
+        m[6..8].copy_from_slice(&40000u16.to_be_bytes());
+        m[8..12].copy_from_slice(&[127, 0, 0, 1]);
+        m[24..28].copy_from_slice(&[10, 0, 0, 2]);
+        m[44..48].copy_from_slice(&(cookie as u32).to_ne_bytes());
+        m[48..52].copy_from_slice(&((cookie >> 32) as u32).to_ne_bytes());
+        m[68..72].copy_from_slice(&inode.to_ne_bytes());
+        let mut info = vec![0u8; 232];
+        info[68..72].copy_from_slice(&150u32.to_ne_bytes());
+        info[120..128].copy_from_slice(&tx.to_ne_bytes());
+        info[128..136].copy_from_slice(&rx.to_ne_bytes());
+        // Another attribute first: attributes are walked, not assumed.
+        m.extend_from_slice(&5u16.to_ne_bytes());
+        m.extend_from_slice(&8u16.to_ne_bytes());
+        m.extend_from_slice(&[1, 0, 0, 0]);
+        m.extend_from_slice(&((4 + info.len()) as u16).to_ne_bytes());
+        m.extend_from_slice(&INET_DIAG_INFO.to_ne_bytes());
+        m.extend_from_slice(&info);
+        m
+    }
+
+    #[test]
+    fn a_diag_message_gives_addresses_state_and_bytes() {
+        let s = parse_socket(&message(4242, 7 | (9 << 32), 1000, 2000)).unwrap();
+        assert_eq!(s.inode, 4242);
+        assert_eq!(s.cookie, 7 | (9 << 32));
+        assert_eq!(s.state_name(), "established");
+        assert_eq!(s.local, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s.remote, "10.0.0.2:40000".parse().unwrap());
+        assert_eq!(
+            (s.received, s.acked, s.rtt_us),
+            (Some(1000), Some(1999), Some(150))
+        );
+        // Without tcp_info (an older kernel's short struct): no bytes.
+        let bare = parse_socket(&message(1, 1, 5, 5)[..MSG_LEN]).unwrap();
+        assert_eq!((bare.received, bare.acked), (None, None));
+        assert!(parse_socket(&[2, 1, 0]).is_none());
+    }
+
+    #[test]
+    fn socket_links_give_inodes_and_nothing_else_does() {
+        assert_eq!(socket_inode(b"socket:[12345]"), Some(12345));
+        assert_eq!(socket_inode(b"pipe:[12345]"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+        assert_eq!(socket_inode(b"socket:[12"), None);
+    }
+
+    fn row(pid: u32) -> ProcRow {
+        ProcRow {
+            pid,
+            ppid: 1,
+            start_ticks: 5,
+            name: format!("p{pid}"),
+            cpu_percent: 0.0,
+            rss_bytes: 0,
+            cpu_ticks: 0,
+            state: 'S',
+            threads: 1,
+        }
+    }
+
+    fn link(root: &Path, pid: u32, fd: u32, target: &str) {
+        let dir = root.join(pid.to_string()).join("fd");
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_file(dir.join(fd.to_string()));
+        std::os::unix::fs::symlink(target, dir.join(fd.to_string())).unwrap();
+    }
+
+    fn socket(inode: u32, cookie: u64, rx: u64, tx: u64) -> TcpSocket {
+        parse_socket(&message(inode, cookie, rx, tx)).unwrap()
+    }
+
+    #[test]
+    fn rates_per_process_from_its_sockets_and_links_read_only_when_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        link(root, 10, 0, "/dev/null");
+        link(root, 10, 3, "socket:[100]");
+        link(root, 10, 4, "socket:[900]"); // a UNIX socket: not in the dump
+        link(root, 11, 3, "pipe:[5]");
+        let clock = crate::collect::clock::ManualClock::new();
+        let mut s = NetSampler::new(root.to_path_buf(), 8).with_clock(clock.clone());
+        let table = ProcessTable {
+            rows: vec![row(10), row(11), row(12)],
+            ..ProcessTable::default()
+        };
+        let first = s.sample_with(&table, vec![socket(100, 1, 500, 1000)]);
+        assert_eq!(first.readlinks, 4);
+        assert_eq!(first.by_pid[&10].received_bytes, 500);
+        assert_eq!(
+            first.by_pid[&10].received_bytes_per_sec, None,
+            "first sample"
+        );
+        assert_eq!(first.by_pid[&11].connections, 0, "readable, no TCP: 0");
+        assert!(
+            !first.by_pid.contains_key(&12),
+            "not readable: absent, never 0"
+        );
+        // In the next second socket 100 moves 1 MiB each way; nothing
+        // changed in the descriptors, so no link is read.
+        clock.advance(Duration::from_secs(1));
+        let next = s.sample_with(
+            &table,
+            vec![socket(100, 1, 500 + (1 << 20), 1000 + (1 << 20))],
+        );
+        assert_eq!(next.readlinks, 0, "links are read only when needed");
+        assert_eq!(next.window_secs, 1.0);
+        assert_eq!(next.by_pid[&10].received_bytes_per_sec, Some(1_048_576.0));
+        assert_eq!(next.by_pid[&10].sent_bytes_per_sec, Some(1_048_576.0));
+        // Socket 100 closes and descriptor 3 is reused for socket 101,
+        // opened within the window: all of its bytes are in it.
+        link(root, 10, 3, "socket:[101]");
+        clock.advance(Duration::from_secs(1));
+        let reused = s.sample_with(&table, vec![socket(101, 2, 4096, 0)]);
+        assert_eq!(reused.readlinks, 1, "only the closed socket's descriptor");
+        assert_eq!(reused.by_pid[&10].received_bytes_per_sec, Some(4096.0));
+        // Descriptor 0 (was /dev/null) is reused for a new socket: it is
+        // unowned after the cheap pass, so every link is read again.
+        link(root, 10, 0, "socket:[102]");
+        clock.advance(Duration::from_secs(2));
+        let found = s.sample_with(&table, vec![socket(101, 2, 4096, 0), socket(102, 3, 10, 0)]);
+        assert_eq!(found.by_pid[&10].connections, 2);
+        assert_eq!(found.readlinks, 4, "a full pass");
+        assert_eq!(s.kept_dirs(), 2);
+    }
+
+    #[test]
+    fn a_loopback_connection_shows_its_bytes_in_the_live_dump() {
+        const N: usize = 300_000;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = listener.local_addr().unwrap();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let reader = std::thread::spawn(move || {
+            let (mut c, _) = listener.accept().unwrap();
+            let mut all = vec![0u8; N];
+            c.read_exact(&mut all).unwrap();
+            // Held open until the test has looked.
+            let _ = wait.recv();
+        });
+        let mut client = std::net::TcpStream::connect(at).unwrap();
+        client.write_all(&vec![7u8; N]).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (out, back) = loop {
+            let mine = connections_of(Path::new("/proc"), std::process::id()).unwrap();
+            let out = mine.iter().find(|s| s.remote == at).copied();
+            let back = mine.iter().find(|s| s.local == at && s.state == 1).copied();
+            let (Some(out), Some(back)) = (out, back) else {
+                assert!(Instant::now() < deadline, "no connection in {mine:?}");
+                continue;
+            };
+            if (out.acked, back.received) == (Some(N as u64), Some(N as u64))
+                || Instant::now() > deadline
+            {
+                break (out, back);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(out.state_name(), "established");
+        assert_eq!(out.acked, Some(N as u64), "every byte sent, acknowledged");
+        assert_eq!(back.received, Some(N as u64), "and received by its peer");
+        assert!(out.rtt_us.is_some());
+        drop(done);
+        reader.join().unwrap();
+    }
+}
