@@ -732,7 +732,7 @@ async function start() {
 $("filter").addEventListener("input", e => { state.filter = e.target.value; showProcesses(); });
 $("tree").addEventListener("change", e => { state.tree = e.target.checked; showProcesses(); });
 $("io").addEventListener("change", e => showColumn("io", e.target.checked));
-$("net").addEventListener("change", e => showColumn("net", e.target.checked));
+$("proc-net").addEventListener("change", e => showColumn("net", e.target.checked));
 $("gpu").addEventListener("change", e => showColumn("gpu", e.target.checked));
 for (const th of $("procs").tHead.rows[0].cells) {
   const sort = () => {

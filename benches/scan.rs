@@ -12,7 +12,12 @@
 //!   and `_1000`: a process list at 1,000 processes and a containers reply
 //!   at 100 and 1,000 cgroups, each read, encoded and framed;
 //! - `parse_pid_stat`, `encode` (1,000 / 5,000 rows), `metrics_json`,
-//!   `cache_hit`.
+//!   `cache_hit`;
+//! - `process_net/*`: the network column's parts on this machine, with
+//!   `SONDE_BENCH_TCP_SOCKETS` loopback sockets held (default 0): the
+//!   kernel's TCP dump with `tcp_info` alone (`dump_floor`), the dump
+//!   parsed, a sample between walks (`steady`), and a sample that lists
+//!   every process's descriptors (`full_walk`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a tool run by hand: failing loudly is its job
 
 use std::hint::black_box;
@@ -346,13 +351,65 @@ fn gpu_clients(c: &mut Criterion) {
     });
 }
 
-/// The floor, the live scan and the GPU clients' walk, measured back to
-/// back at the same process count (held for all).
+/// `SONDE_BENCH_TCP_SOCKETS` established loopback sockets (half as many
+/// connections, both ends held here).
+fn tcp_sockets() -> Vec<std::net::TcpStream> {
+    let n: usize = std::env::var("SONDE_BENCH_TCP_SOCKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let at = listener.local_addr().expect("address");
+    let mut held = Vec::with_capacity(n);
+    for _ in 0..n / 2 {
+        held.push(std::net::TcpStream::connect(at).expect("connect"));
+        held.push(listener.accept().expect("accept").0);
+    }
+    held
+}
+
+/// Who uses the network: the kernel's dump alone, parsed, and the
+/// sampler between walks and walking every process.
+fn process_net(c: &mut Criterion) {
+    use sonde::collect::process_net::{NetSampler, dump};
+    use sonde::collect::tcp_states::each_socket;
+    let _held = tcp_sockets();
+    let budget = sonde::budget::FdBudget::current(256);
+    let mut scanner = ProcessSampler::new(&Roots::default(), budget.process_sampler, page_size());
+    let table = scanner.sample().expect("scan");
+    let mut group = c.benchmark_group("process_net");
+    group.bench_function("dump_floor", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            // INET_DIAG_INFO's bit, as the column asks.
+            each_socket(1 << 1, |m| n += m.len()).expect("dump");
+            black_box(n)
+        })
+    });
+    group.bench_function("dump", |b| b.iter(|| black_box(dump().expect("dump"))));
+    let proc_root = std::path::PathBuf::from("/proc");
+    let mut steady = NetSampler::new(proc_root.clone(), budget.process_net);
+    steady.sample(&table).expect("sample");
+    group.bench_function("steady", |b| {
+        b.iter(|| black_box(steady.sample(&table).expect("sample")))
+    });
+    group.bench_function("full_walk", |b| {
+        b.iter(|| {
+            let mut fresh = NetSampler::new(proc_root.clone(), budget.process_net);
+            black_box(fresh.sample_with(&table, dump().expect("dump")))
+        })
+    });
+    group.finish();
+}
+
+/// The floor, the live scan, the GPU clients' walk and the network
+/// column, measured back to back at the same process count (held for all).
 fn live(c: &mut Criterion) {
     let _extra = extra_procs();
     proc_floor(c);
     scan(c);
     gpu_clients(c);
+    process_net(c);
 }
 
 criterion_group! {

@@ -9,6 +9,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::gpu_fixture::{fixture_sys, gpu_client, proc_with_a_gpu_client};
 use common::{Killed, Server, free_port, skipped};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -814,6 +815,71 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
 }
 
 #[tokio::test]
+async fn the_gpu_column_shows_who_uses_the_gpu_in_chromium() {
+    let Some(s) = session("the_gpu_column", &[]).await else {
+        return;
+    };
+    let client = &s.client;
+    let dir = tempfile::tempdir().unwrap();
+    let sys = fixture_sys(dir.path());
+    let proc = proc_with_a_gpu_client(dir.path(), 0);
+    let server = Server::start(&["--sys-root", &sys, "--proc-root", &proc]).await;
+    // The fixture's one process keeps the AMD GPU a quarter busy: 250 ms
+    // of gfx time in every second.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy = {
+        let (stop, root) = (std::sync::Arc::clone(&stop), dir.path().to_owned());
+        std::thread::spawn(move || {
+            let t0 = Instant::now();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                gpu_client(&root, t0.elapsed().as_nanos() as u64 / 4);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    client
+        .goto(&format!("http://{}/", server.addr))
+        .await
+        .unwrap();
+    until(
+        client,
+        "the GPU toggle on a host with a GPU",
+        "return !document.getElementById('gpu-toggle').hidden;",
+    )
+    .await;
+    client
+        .execute(
+            "document.getElementById('gpu').click(); document.getElementById('sort-gpu').click(); \
+             document.getElementById('procs-section').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let share = until(
+        client,
+        "the game's share of the GPU",
+        "const row = document.querySelector('#procs tbody tr[data-pid=\"500\"]'); \
+         const cell = row && row.cells[row.cells.length - 1].textContent; \
+         return cell && cell.endsWith('%') && parseFloat(cell) > 15 && cell;",
+    )
+    .await;
+    let percent: f64 = share
+        .as_str()
+        .unwrap()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((15.0..=30.0).contains(&percent), "{share}");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    screenshot(client, "page-gpu.png").await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().unwrap();
+    no_page_errors(client).await;
+    s.close().await;
+}
+
+#[tokio::test]
 async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
     let Some(s) = session("the_live_page_keyboard", &[]).await else {
         return;
@@ -1068,6 +1134,51 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
         .await
         .unwrap();
     assert_eq!(on, json!("num on"));
+    // The network column: each process's TCP traffic (the agent's own
+    // connection to this page moves bytes every second), sorted by it.
+    // Clicked by script: the page's sticky header covers the row of
+    // toggles once the table is scrolled into view.
+    client
+        .execute(
+            "document.getElementById('proc-net').click(); document.getElementById('sort-net').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    until(
+        client,
+        "the network column",
+        "const rows = [...document.querySelectorAll('#procs tbody tr')]; \
+         return !document.getElementById('sort-net').hidden && rows.length > 0 \
+           && rows.every(r => r.cells.length === 6) && rows[0].cells[5].textContent.endsWith('/s') \
+           && rows[0].cells[5].textContent !== '0 B/s';",
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    screenshot(client, "page-network.png").await;
+    // The busiest process's drill-down lists its connections, like
+    // `ss -tinp` for it.
+    client
+        .execute("document.querySelector('#procs tbody tr').click();", vec![])
+        .await
+        .unwrap();
+    until(
+        client,
+        "the connections of the busiest process",
+        "const rows = [...document.querySelectorAll('#connections tbody tr')]; \
+         return !document.getElementById('connections-section').hidden \
+           && rows.some(r => r.cells[2].textContent === 'established' && r.cells[3].textContent.endsWith('/s'));",
+    )
+    .await;
+    client
+        .execute(
+            "document.getElementById('detail-section').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    screenshot(client, "page-connections.png").await;
     // A host without a GPU offers no GPU column.
     if !std::path::Path::new("/dev/dri").exists() {
         let offered = client

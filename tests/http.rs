@@ -622,6 +622,44 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
 }
 
 #[tokio::test]
+async fn a_process_in_another_network_namespace_is_null_not_0() {
+    let Ok(child) = std::process::Command::new("unshare")
+        .args(["-n", "sleep", "30"])
+        .spawn()
+    else {
+        common::skipped(
+            "SKIPPED a_process_in_another_network_namespace_is_null_not_0: unshare(1) is not installed",
+        );
+        return;
+    };
+    let child = common::Killed(child);
+    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    // unshare execs sleep once the namespace is made.
+    let pid = u64::from(child.0.id());
+    let ours = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let t0 = std::time::Instant::now();
+    while std::fs::read_link(format!("/proc/{pid}/ns/net")).is_ok_and(|n| n == ours) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(5),
+            "unshare -n did not take"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let list = get(server.addr, "/api/processes?columns=net", &[])
+        .await
+        .json();
+    let row = row_of(&list, pid);
+    assert!(row["tcp_connections"].is_null(), "{row}");
+    assert!(row["net_sent_bytes_per_sec"].is_null(), "{row}");
+    let me = row_of(&list, u64::from(std::process::id()));
+    assert!(me["tcp_connections"].as_u64().unwrap() >= 1, "{me}");
+    let detail = get(server.addr, &format!("/api/processes/{pid}"), &[])
+        .await
+        .json();
+    assert!(detail["process"]["connections"].is_null(), "{detail}");
+}
+
+#[tokio::test]
 async fn connections_opened_and_closed_between_samples_do_not_break_the_list() {
     let server = Server::start(&["--processes-ttl-ms", "0"]).await;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -8,14 +8,14 @@
 //! descriptors point at (`/proc/PID/fd/N` → `socket:[INODE]`), as `ss -p`
 //! finds them.
 //!
-//! That join is one `readlink` per descriptor on the host, the dear part,
-//! so it is amortised: each process's `fd` directory is kept open (within
-//! its share of descriptors) and listed again each sample, and only a
-//! descriptor number not seen before, or one that pointed at a TCP socket
-//! that has since closed (its number may have been reused), is read again.
-//! A TCP socket nobody owns after that (a descriptor number reused from a
-//! file or a UNIX socket) sends the next sample through every descriptor
-//! again, at most every [`RECHECK_EVERY`]; so does every [`FULL_EVERY`].
+//! That join is a directory listing per process and a `readlink` per
+//! descriptor on the host, the dear part, so it is amortised: a socket's
+//! owner is remembered while the socket lives, and descriptors are listed
+//! only when the dump holds a socket whose owner is not known (see
+//! [`NetSampler::sample_with`]). A process's `fd` directory is kept open
+//! (within its share of descriptors), and a listing reads the link only of
+//! a descriptor number not seen before, or of one that pointed at a TCP
+//! socket since closed (its number may have been reused).
 //!
 //! What this cannot see: UDP and other protocols; a connection opened and
 //! closed between two samples; the bytes a connection moved between the
@@ -265,18 +265,44 @@ pub struct NetTable {
 /// A socket's bytes at the previous sample: (cookie, received, acked).
 type Seen = (u64, u64, u64);
 
-/// The sampler: each process's descriptors, each socket's bytes at the
-/// previous sample.
+/// One process as the sampler knows it: its descriptors, and the TCP
+/// sockets they pointed at when last listed.
+#[derive(Debug, Default)]
+struct Known {
+    start: u64,
+    fds: Fds,
+    /// `None`: its descriptors could not be read.
+    sockets: Option<Vec<u32>>,
+}
+
+/// The sampler: each process's TCP sockets as last listed, each socket's
+/// bytes at the previous sample.
 #[derive(Debug)]
 pub struct NetSampler {
     proc_root: PathBuf,
-    fds: HashMap<(u32, u64), Fds>,
+    procs: HashMap<u32, Known>,
     keep: usize,
     previous: HashMap<u32, Seen>,
     previous_at: Option<Instant>,
     unowned: HashSet<u32>,
+    /// When every process was last listed.
     full_at: Option<Instant>,
+    /// When descriptors were last searched for a new socket's owner.
+    searched_at: Option<Instant>,
+    /// The agent's network namespace (`/proc/self/ns/net`), where the
+    /// dump's sockets live.
+    netns: Option<std::ffi::OsString>,
     clock: Arc<dyn Clock>,
+}
+
+/// How a walk reads descriptors' links.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Links {
+    /// Only new descriptor numbers, and those that pointed at a TCP
+    /// socket since closed.
+    Changed,
+    /// Every one (a number may have been reused from a file).
+    All,
 }
 
 impl NetSampler {
@@ -284,13 +310,15 @@ impl NetSampler {
     /// `keep` directories open.
     pub fn new(proc_root: PathBuf, keep: usize) -> NetSampler {
         NetSampler {
-            proc_root,
-            fds: HashMap::new(),
+            proc_root: proc_root.clone(),
+            procs: HashMap::new(),
             keep,
             previous: HashMap::new(),
             previous_at: None,
             unowned: HashSet::new(),
             full_at: None,
+            searched_at: None,
+            netns: own_netns(&proc_root),
             clock: Arc::new(RealClock),
         }
     }
@@ -303,13 +331,13 @@ impl NetSampler {
 
     /// Directories kept open now.
     pub fn kept_dirs(&self) -> usize {
-        self.fds.values().filter(|f| f.dir.is_some()).count()
+        self.procs.values().filter(|k| k.fds.dir.is_some()).count()
     }
 
     /// The TCP traffic of `table`'s processes, with rates since the
     /// previous sample; the first sample takes two readings
-    /// [`FIRST_WINDOW`] apart, as the disk column's does. Blocks (a dump, a directory per process):
-    /// run it on the blocking pool.
+    /// [`FIRST_WINDOW`] apart, as the disk column's does. Blocks (a dump,
+    /// directories to list): run it on the blocking pool.
     pub fn sample(&mut self, table: &ProcessTable) -> io::Result<NetTable> {
         if self.previous_at.is_none() {
             self.sample_with(table, dump()?);
@@ -319,6 +347,13 @@ impl NetSampler {
     }
 
     /// The same, over the sockets given (tests give them).
+    ///
+    /// Descriptors are listed only where a socket's owner is unknown: the
+    /// processes new since the last sample first, then those that held
+    /// TCP sockets (a server accepting), then, at most every
+    /// [`RECHECK_EVERY`], every process; and every process every
+    /// [`FULL_EVERY`], which also catches a socket passed to another
+    /// process.
     pub fn sample_with(&mut self, table: &ProcessTable, sockets: Vec<TcpSocket>) -> NetTable {
         let now = self.clock.now();
         let by_inode: HashMap<u32, &TcpSocket> = sockets
@@ -327,41 +362,104 @@ impl NetSampler {
             .map(|s| (s.inode, s))
             .collect();
         // A descriptor that pointed at a TCP socket since closed may now
-        // be another file: it is read again.
+        // be another file: its link is read again when listed.
         let closed: HashSet<u32> = self
             .previous
             .keys()
             .filter(|i| !by_inode.contains_key(i))
             .copied()
             .collect();
+        let mut new = Vec::new();
+        let mut kept = std::mem::take(&mut self.procs);
+        for r in &table.rows {
+            match kept.remove(&r.pid) {
+                Some(k) if k.start == r.start_ticks => {
+                    self.procs.insert(r.pid, k);
+                }
+                _ => {
+                    new.push(r.pid);
+                    let fresh = Known {
+                        start: r.start_ticks,
+                        ..Known::default()
+                    };
+                    self.procs.insert(r.pid, fresh);
+                }
+            }
+        }
+        let mut readlinks = 0;
         let due = self
             .full_at
             .is_none_or(|at| now.saturating_duration_since(at) >= FULL_EVERY);
-        let mut readlinks = 0;
-        let mut owners = self.owners(table, due, &closed, &mut readlinks);
+        let mut walked_all = due;
+        let mut walked_holders = false;
         if due {
-            self.full_at = Some(now);
+            let all: Vec<u32> = self.procs.keys().copied().collect();
+            self.walk(&all, Links::All, &by_inode, &closed, None, &mut readlinks);
+        } else {
+            self.walk(
+                &new,
+                Links::Changed,
+                &by_inode,
+                &closed,
+                None,
+                &mut readlinks,
+            );
+            let may = self
+                .searched_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= RECHECK_EVERY);
+            let mut unknown: HashSet<u32> = self.unknown(&by_inode).collect();
+            if may && !unknown.is_empty() {
+                // The smallest directories first, until every new socket
+                // has its owner: a process holding thousands of
+                // descriptors is listed only when it is the one.
+                let mut holders: Vec<(usize, u32)> = self
+                    .procs
+                    .iter()
+                    .filter(|(_, k)| k.sockets.as_ref().is_some_and(|s| !s.is_empty()))
+                    .map(|(pid, k)| (k.fds.targets.len(), *pid))
+                    .collect();
+                holders.sort_unstable();
+                let holders: Vec<u32> = holders.into_iter().map(|(_, pid)| pid).collect();
+                self.walk(
+                    &holders,
+                    Links::Changed,
+                    &by_inode,
+                    &closed,
+                    Some(&mut unknown),
+                    &mut readlinks,
+                );
+                walked_holders = true;
+                if !unknown.is_empty() {
+                    let all: Vec<u32> = self.procs.keys().copied().collect();
+                    self.walk(&all, Links::All, &by_inode, &closed, None, &mut readlinks);
+                    walked_all = true;
+                }
+            }
         }
-        let owned: HashSet<u32> = owners.values().flatten().flatten().copied().collect();
-        let unowned: HashSet<u32> = by_inode
-            .keys()
-            .filter(|i| !owned.contains(i))
-            .copied()
-            .collect();
-        let recheck = self
-            .full_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= RECHECK_EVERY);
-        if !due && recheck && unowned.iter().any(|i| !self.unowned.contains(i)) {
-            owners = self.owners(table, true, &closed, &mut readlinks);
+        if walked_all {
+            // What no process holds after every one was listed is
+            // another user's, or the kernel's: settled until the next.
             self.full_at = Some(now);
+            self.unowned.clear();
+            self.unowned = self.unknown(&by_inode).collect();
+        } else {
+            self.unowned.retain(|i| by_inode.contains_key(i));
         }
-        self.unowned = unowned;
+        if walked_all || walked_holders {
+            self.searched_at = Some(now);
+        }
+        // A socket whose owner is still to be found is left out of the
+        // previous readings: once found, all its bytes count, as a new
+        // socket's do (they moved since it was first seen).
+        let pending: HashSet<u32> = self.unknown(&by_inode).collect();
         let secs = self
             .previous_at
             .map(|at| now.saturating_duration_since(at).as_secs_f64());
-        let mut by_pid = HashMap::with_capacity(owners.len());
-        for (pid, inodes) in owners {
-            let Some(inodes) = inodes else { continue };
+        let mut by_pid = HashMap::with_capacity(self.procs.len());
+        for (&pid, known) in &self.procs {
+            let Some(inodes) = &known.sockets else {
+                continue;
+            };
             let mut net = ProcessNet {
                 received_bytes: 0,
                 sent_bytes: 0,
@@ -371,7 +469,7 @@ impl NetSampler {
             };
             let (mut rx_moved, mut tx_moved) = (0u64, 0u64);
             for inode in inodes {
-                let Some(s) = by_inode.get(&inode) else {
+                let Some(s) = by_inode.get(inode) else {
                     continue;
                 };
                 net.connections += 1;
@@ -380,7 +478,7 @@ impl NetSampler {
                 net.sent_bytes += tx;
                 // A socket first seen now opened within the window: all
                 // its bytes moved in it.
-                let (rx0, tx0) = match self.previous.get(&inode) {
+                let (rx0, tx0) = match self.previous.get(inode) {
                     Some(&(cookie, rx0, tx0)) if cookie == s.cookie => (rx0, tx0),
                     _ => (0, 0),
                 };
@@ -395,12 +493,22 @@ impl NetSampler {
         }
         self.previous = by_inode
             .values()
+            .filter(|s| !pending.contains(&s.inode))
             .map(|s| {
                 let seen = (s.cookie, s.received.unwrap_or(0), s.acked.unwrap_or(0));
                 (s.inode, seen)
             })
             .collect();
         self.previous_at = Some(now);
+        tracing::debug!(
+            sockets = sockets.len(),
+            new_processes = new.len(),
+            walked_holders,
+            walked_all,
+            readlinks,
+            unowned = self.unowned.len(),
+            "process network sample"
+        );
         NetTable {
             by_pid,
             window_secs: secs.unwrap_or(0.0),
@@ -409,43 +517,91 @@ impl NetSampler {
         }
     }
 
-    /// Each of `table`'s processes' socket inodes (`None`: not readable);
-    /// every descriptor read again when `full`, else only new ones and
-    /// those that pointed at a socket in `closed`. Directories of
-    /// processes gone from the table are closed.
-    fn owners(
+    /// The TCP sockets no known process holds, less those a listing of
+    /// every process left unheld (another user's, or the kernel's:
+    /// looking again would not find them).
+    fn unknown<'a>(
+        &'a self,
+        by_inode: &'a HashMap<u32, &TcpSocket>,
+    ) -> impl Iterator<Item = u32> + 'a {
+        let held: HashSet<u32> = self
+            .procs
+            .values()
+            .filter_map(|k| k.sockets.as_ref())
+            .flatten()
+            .copied()
+            .collect();
+        by_inode
+            .keys()
+            .copied()
+            .filter(move |i| !held.contains(i) && !self.unowned.contains(i))
+    }
+
+    /// Lists the descriptors of `pids`, noting the TCP sockets of
+    /// `by_inode` each holds; with `sought`, stops once every socket in it
+    /// is found (and takes the found ones out). Directories past the kept
+    /// share are closed after listing.
+    fn walk(
         &mut self,
-        table: &ProcessTable,
-        full: bool,
+        pids: &[u32],
+        links: Links,
+        by_inode: &HashMap<u32, &TcpSocket>,
         closed: &HashSet<u32>,
+        mut sought: Option<&mut HashSet<u32>>,
         readlinks: &mut usize,
-    ) -> HashMap<u32, Option<Vec<u32>>> {
-        let mut kept = std::mem::take(&mut self.fds);
-        let mut out = HashMap::with_capacity(table.rows.len());
-        let mut open_dirs = 0;
-        for r in &table.rows {
-            let id = (r.pid, r.start_ticks);
-            let mut fds = kept.remove(&id).unwrap_or_default();
-            let sockets = owned_sockets(
-                &mut fds,
-                || open_fd_dir(&self.proc_root, r.pid),
-                |t| full || (t != NOT_A_SOCKET && closed.contains(&t)),
+    ) {
+        let mut open_dirs = self.kept_dirs();
+        for pid in pids {
+            if sought.as_ref().is_some_and(|s| s.is_empty()) {
+                break;
+            }
+            let Some(known) = self.procs.get_mut(pid) else {
+                continue;
+            };
+            let had_dir = known.fds.dir.is_some();
+            let listed = owned_sockets(
+                &mut known.fds,
+                || open_fd_dir(&self.proc_root, *pid),
+                |t| links == Links::All || (t != NOT_A_SOCKET && closed.contains(&t)),
                 readlinks,
             );
-            if sockets.is_none() {
-                out.insert(r.pid, None);
-                continue;
+            // A process in another network namespace holds sockets the
+            // dump cannot see: null, not 0.
+            let elsewhere = elsewhere(&self.proc_root, *pid, self.netns.as_deref());
+            known.sockets = listed.filter(|_| !elsewhere).map(|mut s| {
+                s.retain(|i| by_inode.contains_key(i));
+                s
+            });
+            if let (Some(sought), Some(held)) = (sought.as_deref_mut(), &known.sockets) {
+                for inode in held {
+                    sought.remove(inode);
+                }
             }
-            if open_dirs < self.keep {
-                open_dirs += 1;
-            } else {
-                fds.dir = None;
+            if !had_dir && known.fds.dir.is_some() {
+                if open_dirs < self.keep {
+                    open_dirs += 1;
+                } else {
+                    known.fds.dir = None;
+                }
             }
-            out.insert(r.pid, sockets);
-            self.fds.insert(id, fds);
         }
-        out
     }
+}
+
+/// The agent's network namespace, as `proc_root` names it.
+fn own_netns(proc_root: &Path) -> Option<std::ffi::OsString> {
+    std::fs::read_link(proc_root.join("self/ns/net"))
+        .ok()
+        .map(PathBuf::into_os_string)
+}
+
+/// Whether process `pid` lives in another network namespace than `ours`
+/// (false where either cannot be read: a fixture root has none).
+fn elsewhere(proc_root: &Path, pid: u32, ours: Option<&std::ffi::OsStr>) -> bool {
+    ours.is_some_and(|ours| {
+        std::fs::read_link(proc_root.join(pid.to_string()).join("ns/net"))
+            .is_ok_and(|theirs| theirs.as_os_str() != ours)
+    })
 }
 
 /// One connection of a process, for its drill-down.
@@ -461,9 +617,12 @@ pub struct Connection {
 }
 
 /// The TCP sockets process `pid` holds (`None`: its descriptors cannot be
-/// read), listeners first, then by local address: one `readlink` per
-/// descriptor and a dump. Blocks.
+/// read, or it lives in another network namespace), listeners first, then
+/// by local address: one `readlink` per descriptor and a dump. Blocks.
 pub fn connections_of(proc_root: &Path, pid: u32) -> Option<Vec<TcpSocket>> {
+    if elsewhere(proc_root, pid, own_netns(proc_root).as_deref()) {
+        return None;
+    }
     let mut fds = Fds::default();
     let open = || open_fd_dir(proc_root, pid);
     let inodes: HashSet<u32> = owned_sockets(&mut fds, open, |_| true, &mut 0)?
@@ -613,6 +772,53 @@ mod tests {
         assert_eq!(found.by_pid[&10].connections, 2);
         assert_eq!(found.readlinks, 4, "a full pass");
         assert_eq!(s.kept_dirs(), 2);
+        // A socket no readable process holds (another user's) sends one
+        // full pass through, then is left alone; a new process's
+        // descriptors are listed as it comes.
+        let theirs = || {
+            vec![
+                socket(101, 2, 4096, 0),
+                socket(102, 3, 10, 0),
+                socket(777, 9, 1, 1),
+            ]
+        };
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(s.sample_with(&table, theirs()).readlinks, 4);
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(s.sample_with(&table, theirs()).readlinks, 0, "settled");
+        link(root, 13, 3, "socket:[103]");
+        let mut grown = table.clone();
+        grown.rows.push(row(13));
+        let mut with_new = theirs();
+        with_new.push(socket(103, 4, 0, 64));
+        clock.advance(Duration::from_secs(1));
+        let joined = s.sample_with(&grown, with_new);
+        assert_eq!(joined.readlinks, 1, "only the new process's descriptor");
+        assert_eq!(joined.by_pid[&13].sent_bytes_per_sec, Some(63.0));
+        // Within a second of a search, a new socket waits for the next
+        // one; then all its bytes count (they moved since it was first
+        // seen), none lost.
+        link(root, 10, 5, "socket:[104]");
+        let mut now = theirs();
+        now.push(socket(104, 5, 1000, 0));
+        clock.advance(Duration::from_millis(100));
+        let searched = s.sample_with(&table, now.clone());
+        assert_eq!(searched.by_pid[&10].connections, 3, "found at once");
+        link(root, 10, 6, "socket:[105]");
+        now.push(socket(105, 6, 500, 0));
+        clock.advance(Duration::from_millis(400));
+        let waiting = s.sample_with(&table, now.clone());
+        assert_eq!((waiting.readlinks, waiting.by_pid[&10].connections), (0, 3));
+        clock.advance(Duration::from_millis(600));
+        now.retain(|x| x.inode != 105);
+        now.push(socket(105, 6, 800, 0));
+        let found = s.sample_with(&table, now);
+        assert_eq!(found.by_pid[&10].connections, 4);
+        assert_eq!(
+            found.by_pid[&10].received_bytes_per_sec,
+            Some(800.0 / 0.6),
+            "every byte of the late-found socket"
+        );
     }
 
     #[test]

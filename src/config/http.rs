@@ -11,8 +11,9 @@ pub struct HttpOptions {
     #[arg(global = true, long = "cors-origin", env = "SONDE_CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin, help_heading = "HTTP")]
     pub cors_origins: Vec<String>,
 
-    /// Also export the top N processes by CPU on /metrics (0: none; each
-    /// process is a series, so keep N small).
+    /// Also export the top N processes by CPU, by disk I/O and by TCP
+    /// traffic on /metrics (0: none; each process is a series, so keep N
+    /// small).
     #[arg(global = true, long, env = "SONDE_PROMETHEUS_PROCESSES", default_value_t = 0, value_parser = parse_top, help_heading = "HTTP")]
     pub prometheus_processes: usize,
 

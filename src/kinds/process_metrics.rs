@@ -321,7 +321,7 @@ pub struct ConnectionInfo {
     pub received_bytes_per_sec: Option<f64>,
     /// Sent per second, the same way.
     pub sent_bytes_per_sec: Option<f64>,
-    /// Smoothed round-trip time, ms.
+    /// Smoothed round-trip time, ms (null for a listener).
     pub rtt_ms: Option<f64>,
 }
 
@@ -341,7 +341,11 @@ impl From<&Connection> for ConnectionInfo {
             sent_bytes: s.acked,
             received_bytes_per_sec: c.received_bytes_per_sec,
             sent_bytes_per_sec: c.sent_bytes_per_sec,
-            rtt_ms: s.rtt_us.map(|us| f64::from(us) / 1000.0),
+            // A listener has no peer to time.
+            rtt_ms: s
+                .rtt_us
+                .filter(|_| !listening)
+                .map(|us| f64::from(us) / 1000.0),
         }
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test harness: failing loudly is its job
 
+pub mod gpu_fixture;
 pub mod prom;
 
 use std::io::Read;
