@@ -610,7 +610,7 @@ function showDetail(reply) {
   if (p.pid !== state.detail.pid) return;
   $("detail-pid").textContent = `${p.pid} ${p.name}`;
   $("detail").textContent = [
-    `command   ${p.command || "(kernel thread)"}`,
+    `command   ${p.command || (p.pid === 2 || p.parent_pid === 2 ? "(kernel thread)" : "(withheld: the agent has no token, or runs with --redact)")}`,
     `status    ${p.status} · parent ${p.parent_pid ?? "–"} · uid ${p.user_id}`,
     `CPU       ${p.cpu_usage.toFixed(1)} % · user ${(p.cpu_time_user / 1e6).toFixed(2)} s · system ${(p.cpu_time_system / 1e6).toFixed(2)} s`,
     `memory    ${bytes(p.mem_bytes)} resident · ${bytes(p.virtual_mem_bytes)} virtual`,
@@ -632,7 +632,7 @@ function showDetail(reply) {
   const conns = p.connections || [];
   $("connections-section").hidden = !conns.length;
   $("connections-count").textContent = `(${conns.length})`;
-  $("connections").tBodies[0].innerHTML = conns.slice(0, 200).map(c => `<tr><td class="name">${esc(c.local)}</td><td class="name">${esc(c.remote)}</td><td class="dim">${esc(c.state)}</td>` +
+  $("connections").tBodies[0].innerHTML = conns.slice(0, 200).map(c => `<tr><td class="name">${esc(c.local)}</td><td class="name">${c.remote == null ? '<span class="dim">withheld</span>' : esc(c.remote)}</td><td class="dim">${esc(c.state)}</td>` +
     `<td class="num">${FORMATS.rate(c.received_bytes_per_sec)}</td><td class="num">${FORMATS.rate(c.sent_bytes_per_sec)}</td>` +
     `<td class="num">${bytes(c.received_bytes)}</td><td class="num">${bytes(c.sent_bytes)}</td><td class="num">${c.rtt_ms != null ? c.rtt_ms.toFixed(2) + " ms" : "–"}</td></tr>`).join("");
   $("children-count").textContent = `(${p.child_processes.length})`;

@@ -568,7 +568,7 @@ async fn a_process_writing_to_disk_shows_its_bytes_and_its_rate() {
 async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection() {
     let sender = common::NetSender::start();
     let pid = u64::from(sender.pid());
-    let server = Server::start(&["--processes-ttl-ms", "0"]).await;
+    let server = Server::start(&["--processes-ttl-ms", "0", "--redact", "off"]).await;
     let row = |list: &Value| row_of(list, pid);
     let plain = get(server.addr, "/api/processes", &[]).await.json();
     assert!(
@@ -619,6 +619,15 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
     assert!((sent - want).abs() <= 0.05 * want, "{c}");
     assert!(c["sent_bytes_per_sec"].as_f64().unwrap() > 0.0, "{c}");
     assert!(c["rtt_ms"].is_number(), "{c}");
+    // Whom it talks to is withheld where command lines are (the default
+    // without a token); its bytes are not.
+    let redacting = Server::start(&[]).await;
+    let detail = get(redacting.addr, &format!("/api/processes/{pid}"), &[])
+        .await
+        .json();
+    let c = &detail["process"]["connections"][0];
+    assert!(c["remote"].is_null() && c["local"].is_string(), "{c}");
+    assert!(c["sent_bytes"].as_f64().unwrap() >= want, "{c}");
 }
 
 #[tokio::test]

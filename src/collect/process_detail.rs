@@ -160,6 +160,9 @@ pub struct ProcessDetail {
     /// children), set by the kind with their rates since the previous
     /// answer.
     pub connections: Option<Vec<super::process_net::Connection>>,
+    /// Withheld by `--redact`: the command line, directories and the
+    /// connections' remote addresses.
+    pub redacted: bool,
     /// Current directory.
     pub working_directory: Option<String>,
     /// Executable.
@@ -180,6 +183,7 @@ impl ProcessDetail {
     /// Names and numbers stay.
     pub fn redact(&mut self) {
         self.command.clear();
+        self.redacted = true;
         self.working_directory = None;
         self.executable_path = None;
         for child in &mut self.children {
@@ -343,6 +347,7 @@ fn read_one(
         write_bytes_per_sec: None,
         gpus: Vec::new(),
         connections: None,
+        redacted: false,
         working_directory: link(&dir.join("cwd")),
         executable_path: link(&dir.join("exe")),
         container_id: cgroup

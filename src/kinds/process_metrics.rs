@@ -308,8 +308,9 @@ pub struct GpuHeld {
 pub struct ConnectionInfo {
     /// Local address and port.
     pub local: String,
-    /// Remote address and port (`*` for a listener).
-    pub remote: String,
+    /// Remote address and port (`*` for a listener; null where `--redact`
+    /// withholds whom the host talks to).
+    pub remote: Option<String>,
     /// Its state, as `ss` names it (`established`, `listen`…).
     pub state: &'static str,
     /// Bytes received.
@@ -325,16 +326,17 @@ pub struct ConnectionInfo {
     pub rtt_ms: Option<f64>,
 }
 
-impl From<&Connection> for ConnectionInfo {
-    fn from(c: &Connection) -> Self {
+impl ConnectionInfo {
+    /// One connection, its remote address withheld when `redacted`.
+    fn new(c: &Connection, redacted: bool) -> Self {
         let s = &c.socket;
         let listening = s.state == 10;
         ConnectionInfo {
             local: s.local.to_string(),
             remote: if listening {
-                "*".to_owned()
+                Some("*".to_owned())
             } else {
-                s.remote.to_string()
+                (!redacted).then(|| s.remote.to_string())
             },
             state: s.state_name(),
             received_bytes: s.received,
@@ -397,10 +399,11 @@ impl<'a> From<&'a ProcessDetail> for ProcessInfo<'a> {
                     used_memory_bytes,
                 })
                 .collect(),
-            connections: d
-                .connections
-                .as_ref()
-                .map(|c| c.iter().map(ConnectionInfo::from).collect()),
+            connections: d.connections.as_ref().map(|c| {
+                c.iter()
+                    .map(|c| ConnectionInfo::new(c, d.redacted))
+                    .collect()
+            }),
             working_directory: d.working_directory.as_deref(),
             executable_path: d.executable_path.as_deref(),
             cgroup: d.cgroup.as_deref(),
