@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 use rustix::fs::{Dir, Mode, OFlags};
 
+use super::MIN_WINDOW as FIRST_WINDOW;
 use super::clock::{Clock, RealClock};
-use super::process_io::FIRST_WINDOW;
 use super::processes::ProcessTable;
 use super::tcp_states::{self, STATES};
 
@@ -390,52 +390,8 @@ impl NetSampler {
         let due = self
             .full_at
             .is_none_or(|at| now.saturating_duration_since(at) >= FULL_EVERY);
-        let mut walked_all = due;
-        let mut walked_holders = false;
-        if due {
-            let all: Vec<u32> = self.procs.keys().copied().collect();
-            self.walk(&all, Links::All, &by_inode, &closed, None, &mut readlinks);
-        } else {
-            self.walk(
-                &new,
-                Links::Changed,
-                &by_inode,
-                &closed,
-                None,
-                &mut readlinks,
-            );
-            let may = self
-                .searched_at
-                .is_none_or(|at| now.saturating_duration_since(at) >= RECHECK_EVERY);
-            let mut unknown: HashSet<u32> = self.unknown(&by_inode).collect();
-            if may && !unknown.is_empty() {
-                // The smallest directories first, until every new socket
-                // has its owner: a process holding thousands of
-                // descriptors is listed only when it is the one.
-                let mut holders: Vec<(usize, u32)> = self
-                    .procs
-                    .iter()
-                    .filter(|(_, k)| k.sockets.as_ref().is_some_and(|s| !s.is_empty()))
-                    .map(|(pid, k)| (k.fds.targets.len(), *pid))
-                    .collect();
-                holders.sort_unstable();
-                let holders: Vec<u32> = holders.into_iter().map(|(_, pid)| pid).collect();
-                self.walk(
-                    &holders,
-                    Links::Changed,
-                    &by_inode,
-                    &closed,
-                    Some(&mut unknown),
-                    &mut readlinks,
-                );
-                walked_holders = true;
-                if !unknown.is_empty() {
-                    let all: Vec<u32> = self.procs.keys().copied().collect();
-                    self.walk(&all, Links::All, &by_inode, &closed, None, &mut readlinks);
-                    walked_all = true;
-                }
-            }
-        }
+        let (walked_holders, walked_all) =
+            self.find_owners(&new, due, now, &by_inode, &closed, &mut readlinks);
         if walked_all {
             // What no process holds after every one was listed is
             // another user's, or the kernel's: settled until the next.
@@ -455,6 +411,94 @@ impl NetSampler {
         let secs = self
             .previous_at
             .map(|at| now.saturating_duration_since(at).as_secs_f64());
+        let by_pid = self.rates(&by_inode, secs);
+        self.previous = by_inode
+            .values()
+            .filter(|s| !pending.contains(&s.inode))
+            .map(|s| {
+                let seen = (s.cookie, s.received.unwrap_or(0), s.acked.unwrap_or(0));
+                (s.inode, seen)
+            })
+            .collect();
+        self.previous_at = Some(now);
+        tracing::debug!(
+            sockets = sockets.len(),
+            new_processes = new.len(),
+            walked_holders,
+            walked_all,
+            readlinks,
+            unowned = self.unowned.len(),
+            "process network sample"
+        );
+        NetTable {
+            by_pid,
+            window_secs: secs.unwrap_or(0.0),
+            sockets: sockets.len(),
+            readlinks,
+        }
+    }
+
+    /// Lists descriptors where a socket's owner is unknown (see
+    /// [`NetSampler::sample_with`]); says whether the holders, and every
+    /// process, were listed.
+    fn find_owners(
+        &mut self,
+        new: &[u32],
+        due: bool,
+        now: Instant,
+        by_inode: &HashMap<u32, &TcpSocket>,
+        closed: &HashSet<u32>,
+        readlinks: &mut usize,
+    ) -> (bool, bool) {
+        let mut walked_all = due;
+        let mut walked_holders = false;
+        if due {
+            let all: Vec<u32> = self.procs.keys().copied().collect();
+            self.walk(&all, Links::All, by_inode, closed, None, readlinks);
+        } else {
+            self.walk(new, Links::Changed, by_inode, closed, None, readlinks);
+            let may = self
+                .searched_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= RECHECK_EVERY);
+            let mut unknown: HashSet<u32> = self.unknown(by_inode).collect();
+            if may && !unknown.is_empty() {
+                // The smallest directories first, until every new socket
+                // has its owner: a process holding thousands of
+                // descriptors is listed only when it is the one.
+                let mut holders: Vec<(usize, u32)> = self
+                    .procs
+                    .iter()
+                    .filter(|(_, k)| k.sockets.as_ref().is_some_and(|s| !s.is_empty()))
+                    .map(|(pid, k)| (k.fds.targets.len(), *pid))
+                    .collect();
+                holders.sort_unstable();
+                let holders: Vec<u32> = holders.into_iter().map(|(_, pid)| pid).collect();
+                self.walk(
+                    &holders,
+                    Links::Changed,
+                    by_inode,
+                    closed,
+                    Some(&mut unknown),
+                    readlinks,
+                );
+                walked_holders = true;
+                if !unknown.is_empty() {
+                    let all: Vec<u32> = self.procs.keys().copied().collect();
+                    self.walk(&all, Links::All, by_inode, closed, None, readlinks);
+                    walked_all = true;
+                }
+            }
+        }
+        (walked_holders, walked_all)
+    }
+
+    /// Each listed process's TCP traffic from its sockets, with the bytes
+    /// they moved since the previous sample over `secs`.
+    fn rates(
+        &self,
+        by_inode: &HashMap<u32, &TcpSocket>,
+        secs: Option<f64>,
+    ) -> HashMap<u32, ProcessNet> {
         let mut by_pid = HashMap::with_capacity(self.procs.len());
         for (&pid, known) in &self.procs {
             let Some(inodes) = &known.sockets else {
@@ -491,30 +535,7 @@ impl NetSampler {
             }
             by_pid.insert(pid, net);
         }
-        self.previous = by_inode
-            .values()
-            .filter(|s| !pending.contains(&s.inode))
-            .map(|s| {
-                let seen = (s.cookie, s.received.unwrap_or(0), s.acked.unwrap_or(0));
-                (s.inode, seen)
-            })
-            .collect();
-        self.previous_at = Some(now);
-        tracing::debug!(
-            sockets = sockets.len(),
-            new_processes = new.len(),
-            walked_holders,
-            walked_all,
-            readlinks,
-            unowned = self.unowned.len(),
-            "process network sample"
-        );
-        NetTable {
-            by_pid,
-            window_secs: secs.unwrap_or(0.0),
-            sockets: sockets.len(),
-            readlinks,
-        }
+        by_pid
     }
 
     /// The TCP sockets no known process holds, less those a listing of

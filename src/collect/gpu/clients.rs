@@ -42,6 +42,9 @@ pub struct DrmClient {
     pub engines: Vec<(String, u64)>,
     /// Each engine's capacity, where more than one (`drm-engine-capacity-NAME`).
     pub capacities: Vec<(String, u64)>,
+    /// Each engine's busy cycles and the GPU's cycles meanwhile, both
+    /// cumulative (xe: `drm-cycles-NAME`, `drm-total-cycles-NAME`).
+    pub cycles: Vec<(String, u64, u64)>,
 }
 
 /// A `drm-memory-*` style value: a number with an optional `KiB`, `MiB` or
@@ -82,6 +85,7 @@ fn device_local(region: &str) -> bool {
 pub fn parse_fdinfo(text: &str) -> Option<DrmClient> {
     let (mut pdev, mut id) = (None, None);
     let (mut engines, mut capacities) = (Vec::new(), Vec::new());
+    let mut cycles: Vec<(String, u64, u64)> = Vec::new();
     let mut regions: BTreeMap<&str, (u8, u64)> = BTreeMap::new();
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else {
@@ -91,6 +95,28 @@ pub fn parse_fdinfo(text: &str) -> Option<DrmClient> {
         match key {
             "drm-pdev" => pdev = Some(value.to_owned()),
             "drm-client-id" => id = value.parse().ok(),
+            // Before the memory lines: `drm-total-cycles-` is no size.
+            _ if key.starts_with("drm-cycles-") || key.starts_with("drm-total-cycles-") => {
+                let Some(n) = value.split_whitespace().next().and_then(|v| v.parse().ok()) else {
+                    continue;
+                };
+                let (engine, total) = match key.strip_prefix("drm-cycles-") {
+                    Some(engine) => (engine, false),
+                    None => (&key["drm-total-cycles-".len()..], true),
+                };
+                let at = match cycles.iter().position(|c| c.0 == engine) {
+                    Some(at) => at,
+                    None => {
+                        cycles.push((engine.to_owned(), 0, 0));
+                        cycles.len() - 1
+                    }
+                };
+                if total {
+                    cycles[at].2 = n;
+                } else {
+                    cycles[at].1 = n;
+                }
+            }
             _ if key.starts_with("drm-engine-") => {
                 let number = value.split_whitespace().next().and_then(|v| v.parse().ok());
                 if let Some(n) = number {
@@ -132,6 +158,7 @@ pub fn parse_fdinfo(text: &str) -> Option<DrmClient> {
         memory_bytes,
         engines,
         capacities,
+        cycles,
     })
 }
 
@@ -160,28 +187,40 @@ pub struct DrmClients {
 }
 
 /// Each client's (device, id) engine busy times, and when they were read.
-type Busy = HashMap<(String, u64), (Vec<(String, u64)>, Instant)>;
+type Busy = HashMap<(String, u64), (DrmClient, Instant)>;
 
 /// A client's utilisation, %, between two readings of its engines `dt`
-/// apart: the busiest engine's share (over its capacity); `None` for a
-/// client first seen, or with a counter that went backwards.
-pub fn utilization(before: &[(String, u64)], now: &DrmClient, dt: Duration) -> Option<f32> {
+/// apart: the busiest engine's share (over its capacity; for xe, its busy
+/// cycles over the GPU's cycles meanwhile); `None` for a client first
+/// seen, or with a counter that went backwards.
+pub fn utilization(before: &DrmClient, now: &DrmClient, dt: Duration) -> Option<f32> {
     let wall = dt.as_nanos() as f64;
     if wall <= 0.0 {
         return None;
     }
+    let capacity = |engine: &str| {
+        now.capacities
+            .iter()
+            .find(|(e, _)| e == engine)
+            .map_or(1, |(_, c)| (*c).max(1)) as f64
+    };
     let mut busiest: Option<f64> = None;
+    for (engine, busy, total) in &now.cycles {
+        let Some((_, busy0, total0)) = before.cycles.iter().find(|(e, ..)| e == engine) else {
+            continue;
+        };
+        let (delta, elapsed) = (busy.checked_sub(*busy0)?, total.checked_sub(*total0)?);
+        if elapsed > 0 {
+            let share = delta as f64 / elapsed as f64 / capacity(engine);
+            busiest = Some(busiest.map_or(share, |b| b.max(share)));
+        }
+    }
     for (engine, ns) in &now.engines {
-        let Some((_, then)) = before.iter().find(|(e, _)| e == engine) else {
+        let Some((_, then)) = before.engines.iter().find(|(e, _)| e == engine) else {
             continue;
         };
         let delta = ns.checked_sub(*then)?;
-        let capacity = now
-            .capacities
-            .iter()
-            .find(|(e, _)| e == engine)
-            .map_or(1, |(_, c)| (*c).max(1));
-        let share = delta as f64 / wall / capacity as f64;
+        let share = delta as f64 / wall / capacity(engine);
         busiest = Some(busiest.map_or(share, |b| b.max(share)));
     }
     busiest.map(|b| (b * 100.0).clamp(0.0, 100.0) as f32)
@@ -269,7 +308,7 @@ pub fn gather(
         let percent = previous.get(&key).and_then(|(before, at)| {
             utilization(before, &client, now.saturating_duration_since(*at))
         });
-        busy.insert(key, (client.engines.clone(), now));
+        busy.insert(key, (client.clone(), now));
         let processes = by_device.entry(client.pdev).or_default();
         match processes.iter_mut().find(|p| p.pid == *pid) {
             Some(p) => {
@@ -401,6 +440,32 @@ mod tests {
         format!(
             "drm-driver:\tamdgpu\ndrm-client-id:\t{id}\ndrm-pdev:\t0000:0c:00.0\ndrm-resident-vram:\t4 KiB\ndrm-engine-gfx:\t{gfx_ns} ns\ndrm-engine-compute:\t{compute_ns} ns\ndrm-engine-capacity-compute:\t2\n"
         )
+    }
+
+    /// An xe client's fdinfo: engines counted in GPU cycles.
+    fn xe(rcs: u64, vcs: u64, total: u64) -> String {
+        format!(
+            "drm-driver:\txe\ndrm-client-id:\t33\ndrm-pdev:\t0000:00:02.0\ndrm-total-gtt:\t124 MiB\ndrm-shared-gtt:\t0\ndrm-resident-gtt:\t124 MiB\n\
+             drm-cycles-rcs:\t{rcs}\ndrm-total-cycles-rcs:\t{total}\ndrm-cycles-vcs:\t{vcs}\ndrm-total-cycles-vcs:\t{total}\ndrm-engine-capacity-vcs:\t2\n"
+        )
+    }
+
+    #[test]
+    fn xe_engines_are_as_busy_as_their_cycles_and_total_cycles_are_no_memory() {
+        let before = parse_fdinfo(&xe(28_257_900, 0, 7_655_183_225)).unwrap();
+        assert_eq!(
+            before.memory_bytes,
+            Some(124 << 20),
+            "drm-total-cycles-* is not a memory line"
+        );
+        assert_eq!(before.cycles.len(), 2);
+        // 1,000,000 GPU cycles later: rcs was busy 400,000 of them, and
+        // the two vcs engines 1,200,000 together (60 % of their two).
+        let now = parse_fdinfo(&xe(28_657_900, 1_200_000, 7_656_183_225)).unwrap();
+        let u = utilization(&before, &now, Duration::from_secs(1)).unwrap();
+        assert!((u - 60.0).abs() < 0.01, "{u}");
+        let reset = parse_fdinfo(&xe(5, 0, 7_656_183_225)).unwrap();
+        assert_eq!(utilization(&before, &reset, Duration::from_secs(1)), None);
     }
 
     #[test]
