@@ -3,6 +3,7 @@
 //! the `prometheus-client` crate. The `_total` rule is in one place
 //! ([`family_key`]); each module names its metrics as constants.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -25,14 +26,15 @@ fn encode(collector: impl Collector) -> String {
     out
 }
 
-/// One label set.
-pub type Labels = Vec<(String, String)>;
+/// One label set: the names are nearly always literals, borrowed rather
+/// than copied (a scrape writes thousands of labels).
+pub type Labels = Vec<(Cow<'static, str>, String)>;
 
 /// One metric family: name, help, type and its series.
 #[derive(Debug)]
 pub struct Family {
-    name: String,
-    help: String,
+    name: Cow<'static, str>,
+    help: Cow<'static, str>,
     kind: MetricType,
     series: Vec<(Labels, f64)>,
 }
@@ -41,7 +43,7 @@ impl Family {
     /// Adds one series.
     pub fn push<K, V>(&mut self, labels: impl IntoIterator<Item = (K, V)>, value: f64) -> &mut Self
     where
-        K: Into<String>,
+        K: Into<Cow<'static, str>>,
         V: Into<String>,
     {
         let labels = labels
@@ -72,13 +74,17 @@ impl Families {
     /// it is written with it either way ([`family_key`]).
     pub fn family(
         &mut self,
-        name: impl Into<String>,
-        help: impl Into<String>,
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
         kind: MetricType,
     ) -> &mut Family {
-        let name: String = name.into();
+        let name = match name.into() {
+            Cow::Borrowed(n) => Cow::Borrowed(family_key(n, kind)),
+            Cow::Owned(n) if family_key(&n, kind).len() == n.len() => Cow::Owned(n),
+            Cow::Owned(n) => Cow::Owned(family_key(&n, kind).to_owned()),
+        };
         self.families.push(Family {
-            name: family_key(&name, kind).to_owned(),
+            name,
             help: help.into(),
             kind,
             series: Vec::new(),
@@ -90,19 +96,24 @@ impl Families {
     /// The family called `name`: the one already started, or a new one
     /// with `help` and `kind` (for collectors whose series of one family
     /// come from many files, in no order of families).
-    pub fn named(&mut self, name: &str, help: impl Into<String>, kind: MetricType) -> &mut Family {
+    pub fn named(
+        &mut self,
+        name: &str,
+        help: impl Into<Cow<'static, str>>,
+        kind: MetricType,
+    ) -> &mut Family {
         let key = family_key(name, kind);
         match self.families.iter().position(|f| f.name == key) {
             Some(i) => &mut self.families[i],
-            None => self.family(name, help, kind),
+            None => self.family(key.to_owned(), help, kind),
         }
     }
 
     /// Starts a gauge family.
     pub fn gauge_family(
         &mut self,
-        name: impl Into<String>,
-        help: impl Into<String>,
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
     ) -> &mut Family {
         self.family(name, help, MetricType::Gauge)
     }
@@ -110,27 +121,42 @@ impl Families {
     /// Starts a counter family.
     pub fn counter_family(
         &mut self,
-        name: impl Into<String>,
-        help: impl Into<String>,
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
     ) -> &mut Family {
         self.family(name, help, MetricType::Counter)
     }
 
     /// One gauge without labels.
-    pub fn gauge(&mut self, name: impl Into<String>, help: impl Into<String>, value: f64) {
+    pub fn gauge(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
+        value: f64,
+    ) {
         self.gauge_family(name, help).value(value);
     }
 
     /// One counter without labels.
-    pub fn counter(&mut self, name: impl Into<String>, help: impl Into<String>, value: f64) {
+    pub fn counter(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
+        value: f64,
+    ) {
         self.counter_family(name, help).value(value);
     }
 
     /// An info family's one series: `name_info{labels} 1` (`name` without
     /// `_info`).
-    pub fn info<K, V>(&mut self, name: &str, help: &str, labels: impl IntoIterator<Item = (K, V)>)
+    pub fn info<K, V>(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: impl IntoIterator<Item = (K, V)>,
+    )
     where
-        K: Into<String>,
+        K: Into<Cow<'static, str>>,
         V: Into<String>,
     {
         self.family(name, help, MetricType::Info).push(labels, 1.0);
@@ -138,7 +164,12 @@ impl Families {
 
     /// One untyped value without labels (node_exporter's type for raw
     /// kernel fields such as vmstat's and netstat's).
-    pub fn untyped(&mut self, name: impl Into<String>, help: impl Into<String>, value: f64) {
+    pub fn untyped(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        help: impl Into<Cow<'static, str>>,
+        value: f64,
+    ) {
         self.family(name, help, MetricType::Unknown).value(value);
     }
 

@@ -65,7 +65,7 @@ fn sensor_series(
     data: &std::collections::BTreeMap<String, String>,
 ) {
     let labels = [("chip", chip), ("sensor", sensor)];
-    let gauge = |f: &mut Families, name: &str, help: &str, value: f64| {
+    let gauge = |f: &mut Families, name: &str, help: &'static str, value: f64| {
         f.named(name, help, MetricType::Gauge).push(labels, value);
     };
     if let Some(label) = data.get("label") {
@@ -135,7 +135,7 @@ fn element_series(
     element: &str,
     name: &str,
     value: f64,
-    labels: [(&str, &str); 2],
+    labels: [(&'static str, &str); 2],
     label: Option<&String>,
 ) {
     let gauge = MetricType::Gauge;
