@@ -602,7 +602,7 @@ function openDetail(pid) {
   askDetail();
   showProcesses();
 }
-function askDetail() { if (state.detail) ask("detail", JSON.stringify({ type: "process_metrics", pid: state.detail.pid })); }
+function askDetail() { if (state.detail) ask("detail", JSON.stringify({ type: "process_metrics", pid: state.detail.pid, connections: true })); }
 function showDetail(reply) {
   if (!state.detail) return;
   if (reply.error) { $("detail").textContent = reply.error; return; }

@@ -154,8 +154,7 @@ impl Families {
         name: &'static str,
         help: &'static str,
         labels: impl IntoIterator<Item = (K, V)>,
-    )
-    where
+    ) where
         K: Into<Cow<'static, str>>,
         V: Into<String>,
     {

@@ -44,8 +44,8 @@ impl BadRequest {
     }
 }
 
-/// The JSON form: only `type`, `pid`, `kind` and `since_ms` matter, other
-/// fields are ignored.
+/// The JSON form: only `type`, `pid`, `kind`, `since_ms` and
+/// `connections` matter, other fields are ignored.
 #[derive(serde::Deserialize)]
 struct JsonRequest<'a> {
     #[serde(rename = "type", borrow)]
@@ -56,6 +56,8 @@ struct JsonRequest<'a> {
     of: Option<serde_json::Value>,
     #[serde(default)]
     since_ms: Option<serde_json::Value>,
+    #[serde(default)]
+    connections: Option<serde_json::Value>,
 }
 
 /// The kinds a request can name (those with a WebSocket reply).
@@ -116,7 +118,7 @@ impl Request {
                     let asked = Asked {
                         of: history_of(of, text)?,
                         since_ms: since.parse().map_err(|_| bad_since(since, text))?,
-                        pid: 0,
+                        ..Asked::default()
                     };
                     return Ok(Request { kind, asked });
                 }
@@ -154,7 +156,26 @@ impl Request {
         };
         match kind.args {
             Args::None => Ok(Request::new(kind, 0)),
-            Args::Pid => parse_pid_json(req.pid.as_ref(), text).map(|pid| Request::new(kind, pid)),
+            Args::Pid => {
+                let pid = parse_pid_json(req.pid.as_ref(), text)?;
+                let connections = match &req.connections {
+                    None | Some(serde_json::Value::Bool(false)) => false,
+                    Some(serde_json::Value::Bool(true)) => true,
+                    Some(other) => {
+                        return Err(BadRequest::new(
+                            format!("connections must be true or false, got {other}"),
+                            text,
+                        ));
+                    }
+                };
+                Ok(Request {
+                    kind,
+                    asked: Asked {
+                        connections,
+                        ..Asked::pid(pid)
+                    },
+                })
+            }
             Args::History => {
                 let of = match &req.of {
                     None => "",
@@ -170,7 +191,7 @@ impl Request {
                     asked: Asked {
                         of,
                         since_ms,
-                        pid: 0,
+                        ..Asked::default()
                     },
                 })
             }

@@ -125,6 +125,9 @@ pub struct Asked {
     pub of: &'static str,
     /// Only what was taken after this, Unix ms (0: all that is kept).
     pub since_ms: u64,
+    /// With the process's TCP connections (`"connections": true`; a TCP
+    /// dump each answer, so only when asked).
+    pub connections: bool,
 }
 
 impl Asked {

@@ -317,6 +317,7 @@ async fn a_vanished_pid_and_bad_requests_get_error_replies() {
         r#"{"type":"process_metrics","pid":-4}"#,
         r#"{"type":"journal_entries","pid":4294967296}"#,
         r#"{"type":"journal_entries","pid":"12"}"#,
+        r#"{"type":"process_metrics","pid":1,"connections":"yes"}"#,
     ] {
         let v = json(&ask(&mut ws, bad).await);
         assert!(v["error"].is_string(), "{bad}: {v}");
@@ -324,6 +325,28 @@ async fn a_vanished_pid_and_bad_requests_get_error_replies() {
     assert!(
         json(&ask(&mut ws, "get_metrics").await)["cpu_total"].is_number(),
         "still usable"
+    );
+}
+
+#[tokio::test]
+async fn connections_come_only_when_asked_for() {
+    let server = Server::start(&["--redact", "off"]).await;
+    let mut ws = server.ws().await;
+    // This test's process holds the WebSocket it asks on.
+    let me = std::process::id();
+    let plain = json(&ask(&mut ws, &format!("get_process_metrics:{me}")).await);
+    assert!(
+        plain["process"]["connections"].is_null(),
+        "not asked: no dump"
+    );
+    let asked = format!(r#"{{"type":"process_metrics","pid":{me},"connections":true}}"#);
+    let v = json(&ask(&mut ws, &asked).await);
+    let connections = v["process"]["connections"].as_array().unwrap();
+    let port = server.addr.port();
+    assert!(
+        connections.iter().any(|c| c["state"] == "established"
+            && c["remote"].as_str().unwrap().ends_with(&format!(":{port}"))),
+        "{v}"
     );
 }
 

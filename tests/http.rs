@@ -580,9 +580,13 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
         .json();
     let sent_before = row(&before)["net_sent_bytes"].as_f64().unwrap();
     assert_eq!(row(&before)["tcp_connections"], 1, "{}", row(&before));
-    let detail_before = get(server.addr, &format!("/api/processes/{pid}"), &[])
-        .await
-        .json();
+    let detail_before = get(
+        server.addr,
+        &format!("/api/processes/{pid}?connections=true"),
+        &[],
+    )
+    .await
+    .json();
     sender.send().await;
     let after = get(server.addr, "/api/processes?sort=net&limit=5", &[])
         .await
@@ -604,9 +608,13 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
     // The drill-down lists the connection, like `ss -tinp` for the pid
     // (once its own answer's short reuse is past).
     tokio::time::sleep(sonde::kinds::process_metrics::TTL).await;
-    let detail = get(server.addr, &format!("/api/processes/{pid}"), &[])
-        .await
-        .json();
+    let detail = get(
+        server.addr,
+        &format!("/api/processes/{pid}?connections=true"),
+        &[],
+    )
+    .await
+    .json();
     let connections = detail["process"]["connections"].as_array().unwrap();
     let listener = sender.listener.to_string();
     let c = connections
@@ -622,12 +630,27 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
     // Whom it talks to is withheld where command lines are (the default
     // without a token); its bytes are not.
     let redacting = Server::start(&[]).await;
-    let detail = get(redacting.addr, &format!("/api/processes/{pid}"), &[])
-        .await
-        .json();
+    let detail = get(
+        redacting.addr,
+        &format!("/api/processes/{pid}?connections=true"),
+        &[],
+    )
+    .await
+    .json();
     let c = &detail["process"]["connections"][0];
     assert!(c["remote"].is_null() && c["local"].is_string(), "{c}");
     assert!(c["sent_bytes"].as_f64().unwrap() >= want, "{c}");
+    // Not asked for, none (and no dump); a bad value names the parameter.
+    let plain = get(server.addr, &format!("/api/processes/{pid}"), &[]).await;
+    assert!(plain.json()["process"]["connections"].is_null());
+    let bad = get(
+        server.addr,
+        &format!("/api/processes/{pid}?connections=yes"),
+        &[],
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["parameter"], "connections");
 }
 
 #[tokio::test]
@@ -662,9 +685,13 @@ async fn a_process_in_another_network_namespace_is_null_not_0() {
     assert!(row["net_sent_bytes_per_sec"].is_null(), "{row}");
     let me = row_of(&list, u64::from(std::process::id()));
     assert!(me["tcp_connections"].as_u64().unwrap() >= 1, "{me}");
-    let detail = get(server.addr, &format!("/api/processes/{pid}"), &[])
-        .await
-        .json();
+    let detail = get(
+        server.addr,
+        &format!("/api/processes/{pid}?connections=true"),
+        &[],
+    )
+    .await
+    .json();
     assert!(detail["process"]["connections"].is_null(), "{detail}");
 }
 

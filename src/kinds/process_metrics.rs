@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
@@ -43,7 +43,11 @@ pub static KIND: Kind = Kind {
     ttl: |_| TTL,
     part,
     reply: Some(|state, asked| {
-        async move { Ok(state.framed(NAME, &*sample(state, asked.pid).await?, frame)) }.boxed()
+        async move {
+            let detail = sample(state, asked.pid, asked.connections).await?;
+            Ok(state.framed(NAME, &*detail, frame))
+        }
+        .boxed()
     }),
     path: "/api/processes/{pid}",
     api: Some(|| get(handler)),
@@ -55,8 +59,8 @@ pub static KIND: Kind = Kind {
 /// Per-PID answers and the bound on uncached reads.
 #[derive(Debug)]
 pub struct ProcessMetricsPart {
-    /// Per-PID details, briefly.
-    details: KeyedTtl<u32, Result<ProcessDetail, NotFound>>,
+    /// Per-PID details (with or without connections), briefly.
+    details: KeyedTtl<(u32, bool), Result<ProcessDetail, NotFound>>,
     /// Uncached per-process reads at once.
     reads: Semaphore,
     /// Each process's counters at its last answer, by (pid, start time),
@@ -69,8 +73,10 @@ pub struct ProcessMetricsPart {
 #[derive(Debug, Clone, Default)]
 struct Seen {
     disk: Option<(u64, u64)>,
-    sockets: HashMap<u32, (u64, u64, u64)>,
     at: Option<std::time::Instant>,
+    /// From the last answer with connections (not every answer has them).
+    sockets: HashMap<u32, (u64, u64, u64)>,
+    sockets_at: Option<std::time::Instant>,
 }
 
 fn part(cx: &Context<'_>) -> Part {
@@ -88,10 +94,11 @@ fn part(cx: &Context<'_>) -> Part {
 pub async fn sample(
     state: &AppState,
     pid: u32,
+    connections: bool,
 ) -> Result<Shared<Result<ProcessDetail, NotFound>>, CollectError> {
     let part = state.part::<ProcessMetricsPart>()?;
     part.details
-        .get_or_load(pid, || async {
+        .get_or_load((pid, connections), || async {
             let table = Arc::clone(super::processes::sample(state).await?.value());
             // Closed only with the state, which outlives this borrow.
             let _permit = part.reads.acquire().await;
@@ -104,15 +111,19 @@ pub async fn sample(
                     if redact {
                         d.redact();
                     }
-                    d.connections = process_net::connections_of(&proc_root, pid).map(|c| {
-                        c.into_iter()
-                            .map(|socket| Connection {
-                                socket,
-                                received_bytes_per_sec: None,
-                                sent_bytes_per_sec: None,
-                            })
-                            .collect()
-                    });
+                    // A TCP dump: only for a client that shows them.
+                    d.connections = connections
+                        .then(|| process_net::connections_of(&proc_root, pid))
+                        .flatten()
+                        .map(|c| {
+                            c.into_iter()
+                                .map(|socket| Connection {
+                                    socket,
+                                    received_bytes_per_sec: None,
+                                    sent_bytes_per_sec: None,
+                                })
+                                .collect()
+                        });
                 }
                 detail
             })
@@ -137,27 +148,33 @@ fn rates(part: &ProcessMetricsPart, d: &mut ProcessDetail) {
     let now = std::time::Instant::now();
     let key = (d.pid, d.start_time_secs);
     let mut seen = crate::collect::lock(&part.seen);
-    let before = seen.get(&key).cloned().unwrap_or_default();
-    let secs = before
-        .at
-        .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
-    let rate = |now: u64, then: u64| (secs > 0.0).then(|| now.saturating_sub(then) as f64 / secs);
+    let mut next = seen.get(&key).cloned().unwrap_or_default();
+    let rate = |at: Option<std::time::Instant>| {
+        let secs = at.map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
+        move |now: u64, then: u64| (secs > 0.0).then(|| now.saturating_sub(then) as f64 / secs)
+    };
     let disk = d.read_bytes.zip(d.write_bytes);
-    if let (Some((read, written)), Some((r0, w0))) = (disk, before.disk) {
+    if let (Some((read, written)), Some((r0, w0))) = (disk, next.disk) {
+        let rate = rate(next.at);
         d.read_bytes_per_sec = rate(read, r0);
         d.write_bytes_per_sec = rate(written, w0);
     }
-    let mut sockets = HashMap::new();
-    for c in d.connections.iter_mut().flatten() {
-        let s = c.socket;
-        let (rx, tx) = (s.received.unwrap_or(0), s.acked.unwrap_or(0));
-        if let Some(&(cookie, rx0, tx0)) = before.sockets.get(&s.inode)
-            && cookie == s.cookie
-        {
-            c.received_bytes_per_sec = rate(rx, rx0);
-            c.sent_bytes_per_sec = rate(tx, tx0);
+    (next.disk, next.at) = (disk, Some(now));
+    if let Some(connections) = &mut d.connections {
+        let rate = rate(next.sockets_at);
+        let mut sockets = HashMap::new();
+        for c in connections {
+            let s = c.socket;
+            let (rx, tx) = (s.received.unwrap_or(0), s.acked.unwrap_or(0));
+            if let Some(&(cookie, rx0, tx0)) = next.sockets.get(&s.inode)
+                && cookie == s.cookie
+            {
+                c.received_bytes_per_sec = rate(rx, rx0);
+                c.sent_bytes_per_sec = rate(tx, tx0);
+            }
+            sockets.insert(s.inode, (s.cookie, rx, tx));
         }
-        sockets.insert(s.inode, (s.cookie, rx, tx));
+        (next.sockets, next.sockets_at) = (sockets, Some(now));
     }
     if seen.len() >= PER_PID_ENTRIES && !seen.contains_key(&key) {
         // Bounded as the answers are: the oldest reading goes.
@@ -165,11 +182,6 @@ fn rates(part: &ProcessMetricsPart, d: &mut ProcessDetail) {
             seen.remove(&oldest);
         }
     }
-    let next = Seen {
-        disk,
-        sockets,
-        at: Some(now),
-    };
     seen.insert(key, next);
 }
 
@@ -195,18 +207,32 @@ pub fn json(s: &Sample<Result<ProcessDetail, NotFound>>) -> Bytes {
     })
 }
 
-/// `GET /api/processes/<pid>`: the reply; 404 when the process does not
-/// exist.
+/// `GET /api/processes/<pid>[?connections=true]`: the reply; 404 when the
+/// process does not exist.
 async fn handler(
     _auth: Authorized,
     State(state): State<Arc<AppState>>,
     Path(text): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let pid = match api::pid(&text) {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    match sample(&state, pid).await {
+    let connections = match params.get("connections").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return api::error(
+                StatusCode::BAD_REQUEST,
+                serde_json::json!({
+                    "error": format!("connections must be true or false, not {other:?}"),
+                    "parameter": "connections",
+                }),
+            );
+        }
+    };
+    match sample(&state, pid, connections).await {
         Ok(s) => match s.value() {
             Ok(_) => api::json_of(&s, json),
             Err(_) => api::error(
@@ -275,8 +301,9 @@ pub struct ProcessInfo<'a> {
     /// Additive: each GPU it holds, as `/api/processes?columns=gpu` gives
     /// them (empty for children).
     pub gpus: Vec<GpuHeld>,
-    /// Additive: its TCP connections, like `ss -tin` for this process (null
-    /// where its descriptors cannot be read, and for children).
+    /// Additive: its TCP connections, like `ss -tin` for this process, when
+    /// asked for (`"connections": true`, `?connections=true`); null
+    /// otherwise, where its descriptors cannot be read, and for children.
     pub connections: Option<Vec<ConnectionInfo>>,
     /// Current directory.
     pub working_directory: Option<&'a str>,
