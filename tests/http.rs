@@ -514,6 +514,12 @@ async fn regression_api_was_an_empty_404_without_an_index() {
 /// (bash's `printf`), shows them: in its row's `disk_write_bytes`, and in
 /// its write rate over the window the rates cover; the list without the
 /// column reads no process's `io` file and has no such field.
+/// Process `pid`'s drill-down with its connections.
+async fn detail_with_connections(addr: SocketAddr, pid: u64) -> Value {
+    let path = format!("/api/processes/{pid}?connections=true");
+    get(addr, &path, &[]).await.json()
+}
+
 /// Process `pid`'s row of a `/api/processes` list.
 fn row_of(list: &Value, pid: u64) -> Value {
     list["processes"]
@@ -580,13 +586,7 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
         .json();
     let sent_before = row(&before)["net_sent_bytes"].as_f64().unwrap();
     assert_eq!(row(&before)["tcp_connections"], 1, "{}", row(&before));
-    let detail_before = get(
-        server.addr,
-        &format!("/api/processes/{pid}?connections=true"),
-        &[],
-    )
-    .await
-    .json();
+    let detail_before = detail_with_connections(server.addr, pid).await;
     sender.send().await;
     let after = get(server.addr, "/api/processes?sort=net&limit=5", &[])
         .await
@@ -608,13 +608,7 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
     // The drill-down lists the connection, like `ss -tinp` for the pid
     // (once its own answer's short reuse is past).
     tokio::time::sleep(sonde::kinds::process_metrics::TTL).await;
-    let detail = get(
-        server.addr,
-        &format!("/api/processes/{pid}?connections=true"),
-        &[],
-    )
-    .await
-    .json();
+    let detail = detail_with_connections(server.addr, pid).await;
     let connections = detail["process"]["connections"].as_array().unwrap();
     let listener = sender.listener.to_string();
     let c = connections
@@ -630,13 +624,7 @@ async fn a_process_sending_over_tcp_shows_its_bytes_its_rate_and_its_connection(
     // Whom it talks to is withheld where command lines are (the default
     // without a token); its bytes are not.
     let redacting = Server::start(&[]).await;
-    let detail = get(
-        redacting.addr,
-        &format!("/api/processes/{pid}?connections=true"),
-        &[],
-    )
-    .await
-    .json();
+    let detail = detail_with_connections(redacting.addr, pid).await;
     let c = &detail["process"]["connections"][0];
     assert!(c["remote"].is_null() && c["local"].is_string(), "{c}");
     assert!(c["sent_bytes"].as_f64().unwrap() >= want, "{c}");
@@ -685,13 +673,7 @@ async fn a_process_in_another_network_namespace_is_null_not_0() {
     assert!(row["net_sent_bytes_per_sec"].is_null(), "{row}");
     let me = row_of(&list, u64::from(std::process::id()));
     assert!(me["tcp_connections"].as_u64().unwrap() >= 1, "{me}");
-    let detail = get(
-        server.addr,
-        &format!("/api/processes/{pid}?connections=true"),
-        &[],
-    )
-    .await
-    .json();
+    let detail = detail_with_connections(server.addr, pid).await;
     assert!(detail["process"]["connections"].is_null(), "{detail}");
 }
 
