@@ -30,7 +30,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustix::fs::{Dir, Mode, OFlags};
+use std::mem::MaybeUninit;
+use std::os::fd::OwnedFd;
+
+use rustix::fs::{Mode, OFlags, RawDir, SeekFrom};
 
 use super::MIN_WINDOW as FIRST_WINDOW;
 use super::clock::{Clock, RealClock};
@@ -169,18 +172,24 @@ fn read_target(dir: &impl AsFd, name: &std::ffi::CStr) -> Option<Target> {
 }
 
 /// Process `pid`'s `fd` directory, opened for listing.
-fn open_fd_dir(proc_root: &Path, pid: u32) -> Option<Dir> {
+fn open_fd_dir(proc_root: &Path, pid: u32) -> Option<OwnedFd> {
     let path = proc_root.join(pid.to_string()).join("fd");
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    Dir::new(rustix::fs::open(&path, flags, Mode::empty()).ok()?).ok()
+    rustix::fs::open(&path, flags, Mode::empty()).ok()
 }
 
 /// One process's descriptors: its `fd` directory (kept open while its
-/// share allows) and what each descriptor pointed at.
+/// share allows; listed through the sampler's one buffer) and what each
+/// descriptor pointed at.
 #[derive(Debug, Default)]
 struct Fds {
-    dir: Option<Dir>,
+    dir: Option<OwnedFd>,
     targets: HashMap<u32, Target>,
+}
+
+/// The buffer every directory is listed through.
+fn listing_buffer() -> Vec<MaybeUninit<u8>> {
+    vec![MaybeUninit::uninit(); 16 * 1024]
 }
 
 /// Lists `fd_dir` (opened now when `fds` keeps none) and returns the socket
@@ -189,20 +198,22 @@ struct Fds {
 /// ours).
 fn owned_sockets(
     fds: &mut Fds,
-    open: impl FnOnce() -> Option<Dir>,
+    open: impl FnOnce() -> Option<OwnedFd>,
     recheck: impl Fn(Target) -> bool,
+    buf: &mut [MaybeUninit<u8>],
     readlinks: &mut usize,
 ) -> Option<Vec<u32>> {
-    let mut dir = match fds.dir.take() {
-        Some(mut d) => {
-            d.rewind();
+    let dir = match fds.dir.take() {
+        Some(d) => {
+            rustix::fs::seek(&d, SeekFrom::Start(0)).ok()?;
             d
         }
         None => open()?,
     };
     let mut targets = HashMap::with_capacity(fds.targets.len());
     let mut sockets = Vec::new();
-    while let Some(entry) = dir.read() {
+    let mut listing = RawDir::new(&dir, buf);
+    while let Some(entry) = listing.next() {
         let entry = entry.ok()?;
         let name = entry.file_name();
         let Some(fd) = std::str::from_utf8(name.to_bytes())
@@ -216,8 +227,7 @@ fn owned_sockets(
             _ => {
                 *readlinks += 1;
                 // A descriptor closed since the listing has no target.
-                let Ok(handle) = dir.fd() else { continue };
-                let Some(t) = read_target(&handle, name) else {
+                let Some(t) = read_target(&dir, name) else {
                     continue;
                 };
                 t
@@ -292,6 +302,8 @@ pub struct NetSampler {
     /// The agent's network namespace (`/proc/self/ns/net`), where the
     /// dump's sockets live.
     netns: Option<std::ffi::OsString>,
+    /// The buffer directories are listed through.
+    buf: Vec<MaybeUninit<u8>>,
     clock: Arc<dyn Clock>,
 }
 
@@ -319,6 +331,7 @@ impl NetSampler {
             full_at: None,
             searched_at: None,
             netns: own_netns(&proc_root),
+            buf: listing_buffer(),
             clock: Arc::new(RealClock),
         }
     }
@@ -584,6 +597,7 @@ impl NetSampler {
                 &mut known.fds,
                 || open_fd_dir(&self.proc_root, *pid),
                 |t| links == Links::All || (t != NOT_A_SOCKET && closed.contains(&t)),
+                &mut self.buf,
                 readlinks,
             );
             // A process in another network namespace holds sockets the
@@ -646,7 +660,8 @@ pub fn connections_of(proc_root: &Path, pid: u32) -> Option<Vec<TcpSocket>> {
     }
     let mut fds = Fds::default();
     let open = || open_fd_dir(proc_root, pid);
-    let inodes: HashSet<u32> = owned_sockets(&mut fds, open, |_| true, &mut 0)?
+    let mut buf = listing_buffer();
+    let inodes: HashSet<u32> = owned_sockets(&mut fds, open, |_| true, &mut buf, &mut 0)?
         .into_iter()
         .collect();
     let mut mine: Vec<TcpSocket> = dump()
