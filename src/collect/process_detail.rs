@@ -153,9 +153,8 @@ pub struct ProcessDetail {
     pub read_bytes_per_sec: Option<f64>,
     /// Bytes written per second, the same way.
     pub write_bytes_per_sec: Option<f64>,
-    /// Each GPU it holds: (index, utilisation %, memory bytes), set by the
-    /// kind from the GPU readings.
-    pub gpus: Vec<(u32, Option<f32>, Option<u64>)>,
+    /// Each GPU it holds, set by the kind from the GPU readings.
+    pub gpus: Vec<super::gpu::GpuShare>,
     /// Its TCP connections (`None`: its descriptors cannot be read, or for
     /// children), set by the kind with their rates since the previous
     /// answer.

@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use crate::api;
 use crate::auth::Authorized;
 use crate::cache::{KeyedTtl, Sample};
+use crate::collect::gpu::GpuShare;
 use crate::collect::process_detail::{self, NotFound, ProcessDetail};
 use crate::collect::process_net::{self, Connection};
 use crate::collect::{CollectError, blocking};
@@ -300,7 +301,7 @@ pub struct ProcessInfo<'a> {
     pub write_bytes_per_sec: Option<f64>,
     /// Additive: each GPU it holds, as `/api/processes?columns=gpu` gives
     /// them (empty for children).
-    pub gpus: Vec<GpuHeld>,
+    pub gpus: &'a [GpuShare],
     /// Additive: its TCP connections, like `ss -tin` for this process, when
     /// asked for (`"connections": true`, `?connections=true`); null
     /// otherwise, where its descriptors cannot be read, and for children.
@@ -317,17 +318,6 @@ pub struct ProcessInfo<'a> {
     pub child_processes: Vec<ProcessInfo<'a>>,
     /// Threads.
     pub threads: Vec<ThreadInfo<'a>>,
-}
-
-/// One GPU a process holds.
-#[derive(Debug, Clone, Serialize)]
-pub struct GpuHeld {
-    /// The GPU's index, as the metrics reply's `gpus` number them.
-    pub index: u32,
-    /// The process's share of it, %.
-    pub utilization_percent: Option<f32>,
-    /// The memory it holds on it, bytes.
-    pub used_memory_bytes: Option<u64>,
 }
 
 /// One TCP connection of a process.
@@ -417,15 +407,7 @@ impl<'a> From<&'a ProcessDetail> for ProcessInfo<'a> {
             write_bytes: d.write_bytes,
             read_bytes_per_sec: d.read_bytes_per_sec,
             write_bytes_per_sec: d.write_bytes_per_sec,
-            gpus: d
-                .gpus
-                .iter()
-                .map(|&(index, utilization_percent, used_memory_bytes)| GpuHeld {
-                    index,
-                    utilization_percent,
-                    used_memory_bytes,
-                })
-                .collect(),
+            gpus: &d.gpus,
             connections: d.connections.as_ref().map(|c| {
                 c.iter()
                     .map(|c| ConnectionInfo::new(c, d.redacted))

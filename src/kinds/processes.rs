@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::api;
 use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl};
+use crate::collect::gpu::GpuShare;
 use crate::collect::process_io::{IoSampler, IoTable, ProcessIo};
 use crate::collect::process_net::{NetSampler, NetTable, ProcessNet};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
@@ -283,9 +284,8 @@ pub struct Columns<'a> {
     pub net: Option<&'a NetTable>,
 }
 
-/// Each process's use of each GPU it holds: (GPU index, utilisation %,
-/// memory bytes), by pid.
-pub type GpuUse = HashMap<u32, Vec<(u32, Option<f32>, Option<u64>)>>;
+/// Each process's use of each GPU it holds, by pid.
+pub type GpuUse = HashMap<u32, Vec<GpuShare>>;
 
 /// Who uses which GPU, from the GPU readings (a sleeping GPU, left
 /// asleep, lists no one).
@@ -293,11 +293,11 @@ pub fn gpu_use(gpus: &[crate::collect::gpu::Gpu]) -> GpuUse {
     let mut by_pid: GpuUse = HashMap::new();
     for g in gpus {
         for p in &g.reading.processes {
-            by_pid.entry(p.pid).or_default().push((
-                g.index,
-                p.utilization_percent,
-                p.used_memory_bytes,
-            ));
+            by_pid.entry(p.pid).or_default().push(GpuShare {
+                index: g.index,
+                utilization_percent: p.utilization_percent,
+                used_memory_bytes: p.used_memory_bytes,
+            });
         }
     }
     by_pid
@@ -305,13 +305,16 @@ pub fn gpu_use(gpus: &[crate::collect::gpu::Gpu]) -> GpuUse {
 
 /// A process's GPU utilisation summed over its GPUs (`None`: on none, or
 /// none says), and its GPU memory summed.
-fn gpu_totals(uses: &[(u32, Option<f32>, Option<u64>)]) -> (Option<f32>, Option<u64>) {
+fn gpu_totals(uses: &[GpuShare]) -> (Option<f32>, Option<u64>) {
     let sum = |a: Option<f32>, b: Option<f32>| match (a, b) {
         (Some(a), Some(b)) => Some(a + b),
         (a, b) => a.or(b),
     };
-    let percent = uses.iter().map(|u| u.1).fold(None, sum);
-    let memory = uses.iter().filter_map(|u| u.2).reduce(u64::saturating_add);
+    let percent = uses.iter().map(|u| u.utilization_percent).fold(None, sum);
+    let memory = uses
+        .iter()
+        .filter_map(|u| u.used_memory_bytes)
+        .reduce(u64::saturating_add);
     (percent, memory)
 }
 
@@ -486,7 +489,7 @@ struct ProcessRow<'a> {
     io: Option<IoColumn>,
     /// The gpu column, when asked for.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    gpu: Option<GpuColumn>,
+    gpu: Option<GpuColumn<'a>>,
     /// The net column, when asked for.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     net: Option<NetColumn>,
@@ -506,18 +509,10 @@ struct NetColumn {
 /// A row's GPUs: each one it holds, and the sums; an empty list and nulls
 /// for a process on none.
 #[derive(Serialize)]
-struct GpuColumn {
+struct GpuColumn<'a> {
     gpu_utilization_percent: Option<f32>,
     gpu_memory_bytes: Option<u64>,
-    gpus: Vec<GpuOfProcess>,
-}
-
-/// One GPU a process holds.
-#[derive(Serialize)]
-struct GpuOfProcess {
-    index: u32,
-    utilization_percent: Option<f32>,
-    used_memory_bytes: Option<u64>,
+    gpus: &'a [GpuShare],
 }
 
 /// A row's disk I/O: null where its `/proc/<pid>/io` cannot be read (or,
@@ -539,16 +534,7 @@ fn list_json(table: &ProcessTable, rows: &[&ProcRow], columns: Columns<'_>) -> V
             GpuColumn {
                 gpu_utilization_percent: percent,
                 gpu_memory_bytes: memory,
-                gpus: uses
-                    .iter()
-                    .map(
-                        |&(index, utilization_percent, used_memory_bytes)| GpuOfProcess {
-                            index,
-                            utilization_percent,
-                            used_memory_bytes,
-                        },
-                    )
-                    .collect(),
+                gpus: uses,
             }
         })
     };

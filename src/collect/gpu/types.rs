@@ -63,6 +63,18 @@ impl GpuState {
     }
 }
 
+/// One GPU a process holds, as the process list and the drill-down give
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct GpuShare {
+    /// The GPU's index, as the metrics reply's `gpus` number them.
+    pub index: u32,
+    /// The process's share of it, %.
+    pub utilization_percent: Option<f32>,
+    /// The memory it holds on it, bytes.
+    pub used_memory_bytes: Option<u64>,
+}
+
 /// A process holding GPU memory (its fields are the wire's, so replies
 /// serialize it as it is).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
