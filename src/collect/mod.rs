@@ -329,6 +329,12 @@ impl HostClock {
 /// few jiffies (10 ms each) that most processes round to 0 %.
 pub const MIN_WINDOW: Duration = Duration::from_millis(200);
 
+/// A counter's rate over `secs`: `None` without a window; a counter that
+/// went backwards (a reset, a reused id) moved 0.
+pub fn per_sec(now: u64, then: u64, secs: f64) -> Option<f64> {
+    (secs > 0.0).then(|| now.saturating_sub(then) as f64 / secs)
+}
+
 /// Snapshots closer together than this replace each other, which bounds the
 /// history to about `MIN_WINDOW / MIN_SPACING + 1` entries however fast
 /// requests arrive.

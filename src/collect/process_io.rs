@@ -137,8 +137,7 @@ impl IoSampler {
         let secs = self
             .previous_at
             .map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
-        let rate =
-            |now: u64, then: u64| (secs > 0.0).then(|| now.saturating_sub(then) as f64 / secs);
+        let rate = |now: u64, then: u64| super::per_sec(now, then, secs);
         let by_pid = now_read
             .iter()
             .map(|(&(pid, start), &(read, write))| {

@@ -80,6 +80,11 @@ pub struct TcpSocket {
 }
 
 impl TcpSocket {
+    /// Whether it is listening (`TCP_LISTEN`).
+    pub fn listening(&self) -> bool {
+        self.state_name() == "listen"
+    }
+
     /// Its state's name, as `ss` and node_exporter write it.
     pub fn state_name(&self) -> &'static str {
         STATES
@@ -542,9 +547,9 @@ impl NetSampler {
                 rx_moved += rx.saturating_sub(rx0);
                 tx_moved += tx.saturating_sub(tx0);
             }
-            if let Some(secs) = secs.filter(|s| *s > 0.0) {
-                net.received_bytes_per_sec = Some(rx_moved as f64 / secs);
-                net.sent_bytes_per_sec = Some(tx_moved as f64 / secs);
+            if let Some(secs) = secs {
+                net.received_bytes_per_sec = super::per_sec(rx_moved, 0, secs);
+                net.sent_bytes_per_sec = super::per_sec(tx_moved, 0, secs);
             }
             by_pid.insert(pid, net);
         }
@@ -669,7 +674,7 @@ pub fn connections_of(proc_root: &Path, pid: u32) -> Option<Vec<TcpSocket>> {
         .into_iter()
         .filter(|s| s.inode != 0 && inodes.contains(&s.inode))
         .collect();
-    mine.sort_by_key(|s| (s.state != 10, s.local, s.remote));
+    mine.sort_by_key(|s| (!s.listening(), s.local, s.remote));
     Some(mine)
 }
 

@@ -152,7 +152,7 @@ fn rates(part: &ProcessMetricsPart, d: &mut ProcessDetail) {
     let mut next = seen.get(&key).cloned().unwrap_or_default();
     let rate = |at: Option<std::time::Instant>| {
         let secs = at.map_or(0.0, |at| now.saturating_duration_since(at).as_secs_f64());
-        move |now: u64, then: u64| (secs > 0.0).then(|| now.saturating_sub(then) as f64 / secs)
+        move |now: u64, then: u64| crate::collect::per_sec(now, then, secs)
     };
     let disk = d.read_bytes.zip(d.write_bytes);
     if let (Some((read, written)), Some((r0, w0))) = (disk, next.disk) {
@@ -347,7 +347,7 @@ impl ConnectionInfo {
     /// One connection, its remote address withheld when `redacted`.
     fn new(c: &Connection, redacted: bool) -> Self {
         let s = &c.socket;
-        let listening = s.state == 10;
+        let listening = s.listening();
         ConnectionInfo {
             local: s.local.to_string(),
             remote: if listening {

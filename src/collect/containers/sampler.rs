@@ -10,7 +10,7 @@ use super::files::{CgroupFiles, FILES, measure};
 use super::types::{Container, ContainerTable, FIRST_WINDOW};
 use super::walk::walk;
 use crate::collect::clock::{Clock, RealClock};
-use crate::collect::{CollectorErrors, share_percent};
+use crate::collect::{CollectorErrors, per_sec, share_percent};
 
 /// CPU% between two readings of one cgroup (µs of CPU, and when), as a
 /// share of all `cpus` over the time between them.
@@ -137,10 +137,9 @@ impl ContainerSampler {
             let secs = now.saturating_duration_since(before.at).as_secs_f64();
             if let (Some((r0, w0)), Some(r1), Some(w1)) =
                 (before.io, c.io_read_bytes, c.io_write_bytes)
-                && secs > 0.0
             {
-                c.io_read_bytes_per_sec = Some(r1.saturating_sub(r0) as f64 / secs);
-                c.io_write_bytes_per_sec = Some(w1.saturating_sub(w0) as f64 / secs);
+                c.io_read_bytes_per_sec = per_sec(r1, r0, secs);
+                c.io_write_bytes_per_sec = per_sec(w1, w0, secs);
             }
         }
         self.remember(&containers, now);
