@@ -709,47 +709,48 @@ async fn series(scrape: &Scrape<'_>) -> Result<Bytes, CollectError> {
     Ok(out.concat().into())
 }
 
-/// A family of per-process rates: its name, its help, and the reading of
-/// a pid.
+/// A family of the top processes' series: its name, its help, and the
+/// reading of a row.
 type RateFamily<'a> = (
     &'static str,
     &'static str,
-    Box<dyn Fn(u32) -> Option<f64> + 'a>,
+    Box<dyn Fn(&ProcRow) -> Option<f64> + 'a>,
 );
 
 fn io_families(io: &IoTable) -> [RateFamily<'_>; 2] {
-    let of = |pid: u32| io.by_pid.get(&pid);
+    let of = |r: &ProcRow| io.by_pid.get(&r.pid);
     [
         (
             PROCESS_DISK_READ,
             "Bytes a top process by disk I/O made storage read, per second over the last window.",
-            Box::new(move |pid| of(pid)?.read_bytes_per_sec),
+            Box::new(move |r| of(r)?.read_bytes_per_sec),
         ),
         (
             PROCESS_DISK_WRITE,
             "Bytes a top process by disk I/O wrote (or will write) to storage, per second over the last window.",
-            Box::new(move |pid| of(pid)?.write_bytes_per_sec),
+            Box::new(move |r| of(r)?.write_bytes_per_sec),
         ),
     ]
 }
 
 fn net_families(net: &NetTable) -> [RateFamily<'_>; 2] {
-    let of = |pid: u32| net.by_pid.get(&pid);
+    let of = |r: &ProcRow| net.by_pid.get(&r.pid);
     [
         (
             PROCESS_NETWORK_RECEIVE,
             "Bytes a top process by TCP traffic received over its open connections, per second over the last window.",
-            Box::new(move |pid| of(pid)?.received_bytes_per_sec),
+            Box::new(move |r| of(r)?.received_bytes_per_sec),
         ),
         (
             PROCESS_NETWORK_TRANSMIT,
             "Bytes a top process by TCP traffic sent (acknowledged by the peer) over its open connections, per second over the last window.",
-            Box::new(move |pid| of(pid)?.sent_bytes_per_sec),
+            Box::new(move |r| of(r)?.sent_bytes_per_sec),
         ),
     ]
 }
 
-/// The top processes by `sort`, and each family's reading of them.
+/// The top processes by `sort`, and each family's reading of them (the
+/// busiest first, ties in pid order, as `/api/processes` sorts).
 fn rate_series(
     table: &ProcessTable,
     sort: SortKey,
@@ -771,7 +772,7 @@ fn rate_series(
     for (name, help, rate) in families {
         let family = f.gauge_family(name, help);
         for r in &rows {
-            if let Some(v) = rate(r.pid) {
+            if let Some(v) = rate(r) {
                 family.push(labels(r), v);
             }
         }
@@ -782,32 +783,19 @@ fn rate_series(
 /// The busiest processes' series.
 fn top_series(table: &ProcessTable, top: usize) -> String {
     // The busiest first, ties in pid order: `/api/processes?sort=cpu&limit=N`.
-    let busiest = ListQuery {
-        sort: SortKey::Cpu,
-        descending: true,
-        limit: Some(top),
-        io: false,
-        gpu: false,
-        net: false,
-    };
-    let rows = busiest.apply(table, Columns::default());
-    let labels = |r: &ProcRow| [("pid", r.pid.to_string()), ("name", r.name.clone())];
-    let mut f = Families::default();
-    let cpu = f.gauge_family(
-        PROCESS_CPU_RATIO,
-        "Share of the whole machine's CPU a top process used over the last window, 0-1.",
-    );
-    for r in &rows {
-        cpu.push(labels(r), f64::from(r.cpu_percent) / 100.0);
-    }
-    let rss = f.gauge_family(
-        PROCESS_RESIDENT_MEMORY_BYTES,
-        "Resident memory of a top process.",
-    );
-    for r in &rows {
-        rss.push(labels(r), r.rss_bytes as f64);
-    }
-    f.encode()
+    let families: [RateFamily<'_>; 2] = [
+        (
+            PROCESS_CPU_RATIO,
+            "Share of the whole machine's CPU a top process used over the last window, 0-1.",
+            Box::new(|r| Some(f64::from(r.cpu_percent) / 100.0)),
+        ),
+        (
+            PROCESS_RESIDENT_MEMORY_BYTES,
+            "Resident memory of a top process.",
+            Box::new(|r| Some(r.rss_bytes as f64)),
+        ),
+    ];
+    rate_series(table, SortKey::Cpu, Columns::default(), top, families)
 }
 
 /// `sonde check`: how many processes, and how long the first scan took.
