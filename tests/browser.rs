@@ -187,10 +187,7 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         "return document.getElementById('status').textContent === 'live';",
     )
     .await;
-    let address = client
-        .execute("return location.href;", vec![])
-        .await
-        .unwrap();
+    let address = js(client, "return location.href;").await;
     assert!(
         !address.as_str().unwrap().contains("token"),
         "the page drops the token from its address: {address}"
@@ -269,26 +266,18 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
     .await;
     click(client, Locator::Id("sort-mem")).await;
     let mem: Vec<f64> = serde_json::from_value(
-        client
-            .execute(
-                "return [...document.querySelectorAll('#procs tbody tr')].slice(0, 20).map(r => Number(r.dataset.mem));",
-                vec![],
-            )
-            .await
-            .unwrap(),
+        js(client, "return [...document.querySelectorAll('#procs tbody tr')].slice(0, 20).map(r => Number(r.dataset.mem));").await,
     )
     .unwrap();
     assert!(
         mem.len() > 2 && mem.windows(2).all(|w| w[0] >= w[1]),
         "largest first: {mem:?}"
     );
-    let head = client
-        .execute(
-            "return document.getElementById('sort-mem').className;",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let head = js(
+        client,
+        "return document.getElementById('sort-mem').className;",
+    )
+    .await;
     assert!(head.as_str().unwrap().contains("on"));
 
     // A click through to one process's details: this test's own, which
@@ -327,10 +316,7 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
         .await
         .unwrap();
     let pids: Vec<u64> = serde_json::from_value(
-        client
-            .execute("return [...document.querySelectorAll('#procs tbody tr')].map(r => Number(r.dataset.pid));", vec![])
-            .await
-            .unwrap(),
+        js(client, "return [...document.querySelectorAll('#procs tbody tr')].map(r => Number(r.dataset.pid));").await,
     )
     .unwrap();
     assert!(
@@ -367,16 +353,18 @@ async fn the_live_page_shows_the_host_and_sorts_processes_in_chromium() {
 }
 
 /// Clicks the element `at`.
+/// Runs `script` in the page and returns its value.
+async fn js(client: &Client, script: &str) -> Value {
+    client.execute(script, vec![]).await.unwrap()
+}
+
 async fn click(client: &Client, at: Locator<'_>) {
     client.find(at).await.unwrap().click().await.unwrap();
 }
 
 /// Asserts the page logged no error.
 async fn no_page_errors(client: &Client) {
-    let errors = client
-        .execute("return window.__sondeErrors;", vec![])
-        .await
-        .unwrap();
+    let errors = js(client, "return window.__sondeErrors;").await;
     assert_eq!(errors, json!([]), "errors in the page");
 }
 
@@ -607,13 +595,11 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         let client = &s.client;
         client.set_window_size(1440, 2600).await.unwrap();
         client.goto(&base).await.unwrap();
-        let dark = client
-            .execute(
-                "return matchMedia('(prefers-color-scheme: dark)').matches;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let dark = js(
+            client,
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+        )
+        .await;
         assert_eq!(dark, json!(scheme == "dark"));
         // Every chart the host has data for draws a series of two samples
         // or more, and paints its canvas.
@@ -645,24 +631,19 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
             assert!(painted.as_u64().unwrap() > 500, "{name}: {painted} pixels");
         }
         // Hovering a chart: the time and each series' value there.
-        let tip = client
-            .execute(
-                "const u = window.__sondeCharts['cpu'].u; u.setCursor({ left: u.over.clientWidth - 2, top: 20 }); \
+        let tip = js(client, "const u = window.__sondeCharts['cpu'].u; u.setCursor({ left: u.over.clientWidth - 2, top: 20 }); \
                  const t = u.over.querySelector('.tip'); const text = !t.hidden && t.textContent; \
-                 u.setCursor({ left: -10, top: -10 }); return text;",
-                vec![],
-            )
-            .await
-            .unwrap();
+                 u.setCursor({ left: -10, top: -10 }); return text;").await;
         let tip = tip.as_str().unwrap_or_default();
         assert!(
             tip.contains("all CPUs") && tip.contains('%') && tip.contains(':'),
             "{tip}"
         );
-        let heat = client
-            .execute("const c = document.getElementById('heat'); return c.width * c.height > 0 && c.height;", vec![])
-            .await
-            .unwrap();
+        let heat = js(
+            client,
+            "const c = document.getElementById('heat'); return c.width * c.height > 0 && c.height;",
+        )
+        .await;
         assert_eq!(
             heat,
             json!(
@@ -676,13 +657,11 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
             "a heat row per core"
         );
         // The background follows the scheme.
-        let background = client
-            .execute(
-                "return getComputedStyle(document.body).backgroundColor;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let background = js(
+            client,
+            "return getComputedStyle(document.body).backgroundColor;",
+        )
+        .await;
         let want = if scheme == "dark" {
             "rgb(15, 20, 25)"
         } else {
@@ -690,10 +669,7 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         };
         assert_eq!(background, json!(want));
         // A panel for a reading the host lacks is absent, not zero.
-        let absent = client
-            .execute("return [...document.querySelectorAll('section.panel')].filter(s => s.hidden).map(s => s.id);", vec![])
-            .await
-            .unwrap();
+        let absent = js(client, "return [...document.querySelectorAll('section.panel')].filter(s => s.hidden).map(s => s.id);").await;
         assert!(
             absent
                 .as_array()
@@ -736,20 +712,15 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         )
         .await;
         let children: Vec<String> = serde_json::from_value(
-            client
-                .execute("return [...document.querySelectorAll('#children tbody tr')].map(r => r.dataset.pid);", vec![])
-                .await
-                .unwrap(),
+            js(client, "return [...document.querySelectorAll('#children tbody tr')].map(r => r.dataset.pid);").await,
         )
         .unwrap();
         assert!(children.contains(&kid.to_string()), "{children:?}");
-        let threads = client
-            .execute(
-                "return document.querySelectorAll('#threads tbody tr').length;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let threads = js(
+            client,
+            "return document.querySelectorAll('#threads tbody tr').length;",
+        )
+        .await;
         assert!(
             threads.as_u64().unwrap() >= 2,
             "the test runs threads: {threads}"
@@ -798,13 +769,11 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
         )
         .await;
         assert_eq!(overflow, json!("fits"));
-        client
-            .execute(
-                "document.getElementById('detail-close').click(); window.scrollTo(0, 0);",
-                vec![],
-            )
-            .await
-            .unwrap();
+        js(
+            client,
+            "document.getElementById('detail-close').click(); window.scrollTo(0, 0);",
+        )
+        .await;
         tokio::time::sleep(Duration::from_millis(600)).await;
         screenshot(client, &format!("page-390-{scheme}.png")).await;
 
@@ -847,14 +816,12 @@ async fn the_gpu_column_shows_who_uses_the_gpu_in_chromium() {
         "return !document.getElementById('gpu-toggle').hidden;",
     )
     .await;
-    client
-        .execute(
-            "document.getElementById('gpu').click(); document.getElementById('sort-gpu').click(); \
+    js(
+        client,
+        "document.getElementById('gpu').click(); document.getElementById('sort-gpu').click(); \
              document.getElementById('procs-section').scrollIntoView();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    )
+    .await;
     let share = until(
         client,
         "the game's share of the GPU",
@@ -925,10 +892,7 @@ async fn the_live_page_is_driven_by_the_keyboard_in_chromium() {
     let me = std::process::id().to_string();
     let body = client.find(Locator::Css("body")).await.unwrap();
     body.send_keys("/").await.unwrap();
-    let focused = client
-        .execute("return document.activeElement.id;", vec![])
-        .await
-        .unwrap();
+    let focused = js(client, "return document.activeElement.id;").await;
     assert_eq!(focused, json!("filter"));
     client
         .active_element()
@@ -1001,23 +965,18 @@ async fn the_live_page_says_it_lost_the_agent_and_comes_back_in_chromium() {
     let t0 = Instant::now();
     while client.execute(backed_off, vec![]).await.unwrap() != json!(true) {
         if t0.elapsed() > Duration::from_secs(20) {
-            let log = client
-                .execute("return window.__sondeStatus;", vec![])
-                .await
-                .unwrap();
+            let log = js(client, "return window.__sondeStatus;").await;
             panic!("no longer wait after a failed try; the statuses shown: {log}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let again = Server::start_on(&addr, &[]).await;
     until(client, "live again", live).await;
-    let before = client
-        .execute(
-            "return Number(document.getElementById('updates').textContent);",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let before = js(
+        client,
+        "return Number(document.getElementById('updates').textContent);",
+    )
+    .await;
     until(
         client,
         "updates after the reconnect",
@@ -1049,10 +1008,7 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
     )
     .await;
     assert_eq!(
-        client
-            .execute("return window.__sondeHistory.metrics.rows;", vec![])
-            .await
-            .unwrap(),
+        js(client, "return window.__sondeHistory.metrics.rows;").await,
         json!(0),
         "the first page found no history: nobody watched before it"
     );
@@ -1071,23 +1027,15 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
         "uPlot was given {drawn} before the first live sample"
     );
     assert!(
-        client
-            .execute("return window.__sondeCharts.cpu.drawn();", vec![])
+        js(client, "return window.__sondeCharts.cpu.drawn();")
             .await
-            .unwrap()
             .as_bool()
             .unwrap()
     );
     // Every kind's history came before its live replies: none of its rows
     // was refused as older than a live sample.
     if std::path::Path::new("/proc/pressure/cpu").exists() {
-        let pressure = client
-            .execute(
-                "return [window.__sondeHistory.pressure.rows, window.__sondeCharts.pressure.series.t.length];",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let pressure = js(client, "return [window.__sondeHistory.pressure.rows, window.__sondeCharts.pressure.series.t.length];").await;
         assert!(
             pressure[0].as_u64().unwrap() >= 10
                 && pressure[1].as_u64().unwrap() >= pressure[0].as_u64().unwrap(),
@@ -1096,13 +1044,7 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
     }
     // A time nobody watched is a gap (a null the chart does not bridge),
     // not a line from the last sample before it to the first after.
-    let gap = client
-        .execute(
-            "const s = new Series(); for (const t of [1, 2, 3, 100, 101]) s.push(t, { a: t }); return s.cols.get('a');",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let gap = js(client, "const s = new Series(); for (const t of [1, 2, 3, 100, 101]) s.push(t, { a: t }); return s.cols.get('a');").await;
     assert_eq!(gap, json!([1, 2, 3, null, 100, 101]));
     tokio::time::sleep(Duration::from_secs(2)).await;
     screenshot(client, "page-history.png").await;
@@ -1118,34 +1060,28 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
     )
     .await;
     click(client, Locator::Id("sort-io")).await;
-    client
-        .execute(
-            "document.getElementById('procs-section').scrollIntoView();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    js(
+        client,
+        "document.getElementById('procs-section').scrollIntoView();",
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     screenshot(client, "page-disk-io.png").await;
-    let on = client
-        .execute(
-            "return document.getElementById('sort-io').className;",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let on = js(
+        client,
+        "return document.getElementById('sort-io').className;",
+    )
+    .await;
     assert_eq!(on, json!("num on"));
     // The network column: each process's TCP traffic (the agent's own
     // connection to this page moves bytes every second), sorted by it.
     // Clicked by script: the page's sticky header covers the row of
     // toggles once the table is scrolled into view.
-    client
-        .execute(
-            "document.getElementById('proc-net').click(); document.getElementById('sort-net').click();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    js(
+        client,
+        "document.getElementById('proc-net').click(); document.getElementById('sort-net').click();",
+    )
+    .await;
     until(
         client,
         "the network column",
@@ -1159,10 +1095,7 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
     screenshot(client, "page-network.png").await;
     // The busiest process's drill-down lists its connections, like
     // `ss -tinp` for it.
-    client
-        .execute("document.querySelector('#procs tbody tr').click();", vec![])
-        .await
-        .unwrap();
+    js(client, "document.querySelector('#procs tbody tr').click();").await;
     until(
         client,
         "the connections of the busiest process",
@@ -1171,24 +1104,20 @@ async fn a_page_opened_later_draws_the_minutes_another_page_watched_in_chromium(
            && rows.some(r => r.cells[2].textContent === 'established' && r.cells[3].textContent.endsWith('/s'));",
     )
     .await;
-    client
-        .execute(
-            "document.getElementById('detail-section').scrollIntoView();",
-            vec![],
-        )
-        .await
-        .unwrap();
+    js(
+        client,
+        "document.getElementById('detail-section').scrollIntoView();",
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     screenshot(client, "page-connections.png").await;
     // A host without a GPU offers no GPU column.
     if !std::path::Path::new("/dev/dri").exists() {
-        let offered = client
-            .execute(
-                "return document.getElementById('gpu-toggle').hidden;",
-                vec![],
-            )
-            .await
-            .unwrap();
+        let offered = js(
+            client,
+            "return document.getElementById('gpu-toggle').hidden;",
+        )
+        .await;
         assert_eq!(offered, json!(true), "no GPU here, no GPU column");
     }
     no_page_errors(client).await;
