@@ -93,7 +93,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if config.listen.token.is_none() && !local.ip().is_loopback() {
         let withheld = if config.redact() {
-            "command lines, paths and journal messages are withheld until you set one"
+            "command lines, paths, journal messages and connection addresses are withheld until you set one"
         } else {
             "command lines are served too (--redact off)"
         };
