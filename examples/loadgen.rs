@@ -1326,11 +1326,25 @@ fn plot_rss(path: &str, rss: &[(f64, u64)], caption: &str) -> anyhow::Result<()>
 /// `reads`: the listed files read back to back, R rounds.
 fn reads(args: &Args, list: &std::path::Path, rounds: usize) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(list)?;
+    use sonde::collect::netlink::{self, Protocol};
     let mut files = Vec::new();
     let mut mounts = Vec::new();
+    let mut dumps = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         if let Some(path) = line.strip_prefix("statfs:") {
             mounts.push(std::path::PathBuf::from(path));
+        } else if let Some(dump) = line.strip_prefix("netlink:") {
+            // The dump requests as sonde sends them (RTM_GETLINK,
+            // RTM_GETADDR, TCPDIAG_GETSOCK), the answers not parsed.
+            dumps.push(match dump {
+                "links" => (Protocol::Route, netlink::request(18, 16)),
+                "addresses" => (Protocol::Route, netlink::request(22, 8)),
+                "tcp" => (
+                    Protocol::SockDiag,
+                    sonde::collect::tcp_states::request_both(0),
+                ),
+                other => anyhow::bail!("unknown netlink dump {other:?} in {}", list.display()),
+            });
         } else if let Ok(f) = sonde::collect::ProcFile::open(std::path::Path::new(line)) {
             files.push(f);
         }
@@ -1346,6 +1360,9 @@ fn reads(args: &Args, list: &std::path::Path, rounds: usize) -> anyhow::Result<(
         for m in &mounts {
             black_box_statfs(m);
         }
+        for (protocol, request) in &dumps {
+            netlink::dump(*protocol, request, &mut |body| bytes += body.len())?;
+        }
     }
     let after = read_cpu(pid);
     let ms = after.sched_ns.saturating_sub(before.sched_ns) as f64 / 1e6 / rounds.max(1) as f64;
@@ -1354,11 +1371,12 @@ fn reads(args: &Args, list: &std::path::Path, rounds: usize) -> anyhow::Result<(
         "reads",
         count_processes(),
         json!({"cpu_ms_per_round": ms, "files": files.len(), "statfs": mounts.len(),
-               "bytes_per_round": bytes / rounds.max(1)}),
+               "netlink_dumps": dumps.len(), "bytes_per_round": bytes / rounds.max(1)}),
         format!(
-            "{} files and {} statfs per round: {ms:.3} ms CPU per round, {} B",
+            "{} files, {} statfs and {} netlink dumps per round: {ms:.3} ms CPU per round, {} B",
             files.len(),
             mounts.len(),
+            dumps.len(),
             bytes / rounds.max(1)
         ),
     );

@@ -5,10 +5,13 @@
 # 1. sonde (release, TTL 0, its default collectors plus ARGS) is scraped
 #    three times to warm up, then once under `strace -f -y`: every file
 #    the scrape reads (`read`/`pread64` of /proc and /sys, whatever the
-#    descriptor) and every `statfs`, once each, is the scrape's read list;
+#    descriptor), every `statfs` and every netlink dump it asks for
+#    (devices, addresses, TCP sockets), once each, is the scrape's read
+#    list;
 # 2. `loadgen reads` reads that list back to back with kept descriptors
-#    and `pread`, nothing parsed or written: the floor (what any agent
-#    serving the same series pays the kernel, at the least);
+#    and `pread`, and asks for the same dumps, nothing parsed or written:
+#    the floor (what any agent serving the same series pays the kernel,
+#    at the least);
 # 3. `loadgen http` measures sonde's CPU per scrape, and node_exporter's
 #    (its defaults) when it is installed.
 #
@@ -38,7 +41,7 @@ SONDE_METRICS_TTL_MS=0 SONDE_PROCESSES_TTL_MS=0 SONDE_DISKS_TTL_MS=0 $SONDE >/de
 SERVER=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 for _ in 1 2 3; do curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null; done
-strace -f -y -qq -e trace=read,pread64,statfs -o "$WORK/trace" -p "$SERVER" &
+strace -f -yy -qq -e trace=read,pread64,statfs,sendto -o "$WORK/trace" -p "$SERVER" &
 TRACER=$!
 sleep 1
 curl -sf "http://127.0.0.1:$PORT/metrics" >/dev/null
@@ -52,8 +55,15 @@ SERVER=
   grep -oE '(read|pread64)\([0-9]+</(proc|sys)/[^>]*>' "$WORK/trace" |
     sed -E 's/^[a-z0-9]+\([0-9]+<//; s/>$//' | sed -E "s#^/proc/[0-9]+/#/proc/self/#"
   grep -oE 'statfs\("[^"]*"' "$WORK/trace" | sed -E 's/^statfs\("/statfs:/; s/"$//'
+  # Netlink dump requests by type and length: RTM_GETLINK (0x12, 32
+  # bytes), RTM_GETADDR (0x16, 24), TCPDIAG_GETSOCK (0x12, 76).
+  grep -oE 'sendto\([0-9]+<NETLINK:[^>]*>, \[\{nlmsg_len=[0-9]+, nlmsg_type=[^,]*' "$WORK/trace" |
+    sed -E 's/.*nlmsg_len=([0-9]+), nlmsg_type=([^ ,]*).*/\1 \2/' |
+    awk '$1 == 32 && $2 ~ /^(0x12|RTM_GETLINK)$/ {print "netlink:links"}
+         $1 == 24 && $2 ~ /^(0x16|RTM_GETADDR)$/ {print "netlink:addresses"}
+         $1 == 76 && $2 ~ /^(0x12|TCPDIAG_GETSOCK)$/ {print "netlink:tcp"}'
 } | sort -u >"$WORK/reads"
-echo "the scrape read $(grep -vc '^statfs:' "$WORK/reads") files and $(grep -c '^statfs:' "$WORK/reads" || true) mounts" >&2
+echo "the scrape read $(grep -vcE '^(statfs|netlink):' "$WORK/reads") files, $(grep -c '^statfs:' "$WORK/reads" || true) mounts and $(grep -c '^netlink:' "$WORK/reads" || true) netlink dumps" >&2
 
 "$L" reads --files "$WORK/reads" --requests "$REQUESTS" --name floor --scenario floor >>"$OUT"
 "$L" http --path /metrics --requests "$REQUESTS" --server "$SONDE" --url "http://127.0.0.1:$PORT" \

@@ -24,7 +24,8 @@
 //!   sampler over `cpu`, `memory`, `network`, `system`), `thermal` (every
 //!   temperature: `hwmon` chips, thermal zones), `os_release`, `host`,
 //!   `disks` (each mount measured with a timeout), `diskstats`, `netclass`,
-//!   `addresses`, `pressure`, `sockstat`, `tcp_states`, `cpufreq`,
+//!   `links` (devices and addresses from routing netlink), `addresses`,
+//!   `pressure`, `sockstat`, `tcp_states`, `cpufreq`,
 //!   `power_supply`, `rapl`, `mdstat`, `zfs`, `journal`, `process_detail`,
 //!   `process_io` (each process's disk I/O, read only when asked),
 //!   `process_net` (each process's TCP traffic, the same way);
@@ -32,8 +33,9 @@
 //!   `containers/` (`walk`, `files`, `parser`, `names`, `runtime`, `types`,
 //!   `sampler`), `gpu/` (`discovery`, `sampler`, `lifecycle`, `types`,
 //!   `nvidia`: NVML behind a trait, `amd`, `intel`, `clients`); shared
-//!   helpers `files` (kept descriptors), `sysfs`, `pattern`, `clock` and
-//!   `errors` (collector errors, logged once and counted).
+//!   helpers `files` (kept descriptors), `netlink` (dumps), `sysfs`,
+//!   `pattern`, `clock` and `errors` (collector errors, logged once and
+//!   counted).
 //! - [`config`]: flags and environment parsed once into typed groups
 //!   (`listen`, `ttl`, `collection`, `http`, `limits`, `tls`, `exporter`,
 //!   `history`),

@@ -78,6 +78,21 @@ fn can(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// `script`'s output, run in new network and mount namespaces; `None`
+/// (the test `test` said skipped, and why) where this machine cannot make
+/// a network namespace with a veth pair.
+fn in_a_network_namespace(test: &str, script: &str) -> Option<String> {
+    if let Err(why) = can(&[
+        "-n", "-m", "ip", "link", "add", "t0", "type", "veth", "peer", "name", "t1",
+    ]) {
+        common::skipped(&format!(
+            "SKIPPED {test}: this machine cannot make a network namespace with a veth pair: {why}"
+        ));
+        return None;
+    }
+    Some(stdout_of(&mut run_in(&["-n", "-m"], script, 3000)))
+}
+
 /// The script run in new network and mount namespaces: a veth pair whose peer is in
 /// a second namespace, sonde on loopback, and its `/api/interfaces` before
 /// traffic, after 200 UDP datagrams of 1,000 bytes, and after the
@@ -139,14 +154,9 @@ fn kernel(out: &str, tag: &str) -> (f64, f64) {
 
 #[test]
 fn veth_traffic_is_counted_as_the_kernel_counts_it_and_a_deleted_interface_leaves_nothing() {
-    if let Err(why) = can(&[
-        "-n", "-m", "ip", "link", "add", "t0", "type", "veth", "peer", "name", "t1",
-    ]) {
-        return common::skipped(&format!(
-            "SKIPPED veth_traffic_is_counted: this machine cannot make a network namespace with a veth pair: {why}"
-        ));
-    }
-    let text = stdout_of(&mut run_in(&["-n", "-m"], SCRIPT, 3000));
+    let Some(text) = in_a_network_namespace("veth_traffic_is_counted", SCRIPT) else {
+        return;
+    };
     let before: Value = serde_json::from_str(line(&text, "BEFORE")).unwrap();
     let after: Value = serde_json::from_str(line(&text, "AFTER")).unwrap();
     let gone: Value = serde_json::from_str(line(&text, "GONE")).unwrap();
@@ -687,4 +697,133 @@ fn a_hung_network_mount_is_listed_unavailable_without_delaying_anything_and_meas
     // Nothing outside the namespace saw the mount.
     let here = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!here.contains(mnt), "the mount leaked out of its namespace");
+}
+
+/// A device changed between two scrapes, in new network and mount
+/// namespaces: after each change, `/metrics` and the sysfs files of
+/// the device, read one after the other.
+const CHANGES: &str = r#"
+set -eu
+mount -t sysfs sysfs /sys
+ip link set lo up
+ip link add v0 type veth peer name v1
+ip link set v1 up
+ip link set v0 up
+"$SONDE" --bind 127.0.0.1 --port "$PORT" --metrics-ttl-ms 0 >/dev/null 2>&1 &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+wait_up
+step() {
+  sleep 1.1
+  body /metrics | grep 'device="v0"' | sed "s/^/$1 /"
+  for f in operstate carrier dormant mtu flags address addr_assign_type ifalias carrier_changes; do
+    echo "$1 sysfs $f $(cat /sys/class/net/v0/$f 2>/dev/null || echo none)"
+  done
+}
+step UP
+ip link set v0 down
+step DOWN
+ip link set v0 mtu 1400 address 02:00:00:00:00:99 promisc on alias uplink
+ip link set v0 up
+step CHANGED
+"#;
+
+/// Names (a series with its labels, a sysfs file) and their values.
+type Named = Vec<(String, String)>;
+
+/// What a step served for `v0`: each series and its value; and the sysfs
+/// files beside it.
+fn step(out: &str, tag: &str) -> (Named, Named) {
+    let (mut series, mut sysfs) = (Vec::new(), Vec::new());
+    for l in out
+        .lines()
+        .filter_map(|l| l.strip_prefix(tag)?.strip_prefix(' '))
+    {
+        if let Some(file) = l.strip_prefix("sysfs ") {
+            let (f, v) = file.split_once(' ').unwrap();
+            sysfs.push((f.to_owned(), v.to_owned()));
+        } else {
+            let (name, value) = l.rsplit_once(' ').unwrap();
+            series.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    (series, sysfs)
+}
+
+#[test]
+fn a_device_changed_between_scrapes_is_served_as_the_kernel_now_has_it() {
+    let Some(text) = in_a_network_namespace("a_device_changed_between_scrapes", CHANGES) else {
+        return;
+    };
+    let mut seen = Vec::new();
+    for tag in ["UP", "DOWN", "CHANGED"] {
+        let (series, sysfs) = step(&text, tag);
+        let file = |f: &str| {
+            let v = &sysfs.iter().find(|(n, _)| n == f).unwrap().1;
+            (v != "none").then(|| v.clone())
+        };
+        let value = |name: &str| {
+            series
+                .iter()
+                .find(|(n, _)| n.split('{').next() == Some(name))
+                .map(|(_, v)| v.parse::<f64>().unwrap())
+        };
+        let info = series
+            .iter()
+            .find(|(n, _)| n.starts_with("node_network_info{"))
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| panic!("{tag}: no node_network_info in\n{text}"));
+        let number = |f: &str| {
+            file(f).map(|v| match v.strip_prefix("0x") {
+                Some(hex) => i64::from_str_radix(hex, 16).unwrap() as f64,
+                None => v.parse().unwrap(),
+            })
+        };
+        // Each series is the kernel's value of the moment.
+        assert_eq!(
+            value("node_network_mtu_bytes"),
+            number("mtu"),
+            "{tag}\n{text}"
+        );
+        assert_eq!(
+            value("node_network_flags"),
+            number("flags"),
+            "{tag}\n{text}"
+        );
+        assert_eq!(
+            value("node_network_carrier"),
+            number("carrier"),
+            "{tag}\n{text}"
+        );
+        assert_eq!(
+            value("node_network_dormant"),
+            number("dormant"),
+            "{tag}\n{text}"
+        );
+        assert_eq!(
+            value("node_network_address_assign_type"),
+            number("addr_assign_type"),
+            "{tag}\n{text}"
+        );
+        assert_eq!(
+            value("node_network_carrier_changes_total"),
+            number("carrier_changes"),
+            "{tag}\n{text}"
+        );
+        let up = f64::from(u8::from(file("operstate").as_deref() == Some("up")));
+        assert_eq!(value("node_network_up"), Some(up), "{tag}\n{text}");
+        for (label, f) in [
+            ("operstate", "operstate"),
+            ("address", "address"),
+            ("ifalias", "ifalias"),
+        ] {
+            let want = format!("{label}=\"{}\"", file(f).unwrap_or_default());
+            assert!(info.contains(&want), "{tag}: {want} not in {info}");
+        }
+        seen.push((file("operstate"), file("mtu"), file("address")));
+    }
+    // The steps did change what they were meant to.
+    assert_eq!(seen[1].0.as_deref(), Some("down"), "{text}");
+    assert_eq!(seen[2].1.as_deref(), Some("1400"), "{text}");
+    assert_eq!(seen[2].2.as_deref(), Some("02:00:00:00:00:99"), "{text}");
 }

@@ -37,6 +37,7 @@ use rustix::fs::{Mode, OFlags, RawDir, SeekFrom};
 
 use super::MIN_WINDOW as FIRST_WINDOW;
 use super::clock::{Clock, RealClock};
+use super::netlink;
 use super::processes::ProcessTable;
 use super::tcp_states::{self, STATES};
 
@@ -117,8 +118,8 @@ pub fn parse_socket(body: &[u8]) -> Option<TcpSocket> {
     let local = address(family, body.get(8..24)?, port(4)?)?;
     let remote = address(family, body.get(24..40)?, port(6)?)?;
     let cookie =
-        u64::from(tcp_states::u32_at(body, 44)?) | (u64::from(tcp_states::u32_at(body, 48)?) << 32);
-    let inode = tcp_states::u32_at(body, 68)?;
+        u64::from(netlink::u32_at(body, 44)?) | (u64::from(netlink::u32_at(body, 48)?) << 32);
+    let inode = netlink::u32_at(body, 68)?;
     let mut socket = TcpSocket {
         inode,
         cookie,
@@ -138,7 +139,7 @@ pub fn parse_socket(body: &[u8]) -> Option<TcpSocket> {
         }
         if kind == INET_DIAG_INFO {
             let info = &attrs[4..len];
-            socket.rtt_us = tcp_states::u32_at(info, 68);
+            socket.rtt_us = netlink::u32_at(info, 68);
             // The kernel counts the SYN's sequence number as one byte
             // acknowledged (and a FIN's, once acknowledged): the first
             // is not data.

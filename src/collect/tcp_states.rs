@@ -7,8 +7,7 @@
 
 use std::io;
 
-use rustix::net::netlink::{self, SocketAddrNetlink};
-use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType};
+use super::netlink::{self, HEADER, Protocol, u32_at};
 
 /// The TCP states, by the kernel's number (1–11), as node_exporter names
 /// them.
@@ -53,12 +52,7 @@ const TCPDIAG_GETSOCK: u16 = 18;
 /// kernel's request sockets (12) nor, since 6.5, bound but inactive
 /// sockets (13), whose dump walks the whole bind hash table as well.
 const ALL_STATES: u32 = 0xFFF;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_DUMP: u16 = 0x300;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
 const IPPROTO_TCP: u8 = 6;
-const HEADER: usize = 16;
 
 /// Asks the kernel for every TCP socket, IPv4 and IPv6 in one dump.
 pub fn read() -> io::Result<TcpStates> {
@@ -113,7 +107,7 @@ pub fn each_socket(extensions: u8, mut on: impl FnMut(&[u8])) -> io::Result<()> 
 /// The dump request for one family: a netlink header and an
 /// `inet_diag_req_v2` asking for every state and `extensions`.
 pub fn request(family: u8, extensions: u8) -> Vec<u8> {
-    let mut msg = header(SOCK_DIAG_BY_FAMILY, 56);
+    let mut msg = netlink::request(SOCK_DIAG_BY_FAMILY, 56);
     msg[HEADER] = family;
     msg[HEADER + 1] = IPPROTO_TCP;
     msg[HEADER + 2] = extensions;
@@ -125,90 +119,23 @@ pub fn request(family: u8, extensions: u8) -> Vec<u8> {
 /// older `inet_diag_req` (family, lengths, extensions, a 48-byte socket
 /// id, then the states), which the kernel serves with one walk.
 pub fn request_both(extensions: u8) -> Vec<u8> {
-    let mut msg = header(TCPDIAG_GETSOCK, 60);
+    let mut msg = netlink::request(TCPDIAG_GETSOCK, 60);
     msg[HEADER + 3] = extensions;
     msg[HEADER + 52..HEADER + 56].copy_from_slice(&ALL_STATES.to_ne_bytes());
     msg
 }
 
-/// A netlink dump request header and `body` zero bytes.
-fn header(kind: u16, body: usize) -> Vec<u8> {
-    let mut msg = vec![0u8; HEADER + body];
-    msg[0..4].copy_from_slice(&((HEADER + body) as u32).to_ne_bytes());
-    msg[4..6].copy_from_slice(&kind.to_ne_bytes());
-    msg[6..8].copy_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    msg[8..12].copy_from_slice(&1u32.to_ne_bytes());
-    msg
-}
-
 fn dump(request: &[u8], on: &mut impl FnMut(&[u8])) -> io::Result<()> {
-    let fd = rustix::net::socket(
-        AddressFamily::NETLINK,
-        SocketType::DGRAM,
-        Some(netlink::SOCK_DIAG),
-    )?;
-    rustix::net::sendto(
-        &fd,
-        request,
-        SendFlags::empty(),
-        &SocketAddrNetlink::new(0, 0),
-    )?;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let (_, n) = rustix::net::recv(&fd, &mut buf[..], RecvFlags::empty())?;
-        if add_messages(&buf[..n.min(buf.len())], on)? {
-            return Ok(());
-        }
-    }
-}
-
-/// A native-endian `u32` at `at`, if there.
-pub fn u32_at(d: &[u8], at: usize) -> Option<u32> {
-    d.get(at..at + 4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_ne_bytes)
-}
-
-/// Hands the `inet_diag_msg`s of one datagram (each with its attributes)
-/// to `on`; `Ok(true)` at the end of the dump. Pure, for tests.
-pub fn add_messages(mut data: &[u8], on: &mut impl FnMut(&[u8])) -> io::Result<bool> {
-    while data.len() >= HEADER {
-        let len = u32_at(data, 0).unwrap_or(0) as usize;
-        let kind = u16::from_ne_bytes([data[4], data[5]]);
-        if len < HEADER || len > data.len() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "truncated netlink message",
-            ));
-        }
-        match kind {
-            NLMSG_DONE => return Ok(true),
-            NLMSG_ERROR => {
-                let errno = u32_at(data, HEADER).map_or(0, |e| e as i32);
-                return Err(io::Error::from_raw_os_error(-errno));
-            }
-            SOCK_DIAG_BY_FAMILY | TCPDIAG_GETSOCK => on(&data[HEADER..len]),
-            _ => {}
-        }
-        // Messages are 4-byte aligned.
-        let next = (len + 3) & !3;
-        data = data.get(next..).unwrap_or_default();
-    }
-    Ok(false)
+    netlink::dump(Protocol::SockDiag, request, on)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::netlink::add_messages;
+    use crate::collect::netlink::tests::message;
 
-    fn message(kind: u16, body: &[u8]) -> Vec<u8> {
-        let mut m = Vec::new();
-        m.extend_from_slice(&((HEADER + body.len()) as u32).to_ne_bytes());
-        m.extend_from_slice(&kind.to_ne_bytes());
-        m.extend_from_slice(&[0; 10]);
-        m.extend_from_slice(body);
-        m
-    }
+    const NLMSG_DONE: u16 = 3;
 
     fn socket(state: u8, rx: u32, tx: u32) -> Vec<u8> {
         let mut body = vec![0u8; 72];
@@ -231,19 +158,6 @@ mod tests {
         assert_eq!(states.get("established"), Some(2));
         assert_eq!(states.get("listen"), Some(1));
         assert_eq!((states.rx_queued_bytes, states.tx_queued_bytes), (10, 5));
-    }
-
-    #[test]
-    fn an_error_message_is_an_error_and_truncation_is_caught() {
-        let mut on = |_: &[u8]| {};
-        let err = message(NLMSG_ERROR, &(-(libc::EPERM)).to_ne_bytes());
-        assert_eq!(
-            add_messages(&err, &mut on).unwrap_err().raw_os_error(),
-            Some(libc::EPERM)
-        );
-        let mut cut = socket(1, 0, 0);
-        cut.truncate(40);
-        assert!(add_messages(&cut, &mut on).is_err());
     }
 
     #[test]

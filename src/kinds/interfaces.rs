@@ -5,6 +5,7 @@
 //! line. The counters are the metrics sample's reading of `/proc/net/dev`;
 //! the sysfs attributes serve node_exporter's netclass collector too.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::{self, Address};
 use crate::collect::files::FileCache;
+use crate::collect::links;
 use crate::collect::netclass::{self, NetClass};
 use crate::collect::network::{self, Interface, NetRates};
 use crate::collect::{CollectError, History, blocking, lock};
@@ -130,16 +132,34 @@ pub async fn sample_with(
             };
             let (roots, errs, files) = (state.roots().clone(), errors.clone(), part.files.clone());
             let (classes, addresses) = blocking(errors, NAME, move || {
+                // One netlink dump of the devices serves the attributes
+                // and names the addresses; sysfs serves a fixture tree,
+                // or a host whose netlink refuses.
+                let links = errs.ok(
+                    NAME,
+                    links::read_links()
+                        .map_err(|e| CollectError::read(Path::new("netlink RTM_GETLINK"), e)),
+                );
+                let live = links.as_deref().filter(|_| roots.sys == Path::new("/sys"));
                 let classes = errs
-                    .ok(NAME, netclass::read_all(&roots.sys, &mut lock(&files)))
-                    .flatten();
-                let addresses = errs
                     .ok(
                         NAME,
-                        addresses::read()
-                            .map_err(|e| CollectError::read(std::path::Path::new("getifaddrs"), e)),
+                        netclass::read_all(&roots.sys, live, &mut lock(&files)),
                     )
-                    .unwrap_or_default();
+                    .flatten();
+                let addresses = match links {
+                    Some(links) => errs
+                        .ok(
+                            NAME,
+                            links::read_addresses()
+                                .map(|ips| addresses::of(&links, ips))
+                                .map_err(|e| {
+                                    CollectError::read(Path::new("netlink RTM_GETADDR"), e)
+                                }),
+                        )
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
                 (classes, addresses)
             })
             .await?;

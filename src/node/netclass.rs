@@ -144,7 +144,9 @@ mod tests {
         ] {
             std::fs::write(eth.join(file), text).unwrap();
         }
-        let devices = read_all(&dir, &mut FileCache::new(8)).unwrap().unwrap();
+        let devices = read_all(&dir, None, &mut FileCache::new(8))
+            .unwrap()
+            .unwrap();
         let text = families(&devices).encode();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(
