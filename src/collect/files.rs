@@ -3,6 +3,11 @@
 //! `statx` for the size, read, close). At most `cap` are kept (the
 //! descriptor budget's share, which several caches may share: [`Slots`]);
 //! past that a file is read by path.
+//!
+//! Only files the kernel writes as they are read (procfs, sysfs, cgroup
+//! files) are kept. A file on disk is read by path every time: one that
+//! is replaced (an upgrade renames a new `os-release` over the old one)
+//! would otherwise be read through the old, unlinked copy for ever.
 
 use std::collections::HashMap;
 use std::io;
@@ -126,7 +131,7 @@ impl FileCache {
         }
         let file = ProcFile::open(path)?;
         let text = file.read_string(&mut self.scratch)?;
-        if self.slots.take() {
+        if generated_when_read(&file) && self.slots.take() {
             self.files.insert(path.to_path_buf(), file);
         }
         Ok(text)
@@ -190,6 +195,23 @@ impl FileCache {
     }
 }
 
+/// Whether `file` is on a filesystem whose files the kernel writes as they
+/// are read (so a kept descriptor reads what is true now).
+fn generated_when_read(file: &ProcFile) -> bool {
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    const SYSFS_MAGIC: i64 = 0x6265_6572;
+    const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    // `f_type` is an i64 on x86-64 glibc, 32 bits on some other targets.
+    #[allow(clippy::useless_conversion)]
+    rustix::fs::fstatfs(file.fd()).is_ok_and(|s| {
+        matches!(
+            i64::from(s.f_type),
+            PROC_SUPER_MAGIC | SYSFS_MAGIC | CGROUP_SUPER_MAGIC | CGROUP2_SUPER_MAGIC
+        )
+    })
+}
+
 impl Drop for FileCache {
     fn drop(&mut self) {
         self.slots.give_back(self.files.len());
@@ -230,20 +252,40 @@ mod tests {
 
     #[test]
     fn keeps_up_to_the_cap_and_reads_the_rest_by_path() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::write(&a, "1\n").unwrap();
-        std::fs::write(&b, "2\n").unwrap();
+        let (a, b) = (Path::new("/proc/self/stat"), Path::new("/proc/uptime"));
         let mut cache = FileCache::new(1);
-        assert_eq!(cache.read(&a).unwrap(), "1\n");
-        assert_eq!(cache.read(&b).unwrap(), "2\n");
+        let first = cache.read(a).unwrap();
+        assert!(!cache.read(b).unwrap().is_empty());
         assert_eq!(cache.len(), 1);
-        // The kept one reads what is there now.
-        std::fs::write(&a, "10\n").unwrap();
-        assert_eq!(cache.read(&a).unwrap(), "10\n");
-        assert_eq!(cache.read_optional(&dir.path().join("c")).unwrap(), None);
-        cache.retain_under(dir.path(), |_| false);
+        // The kept one reads what is true now (this process's CPU time
+        // and minor faults have moved).
+        let _work: Vec<u64> = (0..200_000).collect();
+        assert_ne!(cache.read(a).unwrap(), first);
+        assert_eq!(
+            cache
+                .read_optional(Path::new("/proc/sonde-missing"))
+                .unwrap(),
+            None
+        );
+        cache.retain_under(Path::new("/proc"), |_| false);
         assert!(cache.is_empty());
+    }
+
+    /// A regular file replaced by rename (as a package upgrade replaces
+    /// `os-release`) was read through the kept descriptor of the old,
+    /// unlinked one for ever.
+    #[test]
+    fn a_replaced_file_on_disk_is_read_anew_not_through_a_kept_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let release = dir.path().join("os-release");
+        std::fs::write(&release, "VERSION_ID=12\n").unwrap();
+        let mut cache = FileCache::new(8);
+        assert_eq!(cache.read(&release).unwrap(), "VERSION_ID=12\n");
+        let new = dir.path().join("os-release.new");
+        std::fs::write(&new, "VERSION_ID=13\n").unwrap();
+        std::fs::rename(&new, &release).unwrap();
+        assert_eq!(cache.read(&release).unwrap(), "VERSION_ID=13\n");
+        assert!(cache.is_empty(), "no descriptor kept for a file on disk");
     }
 
     #[test]
@@ -274,21 +316,18 @@ mod tests {
 
     #[test]
     fn caches_sharing_slots_keep_no_more_than_them_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        std::fs::write(&a, "1\n").unwrap();
-        std::fs::write(&b, "2\n").unwrap();
+        let (a, b) = (Path::new("/proc/uptime"), Path::new("/proc/loadavg"));
         let slots = Arc::new(Slots::new(1));
         let (mut one, mut two) = (
             FileCache::sharing(slots.clone()),
             FileCache::sharing(slots.clone()),
         );
-        one.read(&a).unwrap();
-        assert_eq!(two.read(&b).unwrap(), "2\n", "read by path");
+        one.read(a).unwrap();
+        assert!(!two.read(b).unwrap().is_empty(), "read by path");
         assert_eq!((one.len(), two.len(), slots.left()), (1, 0, 0));
         drop(one);
         assert_eq!(slots.left(), 1, "given back");
-        two.read(&b).unwrap();
+        two.read(b).unwrap();
         assert_eq!(two.len(), 1);
     }
 

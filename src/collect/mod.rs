@@ -33,10 +33,12 @@ pub mod gpu;
 pub mod host;
 pub mod hwmon;
 pub mod journal;
+pub mod links;
 pub mod mdstat;
 pub mod memory;
 pub mod metrics;
 pub mod netclass;
+pub mod netlink;
 pub mod network;
 pub mod os_release;
 pub mod pattern;
@@ -205,6 +207,11 @@ impl ProcFile {
             rustix::fs::Mode::empty(),
         )?;
         Ok(ProcFile { fd })
+    }
+
+    /// The descriptor.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     /// Reads the whole file into `buf` (reused between calls) and returns the
