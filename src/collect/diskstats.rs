@@ -140,10 +140,16 @@ pub fn parse_udev(text: &str) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// Reads `/proc/diskstats` (a small file: run it on the blocking pool).
-pub fn read_stats(roots: &super::Roots) -> Result<Vec<DiskStat>, super::CollectError> {
+/// Reads `/proc/diskstats` (a small file, kept open in `files`: run it
+/// on the blocking pool).
+pub fn read_stats(
+    roots: &super::Roots,
+    files: &super::sysfs::Kept,
+) -> Result<Vec<DiskStat>, super::CollectError> {
     let path = roots.proc.join("diskstats");
-    let text = std::fs::read_to_string(&path).map_err(|e| super::CollectError::read(&path, e))?;
+    let text = super::lock(files)
+        .read(&path)
+        .map_err(|e| super::CollectError::read(&path, e))?;
     Ok(parse_diskstats(&text)?)
 }
 

@@ -197,9 +197,9 @@ fn sync_line(sync: &str, a: &mut MdArray) -> Result<(), ParseError> {
 /// the file (no md driver loaded).
 pub fn read(roots: &Roots, files: &Kept) -> Result<Option<Vec<MdArray>>, super::CollectError> {
     let path = roots.proc.join("mdstat");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let text = match super::lock(files).read_optional(&path) {
+        Ok(Some(t)) => t,
+        Ok(None) => return Ok(None),
         Err(e) => return Err(super::CollectError::read(&path, e)),
     };
     let mut arrays = parse(&text)?;

@@ -83,13 +83,17 @@ impl PressureReading {
     }
 }
 
-/// Reads `/proc/pressure/*` (four small files: run it on the blocking
-/// pool). A missing file is a resource the kernel does not report; an
-/// unreadable one (`psi=0` makes them fail with EOPNOTSUPP) too.
-pub fn read(roots: &super::Roots) -> Result<PressureReading, super::CollectError> {
+/// Reads `/proc/pressure/*` (four small files, kept open in `files`:
+/// run it on the blocking pool). A missing file is a resource the kernel
+/// does not report; an unreadable one (`psi=0` makes them fail with
+/// EOPNOTSUPP) too.
+pub fn read(
+    roots: &super::Roots,
+    files: &super::sysfs::Kept,
+) -> Result<PressureReading, super::CollectError> {
     let dir = roots.proc.join("pressure");
     let one = |name: &str| -> Result<Option<Pressure>, super::CollectError> {
-        match std::fs::read_to_string(dir.join(name)) {
+        match super::lock(files).read(&dir.join(name)) {
             Ok(text) => Ok(Some(parse_pressure(&text)?)),
             Err(_) => Ok(None),
         }

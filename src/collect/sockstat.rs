@@ -58,16 +58,20 @@ pub fn parse_sockstat(text: &str) -> Result<Sockstat, ParseError> {
     Ok(out)
 }
 
-/// Reads `/proc/net/sockstat` and `/proc/net/sockstat6`; `None` for one
-/// that is not there (no IPv6). Small files: run it on the blocking pool.
+/// Reads `/proc/net/sockstat` and `/proc/net/sockstat6` (kept open in
+/// `files`); `None` for one that is not there (no IPv6). Small files: run
+/// it on the blocking pool.
 pub fn read(
     roots: &super::Roots,
+    files: &super::sysfs::Kept,
 ) -> Result<(Option<Sockstat>, Option<Sockstat>), super::CollectError> {
     let one = |name: &str| -> Result<Option<Sockstat>, super::CollectError> {
         let path = roots.proc.join("net").join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(Some(parse_sockstat(&text)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        match super::lock(files).read_optional(&path) {
+            Ok(text) => text
+                .map(|t| parse_sockstat(&t))
+                .transpose()
+                .map_err(Into::into),
             Err(e) => Err(super::CollectError::read(&path, e)),
         }
     };

@@ -89,6 +89,8 @@ pub struct DiskIoPart {
     /// changes rarely (a new filesystem), so it is read again only after
     /// [`IDENTITY_AGE`].
     identities: Arc<Mutex<Identities>>,
+    /// `/proc/diskstats`, kept open (the hardware kinds' share).
+    files: Arc<crate::collect::sysfs::Kept>,
 }
 
 /// Each device's identity, by major and minor, with when it was read.
@@ -120,6 +122,7 @@ fn part(cx: &Context<'_>) -> Part {
         history: Mutex::new(History::default()),
         exclude: Arc::new(cx.config.exporter.diskstats_device_exclude.clone()),
         identities: Arc::default(),
+        files: cx.hardware_files.clone(),
     })
 }
 
@@ -133,8 +136,9 @@ pub async fn sample(state: &AppState) -> Result<Shared<DiskIo>, CollectError> {
         .get_or_load(|| async {
             let roots = state.roots().clone();
             let (exclude, identities) = (part.exclude.clone(), part.identities.clone());
+            let files = part.files.clone();
             let devices = blocking(errors, NAME, move || {
-                let stats = collector::read_stats(&roots)?;
+                let stats = collector::read_stats(&roots, &files)?;
                 Ok::<_, CollectError>(identify(&roots, stats, &exclude, &identities))
             })
             .await?

@@ -7,10 +7,10 @@
 use bytes::Bytes;
 use futures_util::FutureExt;
 
-use super::plain;
-use crate::cache::{Cached, Sample, Ttl};
+use super::{loaded, plain};
+use crate::cache::Sample;
+use crate::collect::CollectError;
 use crate::collect::pressure::{self as collector, PressureReading};
-use crate::collect::{CollectError, blocking};
 use crate::history::{Of, Row};
 use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
 use crate::wire::to_json;
@@ -53,9 +53,7 @@ impl plain::Plain for Json {
 }
 
 fn part(cx: &Context<'_>) -> Part {
-    Box::new(Cached::<PressureReading>(
-        Ttl::new((KIND.ttl)(cx.config)).recording(cx.history.recorder(NAME, rows)),
-    ))
+    loaded::charted::<PressureReading>(cx, (KIND.ttl)(cx.config), NAME, rows)
 }
 
 /// What the history keeps of a sample: each resource's 10 s averages,
@@ -70,18 +68,7 @@ fn rows<'a>(p: &'a PressureReading, row: &mut Row<'a>) {
 
 /// The pressure sample, from its cache or read now on the blocking pool.
 pub async fn sample(state: &AppState) -> Result<Shared<PressureReading>, CollectError> {
-    let cache = &state.part::<Cached<PressureReading>>()?.0;
-    let errors = state.errors();
-    cache
-        .get_or_load(|| async {
-            let roots = state.roots().clone();
-            blocking(errors, NAME, move || collector::read(&roots))
-                .await?
-                .inspect_err(|e| {
-                    errors.report(NAME, e);
-                })
-        })
-        .await
+    loaded::sample(state, NAME, collector::read).await
 }
 
 /// The reply's JSON, made once per sample.

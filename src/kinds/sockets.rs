@@ -4,6 +4,7 @@
 //! same reading serves node_exporter's sockstat and tcpstat collectors.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::sockstat::{self, Sockstat};
+use crate::collect::sysfs::Kept;
 use crate::collect::tcp_states::{self, STATES, TcpStates};
 use crate::collect::{CollectError, blocking};
 use crate::state::{AppState, Args, CheckLine, Context, Kind, Part, Shared, elapsed_ms};
@@ -55,6 +57,8 @@ pub struct SocketsPart {
     cache: Ttl<Sockets>,
     stat: Ttl<Sockstats>,
     tcp: Ttl<Option<TcpStates>>,
+    /// The sockstat files, kept open (the hardware kinds' share).
+    files: Arc<Kept>,
 }
 
 /// `/proc/net/sockstat` and `/proc/net/sockstat6`, each if there.
@@ -82,6 +86,7 @@ fn part(cx: &Context<'_>) -> Part {
     Box::new(SocketsPart {
         cache: Ttl::new(ttl),
         stat: Ttl::new(ttl),
+        files: cx.hardware_files.clone(),
         tcp: Ttl::new(ttl),
     })
 }
@@ -104,8 +109,8 @@ pub async fn sockstats(state: &AppState) -> Result<Shared<Sockstats>, CollectErr
     let errors = state.errors();
     part.stat
         .get_or_load(|| async {
-            let roots = state.roots().clone();
-            blocking(errors, NAME, move || sockstat::read(&roots))
+            let (roots, files) = (state.roots().clone(), part.files.clone());
+            blocking(errors, NAME, move || sockstat::read(&roots, &files))
                 .await?
                 .inspect_err(|e| {
                     errors.report(NAME, e);

@@ -2,8 +2,7 @@
 //! (`/sys/class/dmi/id`), as one info series.
 
 use super::{Families, NodeCollector, Read, Source};
-use crate::collect::CollectError;
-use crate::collect::sysfs::value;
+use crate::collect::{CollectError, lock};
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -36,8 +35,10 @@ const FIELDS: &[&str] = &[
     "sys_vendor",
 ];
 
+/// The kernel reads the firmware's table once, at boot, and these files
+/// show that copy: each is read once (a missing one too), never again.
 fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
-    let files = src.files;
+    let mut files = lock(src.files);
     let dir = src.roots.sys.join("class/dmi/id");
     let labels: Vec<(&str, String)> = FIELDS
         .iter()
@@ -47,7 +48,8 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
             } else {
                 field
             };
-            Some((label, value(files, &dir.join(field))?))
+            let text = files.attribute_while(&dir.join(field), "")?;
+            Some((label, text.trim().to_owned()))
         })
         .collect();
     if labels.is_empty() {
