@@ -39,7 +39,9 @@ pub struct Listed {
 /// recent directory listings and link targets.
 #[derive(Debug)]
 pub struct FileCache {
-    files: HashMap<PathBuf, ProcFile>,
+    /// By path, hashed fast (the host's own paths; a scrape looks up over
+    /// a hundred).
+    files: HashMap<PathBuf, ProcFile, foldhash::fast::RandomState>,
     slots: Arc<Slots>,
     scratch: Vec<u8>,
     listings: HashMap<PathBuf, (Instant, Arc<[Listed]>)>,
@@ -60,7 +62,7 @@ impl FileCache {
     /// a read holds no lock the others need).
     pub fn sharing(slots: Arc<Slots>) -> FileCache {
         FileCache {
-            files: HashMap::new(),
+            files: HashMap::default(),
             slots,
             scratch: Vec::new(),
             listings: HashMap::new(),

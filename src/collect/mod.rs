@@ -225,7 +225,12 @@ impl ProcFile {
     /// only produces inside process names).
     pub fn read_string(&self, buf: &mut Vec<u8>) -> io::Result<String> {
         let n = self.read_into(buf)?;
-        Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+        // The strict check has an ASCII fast path that the lossy walk
+        // lacks; nearly every file is valid.
+        Ok(match std::str::from_utf8(&buf[..n]) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+        })
     }
 }
 
