@@ -197,21 +197,33 @@ impl FileCache {
     }
 }
 
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+const SYSFS_MAGIC: i64 = 0x6265_6572;
+const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// A filesystem's type (`f_type`) as one integer type on every target.
+// `f_type` is an i64 on x86-64 glibc, 32 bits on some other targets.
+#[allow(clippy::useless_conversion)]
+fn magic(s: &rustix::fs::StatFs) -> i64 {
+    i64::from(s.f_type)
+}
+
 /// Whether `file` is on a filesystem whose files the kernel writes as they
 /// are read (so a kept descriptor reads what is true now).
 fn generated_when_read(file: &ProcFile) -> bool {
-    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
-    const SYSFS_MAGIC: i64 = 0x6265_6572;
-    const CGROUP_SUPER_MAGIC: i64 = 0x0027_e0eb;
-    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-    // `f_type` is an i64 on x86-64 glibc, 32 bits on some other targets.
-    #[allow(clippy::useless_conversion)]
     rustix::fs::fstatfs(file.fd()).is_ok_and(|s| {
         matches!(
-            i64::from(s.f_type),
+            magic(&s),
             PROC_SUPER_MAGIC | SYSFS_MAGIC | CGROUP_SUPER_MAGIC | CGROUP2_SUPER_MAGIC
         )
     })
+}
+
+/// Whether `path` is a sysfs mount (the kernel's, not a tree of files
+/// copied from one).
+pub fn is_sysfs(path: &Path) -> bool {
+    rustix::fs::statfs(path).is_ok_and(|s| magic(&s) == SYSFS_MAGIC)
 }
 
 impl Drop for FileCache {
@@ -271,6 +283,13 @@ mod tests {
         );
         cache.retain_under(Path::new("/proc"), |_| false);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn only_a_sysfs_mount_is_sysfs() {
+        assert!(is_sysfs(Path::new("/sys")));
+        assert!(!is_sysfs(tempfile::tempdir().unwrap().path()));
+        assert!(!is_sysfs(Path::new("/proc")));
     }
 
     /// A regular file replaced by rename (as a package upgrade replaces

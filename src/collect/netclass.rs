@@ -10,8 +10,8 @@
 //! link changed, as before), and `addr_assign_type`, `dev_id` and
 //! `name_assign_type`, fixed when the device is made and read again only
 //! when its index (a new device) or its address (which sets
-//! `addr_assign_type`) changes. A fixture tree (a `--sys-root` other than
-//! `/sys`) is read all from sysfs.
+//! `addr_assign_type`) changes. A fixture tree (a `--sys-root` that is not
+//! a sysfs mount) is read all from sysfs.
 
 use std::path::Path;
 

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::plain;
 use crate::cache::{Sample, Ttl};
 use crate::collect::addresses::{self, Address};
-use crate::collect::files::FileCache;
+use crate::collect::files::{FileCache, is_sysfs};
 use crate::collect::links;
 use crate::collect::netclass::{self, NetClass};
 use crate::collect::network::{self, Interface, NetRates};
@@ -133,14 +133,17 @@ pub async fn sample_with(
             let (roots, errs, files) = (state.roots().clone(), errors.clone(), part.files.clone());
             let (classes, addresses) = blocking(errors, NAME, move || {
                 // One netlink dump of the devices serves the attributes
-                // and names the addresses; sysfs serves a fixture tree,
-                // or a host whose netlink refuses.
+                // and names the addresses, where the sysfs root is a sysfs
+                // mount (`/sys`, or the host's under a container's
+                // `--sys-root`, which the README runs with the host's
+                // network); sysfs serves a fixture tree, or a host whose
+                // netlink refuses.
                 let links = errs.ok(
                     NAME,
                     links::read_links()
                         .map_err(|e| CollectError::read(Path::new("netlink RTM_GETLINK"), e)),
                 );
-                let live = links.as_deref().filter(|_| roots.sys == Path::new("/sys"));
+                let live = links.as_deref().filter(|_| is_sysfs(&roots.sys));
                 let classes = errs
                     .ok(
                         NAME,
