@@ -144,11 +144,6 @@ pub trait Record<T>: Send + Sync + std::fmt::Debug {
 /// What a cache holds: one shared sample.
 type Entry<T> = Arc<Sample<T>>;
 
-/// A kind's part that is nothing but its cache of samples (`state.part`
-/// finds it by the sample type).
-#[derive(Debug)]
-pub struct Cached<T>(pub Ttl<T>);
-
 /// A single-flight TTL cache holding one sample.
 #[derive(Debug)]
 pub struct Ttl<T> {
@@ -289,8 +284,130 @@ impl<K: Eq + Hash + Clone, V> KeyedTtl<K, V> {
     }
 }
 
+/// A sampler's kept state (open descriptors, previous readings) that is
+/// kept only while someone asks: once nobody has asked for `quiet`, it is
+/// swapped for a fresh one and the old is dropped on the blocking pool
+/// (closing a thousand descriptors is no work for an async worker). The
+/// next ask starts over, as the first one after start did. An opt-in
+/// column asked for once then no more costs nothing after that.
+pub struct WhileAsked<T> {
+    inner: Arc<WhileAskedInner<T>>,
+}
+
+struct WhileAskedInner<T> {
+    state: Arc<Mutex<T>>,
+    fresh: Box<dyn Fn() -> T + Send + Sync>,
+    quiet: Duration,
+    /// When it was last asked for, and whether a release is waiting.
+    asked: Mutex<(Instant, bool)>,
+}
+
+impl<T> std::fmt::Debug for WhileAsked<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhileAsked")
+            .field("quiet", &self.inner.quiet)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Send + 'static> WhileAsked<T> {
+    /// Kept state made by `fresh`, released after `quiet` without an ask.
+    pub fn new(quiet: Duration, fresh: impl Fn() -> T + Send + Sync + 'static) -> WhileAsked<T> {
+        WhileAsked {
+            inner: Arc::new(WhileAskedInner {
+                state: Arc::new(Mutex::new(fresh())),
+                fresh: Box::new(fresh),
+                quiet,
+                asked: Mutex::new((Instant::now(), false)),
+            }),
+        }
+    }
+
+    /// The state, for a sample about to be taken: marks it asked for now
+    /// (and starts the wait for a quiet spell if none is waiting).
+    pub fn asked(&self) -> Arc<Mutex<T>> {
+        let mut asked = self
+            .inner
+            .asked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        asked.0 = Instant::now();
+        if !asked.1
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            asked.1 = true;
+            runtime.spawn(release_when_quiet(self.inner.clone()));
+        }
+        self.inner.state.clone()
+    }
+}
+
+/// Waits for a spell of `quiet` without an ask, then swaps the state for
+/// a fresh one. A sample holding the state then is waited out (a second
+/// at a time); an ask meanwhile restarts the wait.
+async fn release_when_quiet<T: Send + 'static>(inner: Arc<WhileAskedInner<T>>) {
+    loop {
+        let wake = {
+            let mut asked = inner.asked.lock().unwrap_or_else(PoisonError::into_inner);
+            let quiet_from = asked.0 + inner.quiet;
+            if Instant::now() < quiet_from {
+                quiet_from
+            } else if let Ok(mut state) = inner.state.try_lock() {
+                let old = std::mem::replace(&mut *state, (inner.fresh)());
+                asked.1 = false;
+                drop(tokio::task::spawn_blocking(move || drop(old)));
+                return;
+            } else {
+                Instant::now() + Duration::from_secs(1)
+            }
+        };
+        tokio::time::sleep_until(wake).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// Kept while asked; a quiet spell swaps in a fresh state, and the
+    /// next ask starts from it.
+    #[tokio::test(start_paused = true)]
+    // The lock held across the sleeps stands for a sample holding the
+    // state on a blocking thread.
+    #[allow(clippy::await_holding_lock)]
+    async fn kept_state_is_let_go_after_a_quiet_spell_and_made_anew() {
+        let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = made.clone();
+        let kept = WhileAsked::new(Duration::from_secs(60), move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Vec::<u8>::new()
+        });
+        kept.asked().lock().unwrap().extend([1, 2, 3]);
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        // Asked again before the spell ended: kept, and the wait restarts.
+        assert_eq!(kept.asked().lock().unwrap().len(), 3);
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(
+            kept.inner.state.lock().unwrap().len(),
+            3,
+            "50 s after the last ask"
+        );
+        tokio::time::sleep(Duration::from_secs(11)).await;
+        assert_eq!(
+            made.load(std::sync::atomic::Ordering::SeqCst),
+            2,
+            "made anew"
+        );
+        assert!(kept.inner.state.lock().unwrap().is_empty(), "let go");
+        // Held by a sample when the spell ends: let go once it is done.
+        let state = kept.asked();
+        let held = state.lock().unwrap();
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 2);
+        drop(held);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(made.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
     use super::*;
     use std::convert::Infallible;
     use std::sync::atomic::{AtomicU32, Ordering};

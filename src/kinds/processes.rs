@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::api;
 use crate::auth::Authorized;
-use crate::cache::{Sample, Ttl};
+use crate::cache::{Sample, Ttl, WhileAsked};
 use crate::collect::gpu::GpuShare;
 use crate::collect::process_io::{IoSampler, IoTable, ProcessIo};
 use crate::collect::process_net::{NetSampler, NetTable, ProcessNet};
@@ -56,17 +56,24 @@ pub struct ProcessesPart {
     sampler: Arc<Mutex<ProcessSampler>>,
     /// Process tables.
     cache: Ttl<Arc<ProcessTable>>,
-    /// Each process's disk I/O counters, read only when asked for; only
-    /// locked on blocking threads.
-    io: Arc<Mutex<IoSampler>>,
+    /// Each process's disk I/O counters, read only when asked for and
+    /// kept only while asked ([`SAMPLERS_QUIET`]); only locked on blocking
+    /// threads.
+    io: WhileAsked<IoSampler>,
     /// Disk I/O tables, kept as long as process tables.
     io_cache: Ttl<IoTable>,
-    /// Each process's sockets and their bytes, read only when asked for;
-    /// only locked on blocking threads.
-    net: Arc<Mutex<NetSampler>>,
+    /// Each process's sockets and their bytes, read only when asked for
+    /// and kept only while asked; only locked on blocking threads.
+    net: WhileAsked<NetSampler>,
     /// TCP traffic tables, kept as long as process tables.
     net_cache: Ttl<NetTable>,
 }
+
+/// How long the io and net columns' samplers keep their descriptors and
+/// previous readings after the last ask (about 1 MB at a thousand
+/// processes): a page that shows a column asks every 2 s, so a minute
+/// without an ask is a column nobody shows.
+pub const SAMPLERS_QUIET: Duration = Duration::from_secs(60);
 
 fn part(cx: &Context<'_>) -> Part {
     Box::new(ProcessesPart {
@@ -76,15 +83,19 @@ fn part(cx: &Context<'_>) -> Part {
             cx.clock.page_size,
         ))),
         cache: Ttl::new((KIND.ttl)(cx.config)),
-        io: Arc::new(Mutex::new(IoSampler::new(
-            cx.roots.proc.clone(),
-            cx.fd_budget.process_io,
-        ))),
+        io: {
+            let (proc_root, keep) = (cx.roots.proc.clone(), cx.fd_budget.process_io);
+            WhileAsked::new(SAMPLERS_QUIET, move || {
+                IoSampler::new(proc_root.clone(), keep)
+            })
+        },
         io_cache: Ttl::new((KIND.ttl)(cx.config)),
-        net: Arc::new(Mutex::new(NetSampler::new(
-            cx.roots.proc.clone(),
-            cx.fd_budget.process_net,
-        ))),
+        net: {
+            let (proc_root, keep) = (cx.roots.proc.clone(), cx.fd_budget.process_net);
+            WhileAsked::new(SAMPLERS_QUIET, move || {
+                NetSampler::new(proc_root.clone(), keep)
+            })
+        },
         net_cache: Ttl::new((KIND.ttl)(cx.config)),
     })
 }
@@ -100,7 +111,7 @@ pub async fn io_sample(
     let part = state.part::<ProcessesPart>()?;
     part.io_cache
         .get_or_load(|| async {
-            let io = part.io.clone();
+            let io = part.io.asked();
             blocking(state.errors(), NAME, move || lock(&io).sample(&table)).await
         })
         .await
@@ -116,7 +127,7 @@ pub async fn net_sample(
     let part = state.part::<ProcessesPart>()?;
     part.net_cache
         .get_or_load(|| async {
-            let net = part.net.clone();
+            let net = part.net.asked();
             let sampled = blocking(state.errors(), NAME, move || {
                 lock(&net).sample(&table).map_err(|e| {
                     CollectError::read(std::path::Path::new("netlink sock_diag (TCP)"), e)
