@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::api;
 use crate::auth::Authorized;
 use crate::cache::{Sample, Ttl, WhileAsked};
-use crate::collect::gpu::GpuShare;
+use crate::collect::gpu::{GpuShare, add_known};
 use crate::collect::process_io::{IoSampler, IoTable, ProcessIo};
 use crate::collect::process_net::{NetSampler, NetTable, ProcessNet};
 use crate::collect::processes::{ProcRow, ProcessSampler, ProcessTable};
@@ -317,11 +317,10 @@ pub fn gpu_use(gpus: &[crate::collect::gpu::Gpu]) -> GpuUse {
 /// A process's GPU utilisation summed over its GPUs (`None`: on none, or
 /// none says), and its GPU memory summed.
 fn gpu_totals(uses: &[GpuShare]) -> (Option<f32>, Option<u64>) {
-    let sum = |a: Option<f32>, b: Option<f32>| match (a, b) {
-        (Some(a), Some(b)) => Some(a + b),
-        (a, b) => a.or(b),
-    };
-    let percent = uses.iter().map(|u| u.utilization_percent).fold(None, sum);
+    let percent = uses
+        .iter()
+        .map(|u| u.utilization_percent)
+        .fold(None, |a, b| add_known(a, b, |a, b| a + b));
     let memory = uses
         .iter()
         .filter_map(|u| u.used_memory_bytes)

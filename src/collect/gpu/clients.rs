@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::types::GpuProcess;
+use super::types::{GpuProcess, add_known};
 use crate::collect::processes::list_pids;
 use crate::collect::read_trimmed;
 
@@ -312,15 +312,14 @@ pub fn gather(
         let processes = by_device.entry(client.pdev).or_default();
         match processes.iter_mut().find(|p| p.pid == *pid) {
             Some(p) => {
-                p.used_memory_bytes = match (p.used_memory_bytes, client.memory_bytes) {
-                    (Some(a), Some(b)) => Some(a.saturating_add(b)),
-                    (a, b) => a.or(b),
-                };
+                p.used_memory_bytes = add_known(
+                    p.used_memory_bytes,
+                    client.memory_bytes,
+                    u64::saturating_add,
+                );
                 // A process's clients on one device add up.
-                p.utilization_percent = match (p.utilization_percent, percent) {
-                    (Some(a), Some(b)) => Some((a + b).min(100.0)),
-                    (a, b) => a.or(b),
-                };
+                p.utilization_percent =
+                    add_known(p.utilization_percent, percent, |a, b| (a + b).min(100.0));
             }
             None => processes.push(GpuProcess {
                 pid: *pid,

@@ -31,7 +31,7 @@ pub use discovery::{
 };
 pub use lifecycle::{GPU_IDLE_RELEASE, GpuSource};
 pub use sampler::GpuSampler;
-pub use types::{Gpu, GpuProcess, GpuShare, GpuState, PciGpu, Reading, Vendor};
+pub use types::{Gpu, GpuProcess, GpuShare, GpuState, PciGpu, Reading, Vendor, add_known};
 
 #[cfg(test)]
 mod tests {

@@ -63,6 +63,15 @@ impl GpuState {
     }
 }
 
+/// Two readings of one process added where both are known, else whichever
+/// is (`None` only where neither is): its clients on one GPU, its GPUs.
+pub fn add_known<T>(a: Option<T>, b: Option<T>, add: impl FnOnce(T, T) -> T) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(add(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// One GPU a process holds, as the process list and the drill-down give
 /// it.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
