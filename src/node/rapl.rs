@@ -24,7 +24,7 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
         f.named(
             &format!("node_rapl_{}_joules_total", sanitize(&z.name)),
             format!("Current RAPL {} value in joules", z.name),
-            prometheus_client::metrics::MetricType::Counter,
+            crate::exposition::MetricType::Counter,
         )
         .push(
             [("index", z.index.to_string()), ("path", z.path.clone())],
