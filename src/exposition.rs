@@ -340,6 +340,60 @@ impl Families {
     }
 }
 
+/// Family names and help texts made from what the host's files say
+/// (meminfo's keys, sockstat's fields): the same few dozen every scrape,
+/// each made once and kept for the agent's life rather than formatted
+/// twice a series per scrape. At most [`Interned::MAX`] are kept per
+/// table; past that (a host whose files keep naming new fields) they are
+/// made each time, as before.
+#[derive(Debug, Default)]
+pub struct Interned {
+    table: std::sync::Mutex<Option<Table>>,
+}
+
+/// A key, and the name and help made for it.
+type Table =
+    std::collections::HashMap<Box<str>, (&'static str, &'static str), foldhash::fast::FixedState>;
+
+impl Interned {
+    /// How many names one table keeps.
+    pub const MAX: usize = 1024;
+
+    /// An empty table, for a `static`.
+    pub const fn new() -> Self {
+        Interned {
+            table: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The name and help for `key`, made by `make` the first time.
+    pub fn get(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> (String, String),
+    ) -> (Cow<'static, str>, Cow<'static, str>) {
+        let mut table = self
+            .table
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let table = table.get_or_insert_with(Table::default);
+        if let Some((name, help)) = table.get(key) {
+            return (Cow::Borrowed(name), Cow::Borrowed(help));
+        }
+        let (name, help) = make();
+        if table.len() >= Self::MAX {
+            return (Cow::Owned(name), Cow::Owned(help));
+        }
+        // Leaked on purpose: kept for the agent's life, bounded by MAX.
+        let kept: (&'static str, &'static str) = (
+            Box::leak(name.into_boxed_str()),
+            Box::leak(help.into_boxed_str()),
+        );
+        table.insert(key.into(), kept);
+        (Cow::Borrowed(kept.0), Cow::Borrowed(kept.1))
+    }
+}
+
 /// The one `_total` rule: a counter family is named without it here (the
 /// encoder appends it, as the format wants), whether or not the caller's
 /// name has it; other types are named as given.
@@ -354,7 +408,7 @@ pub fn family_key(name: &str, kind: MetricType) -> &str {
 /// not have, as node_exporter drops a textfile family another collector
 /// already gave; each dropped one is logged. A counter counts as served
 /// under its name with or without `_total`.
-pub fn without_served(text: &str, served: &HashSet<&str>) -> String {
+pub fn without_served(text: &str, served: &Names<'_>) -> String {
     let is_served = |name: &str| {
         served.contains(name)
             || name
@@ -379,8 +433,11 @@ pub fn without_served(text: &str, served: &HashSet<&str>) -> String {
     out
 }
 
+/// A set of family names.
+pub type Names<'a> = HashSet<&'a str, foldhash::fast::RandomState>;
+
 /// The family names (`# TYPE` lines) of a Prometheus text.
-pub fn family_names(text: &str) -> HashSet<&str> {
+pub fn family_names(text: &str) -> Names<'_> {
     memchr::memmem::find_iter(text.as_bytes(), b"# TYPE ")
         .filter(|&at| at == 0 || text.as_bytes().get(at - 1) == Some(&b'\n'))
         .filter_map(|at| text.get(at + 7..)?.split([' ', '\n']).next())
@@ -547,6 +604,29 @@ mod tests {
             }
             proptest::prop_assert_eq!(ours.encode(), reference::encode(reference::All(theirs)));
         }
+    }
+
+    #[test]
+    fn an_interned_name_is_made_once_and_a_full_table_makes_them_each_time() {
+        let table = Interned::new();
+        let made = std::cell::Cell::new(0);
+        let make = |key: &str| {
+            made.set(made.get() + 1);
+            (format!("node_{key}"), format!("Help for {key}."))
+        };
+        let first = table.get("a", || make("a"));
+        let again = table.get("a", || make("a"));
+        assert_eq!(first, again);
+        assert_eq!(first.0, "node_a");
+        assert_eq!(made.get(), 1);
+        for i in 1..Interned::MAX {
+            table.get(&i.to_string(), || make("x"));
+        }
+        made.set(0);
+        let past = table.get("past", || make("past"));
+        assert!(matches!(past.0, Cow::Owned(_)), "{past:?}");
+        table.get("past", || make("past"));
+        assert_eq!(made.get(), 2);
     }
 
     #[test]

@@ -246,6 +246,10 @@ fn read(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         .filter(|(name, _)| name.len() == 36 && name.matches('-').count() == 4)
         .collect();
     let mut f = Families::default();
+    if sets.is_empty() {
+        // No series to write: not the family names formatted for nothing.
+        return Ok(Some(f));
+    }
     for (file, name, help, kind, scale) in SET {
         let family = f.family(series(name), *help, *kind);
         for (uuid, dir) in &sets {

@@ -4,6 +4,7 @@
 
 use super::{Families, NodeCollector, Read, Source};
 use crate::collect::{CollectError, ParseError};
+use crate::exposition::Interned;
 
 /// The collector.
 pub static COLLECTOR: NodeCollector = NodeCollector {
@@ -12,6 +13,8 @@ pub static COLLECTOR: NodeCollector = NodeCollector {
 };
 
 const FILE: &str = "/proc/net/netstat";
+
+static NAMES: Interned = Interned::new();
 
 fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
     let net = src.roots.proc.join("net");
@@ -39,11 +42,13 @@ fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
         let Ok(v) = value.parse::<f64>() else {
             return Err(ParseError::new(FILE, format!("{key}: {value:?}")).into());
         };
-        f.untyped(
-            format!("node_netstat_{key}"),
-            format!("Statistic {protocol}{name}."),
-            v,
-        );
+        let (name, help) = NAMES.get(&key, || {
+            (
+                format!("node_netstat_{key}"),
+                format!("Statistic {protocol}{name}."),
+            )
+        });
+        f.untyped(name, help, v);
     }
     Ok(Some(f))
 }

@@ -103,6 +103,10 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
 /// node_exporter's series for `supplies`.
 pub fn families(supplies: &[PowerSupply]) -> Families {
     let mut f = Families::default();
+    if supplies.is_empty() {
+        // No series to write: not fifty family names formatted for nothing.
+        return f;
+    }
     for (file, suffix, divisor) in NUMBERS {
         let family = f.gauge_family(
             format!("node_power_supply_{suffix}"),

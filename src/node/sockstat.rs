@@ -6,6 +6,7 @@ use futures_util::FutureExt;
 use super::{Families, NodeCollector, Read};
 use crate::collect::CollectError;
 use crate::collect::sockstat::Sockstat;
+use crate::exposition::Interned;
 use crate::state::Scrape;
 
 /// The collector.
@@ -28,6 +29,8 @@ async fn read(scrape: &Scrape<'_>) -> Result<Option<Families>, CollectError> {
     Ok(Some(f))
 }
 
+static NAMES: Interned = Interned::new();
+
 /// node_exporter's series for one file (`mem` is in pages, so
 /// `mem_bytes` beside it).
 pub fn families(f: &mut Families, s: &Sockstat, page: u64) {
@@ -38,17 +41,24 @@ pub fn families(f: &mut Families, s: &Sockstat, page: u64) {
             used as f64,
         );
     }
+    let mut key = String::new();
     for p in &s.protocols {
         let mut fields: Vec<(&str, u64)> = p.fields.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         if let Some(mem) = p.get("mem") {
             fields.push(("mem_bytes", mem.saturating_mul(page)));
         }
         for (field, value) in fields {
-            f.gauge(
-                format!("node_sockstat_{}_{field}", p.name),
-                format!("Number of {} sockets in state {field}.", p.name),
-                value as f64,
-            );
+            key.clear();
+            key.push_str(&p.name);
+            key.push(' ');
+            key.push_str(field);
+            let (name, help) = NAMES.get(&key, || {
+                (
+                    format!("node_sockstat_{}_{field}", p.name),
+                    format!("Number of {} sockets in state {field}.", p.name),
+                )
+            });
+            f.gauge(name, help, value as f64);
         }
     }
 }

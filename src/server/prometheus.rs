@@ -209,8 +209,10 @@ pub async fn exposition(
     }));
     // A family the rest of the scrape serves is dropped from the text
     // served last, as node_exporter drops it.
-    for last in scrape.take_last() {
-        let kept = without_served(&last, &family_names(&out));
+    // Nothing to check without textfile text (the usual case): the
+    // names of a whole scrape were a set built and dropped each scrape.
+    for last in scrape.take_last().iter().filter(|t| !t.is_empty()) {
+        let kept = without_served(last, &family_names(&out));
         out.push_str(&kept);
     }
     out
