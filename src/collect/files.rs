@@ -10,6 +10,7 @@
 //! would otherwise be read through the old, unlinked copy for ever.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -39,16 +40,16 @@ pub struct Listed {
 /// recent directory listings and link targets.
 #[derive(Debug)]
 pub struct FileCache {
-    /// By path, hashed fast (the host's own paths; a scrape looks up over
-    /// a hundred).
-    files: HashMap<PathBuf, ProcFile, foldhash::fast::RandomState>,
+    /// By path, hashed fast and as bytes (the host's own paths; a scrape
+    /// looks up over a hundred, and `Path`'s own hash walks components).
+    files: HashMap<OsString, ProcFile, foldhash::fast::RandomState>,
     slots: Arc<Slots>,
     scratch: Vec<u8>,
     listings: HashMap<PathBuf, (Instant, Arc<[Listed]>)>,
     targets: HashMap<PathBuf, (Instant, Option<PathBuf>)>,
     /// Attributes kept while their validator reads the same (see
     /// [`FileCache::attribute_while`]).
-    kept: HashMap<PathBuf, (String, Option<String>)>,
+    kept: HashMap<OsString, (String, Option<String>), foldhash::fast::RandomState>,
 }
 
 impl FileCache {
@@ -67,7 +68,7 @@ impl FileCache {
             scratch: Vec::new(),
             listings: HashMap::new(),
             targets: HashMap::new(),
-            kept: HashMap::new(),
+            kept: HashMap::default(),
         }
     }
 
@@ -123,10 +124,10 @@ impl FileCache {
     /// The file's text. A file that fails to read is forgotten (reopened
     /// next time: a device that went away and came back).
     pub fn read(&mut self, path: &Path) -> io::Result<String> {
-        if let Some(kept) = self.files.get(path) {
+        if let Some(kept) = self.files.get(path.as_os_str()) {
             let read = kept.read_string(&mut self.scratch);
             if read.is_err() {
-                self.files.remove(path);
+                self.files.remove(path.as_os_str());
                 self.slots.give_back(1);
             }
             return read;
@@ -134,7 +135,7 @@ impl FileCache {
         let file = ProcFile::open(path)?;
         let text = file.read_string(&mut self.scratch)?;
         if generated_when_read(&file) && self.slots.take() {
-            self.files.insert(path.to_path_buf(), file);
+            self.files.insert(path.as_os_str().to_owned(), file);
         }
         Ok(text)
     }
@@ -161,11 +162,13 @@ impl FileCache {
     /// network device's attributes).
     pub fn retain_under(&mut self, dir: &Path, keep: impl Fn(&Path) -> bool) {
         let before = self.files.len();
-        self.files
-            .retain(|path, _| !path.starts_with(dir) || keep(path));
+        let keeps = |path: &OsString| {
+            let path = Path::new(path);
+            !path.starts_with(dir) || keep(path)
+        };
+        self.files.retain(|path, _| keeps(path));
         self.slots.give_back(before - self.files.len());
-        self.kept
-            .retain(|path, _| !path.starts_with(dir) || keep(path));
+        self.kept.retain(|path, _| keeps(path));
     }
 
     /// An attribute whose reading is dear (a network device's `speed` and
@@ -175,14 +178,16 @@ impl FileCache {
     /// link's carrier-change count and state: a new speed is a new
     /// negotiation). Otherwise as [`FileCache::attribute`].
     pub fn attribute_while(&mut self, path: &Path, validator: &str) -> Option<String> {
-        if let Some((seen, value)) = self.kept.get(path)
+        if let Some((seen, value)) = self.kept.get(path.as_os_str())
             && seen == validator
         {
             return value.clone();
         }
         let value = self.attribute(path);
-        self.kept
-            .insert(path.to_path_buf(), (validator.to_owned(), value.clone()));
+        self.kept.insert(
+            path.as_os_str().to_owned(),
+            (validator.to_owned(), value.clone()),
+        );
         value
     }
 
