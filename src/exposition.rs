@@ -348,7 +348,7 @@ impl Families {
 /// made each time, as before.
 #[derive(Debug, Default)]
 pub struct Interned {
-    table: std::sync::Mutex<Option<Table>>,
+    table: std::sync::Mutex<Table>,
 }
 
 /// A key, and the name and help made for it.
@@ -362,7 +362,9 @@ impl Interned {
     /// An empty table, for a `static`.
     pub const fn new() -> Self {
         Interned {
-            table: std::sync::Mutex::new(None),
+            table: std::sync::Mutex::new(Table::with_hasher(
+                foldhash::fast::FixedState::with_seed(0),
+            )),
         }
     }
 
@@ -376,7 +378,6 @@ impl Interned {
             .table
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let table = table.get_or_insert_with(Table::default);
         if let Some((name, help)) = table.get(key) {
             return (Cow::Borrowed(name), Cow::Borrowed(help));
         }

@@ -28,7 +28,6 @@ const IFLA_IFALIAS: u16 = 20;
 const IFLA_STATS64: u16 = 23;
 const IFLA_GROUP: u16 = 27;
 const IFLA_PROMISCUITY: u16 = 30;
-const IFLA_CARRIER: u16 = 33;
 const IFLA_CARRIER_CHANGES: u16 = 35;
 const IFLA_CARRIER_UP_COUNT: u16 = 47;
 const IFLA_CARRIER_DOWN_COUNT: u16 = 48;
@@ -102,7 +101,8 @@ impl Link {
         self.flags & IFF_UP != 0
     }
 
-    /// The carrier, while up (sysfs' `carrier`).
+    /// The carrier, while up (sysfs' `carrier`): from the flags rather
+    /// than `IFLA_CARRIER`, which the kernel sends whatever the state.
     pub fn carrier(&self) -> Option<bool> {
         self.up().then_some(self.flags & IFF_LOWER_UP != 0)
     }
@@ -180,9 +180,6 @@ pub fn parse_link(body: &[u8]) -> Option<Link> {
             IFLA_CARRIER_UP_COUNT => link.carrier_up_count = word(),
             IFLA_CARRIER_DOWN_COUNT => link.carrier_down_count = word(),
             IFLA_ALLMULTI => link.allmulti = word(),
-            // The carrier comes from the flags, as sysfs has it only
-            // while the device is up.
-            IFLA_CARRIER => {}
             _ => {}
         }
     }
