@@ -783,6 +783,52 @@ async fn the_live_page_charts_every_reading_the_host_has_in_chromium() {
     drop(child);
 }
 
+/// A chart legend's label wider than a phone (a GPU's marketing name from
+/// `pci.ids`, here a service's long name) made the whole page wider than
+/// the screen: the legend did not wrap.
+#[tokio::test]
+async fn a_long_name_in_a_chart_legend_does_not_widen_the_page_on_a_phone_in_chromium() {
+    let Some(s) = session("a_long_name_in_a_chart_legend", &[]).await else {
+        return;
+    };
+    let client = &s.client;
+    let dir = tempfile::tempdir().unwrap();
+    let sys = common::amd_desktop_with_containers(dir.path());
+    common::cgroup(
+        &sys,
+        "/system.slice/a-service-whose-name-is-wider-than-a-phone-screen-in-a-chart-legend.service",
+        &[
+            ("cpu.stat", "usage_usec 2000\n"),
+            ("memory.current", "1048576\n"),
+            ("pids.current", "1\n"),
+        ],
+    );
+    let server = Server::start(&["--sys-root", sys.to_str().unwrap()]).await;
+    client.set_window_size(390, 2600).await.unwrap();
+    client
+        .goto(&format!("http://{}/", server.addr))
+        .await
+        .unwrap();
+    until(
+        client,
+        "the containers' chart with the long name in its legend",
+        "const c = window.__sondeCharts['containers-cpu']; \
+         return c && c.drawn() && document.getElementById('chart-containers-cpu').textContent.includes('wider-than-a-phone');",
+    )
+    .await;
+    let overflow = until(
+        client,
+        "a phone-width layout",
+        "const d = document.documentElement; if (d.clientWidth > 390) return false; \
+         if (d.scrollWidth <= d.clientWidth + 1) return 'fits'; \
+         return d.scrollWidth + ' wide for ' + d.clientWidth;",
+    )
+    .await;
+    assert_eq!(overflow, json!("fits"));
+    no_page_errors(client).await;
+    s.close().await;
+}
+
 #[tokio::test]
 async fn the_gpu_column_shows_who_uses_the_gpu_in_chromium() {
     let Some(s) = session("the_gpu_column", &[]).await else {

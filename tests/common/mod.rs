@@ -311,7 +311,8 @@ pub fn free_port() -> u16 {
 /// The Docker container of [`docker_host`].
 pub const DOCKER_ID: &str = "4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c2";
 
-fn cgroup(root: &Path, path: &str, files: &[(&str, &str)]) {
+/// A cgroup at `path` under the fixture sysfs `root`, with `files`.
+pub fn cgroup(root: &Path, path: &str, files: &[(&str, &str)]) {
     let dir = root.join("fs/cgroup").join(path.trim_start_matches('/'));
     std::fs::create_dir_all(&dir).unwrap();
     for (file, text) in files {
