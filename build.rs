@@ -4,6 +4,7 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     long_version();
+    text_order();
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     prost_build::Config::new()
         .protoc_executable(protoc)
@@ -38,4 +39,69 @@ fn long_version() {
         _ => version,
     };
     println!("cargo:rustc-env=SONDE_LONG_VERSION={long}");
+}
+
+/// The order of the binary's code: `build/text-order.txt` (made by
+/// `scripts/text-order.sh`) names the functions a start and the common
+/// requests run, and rust-lld puts them together at the front of the text.
+/// Spread across all of it, a start maps most of the binary's code, since
+/// the kernel maps whole page-cache folios on a fault
+/// (docs/performance.md, "The code a start touches").
+///
+/// Only where the linker is rust-lld, rustc's own for x86_64 Linux since
+/// 1.90: GNU ld has no ordering file, and a linker chosen by hand keeps
+/// its own layout. Names the file does not find (another toolchain, a
+/// changed Cargo.lock) are skipped without a word: the layout is then
+/// the usual one, never a failed link. `SONDE_TEXT_MAP` (the script's)
+/// asks for a link map beside it.
+fn text_order() {
+    const FILE: &str = "build/text-order.txt";
+    println!("cargo:rerun-if-changed={FILE}");
+    println!("cargo:rerun-if-env-changed=SONDE_TEXT_MAP");
+    let var = |key: &str| std::env::var(key).unwrap_or_default();
+    let chosen_linker = std::env::var_os("RUSTC_LINKER").is_some()
+        || ["linker", "fuse-ld", "link-self-contained"]
+            .iter()
+            .any(|flag| var("CARGO_ENCODED_RUSTFLAGS").contains(flag));
+    if var("PROFILE") != "release"
+        || var("TARGET") != "x86_64-unknown-linux-gnu"
+        || chosen_linker
+        || !rustc_links_with_lld(&var("RUSTC"))
+    {
+        return;
+    }
+    let file = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join(FILE);
+    if !file.exists() {
+        return;
+    }
+    println!(
+        "cargo:rustc-link-arg-bins=-Wl,--symbol-ordering-file={}",
+        file.display()
+    );
+    println!("cargo:rustc-link-arg-bins=-Wl,--no-warn-symbol-ordering");
+    let map = var("SONDE_TEXT_MAP");
+    if !map.is_empty() {
+        println!("cargo:rustc-link-arg-bins=-Wl,-Map={map}");
+    }
+}
+
+/// Whether this rustc is 1.90 or later, which links x86_64 Linux programs
+/// with its own rust-lld.
+fn rustc_links_with_lld(rustc: &str) -> bool {
+    let Ok(out) = std::process::Command::new(if rustc.is_empty() { "rustc" } else { rustc })
+        .arg("--version")
+        .output()
+    else {
+        return false;
+    };
+    // "rustc 1.95.0 (59807616e 2026-04-14)"
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("")
+        .split(['.', '-'])
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (1, 90)
 }

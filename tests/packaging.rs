@@ -240,3 +240,32 @@ fn the_debian_package_installs_the_binary_unit_man_page_and_completions() {
         }
     }
 }
+
+/// `build/text-order.txt` names the functions a start runs by their
+/// mangled names, whose hashes come from the package's version and
+/// Cargo.lock: made for others, it orders nothing (the linker skips names
+/// it cannot find) and RSS at start grows back by half (docs/performance.md,
+/// "The code a start touches").
+#[test]
+fn the_code_order_was_made_for_this_version_and_cargo_lock() {
+    use sha2::Digest;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let order = std::fs::read_to_string(root.join("build/text-order.txt")).unwrap();
+    let lock = std::fs::read(root.join("Cargo.lock")).unwrap();
+    let digest: String = sha2::Sha256::digest(&lock)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let made_for = format!(
+        "# sonde {}; Cargo.lock sha256 {digest};",
+        env!("CARGO_PKG_VERSION")
+    );
+    let first = order.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with(&made_for),
+        "build/text-order.txt was made for another version or Cargo.lock \
+         ({first:?}, this is {made_for:?}): run scripts/text-order.sh"
+    );
+    let names = order.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(names > 500, "build/text-order.txt names {names} functions");
+}
