@@ -14,7 +14,9 @@
 #    what `loadgen startup` asks (the first get_metrics), dumps, then asks
 #    the other WebSocket kinds and the HTTP surfaces (/metrics gzip'd as
 #    Prometheus asks, /api and each kind's route, the page, /healthz);
-# 3. writes each executed function once, the start's first.
+# 3. writes each executed function once: what only the start runs, then
+#    what the start and the requests both run, then what only the requests
+#    run, each group's hottest first (callgrind's instruction counts).
 #
 # The names carry hashes made from the package's version, Cargo.lock and
 # the toolchain: rerun this after any of them changes (the layout test
@@ -124,17 +126,24 @@ sections.sort()
 starts = [s[0] for s in sections]
 
 def executed(path):
-    """Symbols whose code ran, in the order callgrind first lists them."""
-    names, obj = [], ""
+    """Instructions run in each function of the binary (callgrind's self
+    cost: a cost line after `calls=` is the call's, not the caller's)."""
+    cost, obj, call = {}, "", False
     for line in open(path):
         if line.startswith("ob="):
             obj = line[3:].strip()
-        elif line[:1].isdigit() and obj.endswith("/target/release/sonde"):
-            address = int(line.split()[0], 0)
-            i = bisect.bisect_right(starts, address) - 1
-            if i >= 0 and address < sections[i][0] + sections[i][1]:
-                names.append(sections[i][2])
-    return names
+        elif line.startswith("calls="):
+            call = True
+        elif line[:1].isdigit():
+            if obj.endswith("/target/release/sonde") and not call:
+                fields = line.split()
+                address = int(fields[0], 0)
+                i = bisect.bisect_right(starts, address) - 1
+                if i >= 0 and address < sections[i][0] + sections[i][1]:
+                    name = sections[i][2]
+                    cost[name] = cost.get(name, 0) + int(fields[-1])
+            call = False
+    return cost
 
 def part(path):
     """The dump's number: the first is cg.out.1, the one at exit cg.out."""
@@ -146,12 +155,17 @@ def part(path):
 parts = sorted(glob.glob(f"{work}/cg.out*"), key=part)
 if len(parts) < 2:
     sys.exit("callgrind wrote no dump after the first answer")
-seen, order = set(), []
-for part in parts:
-    for name in executed(part):
-        if name not in seen:
-            seen.add(name)
-            order.append(name)
+start, later = executed(parts[0]), {}
+for path in parts[1:]:
+    for name, n in executed(path).items():
+        later[name] = later.get(name, 0) + n
+# What only the start runs, then what the start and the requests both run,
+# then what only the requests run: the start's code is one stretch, and so
+# is the requests', each with its hottest functions first.
+hottest = lambda names, cost: sorted(names, key=lambda n: (-cost[n], n))
+order = (hottest([n for n in start if n not in later], start)
+         + hottest([n for n in start if n in later], later)
+         + hottest([n for n in later if n not in start], later))
 size = {}
 for _, length, name in sections:
     size[name] = size.get(name, 0) + length
