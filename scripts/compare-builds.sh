@@ -24,7 +24,11 @@ HTTP="http://127.0.0.1:$PORT"
 L=target/release/examples/loadgen
 OUT=${OUT:-target/compare/builds-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 
-cargo build --release --bin sonde --example loadgen
+# Two builds: built with the example, the library would take the features
+# the dev-dependencies ask of shared crates, and sonde would not be the
+# binary users build (nor have its code order, build/text-order.txt).
+cargo build --release --bin sonde
+cargo build --release --example loadgen
 mkdir -p "$(dirname "$OUT")"
 TTL0=(--server-env SONDE_METRICS_TTL_MS=0 --server-env SONDE_PROCESSES_TTL_MS=0 --server-env SONDE_DISKS_TTL_MS=0)
 

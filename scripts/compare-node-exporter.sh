@@ -39,7 +39,11 @@ L=target/release/examples/loadgen
 OUT=${OUT:-target/compare/node-exporter-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 
 [ -x "$NODE_EXPORTER" ] || { echo "no node_exporter at $NODE_EXPORTER" >&2; exit 1; }
-cargo build --release --bin sonde --example loadgen
+# Two builds: built with the example, the library would take the features
+# the dev-dependencies ask of shared crates, and sonde would not be the
+# binary users build (nor have its code order, build/text-order.txt).
+cargo build --release --bin sonde
+cargo build --release --example loadgen
 mkdir -p "$(dirname "$OUT")"
 SONDE="target/release/sonde --bind 127.0.0.1 --port $PORT"
 NE="$NODE_EXPORTER --web.listen-address=127.0.0.1:$PORT"

@@ -24,7 +24,11 @@ PEER=target/peers/bin/socktop_agent
 L=target/release/examples/loadgen
 OUT=${OUT:-target/compare/$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 
-cargo build --release --bin sonde --example loadgen
+# Two builds: built with the example, the library would take the features
+# the dev-dependencies ask of shared crates, and sonde would not be the
+# binary users build (nor have its code order, build/text-order.txt).
+cargo build --release --bin sonde
+cargo build --release --example loadgen
 if [ ! -x "$PEER" ]; then
   cargo install socktop_agent --version 1.60.1 --no-default-features --locked --root target/peers
 fi

@@ -29,7 +29,11 @@ NODE_EXPORTER=${NODE_EXPORTER:-/usr/bin/prometheus-node-exporter}
 L=target/release/examples/loadgen
 OUT=${OUT:-target/compare/scrape-floor-$(date -u +%Y%m%dT%H%M%SZ).jsonl}
 command -v strace >/dev/null || { echo "strace is needed" >&2; exit 1; }
-cargo build --release --bin sonde --example loadgen
+# Two builds: built with the example, the library would take the features
+# the dev-dependencies ask of shared crates, and sonde would not be the
+# binary users build (nor have its code order, build/text-order.txt).
+cargo build --release --bin sonde
+cargo build --release --example loadgen
 mkdir -p "$(dirname "$OUT")"
 WORK=$(mktemp -d)
 SERVER=

@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-600}
 clients=${2:-200}
 port=${SOAK_PORT:-3997}
-cargo build --release --quiet --bin sonde --example loadgen
+# Two builds: built with the example, sonde would take the features the
+# dev-dependencies ask of shared crates (see scripts/compare.sh).
+cargo build --release --quiet --bin sonde
+cargo build --release --quiet --example loadgen
 exec target/release/examples/loadgen soak \
     --clients "$clients" --seconds "$seconds" --sigterm --out target/soak \
     --server "target/release/sonde --bind 127.0.0.1 --port $port" \
