@@ -82,7 +82,7 @@ pub struct SystemCounters {
 pub fn parse_stat(text: &str) -> Result<CpuTimes, ParseError> {
     let mut times = CpuTimes::default();
     let mut saw_total = false;
-    for line in text.lines() {
+    for line in super::lines(text) {
         let mut fields = line.split_ascii_whitespace();
         let Some(key) = fields.next() else { continue };
         if let Some(id) = key.strip_prefix("cpu") {

@@ -44,7 +44,7 @@ pub struct Mount {
 /// `\040` (space) in paths are decoded.
 pub fn parse_mountinfo(text: &str) -> Result<Vec<Mount>, ParseError> {
     let mut out = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+    for line in super::lines(text).filter(|l| !l.trim().is_empty()) {
         let (left, right) = line
             .split_once(" - ")
             .ok_or_else(|| ParseError::new(FILE, "no ' - ' separator"))?;

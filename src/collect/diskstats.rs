@@ -31,7 +31,7 @@ impl DiskStat {
 /// Parses `/proc/diskstats`.
 pub fn parse_diskstats(text: &str) -> Result<Vec<DiskStat>, ParseError> {
     let mut out = Vec::new();
-    for line in text.lines() {
+    for line in super::lines(text) {
         let mut fields = line.split_ascii_whitespace();
         let Some(major) = fields.next() else {
             continue;
@@ -129,7 +129,7 @@ impl BlockDevice {
 
 /// udev's database entry: its `E:KEY=value` properties among [`UDEV_KEYS`].
 pub fn parse_udev(text: &str) -> Vec<(&'static str, String)> {
-    text.lines()
+    super::lines(text)
         .filter_map(|l| l.strip_prefix("E:")?.split_once('='))
         .filter_map(|(k, v)| {
             UDEV_KEYS

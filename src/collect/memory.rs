@@ -34,7 +34,7 @@ impl Memory {
 pub fn parse_meminfo(text: &str) -> Result<Memory, ParseError> {
     let (mut total, mut available, mut free, mut buffers, mut cached) = (None, None, 0, 0, 0);
     let mut mem = Memory::default();
-    for line in text.lines() {
+    for line in super::lines(text) {
         let Some((key, rest)) = line.split_once(':') else {
             continue;
         };

@@ -29,7 +29,7 @@ pub struct Pressure {
 /// Parses `some avg10=0.00 avg60=0.06 avg300=3.48 total=950674947` lines.
 pub fn parse_pressure(text: &str) -> Result<Pressure, ParseError> {
     let mut out = Pressure::default();
-    for line in text.lines() {
+    for line in super::lines(text) {
         let mut words = line.split_ascii_whitespace();
         let which = words.next();
         let mut stall = Stall::default();

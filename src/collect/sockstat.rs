@@ -37,7 +37,7 @@ pub struct Sockstat {
 /// Parses a sockstat file: `NAME: key value key value…` lines.
 pub fn parse_sockstat(text: &str) -> Result<Sockstat, ParseError> {
     let mut out = Sockstat::default();
-    for line in text.lines() {
+    for line in super::lines(text) {
         let Some((name, rest)) = line.split_once(':') else {
             continue;
         };

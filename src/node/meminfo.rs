@@ -47,7 +47,7 @@ static NAMES: Interned = Interned::new();
 /// Every line as (its key, whether it is in kB, its value as written).
 pub fn parse(text: &str) -> Result<Vec<(&str, bool, f64)>, ParseError> {
     let mut out = Vec::with_capacity(64);
-    for line in text.lines() {
+    for line in crate::collect::lines(text) {
         let Some(colon) = line.find(':') else {
             continue;
         };

@@ -57,7 +57,7 @@ fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
 /// field, value).
 pub fn parse_pairs(text: &str) -> Result<Vec<(&str, &str, &str)>, ParseError> {
     let mut out = Vec::new();
-    let mut lines = text.lines();
+    let mut lines = crate::collect::lines(text);
     while let Some(names) = lines.next() {
         let values = lines
             .next()
@@ -83,7 +83,7 @@ pub fn parse_pairs(text: &str) -> Result<Vec<(&str, &str, &str)>, ParseError> {
 
 /// `Ip6InReceives 123` lines: the protocol ends at its first `6`.
 pub fn parse_snmp6(text: &str) -> Vec<(&str, &str, &str)> {
-    text.lines()
+    crate::collect::lines(text)
         .filter_map(|line| {
             let mut words = line.split_ascii_whitespace();
             let (key, value) = (words.next()?, words.next()?);

@@ -27,7 +27,7 @@ fn collect(src: &Source<'_>) -> Result<Option<Families>, CollectError> {
 
 /// `name value` lines.
 pub fn parse(text: &str) -> Result<Vec<(&str, f64)>, ParseError> {
-    text.lines()
+    crate::collect::lines(text)
         .filter_map(|line| line.split_once(' '))
         .map(|(name, value)| {
             value
