@@ -55,13 +55,14 @@ fn long_version() {
 /// the usual one, never a failed link. `SONDE_TEXT_MAP` (the script's)
 /// asks for a link map beside it.
 fn text_order() {
-    const FILE: &str = "build/text-order.txt";
-    // Only where it exists: a missing path makes cargo rerun every build.
-    if std::path::Path::new(FILE).exists() {
-        println!("cargo:rerun-if-changed={FILE}");
-    }
-    println!("cargo:rerun-if-env-changed=SONDE_TEXT_MAP");
     let var = |key: &str| std::env::var(key).unwrap_or_default();
+    let file = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join("build/text-order.txt");
+    // Only where it exists: a missing path makes cargo rerun every build.
+    if !file.exists() {
+        return;
+    }
+    println!("cargo:rerun-if-changed={}", file.display());
+    println!("cargo:rerun-if-env-changed=SONDE_TEXT_MAP");
     let chosen_linker = std::env::var_os("RUSTC_LINKER").is_some()
         || ["linker", "fuse-ld", "link-self-contained"]
             .iter()
@@ -71,10 +72,6 @@ fn text_order() {
         || chosen_linker
         || !rustc_links_with_lld(&var("RUSTC"))
     {
-        return;
-    }
-    let file = std::path::Path::new(&var("CARGO_MANIFEST_DIR")).join(FILE);
-    if !file.exists() {
         return;
     }
     println!(
